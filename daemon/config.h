@@ -1,0 +1,60 @@
+/* profd configuration: defaults, INI file (inih), command-line overrides,
+ * range checks with precise messages. One table drives parsing, checking
+ * and the documentation (docs/configuration.md lists the same keys). */
+#ifndef PROFD_CONFIG_H
+#define PROFD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROFD_DEFAULT_CONFIG "/etc/profd/profd.conf"
+
+struct config {
+	/* [daemon] */
+	char socket[108];          /* socket = /run/profd/profd.sock */
+	char socket_group[64];     /* socket_group = profd */
+	int log_level;             /* log_level = info (error|warning|info|debug) -> 3,4,6,7 (syslog) */
+	/* [sampling] */
+	uint32_t frequency;        /* frequency = 99 (Hz, 1..10000) */
+	uint64_t tick_ns;          /* tick = 1s (100ms..10s) */
+	uint32_t ringbuf_kib;      /* ringbuf_size = 0 (auto), else KiB, power of two, 64..1048576 */
+	/* [windows] */
+	uint64_t fine_slot_ns;     /* fine_slot = 1s   */
+	uint32_t fine_slots;       /* fine_slots = 600 */
+	uint64_t coarse_slot_ns;   /* coarse_slot = 1m (multiple of fine_slot) */
+	uint32_t coarse_slots;     /* coarse_slots = 1440 */
+	uint64_t store_max_bytes;  /* memory_limit = 256M */
+	/* [limits] */
+	uint32_t max_clients;      /* max_clients = 64 */
+	uint32_t max_request;      /* max_request = 64K */
+	uint64_t max_reply;        /* max_reply = 64M */
+	uint32_t client_idle_ms;   /* client_idle_timeout = 30s */
+	uint32_t max_procs;        /* max_processes = 32768 */
+	uint32_t max_stacks;       /* max_stacks = 200000 */
+	/* [symbols] */
+	uint64_t symcache_bytes;   /* cache_size = 256M */
+	uint32_t max_objects;      /* max_objects = 16384 */
+	char debug_dirs[512];      /* debug_dirs = /usr/lib/debug */
+};
+
+/* Fill with defaults. */
+void config_defaults(struct config *c);
+
+/* Parse the INI file at path on top of *c. On any error returns a negative
+ * errno, leaves *c untouched (parse into a copy) and writes one precise
+ * message ("profd.conf:12: frequency = 0: must be 1..10000") to err.
+ * -ENOENT when the file does not exist (callers may accept that for the
+ * default path). */
+int config_load_file(struct config *c, const char *path, char *err, size_t errsz);
+
+/* Set one key by its INI name ("section.key" or bare "key") from a string,
+ * with the same checks; used for command-line overrides. 0 or -EINVAL. */
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz);
+
+/* Cross-field checks (coarse_slot multiple of fine_slot, ...). */
+int config_validate(const struct config *c, char *err, size_t errsz);
+
+/* Write the effective configuration as INI text (for `profd --print-config`). */
+int config_dump(const struct config *c, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,28 @@
+/* The daemon's single epoll loop: sources are {fd, callback, data}. */
+#ifndef PROFD_LOOP_H
+#define PROFD_LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+
+/* Called with the epoll events that fired (EPOLLIN, EPOLLOUT, ...). */
+typedef void (*loop_fn)(struct loop *l, int fd, uint32_t events, void *data);
+
+/* Returns a new loop, or NULL with errno set. */
+struct loop *loop_new(void);
+/* Frees the loop (not the fds). Accepts NULL, returns NULL. */
+struct loop *loop_free(struct loop *l);
+
+/* Watch fd for events (EPOLLIN|EPOLLOUT...). 0 or -errno. */
+int loop_add(struct loop *l, int fd, uint32_t events, loop_fn fn, void *data);
+/* Change the events of a watched fd. 0 or -errno. */
+int loop_mod(struct loop *l, int fd, uint32_t events);
+/* Stop watching fd; safe to call from inside a callback for any fd. */
+int loop_del(struct loop *l, int fd);
+
+/* Dispatch until loop_quit(). Returns 0 or -errno (epoll_wait failure). */
+int loop_run(struct loop *l);
+void loop_quit(struct loop *l);
+
+#endif

@@ -1,0 +1,78 @@
+/* Process table: every process profd has seen, keyed by (tgid, start
+ * time) so that a reused pid is a new process. Holds what a user needs to
+ * recognise it (comm, cmdline, exe, uid) even after it has exited.
+ * /proc is read through an injectable root so parsers are unit-tested on
+ * fixture trees. Bounded: when max_procs is reached, dead processes that no
+ * window refers to are collected; if none can be, the new one is refused
+ * (counted) and its samples go to PROC_ID_OVERFLOW. */
+#ifndef PROFD_PROCTABLE_H
+#define PROFD_PROCTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROC_ID_NONE 0u
+#define PROC_ID_OVERFLOW 1u /* rendered as comm "[process table full]" */
+#define PROC_ID_IDLE 2u     /* the idle task, if ever accounted */
+
+struct proc_info {
+	uint32_t id;          /* stable while referenced */
+	uint32_t tgid;
+	uint64_t start_ns;    /* start_boottime, ns since boot */
+	uint32_t uid;         /* real uid, (uint32_t)-1 if unknown */
+	uint32_t ppid;
+	char comm[16];
+	char *cmdline;        /* NUL-separated args joined by ' ', may be NULL */
+	char *exe;            /* path from exec event or /proc/PID/exe, may be NULL */
+	uint64_t first_seen_ns;
+	uint64_t last_used_ns;/* last time a sample/event referred to it */
+	uint64_t exit_ns;     /* 0 while alive */
+	int exit_code;
+};
+
+struct proctable;
+
+struct proctable_stats {
+	uint64_t procs;        /* tracked now */
+	uint64_t alive;
+	uint64_t full_drops;   /* lookups refused: table full */
+	uint64_t collected;    /* dead processes removed */
+	uint64_t proc_read_errors; /* /proc files unreadable or malformed */
+};
+
+/* procfs: "/proc" or a fixture root. NULL with errno on failure. */
+struct proctable *proctable_new(const char *procfs, size_t max_procs);
+struct proctable *proctable_free(struct proctable *t);
+
+/* Find or create the process (tgid, start_ns). comm (may be NULL) is used
+ * until /proc gives better data. A new entry reads /proc/PID/{stat,status,
+ * cmdline,exe} once, only if /proc/PID/stat's start time matches start_ns
+ * (to USER_HZ precision), so a reused pid never lends its data. Marks the
+ * entry used at now_ns. Returns the id, or PROC_ID_OVERFLOW when full. */
+uint32_t proctable_get(struct proctable *t, uint32_t tgid, uint64_t start_ns, const char *comm, uint64_t now_ns);
+
+/* Lifecycle events from BPF. exec updates comm and exe and re-reads
+ * cmdline; exit marks the process dead (it stays until collected). */
+void proctable_note_exec(struct proctable *t, uint32_t tgid, uint64_t start_ns, uint32_t ppid, const char *comm, const char *filename, uint64_t now_ns);
+void proctable_note_exit(struct proctable *t, uint32_t tgid, uint64_t start_ns, int exit_code, uint64_t now_ns);
+
+/* Entry by id, NULL if unknown. Valid until the next proctable_gc(). */
+const struct proc_info *proctable_info(const struct proctable *t, uint32_t id);
+/* Live lookup by tgid (the newest entry for it), NULL if none. */
+const struct proc_info *proctable_find_tgid(const struct proctable *t, uint32_t tgid);
+
+/* Mark processes whose /proc/PID is gone (or belongs to a newer process)
+ * as exited at now_ns; cheap: one stat per tracked live process. */
+void proctable_reap(struct proctable *t, uint64_t now_ns);
+/* Remove dead processes last used before oldest_ns. Returns count. */
+size_t proctable_gc(struct proctable *t, uint64_t oldest_ns);
+
+/* Iterate all entries; fn returns non-zero to stop. */
+void proctable_foreach(const struct proctable *t, int (*fn)(const struct proc_info *p, void *ctx), void *ctx);
+
+void proctable_get_stats(const struct proctable *t, struct proctable_stats *ret);
+
+/* Boot-time ns -> USER_HZ ticks (the /proc/PID/stat field 22 unit). */
+uint64_t proctable_ns_to_ticks(uint64_t ns);
+
+#endif

@@ -1,0 +1,100 @@
+/* Symbolizer: turns frames into function names.
+ *
+ * Every user frame is reduced, at drain time, to (object, file offset):
+ * an object is an ELF file identified by its GNU build-id (or, lacking one,
+ * by device/inode and path). Names are looked up later, process-free, so a
+ * process that lived 50 ms is still symbolized after it has gone.
+ * Kernel frames use object SYM_OBJ_KERNEL and the raw kernel address.
+ *
+ * ELF symbol tables are parsed by a worker thread; lookups on the main thread
+ * never block on file I/O: while an object's table is loading, lookup returns
+ * -EAGAIN and the caller renders "module+0xoffset". All mutation of shared
+ * tables happens in symbolizer_poll(), on the main thread. */
+#ifndef PROFD_SYMBOLIZER_H
+#define PROFD_SYMBOLIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYM_OBJ_KERNEL 0u         /* kernel (and modules): addr is a kernel IP */
+#define SYM_OBJ_UNKNOWN 0xffffffffu /* unresolvable user IP: addr is the raw IP */
+
+struct symbolizer;
+
+struct symbolizer_opts {
+	const char *procfs;      /* "/proc" unless a test injects a fixture root */
+	const char *kallsyms;    /* "/proc/kallsyms" unless injected */
+	const char *debug_dirs;  /* ':'-separated, default "/usr/lib/debug" */
+	size_t cache_bytes;      /* bound on memory held by loaded symbol tables */
+	size_t max_objects;      /* bound on objects known (build-id/path records) */
+	int no_worker;           /* 1: load tables synchronously (unit tests) */
+};
+
+struct symbolizer_stats {
+	uint64_t objects;        /* objects known */
+	uint64_t objects_loaded; /* objects whose symbol table is in memory */
+	uint64_t cache_bytes;    /* bytes held by loaded tables */
+	uint64_t evictions;      /* tables evicted to respect cache_bytes */
+	uint64_t load_failures;  /* files that could not be opened/parsed */
+	uint64_t pending;        /* loads queued or running */
+	uint64_t objects_full;   /* objects refused: max_objects reached */
+	uint64_t kernel_symbols; /* kallsyms entries loaded */
+	uint64_t maps_reads;     /* /proc/PID/maps parses */
+};
+
+struct sym_result {
+	const char *name;   /* function name, or NULL if none covers the address */
+	const char *module; /* object basename ("libc.so.6", "vmlinux", "[ext4]") */
+	uint64_t offset;    /* address - symbol start (when name != NULL) */
+};
+
+/* New symbolizer; NULL with errno on failure. Loads kallsyms at once
+ * (failure to read it is not fatal: kernel frames stay unnamed). */
+struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts);
+struct symbolizer *symbolizer_free(struct symbolizer *s);
+
+/* eventfd that becomes readable when the worker finished loads; the
+ * daemon calls symbolizer_poll() then. -1 when no_worker. */
+int symbolizer_fd(struct symbolizer *s);
+/* Install finished loads, evict to respect cache_bytes. Main thread only.
+ * Invalidates name/module pointers previously returned by lookup. */
+void symbolizer_poll(struct symbolizer *s);
+
+/* Re-read kallsyms (SIGHUP, module load). 0 or -errno. */
+int symbolizer_reload_kernel(struct symbolizer *s);
+
+/* Object id for a GNU build-id reported by the kernel for a user frame.
+ * Finds or creates the record; the file is located later (see note_*).
+ * Returns the id, or SYM_OBJ_UNKNOWN when max_objects is reached. */
+uint32_t symbolizer_object_by_build_id(struct symbolizer *s, const uint8_t *build_id, size_t len);
+
+/* Resolve a raw user IP of live process pid via its /proc/PID/maps
+ * (cached per pid, re-read on a miss). On success returns the object id
+ * and sets *ret_offset to the file offset; SYM_OBJ_UNKNOWN if the address
+ * is in no file-backed mapping or the process is gone. */
+uint32_t symbolizer_object_for_ip(struct symbolizer *s, uint32_t pid, uint64_t ip, uint64_t *ret_offset);
+
+/* Learn where files live: after an exec (path as the kernel gave it,
+ * opened through /proc/PID/root when the process is alive) and from a
+ * live process's mappings (every file-backed mapping is indexed by its
+ * build-id, so build-id frames of short-lived processes find their file). */
+void symbolizer_note_exec(struct symbolizer *s, uint32_t pid, const char *path);
+void symbolizer_note_process(struct symbolizer *s, uint32_t pid);
+/* Forget per-pid caches (process exited). */
+void symbolizer_forget_pid(struct symbolizer *s, uint32_t pid);
+
+/* Name for (object, addr). addr: file offset for user objects, kernel IP
+ * for SYM_OBJ_KERNEL, raw IP for SYM_OBJ_UNKNOWN.
+ * Returns 0 and fills *ret (name may be NULL when the address is covered by
+ * no symbol: render "module+0xoffset"), -EAGAIN while the object's table is
+ * being loaded (loading is queued by this call), -ENOENT when the object
+ * cannot be symbolized at all (file never found / not ELF).
+ * Pointers in *ret stay valid until the next symbolizer_poll(). */
+int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret);
+
+/* Basename of an object's file for display, "[unknown]" if unknown. */
+const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj);
+
+void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret);
+
+#endif

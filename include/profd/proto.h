@@ -1,0 +1,26 @@
+/* Socket protocol constants shared by profd and profctl.
+ * The protocol itself is described in docs/protocol.md. */
+#ifndef PROFD_PROTO_CONST_H
+#define PROFD_PROTO_CONST_H
+
+#define PROFD_PROTO_VERSION 1
+#define PROFD_DEFAULT_SOCKET "/run/profd/profd.sock"
+#define PROFD_SOCKET_ENV "PROFD_SOCKET"
+
+/* Default bound on one request line, bytes including the newline. */
+#define PROFD_MAX_REQUEST_DEFAULT 65536
+/* Hard bound on a binary payload a client accepts (bytes). */
+#define PROFD_MAX_PAYLOAD (1u << 30)
+
+/* Stable error codes (the "code" member of an error object). */
+#define PROFD_E_BAD_JSON "bad_json"                  /* line is not a JSON object */
+#define PROFD_E_BAD_REQUEST "bad_request"            /* missing/ill-typed member */
+#define PROFD_E_UNKNOWN_CMD "unknown_command"        /* "cmd" not known */
+#define PROFD_E_VERSION "unsupported_version"        /* "v" not supported */
+#define PROFD_E_TOO_LARGE "request_too_large"        /* line over the bound */
+#define PROFD_E_BAD_ARGUMENT "bad_argument"          /* value out of range */
+#define PROFD_E_BUSY "busy"                          /* a server bound was hit */
+#define PROFD_E_INTERNAL "internal"                  /* daemon-side failure */
+#define PROFD_E_NOT_FOUND "not_found"                /* e.g. no such pid */
+
+#endif
