@@ -59,4 +59,11 @@ size_t stacks_gc(struct stacks *t, uint64_t oldest_ns);
 
 void stacks_get_stats(const struct stacks *t, struct stacks_stats *ret);
 
+/* The hash that files stacks: any function of (frames, n, flags). The
+ * default is a murmur3-style 64-bit mix. Replaceable on an empty table
+ * only (NULL restores the default), so a test can force collisions. */
+typedef uint64_t (*stacks_hash_fn)(const struct frame *frames, uint32_t n, uint32_t flags);
+uint64_t stacks_hash_default(const struct frame *frames, uint32_t n, uint32_t flags);
+void stacks_set_hash_fn(struct stacks *t, stacks_hash_fn fn);
+
 #endif

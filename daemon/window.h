@@ -40,6 +40,7 @@ struct window_stats {
 	uint64_t coarsened_entries;/* entries folded by the memory bound */
 	uint64_t dropped_slots;    /* slots dropped early by the memory bound */
 	uint64_t oldest_ns;        /* start of the oldest slot still held */
+	uint64_t alloc_failures;   /* adds/merges/coarsenings that found no memory */
 };
 
 /* What a query was answered from. */

@@ -16,12 +16,16 @@
 struct linebuf {
 	char *buf;
 	size_t len, cap, max; /* max: bound on one line incl. '\n' */
+	size_t off;           /* first byte not yet returned by linebuf_next */
 	int overflow;         /* current line exceeded max: discarding to '\n' */
 };
 
 void linebuf_init(struct linebuf *lb, size_t max);
 void linebuf_release(struct linebuf *lb);
-/* Append n bytes. 0 or -ENOMEM. */
+/* Append n bytes. 0 or -ENOMEM. Memory stays bounded by max plus the
+ * complete lines not yet taken, so callers drain with linebuf_next after
+ * each feed. NUL bytes in the input are replaced by 0x01 (never valid
+ * JSON outside strings) so a returned C string holds the whole line. */
 int linebuf_feed(struct linebuf *lb, const void *data, size_t n);
 /* Take the next complete line (without '\n', NUL-terminated, caller frees)
  * into *ret_line. Returns 1 when a line is returned, 0 when none is
@@ -36,8 +40,10 @@ int linebuf_next(struct linebuf *lb, char **ret_line);
 int proto_parse_request(const char *line, struct json_object **ret_req, const char **ret_cmd, const char **ret_code, char *msg, size_t msgsz);
 
 /* Build response lines (malloc'd, '\n'-terminated, NUL-terminated).
- * proto_ok takes ownership of data (may be NULL). payload_bytes > 0 adds
- * "payload":{"bytes":N,"type":type}. */
+ * proto_ok takes ownership of data (may be NULL: an empty object is sent),
+ * also on failure. payload_type != NULL or payload_bytes > 0 adds
+ * "payload":{"bytes":N,"type":type} (type defaults to
+ * application/octet-stream). NULL on -ENOMEM. */
 char *proto_ok(struct json_object *data, size_t payload_bytes, const char *payload_type);
 char *proto_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

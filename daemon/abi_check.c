@@ -1,0 +1,19 @@
+/* Pins the BPF <-> user-space ABI sizes: a change to include/profd/sample.h
+ * that moves a field breaks the build here, not the daemon at run time. */
+#include <stddef.h>
+#include <linux/bpf.h>
+
+#include "profd/sample.h"
+
+_Static_assert(sizeof(struct profd_ustack_frame) == sizeof(struct bpf_stack_build_id), "user frame = bpf_stack_build_id");
+_Static_assert(offsetof(struct profd_ustack_frame, offset_or_ip) == offsetof(struct bpf_stack_build_id, offset), "offset field");
+_Static_assert(sizeof(struct profd_ustack_frame) == 32, "user frame size");
+_Static_assert(sizeof(struct profd_sample) == 56, "sample header size");
+_Static_assert(offsetof(struct profd_sample, kdepth) == 32, "sample kdepth offset");
+_Static_assert(sizeof(struct profd_proc_event) == 304, "proc event size");
+_Static_assert(sizeof(struct profd_cpu_stats) == 64, "cpu stats size");
+_Static_assert(PROFD_BUILD_ID_VALID == BPF_STACK_BUILD_ID_VALID && PROFD_BUILD_ID_IP == BPF_STACK_BUILD_ID_IP, "status values");
+
+/* A translation unit needs one declaration besides assertions. */
+int profd_abi_checked(void);
+int profd_abi_checked(void) { return 1; }

@@ -1,0 +1,858 @@
+/* profd configuration: one table of keys drives the defaults, the INI parser
+ * (inih), command-line overrides, range checks and --print-config. Pure
+ * module: no logging, every error is one precise message in the caller's
+ * buffer. */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fmt.h"
+
+/* A config file is a few KiB; anything past this is not a config file (a
+ * wrong path, a log, /dev/zero) and must not make us allocate without bound. */
+#define CONFIG_MAX_FILE (1024 * 1024)
+
+enum key_type {
+	KEY_UINT,     /* decimal count, no sign, no unit */
+	KEY_DURATION, /* fmt_parse_duration; min/max in ns */
+	KEY_SIZE,     /* fmt_parse_size; min/max in bytes */
+	KEY_STRING,   /* copied into a char array; max = longest allowed length */
+	KEY_LOGLEVEL, /* error|warning|info|debug -> syslog level (int) */
+	KEY_BOOL,     /* yes/no, true/false, on/off, 1/0 -> uint32 0/1 */
+};
+
+enum {
+	KEY_ZERO_AUTO = 1 << 0, /* 0 is allowed outside [min, max] and means "auto" */
+	KEY_POW2 = 1 << 1,      /* non-zero values must be a power of two */
+	KEY_ABSPATH = 1 << 2,   /* string must be an absolute path */
+	KEY_PATHLIST = 1 << 3,  /* string is ':'-separated absolute paths */
+	KEY_NONEMPTY = 1 << 4,  /* string must not be empty */
+};
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset; /* into struct config */
+	size_t width;  /* sizeof the field: 4 or 8 for numbers, array size for strings */
+	uint64_t scale; /* parsed units per stored unit (ns per ms, bytes per KiB), else 1 */
+	uint64_t min, max; /* in parsed units: count, ns or bytes */
+	unsigned flags;
+	const char *def;  /* default, as it would be written in the file */
+	const char *doc;  /* one line: meaning, units, range */
+};
+
+#define FIELD(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
+
+#define MS (1000000ull)
+#define SEC (1000 * MS)
+#define KIB (1024ull)
+#define MIB (1024 * KIB)
+#define GIB (1024 * MIB)
+
+static const struct key keys[] = {
+	{ "daemon", "socket", KEY_STRING, FIELD(socket), 1, 1, 107, KEY_ABSPATH,
+	  "/run/profd/profd.sock", "Unix socket path for profctl (absolute, at most 107 characters)" },
+	{ "daemon", "socket_group", KEY_STRING, FIELD(socket_group), 1, 1, 63, KEY_NONEMPTY,
+	  "profd", "group that owns the socket (mode 0660); its members may query profd" },
+	{ "daemon", "log_level", KEY_LOGLEVEL, FIELD(log_level), 1, LOG_ERR, LOG_DEBUG, 0,
+	  "info", "error, warning, info or debug" },
+
+	{ "sampling", "frequency", KEY_UINT, FIELD(frequency), 1, 1, 10000, 0,
+	  "99", "CPU samples per second per CPU, Hz (1..10000)" },
+	{ "sampling", "tick", KEY_DURATION, FIELD(tick_ns), 1, 100 * MS, 10 * SEC, 0,
+	  "1s", "how often samples are drained into the windows (100ms..10s)" },
+	{ "sampling", "ringbuf_size", KEY_SIZE, FIELD(ringbuf_kib), KIB, 64 * KIB, GIB,
+	  KEY_ZERO_AUTO | KEY_POW2,
+	  "0", "BPF event ring buffer; 0 = auto, else a power of two (64K..1G)" },
+
+	{ "windows", "fine_slot", KEY_DURATION, FIELD(fine_slot_ns), 1, 100 * MS, 3600 * SEC, 0,
+	  "1s", "length of one fine slot; a multiple of tick (100ms..1h)" },
+	{ "windows", "fine_slots", KEY_UINT, FIELD(fine_slots), 1, 10, 1000000, 0,
+	  "600", "number of fine slots kept (10..1000000)" },
+	{ "windows", "coarse_slot", KEY_DURATION, FIELD(coarse_slot_ns), 1, SEC, 86400 * SEC, 0,
+	  "1m", "length of one coarse slot; a multiple of fine_slot (1s..1d)" },
+	{ "windows", "coarse_slots", KEY_UINT, FIELD(coarse_slots), 1, 1, 1000000, 0,
+	  "1440", "number of coarse slots kept (1..1000000)" },
+	{ "windows", "memory_limit", KEY_SIZE, FIELD(store_max_bytes), 1, MIB, 64 * GIB, 0,
+	  "256M", "memory bound of the window store; past it old detail is coarsened (1M..64G)" },
+
+	{ "limits", "max_clients", KEY_UINT, FIELD(max_clients), 1, 1, 4096, 0,
+	  "64", "concurrent socket clients (1..4096)" },
+	{ "limits", "max_request", KEY_SIZE, FIELD(max_request), 1, KIB, 16 * MIB, 0,
+	  "64K", "largest request line accepted from a client (1K..16M)" },
+	{ "limits", "max_reply", KEY_SIZE, FIELD(max_reply), 1, MIB, 16 * GIB, 0,
+	  "64M", "largest reply (JSON plus binary payload) sent to a client (1M..16G)" },
+	{ "limits", "client_idle_timeout", KEY_DURATION, FIELD(client_idle_ms), MS, SEC, 86400 * SEC, 0,
+	  "30s", "a client silent for this long is disconnected (1s..1d)" },
+	{ "limits", "max_processes", KEY_UINT, FIELD(max_procs), 1, 64, 4194304, 0,
+	  "32768", "processes tracked at once (64..4194304)" },
+	{ "limits", "max_stacks", KEY_UINT, FIELD(max_stacks), 1, 1024, 100000000, 0,
+	  "200000", "distinct stacks interned (1024..100000000)" },
+
+	{ "symbols", "cache_size", KEY_SIZE, FIELD(symcache_bytes), 1, MIB, 64 * GIB, 0,
+	  "256M", "memory bound of the symbol cache (1M..64G)" },
+	{ "symbols", "max_objects", KEY_UINT, FIELD(max_objects), 1, 64, 10000000, 0,
+	  "16384", "ELF objects (binaries, libraries) kept in the symbol cache (64..10000000)" },
+	{ "symbols", "debug_dirs", KEY_STRING, FIELD(debug_dirs), 1, 0, 511, KEY_PATHLIST,
+	  "/usr/lib/debug", "':'-separated directories searched for debug files (by build-id, debuglink)" },
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct {
+	const char *name;
+	int level;
+} log_levels[] = {
+	{ "error", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
+};
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+}
+
+/* Exact textual form of a duration, in the largest unit that divides it, so
+ * that --print-config output parses back to the same value. */
+static void duration_str(char *buf, size_t n, uint64_t ns)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = { { "d", 86400 * SEC }, { "h", 3600 * SEC }, { "m", 60 * SEC },
+		      { "s", SEC }, { "ms", MS }, { "us", 1000 }, { "ns", 1 } };
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ns != 0 && ns % units[i].ns == 0) {
+			snprintf(buf, n, "%" PRIu64 "%s", ns / units[i].ns, units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, n, "0s"); /* unreachable for keys with a range; fmt refuses it */
+}
+
+static void size_str(char *buf, size_t n, uint64_t bytes)
+{
+	if (bytes != 0 && bytes % GIB == 0)
+		snprintf(buf, n, "%" PRIu64 "G", bytes / GIB);
+	else if (bytes != 0 && bytes % MIB == 0)
+		snprintf(buf, n, "%" PRIu64 "M", bytes / MIB);
+	else if (bytes != 0 && bytes % KIB == 0)
+		snprintf(buf, n, "%" PRIu64 "K", bytes / KIB);
+	else
+		snprintf(buf, n, "%" PRIu64, bytes);
+}
+
+static void value_str(const struct key *k, char *buf, size_t n, uint64_t v)
+{
+	if (k->type == KEY_DURATION)
+		duration_str(buf, n, v);
+	else if (k->type == KEY_SIZE)
+		size_str(buf, n, v);
+	else
+		snprintf(buf, n, "%" PRIu64, v);
+}
+
+/* "must be between 100ms and 10s", in the key's own units. */
+static void range_str(const struct key *k, char *buf, size_t n)
+{
+	char lo[32], hi[32];
+
+	value_str(k, lo, sizeof(lo), k->min);
+	value_str(k, hi, sizeof(hi), k->max);
+	if (k->flags & KEY_ZERO_AUTO)
+		snprintf(buf, n, "must be 0 (auto) or %sbetween %s and %s",
+			 k->flags & KEY_POW2 ? "a power of two " : "", lo, hi);
+	else
+		snprintf(buf, n, "must be %sbetween %s and %s",
+			 k->flags & KEY_POW2 ? "a power of two " : "", lo, hi);
+}
+
+/* The "0" / "0s" / "00K" spellings of zero: fmt_parse_* refuse zero, but
+ * for a key with a range the right message is the range, not "syntax". */
+static bool is_zero_spelling(const char *s)
+{
+	if (*s != '0')
+		return false;
+	while (*s == '0')
+		s++;
+	while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+		s++;
+	return *s == '\0';
+}
+
+/* Length of the leading digit run: past ~19 digits a uint64 overflows, and
+ * fmt_parse_* only says -EINVAL, so we tell "too large" from "garbage". */
+static size_t digit_run(const char *s)
+{
+	size_t i = 0;
+
+	while (s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+/* Parse value for key k into a number in the key's parsed units (count, ns,
+ * bytes). 0 or -EINVAL with a message that does not name the key (the
+ * caller prefixes "file:line: [section] key = value: "). */
+static int parse_number(const struct key *k, const char *value, uint64_t *ret, char *msg, size_t msgsz)
+{
+	char range[128];
+	uint64_t v = 0;
+	int r;
+
+	range_str(k, range, sizeof(range));
+	if (value[0] == '-') {
+		snprintf(msg, msgsz, "negative values are not allowed; %s", range);
+		return -EINVAL;
+	}
+	switch (k->type) {
+	case KEY_UINT: {
+		size_t nd = digit_run(value);
+
+		if (nd == 0 || value[nd] != '\0') {
+			snprintf(msg, msgsz, "not a whole number; %s", range);
+			return -EINVAL;
+		}
+		errno = 0;
+		v = strtoull(value, NULL, 10);
+		if (errno == ERANGE) {
+			snprintf(msg, msgsz, "too large; %s", range);
+			return -EINVAL;
+		}
+		break;
+	}
+	case KEY_DURATION:
+	case KEY_SIZE:
+		if (k->type == KEY_DURATION)
+			r = fmt_parse_duration(value, &v);
+		else
+			r = fmt_parse_size(value, &v);
+		if (r < 0) {
+			if (is_zero_spelling(value)) {
+				v = 0;
+				break;
+			}
+			if (digit_run(value) >= 19) {
+				snprintf(msg, msgsz, "too large; %s", range);
+				return -EINVAL;
+			}
+			if (k->type == KEY_DURATION)
+				snprintf(msg, msgsz, "not a duration (e.g. 500ms, 30s, 5m, 1h); %s", range);
+			else
+				snprintf(msg, msgsz, "not a size (e.g. 64K, 256M, 1G); %s", range);
+			return -EINVAL;
+		}
+		break;
+	default:
+		assert(!"not a numeric key");
+		return -EINVAL;
+	}
+
+	if (v == 0 && (k->flags & KEY_ZERO_AUTO)) {
+		*ret = 0;
+		return 0;
+	}
+	if (v < k->min || v > k->max || ((k->flags & KEY_POW2) && (v & (v - 1)) != 0)) {
+		snprintf(msg, msgsz, "%s", range);
+		return -EINVAL;
+	}
+	if (v % k->scale != 0) {
+		snprintf(msg, msgsz, "must be a whole number of %s",
+			 k->type == KEY_DURATION ? "milliseconds" : "KiB");
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int parse_string(const struct key *k, const char *value, char *msg, size_t msgsz)
+{
+	size_t len = strlen(value);
+
+	if (len > k->max) {
+		snprintf(msg, msgsz, "too long (%zu characters, at most %" PRIu64 ")", len, k->max);
+		return -EINVAL;
+	}
+	if ((k->flags & KEY_ABSPATH) && value[0] != '/') {
+		snprintf(msg, msgsz, "must be an absolute path");
+		return -EINVAL;
+	}
+	if ((k->flags & KEY_PATHLIST) && len > 0) {
+		/* Every element absolute: a relative debug dir would depend on
+		 * the daemon's cwd. */
+		for (const char *p = value; *p;) {
+			size_t el = strcspn(p, ":");
+
+			if (el == 0 || p[0] != '/') {
+				snprintf(msg, msgsz, "must be a ':'-separated list of absolute paths");
+				return -EINVAL;
+			}
+			p += el;
+			if (*p == ':')
+				p++;
+			if (*p == '\0' && p[-1] == ':') {
+				snprintf(msg, msgsz, "must be a ':'-separated list of absolute paths");
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int parse_bool(const char *value, uint32_t *ret)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(value, yes[i]) == 0) {
+			*ret = 1;
+			return 0;
+		}
+		if (strcmp(value, no[i]) == 0) {
+			*ret = 0;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Check value for k and store it in c. On error c is unchanged and msg
+ * says why (without the key or location). */
+static int key_apply(const struct key *k, struct config *c, const char *value, char *msg, size_t msgsz)
+{
+	char *field = (char *)c + k->offset;
+	uint64_t v;
+	int r;
+
+	if (value[0] == '\0' && !(k->type == KEY_STRING && !(k->flags & (KEY_ABSPATH | KEY_NONEMPTY)))) {
+		snprintf(msg, msgsz, "empty value");
+		return -EINVAL;
+	}
+
+	switch (k->type) {
+	case KEY_STRING:
+		r = parse_string(k, value, msg, msgsz);
+		if (r < 0)
+			return r;
+		assert(k->max < k->width);
+		memset(field, 0, k->width);
+		memcpy(field, value, strlen(value));
+		return 0;
+	case KEY_LOGLEVEL:
+		for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
+			if (strcmp(value, log_levels[i].name) == 0) {
+				int lvl = log_levels[i].level;
+
+				memcpy(field, &lvl, sizeof(lvl));
+				return 0;
+			}
+		}
+		snprintf(msg, msgsz, "must be one of error, warning, info, debug");
+		return -EINVAL;
+	case KEY_BOOL: {
+		uint32_t b;
+
+		if (parse_bool(value, &b) < 0) {
+			snprintf(msg, msgsz, "must be yes or no");
+			return -EINVAL;
+		}
+		memcpy(field, &b, sizeof(b));
+		return 0;
+	}
+	case KEY_UINT:
+	case KEY_DURATION:
+	case KEY_SIZE:
+		r = parse_number(k, value, &v, msg, msgsz);
+		if (r < 0)
+			return r;
+		v /= k->scale;
+		if (k->width == sizeof(uint32_t)) {
+			uint32_t v32 = (uint32_t)v;
+
+			assert(v <= UINT32_MAX);
+			memcpy(field, &v32, sizeof(v32));
+		} else {
+			memcpy(field, &v, sizeof(v));
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The stored value back in parsed units (count, ns, bytes). */
+static uint64_t key_get(const struct key *k, const struct config *c)
+{
+	const char *field = (const char *)c + k->offset;
+
+	if (k->width == sizeof(uint32_t)) {
+		uint32_t v32;
+
+		memcpy(&v32, field, sizeof(v32));
+		return (uint64_t)v32 * k->scale;
+	}
+	uint64_t v;
+
+	memcpy(&v, field, sizeof(v));
+	return v * k->scale;
+}
+
+static const struct key *key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+void config_defaults(struct config *c)
+{
+	char msg[256];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < N_KEYS; i++) {
+		int r = key_apply(&keys[i], c, keys[i].def, msg, sizeof(msg));
+
+		/* The table's own defaults must pass its own checks; the unit
+		 * test holds us to it. */
+		assert(r == 0);
+		(void)r;
+	}
+}
+
+/* State of one file parse. inih reads lines through our reader so that we
+ * know the line number of every handler call (Debian's libinih is built
+ * without INI_HANDLER_LINENO), can refuse over-long lines instead of having
+ * inih split them, and can check section headers on the line they appear. */
+struct load {
+	const char *path;
+	const char *buf;
+	size_t len, pos;
+	int lineno;           /* line last handed to inih */
+	struct config cfg;    /* the copy being filled */
+	int err_line;         /* first error found by us; 0 = none */
+	int err;              /* its errno */
+	char msg[512];        /* its message, complete */
+	int seen[N_KEYS];     /* line a key was first set on, to refuse duplicates */
+};
+
+static void load_fail(struct load *ld, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void load_fail(struct load *ld, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (ld->err_line)
+		return; /* keep the first error: later ones may be its echoes */
+	ld->err_line = ld->lineno;
+	ld->err = err;
+	n = snprintf(ld->msg, sizeof(ld->msg), "%s:%d: ", ld->path, ld->lineno);
+	if (n < 0 || (size_t)n >= sizeof(ld->msg))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ld->msg + n, sizeof(ld->msg) - n, fmt, ap);
+	va_end(ap);
+}
+
+static char *load_reader(char *str, int num, void *stream)
+{
+	struct load *ld = stream;
+	const char *line, *end, *nl;
+	size_t n;
+
+	if (ld->pos >= ld->len || ld->err_line)
+		return NULL;
+	line = ld->buf + ld->pos;
+	nl = memchr(line, '\n', ld->len - ld->pos);
+	end = nl ? nl : ld->buf + ld->len;
+	ld->pos = (size_t)(end - ld->buf) + (nl ? 1 : 0);
+	ld->lineno++;
+
+	/* Leading blanks go: inih would take an indented line for the
+	 * continuation of the previous value (multi-line values), which no
+	 * key here has; an indented "key = value" means just that. */
+	while (line < end && (*line == ' ' || *line == '\t'))
+		line++;
+	n = (size_t)(end - line);
+	if (num < 3 || n + 2 > (size_t)num) {
+		load_fail(ld, EINVAL, "line too long (more than %d characters)", num - 2);
+		return NULL;
+	}
+	memcpy(str, line, n);
+	str[n] = '\n';
+	str[n + 1] = '\0';
+
+	if (n > 0 && line[0] == '[') {
+		const char *close = memchr(line, ']', n);
+		char section[64];
+		size_t sl;
+
+		if (!close) {
+			load_fail(ld, EINVAL, "section header without ']'");
+			return str;
+		}
+		sl = (size_t)(close - line - 1);
+		if (sl >= sizeof(section))
+			sl = sizeof(section) - 1;
+		memcpy(section, line + 1, sl);
+		section[sl] = '\0';
+		if (!section_known(section))
+			load_fail(ld, EINVAL, "unknown section [%s] (known: daemon, sampling, windows, limits, symbols)",
+				  section);
+	}
+	return str;
+}
+
+static int load_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct load *ld = user;
+	const struct key *k;
+	char msg[256];
+	size_t i;
+
+	if (ld->err_line)
+		return 0;
+	if (section[0] == '\0') {
+		load_fail(ld, EINVAL, "%s = %s: key outside of any [section]", name, value);
+		return 0;
+	}
+	if (!section_known(section))
+		return 0; /* already reported at the header line */
+	k = key_find(section, name);
+	if (!k) {
+		load_fail(ld, EINVAL, "unknown key '%s' in section [%s]", name, section);
+		return 0;
+	}
+	i = (size_t)(k - keys);
+	if (ld->seen[i]) {
+		load_fail(ld, EINVAL, "[%s] %s: set twice (first on line %d)", section, name, ld->seen[i]);
+		return 0;
+	}
+	ld->seen[i] = ld->lineno;
+	if (key_apply(k, &ld->cfg, value, msg, sizeof(msg)) < 0) {
+		load_fail(ld, EINVAL, "[%s] %s = %s: %s", section, name, value, msg);
+		return 0;
+	}
+	return 1;
+}
+
+/* Read the whole file, bounded. 0 or -errno with a message. */
+static int read_file(const char *path, char **ret_buf, size_t *ret_len, char *err, size_t errsz)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = NULL, *nbuf;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		seterr(err, errsz, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	for (;;) {
+		ssize_t got;
+
+		if (len == cap || !buf) {
+			if (buf)
+				cap *= 2;
+			nbuf = realloc(buf, cap + 1);
+			if (!nbuf) {
+				r = -ENOMEM;
+				seterr(err, errsz, "%s: out of memory", path);
+				goto out;
+			}
+			buf = nbuf;
+		}
+		got = read(fd, buf + len, cap - len);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			seterr(err, errsz, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len > CONFIG_MAX_FILE) {
+			r = -EFBIG;
+			seterr(err, errsz, "%s: file too large (more than %d bytes)", path, CONFIG_MAX_FILE);
+			goto out;
+		}
+	}
+	if (memchr(buf, '\0', len)) {
+		r = -EINVAL;
+		seterr(err, errsz, "%s: contains a NUL byte; not a text file", path);
+		goto out;
+	}
+	buf[len] = '\0';
+out:
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errsz)
+{
+	struct load *ld;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_file(path, &buf, &len, err, errsz);
+	if (r < 0)
+		return r;
+	/* On the heap: the copy of the config plus its bookkeeping is ~1.5 KiB
+	 * and this may run from a signal-driven reload deep in the loop. */
+	ld = calloc(1, sizeof(*ld));
+	if (!ld) {
+		free(buf);
+		seterr(err, errsz, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	ld->path = path;
+	ld->buf = buf;
+	ld->len = len;
+	ld->cfg = *c;
+
+	r = ini_parse_stream(load_reader, ld, load_handler, ld);
+	if (r > 0 && (!ld->err_line || r < ld->err_line)) {
+		/* inih found a line it could not read at all, before any of ours. */
+		ld->err_line = 0;
+		ld->lineno = r;
+		load_fail(ld, EINVAL, "syntax error: expected '[section]', 'key = value' or a comment");
+	} else if (r < 0 && !ld->err_line) {
+		ld->lineno = 0;
+		load_fail(ld, ENOMEM, "out of memory while parsing");
+	}
+
+	if (ld->err_line) {
+		seterr(err, errsz, "%s", ld->msg);
+		r = -ld->err;
+	} else {
+		*c = ld->cfg;
+		r = 0;
+	}
+	free(ld);
+	free(buf);
+	return r;
+}
+
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz)
+{
+	const struct key *k = NULL;
+	const char *dot = strchr(key, '.');
+	char msg[256];
+
+	if (dot) {
+		char section[64];
+		size_t sl = (size_t)(dot - key);
+
+		if (sl < sizeof(section)) {
+			memcpy(section, key, sl);
+			section[sl] = '\0';
+			k = key_find(section, dot + 1);
+		}
+	} else {
+		for (size_t i = 0; i < N_KEYS; i++) {
+			if (strcmp(keys[i].name, key) != 0)
+				continue;
+			if (k) {
+				seterr(err, errsz, "key '%s' is ambiguous: say %s.%s or %s.%s", key,
+				       k->section, k->name, keys[i].section, keys[i].name);
+				return -EINVAL;
+			}
+			k = &keys[i];
+		}
+	}
+	if (!k) {
+		seterr(err, errsz, "unknown configuration key '%s' (profd --print-config lists them)", key);
+		return -EINVAL;
+	}
+	if (key_apply(k, c, value, msg, sizeof(msg)) < 0) {
+		seterr(err, errsz, "command line: [%s] %s = %s: %s", k->section, k->name, value, msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_validate(const struct config *c, char *err, size_t errsz)
+{
+	char a[32], b[32];
+
+	/* Slots are filled a tick at a time and rolled whole into the coarse
+	 * tier: anything but exact multiples would smear samples across
+	 * slot boundaries. */
+	if (c->fine_slot_ns < c->tick_ns || c->fine_slot_ns % c->tick_ns != 0) {
+		duration_str(a, sizeof(a), c->fine_slot_ns);
+		duration_str(b, sizeof(b), c->tick_ns);
+		seterr(err, errsz, "[windows] fine_slot = %s: must be a multiple of [sampling] tick = %s", a, b);
+		return -EINVAL;
+	}
+	if (c->coarse_slot_ns < c->fine_slot_ns || c->coarse_slot_ns % c->fine_slot_ns != 0) {
+		duration_str(a, sizeof(a), c->coarse_slot_ns);
+		duration_str(b, sizeof(b), c->fine_slot_ns);
+		seterr(err, errsz, "[windows] coarse_slot = %s: must be a multiple of fine_slot = %s", a, b);
+		return -EINVAL;
+	}
+	/* A coarse tier shorter than the fine one would answer nothing the
+	 * fine tier cannot. Compared in fine slots: the ratio is at most
+	 * 1d / 100ms = 864000, times 1e6 slots fits easily in 64 bits, while
+	 * the spans in ns could overflow. */
+	if ((c->coarse_slot_ns / c->fine_slot_ns) * (uint64_t)c->coarse_slots < c->fine_slots) {
+		duration_str(a, sizeof(a), c->coarse_slot_ns);
+		duration_str(b, sizeof(b), c->fine_slot_ns);
+		seterr(err, errsz,
+		       "[windows] coarse tier (%" PRIu32 " x %s) must cover at least the fine tier (%" PRIu32 " x %s)",
+		       c->coarse_slots, a, c->fine_slots, b);
+		return -EINVAL;
+	}
+	if (c->ringbuf_kib != 0 && (c->ringbuf_kib & (c->ringbuf_kib - 1)) != 0) {
+		seterr(err, errsz, "[sampling] ringbuf_size = %" PRIu32 "K: must be 0 (auto) or a power of two",
+		       c->ringbuf_kib);
+		return -EINVAL;
+	}
+	/* A reply must at least be able to carry the largest request echoed
+	 * back in an error; below that clients get truncated errors. */
+	if (c->max_reply < c->max_request) {
+		size_str(a, sizeof(a), c->max_reply);
+		size_str(b, sizeof(b), c->max_request);
+		seterr(err, errsz, "[limits] max_reply = %s: must be at least max_request = %s", a, b);
+		return -EINVAL;
+	}
+	/* Values may have been set directly in the struct: re-check the ranges
+	 * the parser enforces, so validate is a complete gate. */
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		const char *field = (const char *)c + k->offset;
+		char range[128], val[32];
+		uint64_t v;
+
+		if (k->type == KEY_STRING) {
+			if (memchr(field, '\0', k->width) == NULL || strlen(field) > k->max ||
+			    ((k->flags & (KEY_ABSPATH | KEY_NONEMPTY)) && field[0] == '\0') ||
+			    ((k->flags & KEY_ABSPATH) && field[0] != '/')) {
+				seterr(err, errsz, "[%s] %s: invalid value", k->section, k->name);
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (k->type == KEY_LOGLEVEL) {
+			int lvl;
+
+			memcpy(&lvl, field, sizeof(lvl));
+			if (lvl < LOG_ERR || lvl > LOG_DEBUG || lvl == LOG_NOTICE) {
+				seterr(err, errsz, "[%s] %s = %d: must be error, warning, info or debug",
+				       k->section, k->name, lvl);
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (k->type == KEY_BOOL)
+			continue;
+		v = key_get(k, c);
+		if (v == 0 && (k->flags & KEY_ZERO_AUTO))
+			continue;
+		if (v < k->min || v > k->max) {
+			range_str(k, range, sizeof(range));
+			value_str(k, val, sizeof(val), v);
+			seterr(err, errsz, "[%s] %s = %s: %s", k->section, k->name, val, range);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int config_dump(const struct config *c, char *buf, size_t n)
+{
+	const char *section = NULL;
+	size_t off = 0;
+	int w;
+
+#define EMIT(...)                                                                  \
+	do {                                                                       \
+		w = snprintf(buf && off < n ? buf + off : NULL, buf && off < n ? n - off : 0, __VA_ARGS__); \
+		if (w < 0)                                                         \
+			return -EIO;                                               \
+		off += (size_t)w;                                                  \
+	} while (0)
+
+	EMIT("# profd effective configuration (profd --print-config)\n");
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		const char *field = (const char *)c + k->offset;
+		char val[32];
+
+		if (!section || strcmp(section, k->section) != 0) {
+			section = k->section;
+			EMIT("\n[%s]\n", section);
+		}
+		EMIT("# %s\n", k->doc);
+		switch (k->type) {
+		case KEY_STRING:
+			EMIT("%s = %.*s\n", k->name, (int)strnlen(field, k->width), field);
+			break;
+		case KEY_LOGLEVEL: {
+			int lvl;
+			const char *name = "info";
+
+			memcpy(&lvl, field, sizeof(lvl));
+			for (size_t j = 0; j < sizeof(log_levels) / sizeof(log_levels[0]); j++)
+				if (log_levels[j].level == lvl)
+					name = log_levels[j].name;
+			EMIT("%s = %s\n", k->name, name);
+			break;
+		}
+		case KEY_BOOL: {
+			uint32_t b;
+
+			memcpy(&b, field, sizeof(b));
+			EMIT("%s = %s\n", k->name, b ? "yes" : "no");
+			break;
+		}
+		default:
+			value_str(k, val, sizeof(val), key_get(k, c));
+			EMIT("%s = %s\n", k->name, val);
+			break;
+		}
+	}
+#undef EMIT
+	if (off >= n)
+		return -ENOSPC;
+	return (int)off;
+}

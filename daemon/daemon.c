@@ -1,0 +1,274 @@
+/* The daemon's state, its tick, and the ingestion of BPF records into the
+ * process table, the stack table and the rolling windows. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "proctable.h"
+#include "server.h"
+#include "stacks.h"
+#include "symbolizer.h"
+#include "window.h"
+
+#define MAX_FRAMES (PROFD_MAX_KSTACK + PROFD_MAX_USTACK)
+
+uint64_t daemon_now_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t now_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+/* Index a process's mappings (build-id -> file) once per process image, so
+ * build-id frames of its libraries find their files even after it exits. */
+static void note_process_once(struct daemon *d, uint32_t proc, uint32_t tgid, uint64_t start_ns)
+{
+	if (proc < 16 || proc >= d->noted_len)
+		return;
+	if (d->noted[proc] == start_ns)
+		return;
+	d->noted[proc] = start_ns;
+	symbolizer_note_process(d->sym, tgid);
+}
+
+static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
+{
+	struct daemon *d = ctx;
+	struct frame frames[MAX_FRAMES];
+	const uint64_t *kips = (const uint64_t *)(r + 1);
+	const struct profd_ustack_frame *uf = (const void *)(kips + r->kdepth);
+	uint64_t t = r->ts;
+	uint32_t n = 0, flags = 0, proc, stack;
+
+	(void)len;
+	/* Samples drained at a tick belong to the slot that just ended; the
+	 * few taken after the boundary (the tick fires slightly late) are
+	 * clamped into it so every tick's data lands in one slot. */
+	if (t >= d->data_until_ns + d->cfg.fine_slot_ns || t < d->data_until_ns)
+		t = d->data_until_ns ? d->data_until_ns + d->cfg.fine_slot_ns - 1 : t;
+	proc = proctable_get(d->procs, r->tgid, r->start_time, r->comm, t);
+	note_process_once(d, proc, r->tgid, r->start_time);
+
+	for (uint32_t i = 0; i < r->kdepth && n < MAX_FRAMES; i++) {
+		frames[n].obj = SYM_OBJ_KERNEL;
+		frames[n].flags = STACK_FRAME_KERNEL;
+		frames[n].addr = kips[i];
+		n++;
+	}
+	for (uint32_t i = 0; i < r->udepth && n < MAX_FRAMES; i++) {
+		struct profd_ustack_frame f;
+
+		memcpy(&f, &uf[i], sizeof(f));
+		frames[n].flags = 0;
+		if (f.status == PROFD_BUILD_ID_VALID) {
+			frames[n].obj = symbolizer_object_by_build_id(d->sym, f.build_id, PROFD_BUILD_ID_SIZE);
+			frames[n].addr = f.offset_or_ip;
+			if (frames[n].obj == SYM_OBJ_UNKNOWN)
+				frames[n].addr = 0;
+		} else if (f.status == PROFD_BUILD_ID_IP) {
+			uint64_t off = 0;
+
+			frames[n].obj = symbolizer_object_for_ip(d->sym, r->tgid, f.offset_or_ip, &off);
+			frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? f.offset_or_ip : off;
+		} else {
+			continue;
+		}
+		n++;
+	}
+	if (r->udepth >= PROFD_MAX_USTACK)
+		flags |= STACK_F_TRUNCATED;
+	if (r->flags & PROFD_SF_KSTACK_ERR)
+		flags |= STACK_F_KSTACK_ERR;
+	if (r->flags & PROFD_SF_USTACK_ERR)
+		flags |= STACK_F_USTACK_ERR;
+	stack = stacks_intern(d->stacks, frames, n, flags, t);
+	window_add(d->win, t, proc, stack, 1);
+	d->samples_ingested++;
+}
+
+static void on_proc_event(void *ctx, const struct profd_proc_event *e)
+{
+	struct daemon *d = ctx;
+	char comm[PROFD_COMM_LEN + 1], fn[PROFD_PATH_LEN + 1];
+	uint64_t now = daemon_now_boot_ns();
+
+	memcpy(comm, e->comm, PROFD_COMM_LEN);
+	comm[PROFD_COMM_LEN] = 0;
+	memcpy(fn, e->filename, PROFD_PATH_LEN);
+	fn[PROFD_PATH_LEN] = 0;
+	if (e->kind == PROFD_REC_EXEC) {
+		uint32_t proc;
+
+		proctable_note_exec(d->procs, e->tgid, e->start_time, e->ppid, comm, fn, now);
+		symbolizer_note_exec(d->sym, e->tgid, fn);
+		/* A new image: index its mappings again at its next sample. */
+		proc = proctable_get(d->procs, e->tgid, e->start_time, comm, now);
+		if (proc >= 16 && proc < d->noted_len)
+			d->noted[proc] = 0;
+	} else if (e->kind == PROFD_REC_EXIT) {
+		proctable_note_exit(d->procs, e->tgid, e->start_time, (int)e->exit_code, now);
+		symbolizer_forget_pid(d->sym, e->tgid);
+	}
+}
+
+static struct window *make_window(const struct config *c, uint64_t now)
+{
+	struct window_opts wo = {
+		.ntiers = 2,
+		.tier = {
+			{ .slot_ns = c->fine_slot_ns, .slots = c->fine_slots },
+			{ .slot_ns = c->coarse_slot_ns, .slots = c->coarse_slots },
+		},
+		.max_bytes = c->store_max_bytes,
+	};
+
+	return window_new(&wo, now);
+}
+
+/* Created after privileges are dropped: its worker thread inherits the
+ * reduced capability sets (capabilities are per thread). */
+int daemon_init_symbolizer(struct daemon *d)
+{
+	struct symbolizer_opts so = {
+		.procfs = "/proc",
+		.kallsyms = "/proc/kallsyms",
+		.debug_dirs = d->cfg.debug_dirs,
+		.cache_bytes = d->cfg.symcache_bytes,
+		.max_objects = d->cfg.max_objects,
+	};
+	int err;
+
+	d->sym = symbolizer_new(&so);
+	if (!d->sym) {
+		err = -errno;
+		log_err("symbolizer: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int daemon_init(struct daemon *d)
+{
+	struct sampler_opts sopts = {
+		.frequency = d->cfg.frequency,
+		.ringbuf_bytes = (size_t)d->cfg.ringbuf_kib * 1024,
+		.tick_ns = d->cfg.tick_ns,
+	};
+	struct sampler_callbacks cb = { .sample = on_sample, .proc_event = on_proc_event, .ctx = d };
+	int err;
+
+	d->start_boot_ns = daemon_now_boot_ns();
+	d->start_mono_ns = now_mono_ms() * 1000000ull;
+	d->data_until_ns = d->start_boot_ns / d->cfg.fine_slot_ns * d->cfg.fine_slot_ns;
+
+	d->stacks = stacks_new(d->cfg.max_stacks);
+	d->procs = proctable_new("/proc", d->cfg.max_procs);
+	d->win = make_window(&d->cfg, d->start_boot_ns);
+	d->noted_len = d->cfg.max_procs + 16;
+	d->noted = calloc(d->noted_len, sizeof(*d->noted));
+	if (!d->stacks || !d->procs || !d->win || !d->noted) {
+		err = errno ? -errno : -ENOMEM;
+		log_err("allocating the store: %s", strerror(-err));
+		return err;
+	}
+	err = sampler_new(&sopts, &cb, &d->sampler);
+	if (err)
+		return err;
+	return 0;
+}
+
+void daemon_fini(struct daemon *d)
+{
+	d->sampler = sampler_free(d->sampler);
+	d->win = window_free(d->win);
+	d->procs = proctable_free(d->procs);
+	d->stacks = stacks_free(d->stacks);
+	d->sym = symbolizer_free(d->sym);
+	free(d->noted);
+	d->noted = NULL;
+}
+
+void daemon_tick(struct daemon *d, uint64_t now)
+{
+	uint64_t slot = d->cfg.fine_slot_ns;
+	uint64_t boundary = now / slot * slot;
+	int n;
+
+	d->ticks++;
+	/* Everything drained now was taken before this slot boundary (plus
+	 * the timer's small lateness): it closes the slot that just ended. */
+	d->data_until_ns = boundary - slot;
+	n = sampler_drain(d->sampler);
+	if (n < 0)
+		log_warn("sampler: draining the ring buffer: %s", strerror(-n));
+	d->data_until_ns = boundary;
+	window_tick(d->win, now);
+	d->last_tick_ns = now;
+	server_tick(d->server, now_mono_ms());
+
+	if (d->ticks % 5 == 0)
+		proctable_reap(d->procs, now);
+	if (d->ticks % 10 == 0) {
+		struct window_stats ws;
+
+		window_get_stats(d->win, &ws);
+		stacks_gc(d->stacks, ws.oldest_ns);
+		proctable_gc(d->procs, ws.oldest_ns);
+	}
+}
+
+void daemon_reload(struct daemon *d)
+{
+	struct config c;
+	char err[512];
+	int r;
+
+	d->reloads++;
+	c = d->cfg;
+	config_defaults(&c);
+	r = config_load_file(&c, d->config_path, err, sizeof(err));
+	if (r == -ENOENT && !d->config_explicit)
+		r = 0;
+	if (!r)
+		r = config_validate(&c, err, sizeof(err));
+	if (r) {
+		d->reload_failures++;
+		log_err("config: reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	/* Settings that need a restart keep their running values. */
+	if (strcmp(c.socket, d->cfg.socket) || c.fine_slot_ns != d->cfg.fine_slot_ns ||
+	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
+	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns)
+		log_warn("config: socket, tick and window geometry changes apply at restart");
+	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
+	c.fine_slot_ns = d->cfg.fine_slot_ns;
+	c.fine_slots = d->cfg.fine_slots;
+	c.coarse_slot_ns = d->cfg.coarse_slot_ns;
+	c.coarse_slots = d->cfg.coarse_slots;
+	c.tick_ns = d->cfg.tick_ns;
+	if (c.frequency != d->cfg.frequency) {
+		r = sampler_set_frequency(d->sampler, c.frequency);
+		if (r) {
+			log_err("sampler: switching to %u Hz failed (%s), back to %u Hz", c.frequency, strerror(-r), d->cfg.frequency);
+			sampler_set_frequency(d->sampler, d->cfg.frequency);
+			c.frequency = d->cfg.frequency;
+		}
+	}
+	log_set_level(c.log_level);
+	d->cfg = c;
+	log_info("config: reloaded %s", d->config_path);
+}

@@ -1,0 +1,62 @@
+/* The daemon's state and its tick: ingestion of BPF records into the
+ * process table, stack table and windows; shared by main.c and api.c. */
+#ifndef PROFD_DAEMON_H
+#define PROFD_DAEMON_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "sampler.h"
+
+struct loop;
+struct server;
+struct symbolizer;
+struct stacks;
+struct proctable;
+struct window;
+
+struct daemon {
+	struct config cfg;
+	char config_path[4096];
+	int config_explicit;        /* --config given: a missing file is an error */
+	struct loop *loop;
+	struct sampler *sampler;
+	struct symbolizer *sym;
+	struct stacks *stacks;
+	struct proctable *procs;
+	struct window *win;
+	struct server *server;
+	int tfd, sfd;
+
+	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */
+	uint64_t start_mono_ns;
+	uint64_t last_tick_ns;      /* CLOCK_BOOTTIME of the last drain */
+	uint64_t data_until_ns;     /* slot boundary all drained data precedes */
+	uint64_t ticks, tick_overruns;
+	uint64_t samples_ingested;
+	uint64_t reloads, reload_failures;
+
+	/* proc id -> start_ns for which /proc/PID/maps were indexed */
+	uint64_t *noted;
+	uint32_t noted_len;
+};
+
+/* Build every subsystem from d->cfg. 0 or -errno (logged). */
+int daemon_init(struct daemon *d);
+/* The symbolizer (and its worker thread): after daemon_init and after
+ * privileges are dropped. 0 or -errno (logged). */
+int daemon_init_symbolizer(struct daemon *d);
+void daemon_fini(struct daemon *d);
+/* Drain BPF records and advance windows; now_ns is CLOCK_BOOTTIME. */
+void daemon_tick(struct daemon *d, uint64_t now_ns);
+/* SIGHUP: reload the config file; keep the old one if invalid. */
+void daemon_reload(struct daemon *d);
+
+uint64_t daemon_now_boot_ns(void);
+
+/* api.c: the request handler given to the server. */
+struct server_reply;
+struct json_object;
+void api_handle(void *userdata, const char *cmd, struct json_object *req, struct server_reply *reply);
+
+#endif

@@ -1,0 +1,323 @@
+/* profd: flags, configuration, signals, the tick timer and the event loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "profd/proto.h"
+#include "log.h"
+#include "loop.h"
+#include "server.h"
+#include "symbolizer.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: profd [OPTIONS]\n"
+		"System-wide sampling profiler and resource monitor.\n\n"
+		"  -c, --config PATH      configuration file (default " PROFD_DEFAULT_CONFIG ")\n"
+		"  -s, --socket PATH      API socket (default " PROFD_DEFAULT_SOCKET ")\n"
+		"  -F, --frequency HZ     sampling frequency per CPU (1..10000, default 99)\n"
+		"  -f, --foreground       stay in the foreground, log to stderr\n"
+		"  -l, --log-level LEVEL  error, warning, info or debug\n"
+		"      --print-config     print the effective configuration and exit\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          print the version\n");
+}
+
+static void on_signal(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			daemon_reload(d);
+		} else {
+			log_info("received %s, shutting down", strsignal(si.ssi_signo));
+			loop_quit(l);
+		}
+	}
+}
+
+static void on_timer(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+	uint64_t exp = 0;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &exp, sizeof(exp)) != sizeof(exp))
+		return;
+	if (exp > 1)
+		d->tick_overruns += exp - 1;
+	daemon_tick(d, daemon_now_boot_ns());
+}
+
+static void on_ringbuf(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	sampler_drain(d->sampler);
+}
+
+static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+	uint64_t v;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_debug("symbolizer eventfd: %s", strerror(errno));
+	symbolizer_poll(d->sym);
+}
+
+/* Ticks fire just after each tick boundary of CLOCK_BOOTTIME (the clock of
+ * BPF timestamps), so every drain closes exactly one window slot. */
+static int make_timer(const struct daemon *d)
+{
+	uint64_t tick = d->cfg.tick_ns, now = daemon_now_boot_ns();
+	uint64_t first = (now / tick + 1) * tick + 5 * 1000000ull;
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = tick / 1000000000ull, .tv_nsec = tick % 1000000000ull },
+		.it_value = { .tv_sec = first / 1000000000ull, .tv_nsec = first % 1000000000ull },
+	};
+	int fd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* Once everything is attached, keep only what the steady state needs:
+ * reading other processes' maps and files (SYS_PTRACE, DAC_READ_SEARCH),
+ * re-opening perf events on reload (PERFMON, BPF), kernel addresses in
+ * /proc/kallsyms (SYSLOG). */
+static void drop_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	int keep[] = { CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYSLOG, CAP_SYS_ADMIN };
+	int last = CAP_LAST_CAP;
+
+	memset(data, 0, sizeof(data));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		/* CAP_SYS_ADMIN stands in for BPF/PERFMON on kernels < 5.8 only */
+		if (keep[i] == CAP_SYS_ADMIN && prctl(PR_CAPBSET_READ, CAP_BPF, 0, 0, 0) == 1)
+			continue;
+		data[keep[i] / 32].effective |= 1u << (keep[i] % 32);
+		data[keep[i] / 32].permitted |= 1u << (keep[i] % 32);
+	}
+	for (int c = 0; c <= last; c++) {
+		int kept = (data[c / 32].permitted >> (c % 32)) & 1;
+		if (!kept && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		log_warn("dropping capabilities: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		log_warn("no_new_privs: %s", strerror(errno));
+}
+
+static int parse_level(const char *s)
+{
+	if (!strcmp(s, "error"))
+		return LOG_ERR;
+	if (!strcmp(s, "warning"))
+		return LOG_WARNING;
+	if (!strcmp(s, "info"))
+		return LOG_INFO;
+	if (!strcmp(s, "debug"))
+		return LOG_DEBUG;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "frequency", required_argument, NULL, 'F' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "print-config", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	static struct daemon d;
+	const char *sock = NULL, *freq = NULL, *level = NULL;
+	int foreground = 0, print_config = 0, c, r, ret = 1;
+	char err[512];
+	sigset_t mask;
+	struct server_opts so;
+
+	snprintf(d.config_path, sizeof(d.config_path), "%s", PROFD_DEFAULT_CONFIG);
+	while ((c = getopt_long(argc, argv, "c:s:F:fl:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			snprintf(d.config_path, sizeof(d.config_path), "%s", optarg);
+			d.config_explicit = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'F':
+			freq = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'l':
+			level = optarg;
+			break;
+		case 'P':
+			print_config = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("profd %s\n", PROFD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "profd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 64;
+	}
+
+	config_defaults(&d.cfg);
+	r = config_load_file(&d.cfg, d.config_path, err, sizeof(err));
+	if (r == -ENOENT && !d.config_explicit) {
+		r = 0;
+	} else if (r == -ENOENT) {
+		fprintf(stderr, "profd: config file %s: %s\n", d.config_path, strerror(ENOENT));
+		return 78;
+	}
+	if (r) {
+		fprintf(stderr, "profd: %s\n", err);
+		return 78;
+	}
+	if ((sock && config_set(&d.cfg, "daemon.socket", sock, err, sizeof(err))) ||
+	    (freq && config_set(&d.cfg, "sampling.frequency", freq, err, sizeof(err))) ||
+	    (level && config_set(&d.cfg, "daemon.log_level", level, err, sizeof(err)))) {
+		fprintf(stderr, "profd: %s\n", err);
+		return 64;
+	}
+	if (config_validate(&d.cfg, err, sizeof(err))) {
+		fprintf(stderr, "profd: %s\n", err);
+		return 78;
+	}
+	if (print_config) {
+		static char buf[16384];
+		config_dump(&d.cfg, buf, sizeof(buf));
+		fputs(buf, stdout);
+		return 0;
+	}
+	(void)parse_level;
+	log_set_level(d.cfg.log_level);
+	if (!foreground && daemon(0, 0) < 0) {
+		fprintf(stderr, "profd: daemon(): %s\n", strerror(errno));
+		return 1;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d.tfd = d.sfd = -1;
+
+	d.loop = loop_new();
+	if (!d.loop) {
+		log_err("epoll: %s", strerror(errno));
+		return 1;
+	}
+	d.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d.sfd < 0 || loop_add(d.loop, d.sfd, EPOLLIN, on_signal, &d)) {
+		log_err("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	r = daemon_init(&d);
+	if (r) {
+		log_err("startup failed: %s%s", strerror(-r),
+			(r == -EPERM || r == -EACCES) ? " (profd needs root or CAP_BPF+CAP_PERFMON)" : "");
+		ret = r == -EPERM || r == -EACCES ? 77 : 1;
+		goto out;
+	}
+	so = (struct server_opts){
+		.path = d.cfg.socket,
+		.mode = 0660,
+		.group = d.cfg.socket_group,
+		.max_clients = d.cfg.max_clients,
+		.max_request = d.cfg.max_request,
+		.max_reply = d.cfg.max_reply,
+		.idle_timeout_ms = d.cfg.client_idle_ms,
+		.handler = api_handle,
+		.userdata = &d,
+	};
+	d.server = server_new(d.loop, &so);
+	if (!d.server) {
+		log_err("socket %s: %s", d.cfg.socket, strerror(errno));
+		goto out;
+	}
+	d.tfd = make_timer(&d);
+	if (d.tfd < 0 || loop_add(d.loop, d.tfd, EPOLLIN, on_timer, &d)) {
+		log_err("timerfd: %s", strerror(d.tfd < 0 ? -d.tfd : errno));
+		goto out;
+	}
+	if (loop_add(d.loop, sampler_epoll_fd(d.sampler), EPOLLIN, on_ringbuf, &d)) {
+		log_err("ring buffer epoll fd: %s", strerror(errno));
+		goto out;
+	}
+	drop_privileges();
+	if (daemon_init_symbolizer(&d))
+		goto out;
+	if (symbolizer_fd(d.sym) >= 0 && loop_add(d.loop, symbolizer_fd(d.sym), EPOLLIN, on_symbolizer, &d)) {
+		log_err("symbolizer eventfd: %s", strerror(errno));
+		goto out;
+	}
+	log_info("profd %s ready: socket %s, %u Hz", PROFD_VERSION, d.cfg.socket, d.cfg.frequency);
+
+	r = loop_run(d.loop);
+	if (r)
+		log_err("event loop: %s", strerror(-r));
+	else
+		ret = 0;
+out:
+	d.server = server_free(d.server);
+	daemon_fini(&d);
+	if (d.tfd >= 0)
+		close(d.tfd);
+	if (d.sfd >= 0)
+		close(d.sfd);
+	loop_free(d.loop);
+	log_info("profd stopped");
+	return ret;
+}

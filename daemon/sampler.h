@@ -1,0 +1,58 @@
+/* Sampler: loads and attaches the BPF programs (CPU sampling on every
+ * online CPU, process lifecycle) and hands their ring-buffer records to
+ * callbacks. Owns every BPF object; sampler_free() detaches everything. */
+#ifndef PROFD_SAMPLER_H
+#define PROFD_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profd/sample.h"
+
+struct sampler;
+
+struct sampler_callbacks {
+	/* A CPU sample; rec is valid only during the call, len its size. */
+	void (*sample)(void *ctx, const struct profd_sample *rec, size_t len);
+	void (*proc_event)(void *ctx, const struct profd_proc_event *ev);
+	void *ctx;
+};
+
+struct sampler_opts {
+	uint32_t frequency;   /* Hz per CPU */
+	size_t ringbuf_bytes; /* 0: sized from CPUs x frequency */
+	uint64_t tick_ns;     /* drain period, used for auto sizing */
+};
+
+struct sampler_stats {
+	uint64_t taken, idle, emitted, dropped_ringbuf, kstack_err, ustack_err;
+	uint64_t proc_events_lost;
+	uint64_t drained;       /* samples consumed by user space */
+	uint64_t proc_events;   /* lifecycle events consumed */
+	uint64_t malformed;     /* records of unexpected size/kind (ignored) */
+};
+
+/* Loads, attaches. Returns 0 and *ret or -errno; messages (which CPU,
+ * which program) go to the log. -EPERM/-ENOSYS etc. mean BPF is unusable. */
+int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks *cb, struct sampler **ret);
+struct sampler *sampler_free(struct sampler *s);
+
+/* fd that polls readable when the ring buffer has data past its wakeup
+ * threshold (lifecycle events wake at once, samples past half full). */
+int sampler_epoll_fd(struct sampler *s);
+/* Consume everything available. Returns records consumed or -errno. */
+int sampler_drain(struct sampler *s);
+/* Change the frequency on the fly (SIGHUP): re-opens the perf events. */
+int sampler_set_frequency(struct sampler *s, uint32_t hz);
+
+void sampler_get_stats(struct sampler *s, struct sampler_stats *ret);
+/* "cycles" or "cpu-clock". */
+const char *sampler_event_name(const struct sampler *s);
+uint32_t sampler_ncpus(const struct sampler *s);
+uint32_t sampler_frequency(const struct sampler *s);
+
+/* Parse a kernel CPU list ("0-3,5,7-8") into a bitmap of up to max CPUs.
+ * Returns the number of CPUs set or -EINVAL. Exposed for unit tests. */
+int sampler_parse_cpulist(const char *s, uint8_t *bitmap, size_t max);
+
+#endif

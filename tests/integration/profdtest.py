@@ -1,0 +1,176 @@
+"""Helpers for profd integration tests (Python standard library only).
+
+Starts a real profd (real BPF, real kernel) on a temporary socket, runs
+profctl against it, and stops everything it started by PID. Exit codes
+follow meson/automake: 0 pass, 1 fail, 77 skip. With PROFD_REQUIRE_BPF=1 a
+skip becomes a failure, because BPF works on the machines we test on.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("PROFD_BUILD") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+PROFD = os.path.join(BUILD, "daemon", "profd")
+PROFCTL = os.path.join(BUILD, "cli", "profctl")
+WORKLOADS = os.path.join(BUILD, "tests", "workloads")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def skip(msg):
+    if os.environ.get("PROFD_REQUIRE_BPF") == "1":
+        log("FAIL (skip not allowed, PROFD_REQUIRE_BPF=1): " + msg)
+        sys.exit(1)
+    log("SKIP: " + msg)
+    sys.exit(77)
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failed(msg)
+    log("ok: " + msg)
+
+
+def require_root():
+    if os.geteuid() != 0:
+        skip("needs root (BPF, perf_event)")
+
+
+class Daemon:
+    """A profd on a private socket; stop() ends it by its PID."""
+
+    def __init__(self, frequency=99, extra_conf="", args=()):
+        require_root()
+        self.dir = tempfile.mkdtemp(prefix="profd-it-")
+        self.sock = os.path.join(self.dir, "profd.sock")
+        self.conf = os.path.join(self.dir, "profd.conf")
+        with open(self.conf, "w") as f:
+            f.write("[sampling]\nfrequency = %d\n%s\n" % (frequency, extra_conf))
+        self.logpath = os.path.join(self.dir, "profd.log")
+        self.logf = open(self.logpath, "w")
+        self.proc = subprocess.Popen(
+            [PROFD, "--foreground", "--config", self.conf, "--socket", self.sock,
+             "--log-level", "debug"] + list(args),
+            stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                out = self.log_text()
+                if self.proc.returncode == 77 or "BPF" in out and "Operation not permitted" in out:
+                    skip("profd could not load BPF:\n" + out[-2000:])
+                raise Failed("profd exited with %d at start:\n%s" % (self.proc.returncode, out[-4000:]))
+            if os.path.exists(self.sock):
+                try:
+                    self.request({"cmd": "status"})
+                    break
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        else:
+            self.stop()
+            raise Failed("profd did not open its socket within 20 s")
+
+    def log_text(self):
+        self.logf.flush()
+        with open(self.logpath) as f:
+            return f.read()
+
+    def request(self, obj, raw=None, timeout=30):
+        """Send one request line; return (response dict, payload bytes)."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(self.sock)
+        line = raw if raw is not None else (json.dumps(obj) + "\n").encode()
+        s.sendall(line)
+        f = s.makefile("rb")
+        resp = f.readline()
+        if not resp:
+            s.close()
+            raise OSError("connection closed without a response")
+        r = json.loads(resp)
+        payload = b""
+        if r.get("payload"):
+            payload = f.read(r["payload"]["bytes"])
+        s.close()
+        return r, payload
+
+    def ctl(self, *args, check_rc=True, env=None, timeout=60):
+        e = dict(os.environ)
+        e.pop("PROFD_SOCKET", None)
+        if env:
+            e.update(env)
+        p = subprocess.run([PROFCTL, "--socket", self.sock] + list(args),
+                           capture_output=True, text=True, env=e, timeout=timeout)
+        if check_rc and p.returncode != 0:
+            raise Failed("profctl %s exited %d: %s" % (" ".join(args), p.returncode, p.stderr))
+        return p
+
+    def ctl_json(self, *args):
+        return json.loads(self.ctl("--json", *args).stdout)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Failed("profd did not exit within %d s of %s" % (timeout, sig))
+        self.logf.close()
+        return self.proc.returncode
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_ticks(d, n=2):
+    """Wait until the daemon has ticked n more times (data drained)."""
+    t0 = d.request({"cmd": "status"})[0]["data"]["daemon"]["ticks"]
+    deadline = time.time() + 10 + 2 * n
+    while time.time() < deadline:
+        if d.request({"cmd": "status"})[0]["data"]["daemon"]["ticks"] >= t0 + n:
+            return
+        time.sleep(0.1)
+    raise Failed("daemon did not tick")
+
+
+def run(main):
+    """Run a test function main(); print the outcome; exit 0/1/77."""
+    try:
+        main()
+    except Failed as e:
+        log("FAIL: %s" % e)
+        sys.exit(1)
+    log("PASS")
+    sys.exit(0)
+
+
+def parse_folded(text):
+    """[(frames list, count)] from folded text."""
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        stack, _, count = line.rpartition(" ")
+        out.append((stack.split(";"), int(count)))
+    return out

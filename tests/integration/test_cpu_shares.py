@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""A workload spending known shares of its CPU in work_alpha/beta/gamma:
+`profctl export --format folded --pid` must attribute each share within 3
+percentage points at 99 Hz over 10 s, and the total sample count must match
+the workload's own CPU time within 10 %."""
+import json
+import os
+import subprocess
+import tempfile
+
+from profdtest import Daemon, WORKLOADS, check, log, parse_folded, run, wait_ticks
+
+TOLERANCE_PP = 3.0
+FREQ = 99
+
+
+def main():
+    d = Daemon(frequency=FREQ)
+    try:
+        p = subprocess.Popen([os.path.join(WORKLOADS, "cpu_shares"), "--duration", "10"],
+                             stdout=subprocess.PIPE, text=True)
+        first = json.loads(p.stdout.readline())
+        out, _ = p.communicate(timeout=60)
+        truth = json.loads(out.strip().splitlines()[-1])
+        pid = first["pid"]
+        log("workload pid %d measured %s" % (pid, truth))
+        wait_ticks(d, 2)
+        outfile = os.path.join(d.dir, "out.folded")
+        d.ctl("export", "--format", "folded", "--window", "30s", "--pid", str(pid), "-o", outfile)
+        with open(outfile) as f:
+            folded = parse_folded(f.read())
+        total = sum(c for _, c in folded)
+        log("%d samples in %d stacks for pid %d" % (total, len(folded), pid))
+        for frames, c in sorted(folded, key=lambda x: -x[1])[:8]:
+            log("  %5d %s" % (c, ";".join(frames)))
+        expected = truth["total_cpu_ns"] / 1e9 * FREQ
+        check(abs(total - expected) <= 0.10 * expected,
+              "total samples %d vs %.0f expected from the workload's CPU time (±10 %%)" % (total, expected))
+        for fn in ("work_alpha", "work_beta", "work_gamma"):
+            n = sum(c for frames, c in folded if fn in frames)
+            share = 100.0 * n / total if total else 0.0
+            want = 100.0 * truth[fn]
+            check(abs(share - want) <= TOLERANCE_PP,
+                  "%s: %.1f %% of samples vs %.1f %% measured by the workload (±%.0f pp)" % (fn, share, want, TOLERANCE_PP))
+        comm = {frames[0] for frames, _ in folded}
+        check(comm == {"cpu_shares"}, "every stack starts with the process name cpu_shares (got %s)" % comm)
+        mains = sum(c for frames, c in folded if "main" in frames)
+        check(mains >= 0.9 * total, "main is on %d of %d stacks (frame pointers walked)" % (mains, total))
+    finally:
+        d.stop()
+        d.cleanup()
+
+
+run(main)
