@@ -55,9 +55,9 @@ struct key {
 
 #define FIELD(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
 
-#define MS (1000000ull)
+#define MS UINT64_C(1000000)
 #define SEC (1000 * MS)
-#define KIB (1024ull)
+#define KIB UINT64_C(1024)
 #define MIB (1024 * KIB)
 #define GIB (1024 * MIB)
 
@@ -141,7 +141,7 @@ static void duration_str(char *buf, size_t n, uint64_t ns)
 		const char *unit;
 		uint64_t ns;
 	} units[] = { { "d", 86400 * SEC }, { "h", 3600 * SEC }, { "m", 60 * SEC },
-		      { "s", SEC }, { "ms", MS }, { "us", 1000 }, { "ns", 1 } };
+		      { "s", SEC }, { "ms", MS }, { "us", UINT64_C(1000) }, { "ns", UINT64_C(1) } };
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (ns != 0 && ns % units[i].ns == 0) {
