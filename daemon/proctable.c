@@ -17,7 +17,7 @@
 /* /proc/PID/stat is a few hundred bytes; status ~1.5 KiB with Uid: in its
  * first dozen lines; cmdline is cut at 4 KiB (enough to recognise a
  * process, bounded per entry). */
-#define PT_STAT_MAX 1024u
+#define PT_STAT_MAX 2048u
 #define PT_STATUS_MAX 4096u
 #define PT_CMDLINE_MAX 4096u
 #define PT_PATH_MAX 4096u
@@ -73,14 +73,19 @@ uint64_t proctable_ns_to_ticks(uint64_t ns)
 	return ns / NSEC_PER_SEC * hz + ns % NSEC_PER_SEC * hz / NSEC_PER_SEC;
 }
 
+/* Entry of an id known to be handed out. */
+static inline struct pent *ent_of(const struct proctable *t, uint32_t id)
+{
+	uint32_t i = id - 16;
+
+	return &t->chunks[i / PT_CHUNK][i % PT_CHUNK];
+}
+
 static struct pent *ent_at(const struct proctable *t, uint32_t id)
 {
-	uint32_t i;
-
 	if (id < 16 || id - 16 >= t->nents)
 		return NULL;
-	i = id - 16;
-	return &t->chunks[i / PT_CHUNK][i % PT_CHUNK];
+	return ent_of(t, id);
 }
 
 static inline uint32_t bucket_of(uint32_t tgid, uint32_t nbuckets)
@@ -148,7 +153,7 @@ static int parse_stat(const char *buf, uint32_t tgid, struct stat_fields *ret)
 	uint64_t v, pid;
 	size_t n;
 
-	if (!lp || !rp || rp < lp || !parse_u64(buf, lp - 1, &pid) || lp[-1] != ' ' || pid != tgid)
+	if (!lp || !rp || rp < lp || lp - buf < 2 || lp[-1] != ' ' || !parse_u64(buf, lp - 1, &pid) || pid != tgid)
 		return -EINVAL;
 	n = (size_t)(rp - lp - 1);
 	if (n > sizeof(ret->comm) - 1)
@@ -181,13 +186,16 @@ static int parse_stat(const char *buf, uint32_t tgid, struct stat_fields *ret)
 /* Real uid from /proc/PID/status ("Uid:\treal\teffective\t..."). */
 static int parse_status_uid(const char *buf, uint32_t *ret)
 {
-	const char *p = strncmp(buf, "Uid:", 4) ? strstr(buf, "\nUid:") : buf - 1;
-	const char *end;
+	const char *p = buf, *end;
 	uint64_t v;
 
-	if (!p)
-		return -EINVAL;
-	p += 5;
+	if (strncmp(p, "Uid:", 4) != 0) {
+		p = strstr(buf, "\nUid:");
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	p += 4;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	for (end = p; *end >= '0' && *end <= '9'; end++)
@@ -359,7 +367,7 @@ struct proctable *proctable_free(struct proctable *t)
 	if (!t)
 		return NULL;
 	for (uint32_t id = 16; id - 16 < t->nents; id++)
-		ent_release(ent_at(t, id));
+		ent_release(ent_of(t, id));
 	for (uint32_t c = 0; c < t->nchunks; c++)
 		free(t->chunks[c]);
 	free(t->chunks);
@@ -372,7 +380,7 @@ struct proctable *proctable_free(struct proctable *t)
 static struct pent *lookup(const struct proctable *t, uint32_t tgid, uint64_t ticks)
 {
 	for (uint32_t id = t->buckets[bucket_of(tgid, t->nbuckets)]; id != PROC_ID_NONE;) {
-		struct pent *e = ent_at(t, id);
+		struct pent *e = ent_of(t, id);
 
 		if (e->info.tgid == tgid && e->start_ticks == ticks)
 			return e;
@@ -389,7 +397,7 @@ static void grow_buckets(struct proctable *t)
 	if (!b)
 		return; /* longer chains, still correct */
 	for (uint32_t id = 16; id - 16 < t->nents; id++) {
-		struct pent *e = ent_at(t, id);
+		struct pent *e = ent_of(t, id);
 		uint32_t s;
 
 		if (!e->used)
@@ -409,7 +417,7 @@ static void ent_remove(struct proctable *t, struct pent *e)
 	uint32_t id = e->info.id;
 
 	while (*link != id)
-		link = &ent_at(t, *link)->next;
+		link = &ent_of(t, *link)->next;
 	*link = e->next;
 	if (!e->info.exit_ns)
 		t->st.alive--;
@@ -426,7 +434,7 @@ static size_t collect(struct proctable *t, uint64_t oldest_ns)
 	size_t n = 0;
 
 	for (uint32_t id = 16; id - 16 < t->nents; id++) {
-		struct pent *e = ent_at(t, id);
+		struct pent *e = ent_of(t, id);
 
 		if (e->used && e->info.exit_ns && e->info.last_used_ns < oldest_ns) {
 			ent_remove(t, e);
@@ -443,7 +451,7 @@ static struct pent *ent_alloc(struct proctable *t)
 
 	if (t->free_head != PROC_ID_NONE) {
 		id = t->free_head;
-		e = ent_at(t, id);
+		e = ent_of(t, id);
 		t->free_head = e->next;
 	} else {
 		if (t->nents == t->nchunks * PT_CHUNK) {
@@ -458,7 +466,7 @@ static struct pent *ent_alloc(struct proctable *t)
 			t->nchunks++;
 		}
 		id = 16 + t->nents++;
-		e = ent_at(t, id);
+		e = ent_of(t, id);
 	}
 	memset(e, 0, sizeof(*e));
 	e->info.id = id;
@@ -600,7 +608,7 @@ const struct proc_info *proctable_find_tgid(const struct proctable *t, uint32_t 
 	if (!t)
 		return NULL;
 	for (uint32_t id = t->buckets[bucket_of(tgid, t->nbuckets)]; id != PROC_ID_NONE;) {
-		const struct pent *e = ent_at(t, id);
+		const struct pent *e = ent_of(t, id);
 
 		if (e->info.tgid == tgid && (!best || e->info.start_ns > best->info.start_ns))
 			best = e;
@@ -614,7 +622,7 @@ void proctable_reap(struct proctable *t, uint64_t now_ns)
 	if (!t)
 		return;
 	for (uint32_t id = 16; id - 16 < t->nents; id++) {
-		struct pent *e = ent_at(t, id);
+		struct pent *e = ent_of(t, id);
 		struct stat_fields sf;
 
 		if (!e->used || e->info.exit_ns)
@@ -644,7 +652,7 @@ void proctable_foreach(const struct proctable *t, int (*fn)(const struct proc_in
 	if (!t || !fn)
 		return;
 	for (uint32_t id = 16; id - 16 < t->nents; id++) {
-		const struct pent *e = ent_at(t, id);
+		const struct pent *e = ent_of(t, id);
 
 		if (e->used && fn(&e->info, ctx))
 			return;

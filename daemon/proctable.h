@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define PROC_ID_NONE 0u
-#define PROC_ID_OVERFLOW 1u /* rendered as comm "[process table full]" */
+#define PROC_ID_OVERFLOW 1u /* rendered as comm "[table full]" (fits comm[16]) */
 #define PROC_ID_IDLE 2u     /* the idle task, if ever accounted */
 
 struct proc_info {

@@ -9,6 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "workload.h"
+
+volatile uintptr_t workload_frame_sink;
+
 static volatile uint64_t sink;
 
 static uint64_t cpu_ns(clockid_t c)
@@ -23,10 +27,15 @@ static uint64_t cpu_ns(clockid_t c)
 #define SPIN_BODY(iters)                                         \
 	do {                                                     \
 		uint64_t x = sink + 1;                           \
+		FORCE_FRAME();                                   \
 		for (uint64_t i = 0; i < (iters); i++)           \
 			x = x * 6364136223846793005ull + 1442695040888963407ull; \
 		sink = x;                                        \
 	} while (0)
+
+void work_alpha(uint64_t iters);
+void work_beta(uint64_t iters);
+void work_gamma(uint64_t iters);
 
 __attribute__((noinline)) void work_alpha(uint64_t iters) { SPIN_BODY(iters); }
 __attribute__((noinline)) void work_beta(uint64_t iters) { SPIN_BODY(iters); }

@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "workload.h"
+
+volatile uintptr_t workload_frame_sink;
+
 static volatile uint64_t sink;
 
 static uint64_t now_ns(void)
@@ -13,9 +17,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+void child_spin(uint64_t ns);
+
 __attribute__((noinline)) void child_spin(uint64_t ns)
 {
-	uint64_t end = now_ns() + ns, x = 1;
+	uint64_t end, x = 1;
+
+	FORCE_FRAME();
+	end = now_ns() + ns;
 
 	while (now_ns() < end)
 		for (int i = 0; i < 20000; i++)

@@ -1,0 +1,139 @@
+#!/bin/bash
+# Checks packaging/profd.service offline: systemd-analyze verify must be
+# silent, the hardening settings must be present, and the offline exposure
+# score must stay at or below a measured bound.
+# Exit: 0 pass, 1 fail, 77 skip (no systemd-analyze). Needs no root and no
+# running systemd (verify and security --offline work on a file).
+set -u
+
+MAX_EXPOSURE=4.0   # measured 3.5 ("OK") with systemd 252; raise only with a reason
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=${PROFD_SOURCE_ROOT:-$here/../..}
+unit=$root/packaging/profd.service
+
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+	echo "SKIP: systemd-analyze not installed"
+	exit 77
+fi
+if [ ! -f "$unit" ]; then
+	echo "FAIL: $unit not found"
+	exit 1
+fi
+
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf -- "$tmp"' EXIT
+fail=0
+
+# verify refuses a unit whose ExecStart binary does not exist, and
+# /usr/sbin/profd is not installed where tests run: check a copy whose
+# ExecStart runs /bin/true with the same arguments. The copy keeps the name
+# profd.service so messages and unit-name checks are the same.
+sed 's|^ExecStart=/usr/sbin/profd|ExecStart=/bin/true|' "$unit" >"$tmp/profd.service"
+if ! grep -q '^ExecStart=/bin/true --foreground$' "$tmp/profd.service"; then
+	echo "FAIL: ExecStart is not '/usr/sbin/profd --foreground'"
+	fail=1
+fi
+
+# --man=no: the man page is not installed in a build tree. verify exits 0
+# even for unknown keys and invalid values ("..., ignoring"), so any output
+# at all is a failure.
+out=$(systemd-analyze verify --man=no "$tmp/profd.service" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] || [ -n "$out" ]; then
+	echo "FAIL: systemd-analyze verify (rc=$rc):"
+	echo "$out"
+	fail=1
+else
+	echo "ok: systemd-analyze verify is silent"
+fi
+
+# The settings the design depends on, exactly as written.
+required=(
+	'Type=simple'
+	'ExecStart=/usr/sbin/profd --foreground'
+	'ExecReload=/bin/kill -HUP $MAINPID'
+	'RuntimeDirectory=profd'
+	'RuntimeDirectoryMode=0755'
+	'StateDirectory=profd'
+	'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_SYS_RESOURCE CAP_CHOWN'
+	'NoNewPrivileges=yes'
+	'ProtectSystem=strict'
+	'ProtectHome=read-only'
+	'PrivateTmp=no'
+	'ProtectKernelModules=yes'
+	'ProtectControlGroups=yes'
+	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'
+	'LockPersonality=yes'
+	'MemoryDenyWriteExecute=yes'
+	'RestrictRealtime=yes'
+	'SystemCallArchitectures=native'
+	'MemoryMax=512M'
+	'CPUQuota=20%'
+)
+for line in "${required[@]}"; do
+	if ! grep -qxF -- "$line" "$unit"; then
+		echo "FAIL: missing '$line'"
+		fail=1
+	fi
+done
+# Settings that would break profd: kallsyms hidden, JIT maps in a private
+# /tmp, no capabilities at all for root, perf_event_open filtered out.
+forbidden=(
+	'ProtectKernelTunables=yes'
+	'PrivateTmp=yes'
+	'PrivateDevices=yes'
+	'ProtectProc=invisible'
+	'SecureBits=noroot'
+)
+for pat in "${forbidden[@]}"; do
+	if grep -q -- "^$pat" "$unit"; then
+		echo "FAIL: '$pat' breaks profd"
+		fail=1
+	fi
+done
+if grep -E '^SystemCallFilter=~.*@debug' "$unit" >/dev/null; then
+	echo "FAIL: denying @debug removes perf_event_open"
+	fail=1
+fi
+[ $fail -eq 0 ] && echo "ok: hardening settings present"
+
+# Offline exposure score (systemd >= 250 knows --offline).
+if systemd-analyze security --help 2>&1 | grep -q -- '--offline'; then
+	sec=$(systemd-analyze security --offline=yes --no-pager "$tmp/profd.service" 2>&1)
+	score=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for profd.service: \([0-9.]*\).*/\1/p')
+	if [ -z "$score" ]; then
+		echo "FAIL: no exposure score in systemd-analyze security output:"
+		echo "$sec"
+		fail=1
+	else
+		echo "exposure score: $score (bound $MAX_EXPOSURE)"
+		if awk -v s="$score" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(s > m) }'; then
+			echo "FAIL: exposure $score > $MAX_EXPOSURE; findings:"
+			printf '%s\n' "$sec" | grep '✗'
+			fail=1
+		fi
+	fi
+else
+	echo "note: systemd-analyze security has no --offline here; score not checked"
+fi
+
+# The sysusers and tmpfiles snippets parse (their tools have dry-run modes).
+for f in sysusers.d/profd.conf tmpfiles.d/profd.conf; do
+	if [ ! -f "$root/packaging/$f" ]; then
+		echo "FAIL: packaging/$f missing"
+		fail=1
+	fi
+done
+if command -v systemd-tmpfiles >/dev/null 2>&1 && [ -f "$root/packaging/tmpfiles.d/profd.conf" ]; then
+	# --cat-config would read the host's; parse only ours, creating nothing
+	# (--dry-run is not in 252): an unknown line type is reported on stderr.
+	out=$(systemd-tmpfiles --root="$tmp/root" --create "$root/packaging/tmpfiles.d/profd.conf" 2>&1)
+	if [ $? -ne 0 ] || printf '%s' "$out" | grep -qi 'unknown\|invalid\|failed to parse'; then
+		echo "FAIL: tmpfiles.d/profd.conf: $out"
+		fail=1
+	fi
+fi
+
+[ $fail -eq 0 ] && echo "PASS" || echo "FAIL"
+exit $fail
