@@ -1,1 +1,755 @@
-/* placeholder: being written */
+/* profctl: the command-line client of profd. A verb table over one
+ * request/response exchange on the daemon's socket; it renders what the
+ * daemon computed and writes output files itself (the daemon never writes
+ * where a client says). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "proto.h"
+#include "render.h"
+
+/* Exit codes: the daemon said no / a local failure; no daemon to talk to
+ * (or it broke the protocol); a bad command line (sysexits EX_USAGE). */
+#define EXIT_DAEMON 1
+#define EXIT_CONNECT 2
+#define EXIT_USAGE 64
+
+#define DEFAULT_TIMEOUT_MS 10000
+/* A response line holds export data; bound it like a payload. */
+#define MAX_RESPONSE_LINE PROFD_MAX_PAYLOAD
+
+struct ctx {
+	const char *socket;
+	bool json;
+	uint64_t timeout_ms;
+	char *errbuf; /* set: errors go here instead of being printed */
+	size_t errsz;
+};
+
+struct response {
+	struct json_object *resp; /* owns data */
+	struct json_object *data;
+	char *payload;
+	size_t payload_len;
+};
+
+static void response_release(struct response *r)
+{
+	json_object_put(r->resp);
+	free(r->payload);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The one error printer: a line on stderr (and a hint line if any), and
+ * under --json the same as an object on stdout. Returns exit_code. */
+static int report(const struct ctx *c, int exit_code, const char *code, const char *json_msg, const char *hint, const char *msg)
+{
+	if (c->errbuf) {
+		snprintf(c->errbuf, c->errsz, "%s", msg);
+		return exit_code;
+	}
+	fprintf(stderr, "profctl: %s\n", msg);
+	if (hint)
+		fprintf(stderr, "hint: %s\n", hint);
+	if (c->json) {
+		struct json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+		json_object_object_add(e, "code", json_object_new_string(code));
+		json_object_object_add(e, "message", json_object_new_string(json_msg ? json_msg : msg));
+		json_object_object_add(o, "error", e);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
+	return exit_code;
+}
+
+static int __attribute__((format(printf, 5, 6)))
+fail(const struct ctx *c, int exit_code, const char *code, const char *hint, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return report(c, exit_code, code, NULL, hint, msg);
+}
+
+/* A daemon error object: "profctl: code: message" for people, the
+ * daemon's own code and message under --json. */
+static int fail_remote(const struct ctx *c, const char *code, const char *message)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s: %s", code, message);
+	return report(c, EXIT_DAEMON, code, message, NULL, msg);
+}
+
+static int fail_usage(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: profctl [--socket PATH] [--json] [--timeout SEC] VERB [options]\n"
+		"\n"
+		"verbs:\n"
+		"  status                      daemon health, counters and limits\n"
+		"  top [--window 10s] [--sort cpu|samples|pid|comm] [--limit N] [--pid PID]\n"
+		"      [--once] [--interval 2s]\n"
+		"                              processes by CPU, with their hottest function\n"
+		"  export --format folded|json [--window 30s] [--pid PID] [-o FILE]\n"
+		"                              stacks for flame graphs (folded) or tools (json)\n"
+		"  help                        this text\n"
+		"\n"
+		"The socket is %s unless --socket or $%s says otherwise.\n"
+		"Exit status: 0 ok, 1 daemon or local error, 2 daemon unreachable, 64 usage.\n",
+		PROFD_DEFAULT_SOCKET, PROFD_SOCKET_ENV);
+}
+
+static int fail_usage(const struct ctx *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fail(c, EXIT_USAGE, "usage", NULL, "%s", msg);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+/* ---- transport ---- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Waits for fd to be ready; -ETIMEDOUT when the daemon stays silent. */
+static int wait_fd(int fd, short events, uint64_t timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	uint64_t end = mono_ms() + timeout_ms;
+
+	for (;;) {
+		uint64_t now = mono_ms();
+		int r;
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)(end - now > INT_MAX ? INT_MAX : end - now));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int sock_connect(const struct ctx *c, int *ret_fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = (time_t)(c->timeout_ms / 1000), .tv_usec = (suseconds_t)(c->timeout_ms % 1000 * 1000) };
+	int fd, r;
+
+	if (strlen(c->socket) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, c->socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A blocking connect() on a full backlog waits up to SO_SNDTIMEO. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	do
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	while (r == -EINTR);
+	if (r == 0 && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return r == -EAGAIN || r == -EINPROGRESS ? -ETIMEDOUT : r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int send_all(int fd, const char *p, size_t n, uint64_t timeout_ms)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		int r;
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			r = wait_fd(fd, POLLOUT, timeout_ms);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads into buf[*len..cap); 0 on EOF, bytes read, or -errno. */
+static ssize_t recv_some(int fd, char *buf, size_t cap, uint64_t timeout_ms)
+{
+	for (;;) {
+		ssize_t n = recv(fd, buf, cap, 0);
+		int r;
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		r = wait_fd(fd, POLLIN, timeout_ms);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* Reads the response line, then the payload it announces. */
+static int read_response(int fd, uint64_t timeout_ms, struct response *ret, const char **ret_code, const char **ret_message)
+{
+	char *buf = NULL, *nl = NULL;
+	size_t len = 0, cap = 0, scanned = 0, line_len;
+	int r;
+
+	while (!nl) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+			if (cap >= MAX_RESPONSE_LINE) {
+				r = -EPROTO;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		n = recv_some(fd, buf + len, cap - len, timeout_ms);
+		if (n <= 0) {
+			r = n == 0 ? -ECONNRESET : (int)n;
+			goto out;
+		}
+		len += (size_t)n;
+		nl = memchr(buf + scanned, '\n', len - scanned);
+		scanned = len;
+	}
+	*nl = '\0';
+	line_len = (size_t)(nl - buf) + 1;
+	r = proto_parse_response(buf, &ret->resp, &ret->data, &ret->payload_len, ret_code, ret_message);
+	if (r < 0)
+		goto out;
+	/* What came after the line is the start of the payload. */
+	ret->payload = malloc(ret->payload_len + 1);
+	if (!ret->payload) {
+		r = -ENOMEM;
+		goto out;
+	}
+	len -= line_len;
+	if (len > ret->payload_len) {
+		r = -EPROTO; /* the daemon answers one request at a time */
+		goto out;
+	}
+	memcpy(ret->payload, buf + line_len, len);
+	while (len < ret->payload_len) {
+		ssize_t n = recv_some(fd, ret->payload + len, ret->payload_len - len, timeout_ms);
+		if (n <= 0) {
+			r = n == 0 ? -ECONNRESET : (int)n;
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	ret->payload[len] = '\0';
+	r = 0;
+out:
+	free(buf);
+	if (r < 0 && r != -EREMOTEIO)
+		response_release(ret);
+	return r;
+}
+
+/* Sends req (put) and waits for the answer. Daemon errors and transport
+ * failures are reported here; returns 0 or the exit code to use. */
+static int request(const struct ctx *c, struct json_object *req, struct response *ret)
+{
+	const char *code = NULL, *message = NULL, *s;
+	char *line = NULL;
+	int fd = -1, r, ex;
+
+	memset(ret, 0, sizeof(*ret));
+	json_object_object_add(req, "v", json_object_new_int(PROFD_PROTO_VERSION));
+	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s || asprintf(&line, "%s\n", s) < 0) {
+		json_object_put(req);
+		return fail(c, EXIT_DAEMON, "internal", NULL, "out of memory");
+	}
+	json_object_put(req);
+	r = sock_connect(c, &fd);
+	if (r < 0) {
+		free(line);
+		return fail(c, EXIT_CONNECT, "cannot_connect",
+			    "is profd running? try: systemctl status profd (or set --socket / " PROFD_SOCKET_ENV ")",
+			    "cannot connect to profd at %s: %s", c->socket,
+			    r == -ETIMEDOUT ? "timed out (daemon busy?)" : strerror(-r));
+	}
+	r = send_all(fd, line, strlen(line), c->timeout_ms);
+	free(line);
+	if (r == 0)
+		r = read_response(fd, c->timeout_ms, ret, &code, &message);
+	close(fd);
+	switch (r) {
+	case 0:
+		return 0;
+	case -EREMOTEIO:
+		ex = fail_remote(c, code, message);
+		response_release(ret);
+		return ex;
+	case -ETIMEDOUT:
+		return fail(c, EXIT_CONNECT, "timeout", NULL, "profd at %s did not answer within %s", c->socket,
+			    fmt_duration((char[32]){ 0 }, 32, c->timeout_ms * NSEC_PER_MSEC));
+	case -EPROTO:
+		return fail(c, EXIT_CONNECT, "protocol", NULL, "profd at %s sent a response profctl does not understand",
+			    c->socket);
+	default:
+		return fail(c, EXIT_CONNECT, "io", NULL, "talking to profd at %s: %s", c->socket, strerror(-r));
+	}
+}
+
+static void print_json(FILE *f, struct json_object *o)
+{
+	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+								      JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ---- verbs ---- */
+
+/* Long options every verb accepts too, so `profctl top --json` works. */
+#define COMMON_LONGOPTS                                          \
+	{ "json", no_argument, NULL, 'j' },                     \
+	{ "socket", required_argument, NULL, 'S' },             \
+	{ "timeout", required_argument, NULL, 'T' },            \
+	{ "help", no_argument, NULL, 'h' }
+
+/* Handles a common option; 1 if it was one, 0 if not, or an exit code. */
+static int common_opt(struct ctx *c, int opt, int *ret_exit)
+{
+	uint64_t ns;
+
+	switch (opt) {
+	case 'j':
+		c->json = true;
+		return 1;
+	case 'S':
+		c->socket = optarg;
+		return 1;
+	case 'T':
+		if (fmt_parse_duration(optarg, &ns) < 0 || ns < NSEC_PER_MSEC) {
+			*ret_exit = fail_usage(c, "--timeout %s: not a duration (e.g. 10, 2.5s is not, 2500ms is)", optarg);
+			return -1;
+		}
+		c->timeout_ms = ns / NSEC_PER_MSEC;
+		return 1;
+	case 'h':
+		usage(stdout);
+		*ret_exit = 0;
+		return -1;
+	case '?':
+		*ret_exit = fail_usage(c, "bad option");
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+static int check_duration(const struct ctx *c, const char *opt, const char *v, uint64_t *ret_ns)
+{
+	uint64_t ns;
+
+	if (fmt_parse_duration(v, &ns) < 0)
+		return fail_usage(c, "%s %s: not a duration (e.g. 10s, 5m, 1h30m)", opt, v);
+	if (ret_ns)
+		*ret_ns = ns;
+	return 0;
+}
+
+static int check_int(const struct ctx *c, const char *opt, const char *v, long long min, long long max, long long *ret)
+{
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno || end == v || *end || x < min || x > max)
+		return fail_usage(c, "%s %s: must be an integer in %lld..%lld", opt, v, min, max);
+	*ret = x;
+	return 0;
+}
+
+static int verb_status(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
+	struct response resp;
+	int opt, ex = 0;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		if (common_opt(c, opt, &ex) <= 0)
+			return ex;
+	if (optind < argc)
+		return fail_usage(c, "status: unexpected argument '%s'", argv[optind]);
+	ex = request(c, json_tokener_parse("{\"cmd\":\"status\"}"), &resp);
+	if (ex)
+		return ex;
+	if (c->json)
+		print_json(stdout, resp.data);
+	else
+		render_status(stdout, resp.data);
+	response_release(&resp);
+	return 0;
+}
+
+struct top_args {
+	struct ctx *c;
+	long long pid;
+};
+
+static struct json_object *top_request(const char *window, const char *sort, int limit, long long pid)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "cmd", json_object_new_string("top"));
+	json_object_object_add(req, "window", json_object_new_string(window));
+	json_object_object_add(req, "sort", json_object_new_string(sort));
+	json_object_object_add(req, "limit", json_object_new_int(limit));
+	if (pid > 0)
+		json_object_object_add(req, "pid", json_object_new_int64(pid));
+	return req;
+}
+
+/* The interactive view's fetch: errors are shown in its status line, not
+ * printed (the screen belongs to curses). */
+static int top_fetch(void *ud, const char *window, const char *sort, int limit, struct json_object **ret_data, char *err, size_t errsz)
+{
+	struct top_args *a = ud;
+	struct ctx quiet = *a->c;
+	struct response resp;
+
+	quiet.errbuf = err;
+	quiet.errsz = errsz;
+	if (request(&quiet, top_request(window, sort, limit > 10000 ? 10000 : limit, a->pid), &resp))
+		return -EIO;
+	*ret_data = json_object_get(resp.data);
+	response_release(&resp);
+	return 0;
+}
+
+/* Columns (or rows) of the terminal on stdout; 0 when unknown. */
+static int terminal_size(bool rows)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+		return 0;
+	return rows ? ws.ws_row : ws.ws_col;
+}
+
+static int verb_top(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "window", required_argument, NULL, 'w' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "once", no_argument, NULL, '1' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ 0 },
+	};
+	const char *window = "10s", *sort = "cpu";
+	long long limit = 0, pid = 0;
+	uint64_t interval_ns = 2 * NSEC_PER_SEC;
+	bool once = false, tty;
+	int tui_limit;
+	struct top_args args = { .c = c };
+	struct response resp;
+	int opt, ex = 0;
+
+	while ((opt = getopt_long(argc, argv, "hw:s:n:p:1i:", opts, NULL)) != -1) {
+		int r = common_opt(c, opt, &ex);
+		if (r < 0)
+			return ex;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'w':
+			if ((ex = check_duration(c, "--window", optarg, NULL)))
+				return ex;
+			window = optarg;
+			break;
+		case 's':
+			if (strcmp(optarg, "cpu") && strcmp(optarg, "samples") && strcmp(optarg, "pid") && strcmp(optarg, "comm"))
+				return fail_usage(c, "--sort %s: must be cpu, samples, pid or comm", optarg);
+			sort = optarg;
+			break;
+		case 'n':
+			if ((ex = check_int(c, "--limit", optarg, 1, 10000, &limit)))
+				return ex;
+			break;
+		case 'p':
+			if ((ex = check_int(c, "--pid", optarg, 1, INT32_MAX, &pid)))
+				return ex;
+			break;
+		case '1':
+			once = true;
+			break;
+		case 'i':
+			if ((ex = check_duration(c, "--interval", optarg, &interval_ns)))
+				return ex;
+			if (interval_ns < 100 * NSEC_PER_MSEC)
+				return fail_usage(c, "--interval %s: must be at least 100ms", optarg);
+			break;
+		}
+	}
+	if (optind < argc)
+		return fail_usage(c, "top: unexpected argument '%s'", argv[optind]);
+	tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	args.pid = pid;
+	/* Interactive and no --limit: as many rows as the screen holds
+	 * (summary, blank, header, footer take four). */
+	tui_limit = (int)limit;
+	if (!limit)
+		limit = tty && !once && !c->json && terminal_size(true) > 5 ? terminal_size(true) - 4 : 20;
+	ex = request(c, top_request(window, sort, (int)limit, pid), &resp);
+	if (ex)
+		return ex;
+	if (c->json) {
+		print_json(stdout, resp.data);
+	} else if (once || !tty) {
+		render_top(stdout, resp.data, tty ? terminal_size(false) : 0);
+	} else {
+		int r = render_top_tui(top_fetch, &args, json_object_get(resp.data), window, sort, tui_limit,
+				       interval_ns / NSEC_PER_MSEC);
+		if (r < 0)
+			ex = fail(c, EXIT_DAEMON, "terminal", NULL, "cannot set up the terminal: %s", strerror(-r));
+	}
+	response_release(&resp);
+	return ex;
+}
+
+/* Writes n bytes to path atomically: a temporary file in the same
+ * directory, 0644, renamed over the target only once complete. */
+static int write_file(const char *path, const char *data, size_t n)
+{
+	char *tmp = NULL;
+	const char *slash = strrchr(path, '/');
+	int fd, r = 0;
+
+	if (slash)
+		r = asprintf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
+	else
+		r = asprintf(&tmp, ".%s.XXXXXX", path);
+	if (r < 0)
+		return -ENOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		free(tmp);
+		return r;
+	}
+	r = 0;
+	if (fchmod(fd, 0644) < 0)
+		r = -errno;
+	while (r == 0 && n) {
+		ssize_t w = write(fd, data, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			r = -errno;
+		else
+			data += w, n -= (size_t)w;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+static int verb_export(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "format", required_argument, NULL, 'f' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ 0 },
+	};
+	const char *format = NULL, *window = "30s", *out = NULL;
+	long long pid = 0;
+	struct json_object *req;
+	struct response resp;
+	const char *text;
+	size_t n;
+	int opt, ex = 0, r;
+
+	while ((opt = getopt_long(argc, argv, "hf:w:p:o:", opts, NULL)) != -1) {
+		r = common_opt(c, opt, &ex);
+		if (r < 0)
+			return ex;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'f':
+			if (strcmp(optarg, "folded") && strcmp(optarg, "json"))
+				return fail_usage(c, "--format %s: must be folded or json", optarg);
+			format = optarg;
+			break;
+		case 'w':
+			if ((ex = check_duration(c, "--window", optarg, NULL)))
+				return ex;
+			window = optarg;
+			break;
+		case 'p':
+			if ((ex = check_int(c, "--pid", optarg, 1, INT32_MAX, &pid)))
+				return ex;
+			break;
+		case 'o':
+			out = strcmp(optarg, "-") ? optarg : NULL;
+			break;
+		}
+	}
+	if (optind < argc)
+		return fail_usage(c, "export: unexpected argument '%s'", argv[optind]);
+	if (!format)
+		return fail_usage(c, "export: --format folded|json is required");
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("export"));
+	json_object_object_add(req, "format", json_object_new_string(format));
+	json_object_object_add(req, "window", json_object_new_string(window));
+	if (pid)
+		json_object_object_add(req, "pid", json_object_new_int64(pid));
+	ex = request(c, req, &resp);
+	if (ex)
+		return ex;
+	if (strcmp(format, "folded") == 0) {
+		text = resp.payload;
+		n = resp.payload_len;
+	} else {
+		text = json_object_to_json_string_ext(resp.data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+								 JSON_C_TO_STRING_NOSLASHESCAPE);
+		n = strlen(text);
+	}
+	if (!out) {
+		if (fwrite(text, 1, n, stdout) != n || (strcmp(format, "json") == 0 && putchar('\n') == EOF))
+			ex = fail(c, EXIT_DAEMON, "io", NULL, "writing to stdout: %s", strerror(errno));
+	} else if ((r = write_file(out, text, n)) < 0) {
+		ex = fail(c, EXIT_DAEMON, "io", NULL, "writing %s: %s", out, strerror(-r));
+	} else if (c->json) {
+		/* stdout is free: say what was written, machine-readably. */
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "file", json_object_new_string(out));
+		json_object_object_add(o, "bytes", json_object_new_uint64(n));
+		json_object_object_add(o, "window_s", json_object_get(json_object_object_get(resp.data, "window_s")));
+		json_object_object_add(o, "samples", json_object_get(json_object_object_get(resp.data, "samples")));
+		print_json(stdout, o);
+		json_object_put(o);
+	} else {
+		struct json_object *st = json_object_object_get(resp.data, "stacks");
+		long long stacks = json_object_is_type(st, json_type_array) ? (long long)json_object_array_length(st)
+									   : (long long)json_object_get_int64(st);
+		printf("wrote %s: %lld stacks, %lld samples\n", out, stacks,
+		       (long long)json_object_get_int64(json_object_object_get(resp.data, "samples")));
+	}
+	response_release(&resp);
+	return ex;
+}
+
+static int verb_help(struct ctx *c, int argc, char **argv)
+{
+	usage(stdout);
+	return 0;
+}
+
+static const struct verb {
+	const char *name;
+	int (*fn)(struct ctx *c, int argc, char **argv);
+} verbs[] = {
+	{ "status", verb_status },
+	{ "top", verb_top },
+	{ "export", verb_export },
+	{ "help", verb_help },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { "version", no_argument, NULL, 'V' }, { 0 } };
+	struct ctx c = { .socket = PROFD_DEFAULT_SOCKET, .timeout_ms = DEFAULT_TIMEOUT_MS };
+	const char *env = getenv(PROFD_SOCKET_ENV);
+	int opt, ex = 0;
+
+	setlocale(LC_ALL, "");
+	if (env && *env)
+		c.socket = env;
+	/* '+': global options stop at the verb; the verb parses the rest. */
+	while ((opt = getopt_long(argc, argv, "+hjs:t:V", opts, NULL)) != -1) {
+		if (opt == 's')
+			opt = 'S';
+		else if (opt == 't')
+			opt = 'T';
+		if (opt == 'V') {
+			printf("profctl %s (protocol %d)\n", PROFD_VERSION, PROFD_PROTO_VERSION);
+			return 0;
+		}
+		if (common_opt(&c, opt, &ex) < 0)
+			return ex;
+	}
+	if (optind >= argc)
+		return fail_usage(&c, "no verb given");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[optind], verbs[i].name) == 0) {
+			char **vargv = argv + optind;
+			int vargc = argc - optind;
+
+			optind = 0; /* glibc: full re-initialisation */
+			return verbs[i].fn(&c, vargc, vargv);
+		}
+	}
+	return fail_usage(&c, "unknown verb '%s'", argv[optind]);
+}

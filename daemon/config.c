@@ -105,7 +105,9 @@ static const struct key keys[] = {
 	  "256M", "memory bound of the symbol cache (1M..64G)" },
 	{ "symbols", "max_objects", KEY_UINT, FIELD(max_objects), 1, 64, 10000000, 0,
 	  "16384", "ELF objects (binaries, libraries) kept in the symbol cache (64..10000000)" },
-	{ "symbols", "debug_dirs", KEY_STRING, FIELD(debug_dirs), 1, 0, 511, KEY_PATHLIST,
+	/* 180, not 511: a config line holds at most 198 characters (inih's
+	 * line buffer), and --print-config output must parse back. */
+	{ "symbols", "debug_dirs", KEY_STRING, FIELD(debug_dirs), 1, 0, 180, KEY_PATHLIST,
 	  "/usr/lib/debug", "':'-separated directories searched for debug files (by build-id, debuglink)" },
 };
 

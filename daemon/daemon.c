@@ -44,6 +44,22 @@ static void note_process_once(struct daemon *d, uint32_t proc, uint32_t tgid, ui
 	symbolizer_note_process(d->sym, tgid);
 }
 
+/* A new stack: ask for its objects' symbol tables now, so the worker has
+ * loaded them long before a query renders the stack. */
+static void warm_symbols(struct daemon *d, const struct frame *frames, uint32_t n)
+{
+	uint32_t last = SYM_OBJ_UNKNOWN - 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct sym_result r;
+
+		if (frames[i].obj == SYM_OBJ_KERNEL || frames[i].obj == SYM_OBJ_UNKNOWN || frames[i].obj == last)
+			continue;
+		last = frames[i].obj;
+		symbolizer_lookup(d->sym, frames[i].obj, frames[i].addr, &r);
+	}
+}
+
 static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 {
 	struct daemon *d = ctx;
@@ -52,6 +68,7 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 	const struct profd_ustack_frame *uf = (const void *)(kips + r->kdepth);
 	uint64_t t = r->ts;
 	uint32_t n = 0, flags = 0, proc, stack;
+	struct stacks_stats before, after;
 
 	(void)len;
 	/* Samples drained at a tick belong to the slot that just ended; the
@@ -94,7 +111,11 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 		flags |= STACK_F_KSTACK_ERR;
 	if (r->flags & PROFD_SF_USTACK_ERR)
 		flags |= STACK_F_USTACK_ERR;
+	stacks_get_stats(d->stacks, &before);
 	stack = stacks_intern(d->stacks, frames, n, flags, t);
+	stacks_get_stats(d->stacks, &after);
+	if (after.stacks > before.stacks)
+		warm_symbols(d, frames, n);
 	window_add(d->win, t, proc, stack, 1);
 	d->samples_ingested++;
 }

@@ -6,6 +6,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <lzma.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,20 @@ struct elfsym {
 	unsigned sources;
 };
 
+static int libelf_ok;
+
+static void libelf_once(void)
+{
+	libelf_ok = elf_version(EV_CURRENT) != EV_NONE;
+}
+
+/* elf_version() writes a global: once, whatever thread comes first. */
 static int libelf_init(void)
 {
-	/* elf_version() is idempotent and thread-safe enough: it only sets
-	 * a global version word to the same value. */
-	return elf_version(EV_CURRENT) == EV_NONE ? -ENOTSUP : 0;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, libelf_once);
+	return libelf_ok ? 0 : -ENOTSUP;
 }
 
 static int arena_add(struct elfsym *e, const char *s, size_t len, uint32_t *ret)
@@ -302,9 +312,16 @@ out:
 
 static int read_segments(struct elfsym *e, Elf *elf, size_t file_size)
 {
+	GElf_Ehdr eh;
 	size_t phnum;
 
-	if (elf_getphdrnum(elf, &phnum) != 0)
+	if (elf_getphdrnum(elf, &phnum) != 0 || !gelf_getehdr(elf, &eh))
+		return -EBADMSG;
+	/* As for sections: libelf may report 0 for a table past the end. */
+	if (eh.e_phnum && !phnum)
+		return -EBADMSG;
+	if (phnum && (eh.e_phoff > file_size ||
+		      phnum * gelf_fsize(elf, ELF_T_PHDR, 1, EV_CURRENT) > file_size - eh.e_phoff))
 		return -EBADMSG;
 	e->nsegs = 0;
 	for (size_t i = 0; i < phnum && i < 65536; i++) {
@@ -354,6 +371,13 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 		return -EBADMSG;
 	if (shnum > MAX_SECTIONS)
 		return -EFBIG;
+	/* libelf quietly shows no sections when the table lies past the end
+	 * of a truncated file: call that what it is. */
+	if (eh.e_shoff && (eh.e_shoff > file_size ||
+			   (shnum ? shnum : 1) * gelf_fsize(elf, ELF_T_SHDR, 1, EV_CURRENT) > file_size - eh.e_shoff))
+		return -EBADMSG;
+	if (eh.e_shnum && !shnum)
+		return -EBADMSG;
 	if (shnum && shstrndx >= shnum)
 		return -EBADMSG;
 	for (size_t i = 1; i < shnum; i++) {
@@ -426,7 +450,8 @@ static void finish(struct elfsym *e)
 {
 	size_t out = 0;
 
-	qsort(e->syms, e->count, sizeof(*e->syms), cmp_sym);
+	if (e->count)
+		qsort(e->syms, e->count, sizeof(*e->syms), cmp_sym);
 	for (size_t i = 0; i < e->count; i++) {
 		if (out && e->syms[out - 1].addr == e->syms[i].addr)
 			continue;

@@ -182,7 +182,8 @@ static void finish(struct ksyms *k)
 
 	if (k->lines > 0 && k->zero_addrs == k->lines)
 		k->restricted = 1;
-	qsort(k->syms, k->count, sizeof(*k->syms), cmp_sym);
+	if (k->count)
+		qsort(k->syms, k->count, sizeof(*k->syms), cmp_sym);
 	for (size_t i = 0; i < k->count; i++) {
 		if (out && k->syms[out - 1].addr == k->syms[i].addr)
 			continue;

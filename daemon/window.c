@@ -428,10 +428,57 @@ static void slot_coarsen(struct window *w, struct slot *s)
 		if (_i * (t)->slot_ns <= (t)->cur &&                                  \
 		    ((start) = (t)->cur - _i * (t)->slot_ns, (s) = slot_held((t), (start))))
 
+/* Drop whole slots, the one whose data ends first across all tiers (the
+ * finer one on equal ends), never the open fine slot. Ordering by end keeps
+ * coarser tiers covering at least the past finer ones do, so a longer query
+ * never returns less than a shorter one (dropping tier 1 wholesale first
+ * would leave "last hour" empty while "last 5 minutes" had data), and a
+ * closed fine slot is redundant in counts (rolled up already): dropping it
+ * loses resolution, not samples. One cursor per tier: a pass per ring. */
+static void drop_oldest(struct window *w)
+{
+	uint64_t age[WINDOW_MAX_TIERS]; /* next candidate: slots before cur */
+
+	for (uint32_t k = 0; k < w->ntiers; k++)
+		age[k] = w->t[k].nslots;
+	while (over(w)) {
+		struct slot *victim = NULL;
+		uint64_t best = UINT64_MAX;
+		uint32_t vk = 0;
+
+		for (uint32_t k = w->ntiers; k-- > 0;) {
+			struct tier *t = &w->t[k];
+
+			for (; age[k] > 0; age[k]--) {
+				uint64_t i = age[k] - 1, start;
+				struct slot *s;
+
+				if (i * t->slot_ns > t->cur || (k == 0 && i == 0))
+					continue;
+				start = t->cur - i * t->slot_ns;
+				s = slot_held(t, start);
+				if (!s)
+					continue;
+				if (start + t->slot_ns <= best) {
+					best = start + t->slot_ns;
+					victim = s;
+					vk = k;
+				}
+				break;
+			}
+		}
+		if (!victim)
+			return;
+		slot_clear(w, victim);
+		w->dropped_slots++;
+		age[vk]--;
+	}
+}
+
 /* The memory bound: oldest and rarest detail goes first. 1) coarsen slots,
  * coarsest tier first, oldest slot first (the open fine slot last of all:
- * it is what `top` shows); 2) drop whole slots in the same order, never
- * the open fine slot; 3) coarsen the open fine slot. */
+ * it is what `top` shows); 2) drop whole oldest slots (drop_oldest),
+ * never the open fine slot; 3) coarsen the open fine slot. */
 static void enforce_bound(struct window *w)
 {
 	struct tier *t0 = &w->t[0];
@@ -451,18 +498,9 @@ static void enforce_bound(struct window *w)
 				return;
 		}
 	}
-	for (uint32_t k = w->ntiers; k-- > 0;) {
-		struct tier *t = &w->t[k];
-
-		FOREACH_SLOT_OLDEST_FIRST(t, s, start) {
-			if (k == 0 && start == t0->cur)
-				continue;
-			slot_clear(w, s);
-			w->dropped_slots++;
-			if (!over(w))
-				return;
-		}
-	}
+	drop_oldest(w);
+	if (!over(w))
+		return;
 	s = slot_held(t0, t0->cur);
 	if (s)
 		slot_coarsen(w, s);

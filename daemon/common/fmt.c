@@ -178,12 +178,19 @@ char *fmt_duration(char *buf, size_t n, uint64_t ns)
 
 	if (ns == 0)
 		snprintf(buf, n, "0s");
-	else if (s >= 86400)
+	/* Two units at most, and none that is zero ("1h", not "1h00m"). */
+	else if (s >= 86400 && s % 86400 / 3600)
 		snprintf(buf, n, "%llud%02lluh", (unsigned long long)(s / 86400), (unsigned long long)(s % 86400 / 3600));
-	else if (s >= 3600)
+	else if (s >= 86400)
+		snprintf(buf, n, "%llud", (unsigned long long)(s / 86400));
+	else if (s >= 3600 && s % 3600 / 60)
 		snprintf(buf, n, "%lluh%02llum", (unsigned long long)(s / 3600), (unsigned long long)(s % 3600 / 60));
-	else if (s >= 60)
+	else if (s >= 3600)
+		snprintf(buf, n, "%lluh", (unsigned long long)(s / 3600));
+	else if (s >= 60 && s % 60)
 		snprintf(buf, n, "%llum%02llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+	else if (s >= 60)
+		snprintf(buf, n, "%llum", (unsigned long long)(s / 60));
 	else if (s >= 10)
 		snprintf(buf, n, "%llus", (unsigned long long)s);
 	else if (ns >= NSEC_PER_SEC) {

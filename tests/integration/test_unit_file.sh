@@ -52,6 +52,7 @@ fi
 required=(
 	'Type=simple'
 	'ExecStart=/usr/sbin/profd --foreground'
+	# shellcheck disable=SC2016 # $MAINPID is literal unit text
 	'ExecReload=/bin/kill -HUP $MAINPID'
 	'RuntimeDirectory=profd'
 	'RuntimeDirectoryMode=0755'
@@ -125,12 +126,21 @@ for f in sysusers.d/profd.conf tmpfiles.d/profd.conf; do
 		fail=1
 	fi
 done
-if command -v systemd-tmpfiles >/dev/null 2>&1 && [ -f "$root/packaging/tmpfiles.d/profd.conf" ]; then
-	# --cat-config would read the host's; parse only ours, creating nothing
-	# (--dry-run is not in 252): an unknown line type is reported on stderr.
+# tmpfiles has no --dry-run in 252: create under a scratch --root, which
+# chowns to root and so needs root itself.
+if [ "$(id -u)" = 0 ] && command -v systemd-tmpfiles >/dev/null 2>&1 &&
+   [ -f "$root/packaging/tmpfiles.d/profd.conf" ]; then
 	out=$(systemd-tmpfiles --root="$tmp/root" --create "$root/packaging/tmpfiles.d/profd.conf" 2>&1)
 	if [ $? -ne 0 ] || printf '%s' "$out" | grep -qi 'unknown\|invalid\|failed to parse'; then
 		echo "FAIL: tmpfiles.d/profd.conf: $out"
+		fail=1
+	fi
+fi
+
+if command -v systemd-sysusers >/dev/null 2>&1 && [ -f "$root/packaging/sysusers.d/profd.conf" ]; then
+	out=$(systemd-sysusers --root="$tmp/sysroot" --dry-run "$root/packaging/sysusers.d/profd.conf" 2>&1)
+	if [ $? -ne 0 ] || ! printf '%s' "$out" | grep -q "group 'profd'"; then
+		echo "FAIL: sysusers.d/profd.conf: $out"
 		fail=1
 	fi
 fi

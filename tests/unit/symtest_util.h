@@ -37,7 +37,8 @@ static const char symtest_lib_src[] =
 	"__attribute__((noinline)) static int lib_hidden(int x) { return lib_one(x) * 7; }\n"
 	"__attribute__((noinline)) int lib_two(int x) { return lib_hidden(x) - 1; }\n";
 
-static int symtest_sh(const char *fmt, ...)
+__attribute__((format(printf, 1, 2)))
+static inline int symtest_sh(const char *fmt, ...)
 {
 	char cmd[8192];
 	va_list ap;
@@ -50,19 +51,19 @@ static int symtest_sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int symtest_have(const char *tool)
+static inline int symtest_have(const char *tool)
 {
 	return symtest_sh("command -v %s >/dev/null 2>&1", tool) == 0;
 }
 
-static const char *symtest_cc(void)
+static inline const char *symtest_cc(void)
 {
 	const char *cc = getenv("PROFD_TEST_CC");
 
 	return cc && cc[0] ? cc : "cc";
 }
 
-static int symtest_write(const char *path, const char *text)
+static inline int symtest_write(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
 
@@ -73,7 +74,7 @@ static int symtest_write(const char *path, const char *text)
 }
 
 /* Compile src (text) into dir/out with extra flags. 0 on success. */
-static int symtest_build(const char *dir, const char *out, const char *src, const char *flags)
+static inline int symtest_build(const char *dir, const char *out, const char *src, const char *flags)
 {
 	char spath[4096];
 
@@ -85,7 +86,7 @@ static int symtest_build(const char *dir, const char *out, const char *src, cons
 }
 
 /* vaddr of symbol name in path per `nm` (dynamic table with dyn=1); 0 if absent. */
-static uint64_t symtest_nm(const char *path, const char *name, int dyn)
+static inline uint64_t symtest_nm(const char *path, const char *name, int dyn)
 {
 	char cmd[4200], line[1024];
 	uint64_t addr = 0;
@@ -108,7 +109,7 @@ static uint64_t symtest_nm(const char *path, const char *name, int dyn)
 
 /* File offset of vaddr through the file's PT_LOAD headers (an independent
  * computation to check elfsym against); UINT64_MAX if none. */
-static uint64_t symtest_vaddr_to_off(const char *path, uint64_t vaddr)
+static inline uint64_t symtest_vaddr_to_off(const char *path, uint64_t vaddr)
 {
 	uint64_t off = UINT64_MAX;
 	size_t n = 0;
@@ -135,7 +136,7 @@ static uint64_t symtest_vaddr_to_off(const char *path, uint64_t vaddr)
 	return off;
 }
 
-static char *symtest_tmpdir(void)
+static inline char *symtest_tmpdir(void)
 {
 	char tmpl[] = "/tmp/profd-symtest-XXXXXX";
 	char *d = mkdtemp(tmpl);
@@ -143,7 +144,7 @@ static char *symtest_tmpdir(void)
 	return d ? strdup(d) : NULL;
 }
 
-static void symtest_rmdir(char *dir)
+static inline void symtest_rmdir(char *dir)
 {
 	if (dir && strncmp(dir, "/tmp/profd-symtest-", 19) == 0)
 		symtest_sh("rm -rf '%s'", dir);

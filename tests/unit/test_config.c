@@ -533,6 +533,28 @@ static void test_dump_roundtrip(void **state)
 	assert_int_equal(config_load_file(&d, path, err, sizeof(err)), 0);
 	assert_memory_equal(&c, &d, sizeof(c));
 
+	/* The longest values still fit a line of the dump. */
+	char longest[200];
+
+	memset(longest, 'd', sizeof(longest));
+	longest[0] = '/';
+	longest[180] = '\0';
+	assert_int_equal(config_set(&c, "debug_dirs", longest, err, sizeof(err)), 0);
+	longest[180] = 'd';
+	longest[181] = '\0';
+	assert_int_equal(config_set(&c, "debug_dirs", longest, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "too long (181 characters, at most 180)"));
+	memset(longest, 's', sizeof(longest));
+	longest[0] = '/';
+	longest[107] = '\0';
+	assert_int_equal(config_set(&c, "socket", longest, err, sizeof(err)), 0);
+	n = config_dump(&c, buf, sizeof(buf));
+	assert_true(n > 0);
+	write_file(buf, (size_t)n);
+	config_defaults(&d);
+	assert_int_equal(config_load_file(&d, path, err, sizeof(err)), 0);
+	assert_memory_equal(&c, &d, sizeof(c));
+
 	/* Too small a buffer: -ENOSPC, still terminated, never overrun. */
 	memset(buf, 'z', sizeof(buf));
 	assert_int_equal(config_dump(&c, buf, 100), -ENOSPC);

@@ -132,12 +132,16 @@ static void test_duration_format(void **state)
 	assert_string_equal(fmt_duration(buf, sizeof(buf), 305 * NSEC_PER_SEC), "5m05s");
 	assert_string_equal(fmt_duration(buf, sizeof(buf), 3720 * NSEC_PER_SEC), "1h02m");
 	assert_string_equal(fmt_duration(buf, sizeof(buf), (86400 + 3 * 3600) * NSEC_PER_SEC), "1d03h");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 60 * NSEC_PER_SEC), "1m");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 3600 * NSEC_PER_SEC), "1h");
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 3630 * NSEC_PER_SEC), "1h"); /* seconds dropped */
+	assert_string_equal(fmt_duration(buf, sizeof(buf), 2 * 86400 * NSEC_PER_SEC), "2d");
 	assert_string_equal(fmt_duration(buf, 3, 330 * NSEC_PER_SEC), "5m");
 }
 
 static void test_roundtrip(void **state)
 {
-	static const char *in[] = { "30s", "5m", "1h", "250ms", "12s", "1h02m" };
+	static const char *in[] = { "30s", "5m", "1h", "250ms", "12s", "1h02m", "1m", "10m", "1d03h" };
 	char buf[32];
 
 	/* What fmt_duration prints, fmt_parse_duration reads back. */
