@@ -376,7 +376,7 @@ static int common_opt(struct ctx *c, int opt, int *ret_exit)
 		return 1;
 	case 'T':
 		if (fmt_parse_duration(optarg, &ns) < 0 || ns < NSEC_PER_MSEC) {
-			*ret_exit = fail_usage(c, "--timeout %s: not a duration (e.g. 10, 2.5s is not, 2500ms is)", optarg);
+			*ret_exit = fail_usage(c, "--timeout %s: not a duration (e.g. 10, 2500ms, 1m)", optarg);
 			return -1;
 		}
 		c->timeout_ms = ns / NSEC_PER_MSEC;

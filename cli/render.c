@@ -385,11 +385,10 @@ static void top_lines(struct json_object *data, int width, emit_fn emit, void *u
 	static const char *hdr[6] = { "PID", "USER", "CPU%", "SAMPLES", "COMMAND", "HOTTEST" };
 	struct layout L;
 	char sum[256];
-	int64_t total = geti(data, "total_samples"), idle = geti(data, "idle_samples");
 
-	snprintf(sum, sizeof(sum), "window %s  |  %s CPUs @ %s Hz  |  %s samples, %.1f%% idle  |  system CPU %.1f%%",
+	snprintf(sum, sizeof(sum), "window %s  |  %s CPUs @ %s Hz  |  %s samples (%s idle)  |  system CPU %.1f%%",
 		 D(data, "window_s"), N(data, "cpus"), N(data, "frequency"), N(data, "total_samples"),
-		 total > 0 ? 100.0 * (double)idle / (double)total : 0.0, getd(data, "system_cpu_pct"));
+		 N(data, "idle_samples"), getd(data, "system_cpu_pct"));
 	emit(ud, LINE_SUMMARY, sum);
 	if (n && !rows)
 		n = 0;

@@ -84,7 +84,8 @@ class Daemon:
             raise Failed("profd did not open its socket within 20 s")
 
     def log_text(self):
-        self.logf.flush()
+        if not self.logf.closed:
+            self.logf.flush()
         with open(self.logpath) as f:
             return f.read()
 
