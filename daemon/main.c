@@ -13,6 +13,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "daemon.h"
 #include "profd/proto.h"
 #include "log.h"
@@ -241,6 +243,8 @@ int main(int argc, char **argv)
 	}
 	(void)parse_level;
 	log_set_level(d.cfg.log_level);
+	/* Shortest round-trip doubles: 0.1 stays "0.1" on the wire. */
+	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
 	if (!foreground && daemon(0, 0) < 0) {
 		fprintf(stderr, "profd: daemon(): %s\n", strerror(errno));
 		return 1;

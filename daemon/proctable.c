@@ -488,6 +488,17 @@ static void touch(struct pent *e, uint64_t now_ns)
 		e->info.last_used_ns = now_ns;
 }
 
+static void mark_dead(struct proctable *t, struct pent *e, uint64_t now_ns, int exit_code)
+{
+	e->info.exit_ns = now_ns ? now_ns : 1; /* 0 means alive */
+	e->info.exit_code = exit_code;
+	t->st.alive--;
+	/* usually last used now, so collectable only once the windows move
+	 * past it (a new gc time bumps gen); if already, a rescan may help */
+	if (e->info.last_used_ns < t->gc_oldest_ns)
+		t->gen++;
+}
+
 static struct pent *get_entry(struct proctable *t, uint32_t tgid, uint64_t start_ns, const char *comm, uint64_t now_ns, bool *created)
 {
 	uint64_t ticks = proctable_ns_to_ticks(start_ns);
@@ -581,12 +592,8 @@ void proctable_note_exit(struct proctable *t, uint32_t tgid, uint64_t start_ns, 
 	if (!t || tgid == 0 || !(e = lookup(t, tgid, proctable_ns_to_ticks(start_ns))))
 		return;
 	touch(e, now_ns);
-	if (e->info.exit_ns)
-		return;
-	e->info.exit_ns = now_ns ? now_ns : 1; /* 0 means alive */
-	e->info.exit_code = exit_code;
-	t->st.alive--;
-	t->gen++;
+	if (!e->info.exit_ns)
+		mark_dead(t, e, now_ns, exit_code);
 }
 
 const struct proc_info *proctable_info(const struct proctable *t, uint32_t id)
@@ -631,9 +638,7 @@ void proctable_reap(struct proctable *t, uint64_t now_ns)
 		 * (permissions, malformed) says nothing about liveness */
 		if (read_stat_verified(t, e->info.tgid, e->start_ticks, &sf) != -ESRCH)
 			continue;
-		e->info.exit_ns = now_ns ? now_ns : 1;
-		t->st.alive--;
-		t->gen++;
+		mark_dead(t, e, now_ns, 0);
 	}
 }
 

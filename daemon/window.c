@@ -544,6 +544,21 @@ int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_vis
 		k++;
 	t = &w->t[k];
 
+	/* Start the scratch map at the largest slot's size: the result has
+	 * at least that many entries, and it saves the early doublings. */
+	for (uint64_t i = 0, big = 0; i < t->nslots && i * t->slot_ns <= t->cur; i++) {
+		uint64_t start = t->cur - i * t->slot_ns;
+		const struct slot *s;
+
+		if (start + t->slot_ns <= lo)
+			break;
+		s = slot_held(t, start);
+		if (s && s->m.n > big) {
+			big = s->m.n;
+			if (map_cap_for(big) > w->q.cap && map_resize(&w->q, map_cap_for(big), NULL) < 0)
+				break; /* not fatal: the map grows as it goes */
+		}
+	}
 	/* The open slots of finer tiers are not in tier k yet (they merge
 	 * when they close); they lie inside tier k's open slot. */
 	for (uint32_t j = 0; j < k && !err; j++) {

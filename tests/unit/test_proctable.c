@@ -344,7 +344,7 @@ static void test_bound(void **state)
 	assert_int_equal(proctable_get(t, 4108, ticks_ns(400000), NULL, 106), PROC_ID_OVERFLOW);
 	assert_int_equal(stats(t).full_drops, 5);
 
-	/* a table of live processes only stays full */
+	/* the pseudo-entry its samples go to */
 	p = proctable_info(t, PROC_ID_OVERFLOW);
 	assert_non_null(p);
 	assert_string_equal(p->comm, "[table full]");

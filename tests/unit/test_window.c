@@ -353,7 +353,7 @@ static void test_memory_bound(void **state)
 		assert_int_equal(s.per_proc[p], per_proc[p]);
 
 	/* keep going: coarsened data fills the bound, whole slots drop */
-	for (int sec = 101; sec < 3 * 3600; sec++) {
+	for (int sec = 101; sec < 3600; sec++) {
 		now = T0 + (uint64_t)sec * S;
 		window_tick(w, now);
 		for (int i = 0; i < 400; i++) {
@@ -431,6 +431,77 @@ static void test_stats_oldest(void **state)
 	window_free(w);
 }
 
+/* Random ticks, gaps, late samples and queries on 3 tiers, checked
+ * against a model: a sample belongs to the fine slot open when it was
+ * added; a tier-k query counts it iff its tier-k slot is still in tier k's
+ * ring and intersects (now - span, now]. */
+static void test_model_random(void **state)
+{
+	enum { NADD = 4000 };
+	static const uint64_t len[3] = { S, 10 * S, 60 * S };
+	static const uint32_t nslots[3] = { 20, 12, 30 };
+	struct window_opts o = {
+		.ntiers = 3,
+		.tier = { { len[0], nslots[0] }, { len[1], nslots[1] }, { len[2], nslots[2] } },
+		.max_bytes = 1ull << 30,
+	};
+	static struct { uint64_t s0, count; uint32_t proc; } adds[NADD];
+	struct window *w = window_new(&o, T0);
+	uint64_t now = T0, cur0 = T0, rng = 7;
+	int nadd = 0;
+
+	(void)state;
+	for (int it = 0; it < 20000 && nadd < NADD; it++) {
+		uint64_t r;
+
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		r = rng >> 33;
+		if (r % 10 < 3) { /* time passes: mostly a tick, sometimes a gap */
+			now += r % 97 == 0 ? (r % 3000) * S : (r % 1500) * MS;
+			window_tick(w, now);
+			if (now / len[0] * len[0] > cur0)
+				cur0 = now / len[0] * len[0];
+		} else if (r % 10 < 9) { /* a sample, maybe dated late */
+			uint64_t t = now - (r % 4 == 0 ? (r % 5000) * MS : 0);
+			uint32_t proc = 16 + (uint32_t)(r % 4);
+
+			if (t < T0)
+				t = T0;
+			assert_int_equal(window_add(w, t, proc, 16 + (uint32_t)(r % 50), 1 + r % 3), 0);
+			if (t / len[0] * len[0] > cur0)
+				cur0 = t / len[0] * len[0];
+			adds[nadd].s0 = cur0;
+			adds[nadd].count = 1 + r % 3;
+			adds[nadd].proc = proc;
+			nadd++;
+		} else { /* a query */
+			uint64_t span = (r % (r % 3 == 0 ? 25 : r % 3 == 1 ? 150 : 2500)) * S + r % 1000;
+			uint64_t want = 0, lo = now > span ? now - span : 0;
+			uint64_t want_proc[4] = { 0 };
+			struct window_range rg;
+			struct sums got;
+			uint32_t k = 0;
+
+			while (k < 2 && len[k] * nslots[k] < span)
+				k++;
+			for (int i = 0; i < nadd; i++) {
+				uint64_t curk = cur0 / len[k] * len[k], sk = adds[i].s0 / len[k] * len[k];
+
+				if (sk + (uint64_t)nslots[k] * len[k] > curk && sk + len[k] > lo) {
+					want += adds[i].count;
+					want_proc[adds[i].proc - 16] += adds[i].count;
+				}
+			}
+			got = query(w, now, span, &rg);
+			assert_int_equal(rg.tier, (int)k);
+			assert_int_equal(got.total, want);
+			for (int p = 0; p < 4; p++)
+				assert_int_equal(got.per_proc[16 + p], want_proc[p]);
+		}
+	}
+	window_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_coarsen_keeps_heavy_stacks),
 		cmocka_unit_test(test_stats_oldest),
+		cmocka_unit_test(test_model_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
