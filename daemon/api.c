@@ -72,7 +72,9 @@ static int64_t query(struct daemon *d, uint64_t span, uint32_t tgid, struct entr
 		return n;
 	if (e->oom)
 		return -ENOMEM;
-	/* Covered time: the window, cut at the daemon's first full slot. */
+	/* Covered time: the window, cut at the daemon's start. (r.from_ns is
+	 * the oldest slot holding data, which on an idle host is later than
+	 * the window's start: using it would inflate CPU %.) */
 	from = now > span ? now - span : 0;
 	if (from < d->start_boot_ns)
 		from = d->start_boot_ns;

@@ -131,14 +131,14 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 	memcpy(fn, e->filename, PROFD_PATH_LEN);
 	fn[PROFD_PATH_LEN] = 0;
 	if (e->kind == PROFD_REC_EXEC) {
-		uint32_t proc;
+		const struct proc_info *p;
 
 		proctable_note_exec(d->procs, e->tgid, e->start_time, e->ppid, comm, fn, now);
 		symbolizer_note_exec(d->sym, e->tgid, fn);
 		/* A new image: index its mappings again at its next sample. */
-		proc = proctable_get(d->procs, e->tgid, e->start_time, comm, now);
-		if (proc >= 16 && proc < d->noted_len)
-			d->noted[proc] = 0;
+		p = proctable_find_tgid(d->procs, e->tgid);
+		if (p && p->id >= 16 && p->id < d->noted_len)
+			d->noted[p->id] = 0;
 	} else if (e->kind == PROFD_REC_EXIT) {
 		proctable_note_exit(d->procs, e->tgid, e->start_time, (int)e->exit_code, now);
 		symbolizer_forget_pid(d->sym, e->tgid);

@@ -28,6 +28,8 @@ struct pent {
 	uint64_t start_ticks; /* key, with info.tgid */
 	uint32_t next;        /* bucket chain or free list */
 	bool used;
+	bool sampled;         /* referred to by data (proctable_get), not
+			       * only by lifecycle events */
 };
 
 struct proctable {
@@ -40,6 +42,7 @@ struct proctable {
 	uint32_t *buckets;   /* by tgid only, so find_tgid walks one chain */
 	uint32_t nbuckets;
 	uint64_t gc_oldest_ns; /* oldest window time the daemon last passed */
+	uint64_t latest_ns;    /* newest time seen: ages unsampled entries */
 	/* Generation of changes that could make an entry collectable; a full
 	 * table is rescanned only after one, never once per refused lookup. */
 	uint64_t gen, full_gen;
@@ -429,6 +432,12 @@ static void ent_remove(struct proctable *t, struct pent *e)
 	t->st.collected++;
 }
 
+/* A dead process that no data ever referred to (seen only through exec
+ * and exit events) is collected this long after its exit: by then any
+ * sample of it has long been drained. Without this, a host that execs a
+ * lot would fill the table with processes no window will ever show. */
+#define UNSAMPLED_GRACE_NS (60ull * 1000000000ull)
+
 static size_t collect(struct proctable *t, uint64_t oldest_ns)
 {
 	size_t n = 0;
@@ -436,7 +445,9 @@ static size_t collect(struct proctable *t, uint64_t oldest_ns)
 	for (uint32_t id = 16; id - 16 < t->nents; id++) {
 		struct pent *e = ent_of(t, id);
 
-		if (e->used && e->info.exit_ns && e->info.last_used_ns < oldest_ns) {
+		if (e->used && e->info.exit_ns &&
+		    (e->info.last_used_ns < oldest_ns ||
+		     (!e->sampled && e->info.exit_ns + UNSAMPLED_GRACE_NS < t->latest_ns))) {
 			ent_remove(t, e);
 			n++;
 		}
@@ -482,8 +493,10 @@ static void set_comm(struct pent *e, const char *comm)
 	}
 }
 
-static void touch(struct pent *e, uint64_t now_ns)
+static void touch(struct proctable *t, struct pent *e, uint64_t now_ns)
 {
+	if (now_ns > t->latest_ns)
+		t->latest_ns = now_ns;
 	if (now_ns > e->info.last_used_ns)
 		e->info.last_used_ns = now_ns;
 }
@@ -509,7 +522,7 @@ static struct pent *get_entry(struct proctable *t, uint32_t tgid, uint64_t start
 	if (e) {
 		if (!e->info.comm[0])
 			set_comm(e, comm);
-		touch(e, now_ns);
+		touch(t, e, now_ns);
 		return e;
 	}
 	if (t->st.procs >= t->max_procs && t->full_gen != t->gen) {
@@ -528,6 +541,8 @@ static struct pent *get_entry(struct proctable *t, uint32_t tgid, uint64_t start
 	e->info.uid = UINT32_MAX;
 	e->info.first_seen_ns = now_ns;
 	e->info.last_used_ns = now_ns;
+	if (now_ns > t->latest_ns)
+		t->latest_ns = now_ns;
 	e->start_ticks = ticks;
 	set_comm(e, comm);
 	b = bucket_of(tgid, t->nbuckets);
@@ -553,7 +568,10 @@ uint32_t proctable_get(struct proctable *t, uint32_t tgid, uint64_t start_ns, co
 	if (tgid == 0)
 		return PROC_ID_IDLE;
 	e = get_entry(t, tgid, start_ns, comm, now_ns, &created);
-	return e ? e->info.id : PROC_ID_OVERFLOW;
+	if (!e)
+		return PROC_ID_OVERFLOW;
+	e->sampled = true;
+	return e->info.id;
 }
 
 void proctable_note_exec(struct proctable *t, uint32_t tgid, uint64_t start_ns, uint32_t ppid, const char *comm, const char *filename, uint64_t now_ns)
@@ -591,7 +609,7 @@ void proctable_note_exit(struct proctable *t, uint32_t tgid, uint64_t start_ns, 
 	 * nothing: an entry would only hold a comm-less tombstone. */
 	if (!t || tgid == 0 || !(e = lookup(t, tgid, proctable_ns_to_ticks(start_ns))))
 		return;
-	touch(e, now_ns);
+	touch(t, e, now_ns);
 	if (!e->info.exit_ns)
 		mark_dead(t, e, now_ns, exit_code);
 }
