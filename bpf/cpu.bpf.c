@@ -77,6 +77,8 @@ int profd_sample(struct bpf_perf_event_data *ctx)
 	s->hdr.start_time = BPF_CORE_READ(leader, start_boottime);
 	s->hdr.ts = bpf_ktime_get_boot_ns();
 	s->hdr.flags = 0;
+	s->hdr.uid = (__u32)bpf_get_current_uid_gid();
+	s->hdr.reserved = 0;
 	BPF_CORE_READ_STR_INTO(&s->hdr.comm, leader, comm);
 
 	kbytes = bpf_get_stack(ctx, s->data, KSTACK_BYTES, 0);

@@ -49,6 +49,8 @@ static __always_inline struct profd_proc_event *reserve(__u32 kind, struct task_
 	e->ts = bpf_ktime_get_boot_ns();
 	BPF_CORE_READ_STR_INTO(&e->comm, p, group_leader, comm);
 	e->filename[0] = 0;
+	e->uid = BPF_CORE_READ(p, real_cred, uid.val);
+	e->reserved = 0;
 	return e;
 }
 

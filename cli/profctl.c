@@ -110,9 +110,10 @@ static void usage(FILE *f)
 		"\n"
 		"verbs:\n"
 		"  status                      daemon health, counters and limits\n"
-		"  top [--window 10s] [--sort cpu|samples|pid|comm] [--limit N] [--pid PID]\n"
-		"      [--once] [--interval 2s]\n"
-		"                              processes by CPU, with their hottest function\n"
+		"  top [--window 10s] [--sort cpu|mem|gpu|io|runq|samples|pid|comm] [--limit N]\n"
+		"      [--pid PID] [--unit UNIT] [--once] [--interval 2s]\n"
+		"                              system header and processes by CPU, memory, GPU,\n"
+		"                              I/O or run-queue delay, with their hottest function\n"
 		"  export --format folded|json [--window 30s] [--pid PID] [-o FILE]\n"
 		"                              stacks for flame graphs (folded) or tools (json)\n"
 		"  help                        this text\n"
@@ -442,9 +443,13 @@ static int verb_status(struct ctx *c, int argc, char **argv)
 struct top_args {
 	struct ctx *c;
 	long long pid;
+	const char *unit;
 };
 
-static struct json_object *top_request(const char *window, const char *sort, int limit, long long pid)
+/* What --sort and the daemon accept. */
+static const char *const top_sorts[] = { "cpu", "mem", "gpu", "io", "runq", "samples", "pid", "comm" };
+
+static struct json_object *top_request(const char *window, const char *sort, int limit, long long pid, const char *unit)
 {
 	struct json_object *req = json_object_new_object();
 
@@ -454,6 +459,8 @@ static struct json_object *top_request(const char *window, const char *sort, int
 	json_object_object_add(req, "limit", json_object_new_int(limit));
 	if (pid > 0)
 		json_object_object_add(req, "pid", json_object_new_int64(pid));
+	if (unit)
+		json_object_object_add(req, "unit", json_object_new_string(unit));
 	return req;
 }
 
@@ -467,7 +474,7 @@ static int top_fetch(void *ud, const char *window, const char *sort, int limit, 
 
 	quiet.errbuf = err;
 	quiet.errsz = errsz;
-	if (request(&quiet, top_request(window, sort, limit > 10000 ? 10000 : limit, a->pid), &resp))
+	if (request(&quiet, top_request(window, sort, limit > 10000 ? 10000 : limit, a->pid, a->unit), &resp))
 		return -EIO;
 	*ret_data = json_object_get(resp.data);
 	response_release(&resp);
@@ -484,6 +491,38 @@ static int terminal_size(bool rows)
 	return rows ? ws.ws_row : ws.ws_col;
 }
 
+/* Width for plain output: $COLUMNS when set (as ps and systemctl honour
+ * it, so `COLUMNS=120 profctl top --once | less` is 120 wide), else the
+ * terminal's, else 0 (natural widths). */
+static int output_width(void)
+{
+	const char *env = getenv("COLUMNS");
+	char *end;
+	long v;
+
+	if (env && *env) {
+		errno = 0;
+		v = strtol(env, &end, 10);
+		if (!errno && !*end && v > 0 && v <= 4096)
+			return (int)v;
+	}
+	return isatty(STDOUT_FILENO) ? terminal_size(false) : 0;
+}
+
+/* A systemd unit name as the daemon matches it: non-empty, at most 255
+ * bytes (UNIT_NAME_MAX), printable. */
+static bool unit_valid(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n == 0 || n > 255)
+		return false;
+	for (; *u; u++)
+		if ((unsigned char)*u <= ' ' || *u == 0x7f)
+			return false;
+	return true;
+}
+
 static int verb_top(struct ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -494,18 +533,21 @@ static int verb_top(struct ctx *c, int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "once", no_argument, NULL, '1' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "unit", required_argument, NULL, 'u' },
 		{ 0 },
 	};
-	const char *window = "10s", *sort = "cpu";
+	const char *window = "10s", *sort = "cpu", *unit = NULL;
 	long long limit = 0, pid = 0;
 	uint64_t interval_ns = 2 * NSEC_PER_SEC;
 	bool once = false, tty;
 	int tui_limit;
 	struct top_args args = { .c = c };
+	struct render_top_query q;
 	struct response resp;
 	int opt, ex = 0;
+	size_t k;
 
-	while ((opt = getopt_long(argc, argv, "hw:s:n:p:1i:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hw:s:n:p:1i:u:", opts, NULL)) != -1) {
 		int r = common_opt(c, opt, &ex);
 		if (r < 0)
 			return ex;
@@ -518,9 +560,17 @@ static int verb_top(struct ctx *c, int argc, char **argv)
 			window = optarg;
 			break;
 		case 's':
-			if (strcmp(optarg, "cpu") && strcmp(optarg, "samples") && strcmp(optarg, "pid") && strcmp(optarg, "comm"))
-				return fail_usage(c, "--sort %s: must be cpu, samples, pid or comm", optarg);
+			for (k = 0; k < sizeof(top_sorts) / sizeof(top_sorts[0]) && strcmp(optarg, top_sorts[k]); k++)
+				;
+			if (k == sizeof(top_sorts) / sizeof(top_sorts[0]))
+				return fail_usage(c, "--sort %s: must be one of cpu, mem, gpu, io, runq, samples, pid, comm",
+						  optarg);
 			sort = optarg;
+			break;
+		case 'u':
+			if (!unit_valid(optarg))
+				return fail_usage(c, "--unit '%s': not a unit name (e.g. nginx.service)", optarg);
+			unit = optarg;
 			break;
 		case 'n':
 			if ((ex = check_int(c, "--limit", optarg, 1, 10000, &limit)))
@@ -545,20 +595,23 @@ static int verb_top(struct ctx *c, int argc, char **argv)
 		return fail_usage(c, "top: unexpected argument '%s'", argv[optind]);
 	tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	args.pid = pid;
-	/* Interactive and no --limit: as many rows as the screen holds
-	 * (summary, blank, header, footer take four). */
+	args.unit = unit;
+	q = (struct render_top_query){ .window = window, .sort = sort, .unit = unit, .pid = pid };
+	/* Interactive and no --limit: as many rows as the screen holds. The
+	 * header, blank line, column titles and footer take seven lines
+	 * (more with GPUs; the view asks for fewer rows once it knows). */
 	tui_limit = (int)limit;
 	if (!limit)
-		limit = tty && !once && !c->json && terminal_size(true) > 5 ? terminal_size(true) - 4 : 20;
-	ex = request(c, top_request(window, sort, (int)limit, pid), &resp);
+		limit = tty && !once && !c->json && terminal_size(true) > 8 ? terminal_size(true) - 7 : 20;
+	ex = request(c, top_request(window, sort, (int)limit, pid, unit), &resp);
 	if (ex)
 		return ex;
 	if (c->json) {
 		print_json(stdout, resp.data);
 	} else if (once || !tty) {
-		render_top(stdout, resp.data, tty ? terminal_size(false) : 0);
+		render_top(stdout, resp.data, &q, output_width());
 	} else {
-		int r = render_top_tui(top_fetch, &args, json_object_get(resp.data), window, sort, tui_limit,
+		int r = render_top_tui(top_fetch, &args, json_object_get(resp.data), &q, tui_limit,
 				       interval_ns / NSEC_PER_MSEC);
 		if (r < 0)
 			ex = fail(c, EXIT_DAEMON, "terminal", NULL, "cannot set up the terminal: %s", strerror(-r));

@@ -8,9 +8,9 @@
 _Static_assert(sizeof(struct profd_ustack_frame) == sizeof(struct bpf_stack_build_id), "user frame = bpf_stack_build_id");
 _Static_assert(offsetof(struct profd_ustack_frame, offset_or_ip) == offsetof(struct bpf_stack_build_id, offset), "offset field");
 _Static_assert(sizeof(struct profd_ustack_frame) == 32, "user frame size");
-_Static_assert(sizeof(struct profd_sample) == 56, "sample header size");
+_Static_assert(sizeof(struct profd_sample) == 64, "sample header size");
 _Static_assert(offsetof(struct profd_sample, kdepth) == 32, "sample kdepth offset");
-_Static_assert(sizeof(struct profd_proc_event) == 304, "proc event size");
+_Static_assert(sizeof(struct profd_proc_event) == 312, "proc event size");
 _Static_assert(sizeof(struct profd_cpu_stats) == 64, "cpu stats size");
 _Static_assert(PROFD_BUILD_ID_VALID == BPF_STACK_BUILD_ID_VALID && PROFD_BUILD_ID_IP == BPF_STACK_BUILD_ID_IP, "status values");
 

@@ -9,30 +9,18 @@
 
 #include <json-c/json.h>
 
+#include "api.h"
 #include "daemon.h"
 #include "fmt.h"
+#include "gpu.h"
 #include "proctable.h"
+#include "resources.h"
 #include "proto.h"
 #include "server.h"
 #include "stacks.h"
 #include "symbolizer.h"
 #include "window.h"
 
-#define MAX_WINDOW_NS (48ull * 3600 * NSEC_PER_SEC)
-#define NAME_MAX_LEN 512
-
-struct entry {
-	uint32_t proc, stack;
-	uint64_t count;
-};
-
-struct entries {
-	struct entry *v;
-	size_t n, cap;
-	int oom;
-	uint32_t only_tgid; /* 0: all */
-	struct daemon *d;
-};
 
 static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
 {
@@ -58,7 +46,7 @@ static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
 
 /* Run a window query for [data_until - span, data_until]. Returns the span
  * actually covered by data (ns) or a negative errno. */
-static int64_t query(struct daemon *d, uint64_t span, uint32_t tgid, struct entries *e)
+int64_t api_query(struct daemon *d, uint64_t span, uint32_t tgid, struct entries *e)
 {
 	struct window_range r;
 	uint64_t now = d->data_until_ns, from;
@@ -96,7 +84,7 @@ static int is_root_symbol(const char *name)
 
 /* Name of one frame. Return addresses (all but the leaf of each part) are
  * looked up at addr-1 so a call at a function's end names the caller. */
-static void frame_name(struct daemon *d, const struct frame *f, int is_leaf, char *buf, size_t n)
+void api_frame_name(struct daemon *d, const struct frame *f, int is_leaf, char *buf, size_t n)
 {
 	struct sym_result r;
 	uint64_t addr = f->addr;
@@ -146,7 +134,7 @@ static size_t render_stack(struct daemon *d, uint32_t id, struct rframe *out, si
 	if (nu) {
 		for (int i = (int)n - 1; i >= (int)nk && i >= (int)n - 3; i--) {
 			char tmp[NAME_MAX_LEN];
-			frame_name(d, &fr[i], i == (int)nk, tmp, sizeof(tmp));
+			api_frame_name(d, &fr[i], i == (int)nk, tmp, sizeof(tmp));
 			if (is_root_symbol(tmp)) {
 				root = i;
 				break;
@@ -157,13 +145,13 @@ static size_t render_stack(struct daemon *d, uint32_t id, struct rframe *out, si
 		if (flags & STACK_F_TRUNCATED)
 			*ret_truncated = 1;
 		for (int i = root >= 0 ? root : (int)n - 1; i >= (int)nk && k < max; i--, k++) {
-			frame_name(d, &fr[i], i == (int)nk, out[k].name, sizeof(out[k].name));
+			api_frame_name(d, &fr[i], i == (int)nk, out[k].name, sizeof(out[k].name));
 			out[k].module = symbolizer_object_name(d->sym, fr[i].obj);
 			out[k].kernel = 0;
 		}
 	}
 	for (int i = (int)nk - 1; i >= 0 && k < max; i--, k++) {
-		frame_name(d, &fr[i], i == 0, out[k].name, sizeof(out[k].name));
+		api_frame_name(d, &fr[i], i == 0, out[k].name, sizeof(out[k].name));
 		out[k].module = "vmlinux";
 		out[k].kernel = 1;
 	}
@@ -172,12 +160,12 @@ static size_t render_stack(struct daemon *d, uint32_t id, struct rframe *out, si
 
 /* ---- status ---- */
 
-static void add_u64(struct json_object *o, const char *k, uint64_t v)
+void api_add_u64(struct json_object *o, const char *k, uint64_t v)
 {
 	json_object_object_add(o, k, json_object_new_uint64(v));
 }
 
-static void add_f(struct json_object *o, const char *k, double v)
+void api_add_f(struct json_object *o, const char *k, double v)
 {
 	json_object_object_add(o, k, json_object_new_double(v));
 }
@@ -216,202 +204,127 @@ static void handle_status(struct daemon *d, struct server_reply *reply)
 	getrusage(RUSAGE_SELF, &ru);
 
 	json_object_object_add(o, "version", json_object_new_string(PROFD_VERSION));
-	add_u64(o, "pid", (uint64_t)getpid());
-	add_f(o, "uptime_s", (double)(now - d->start_boot_ns) / 1e9);
+	api_add_u64(o, "pid", (uint64_t)getpid());
+	api_add_f(o, "uptime_s", (double)(now - d->start_boot_ns) / 1e9);
 
 	x = json_object_new_object();
-	add_u64(x, "frequency", sampler_frequency(d->sampler));
+	api_add_u64(x, "frequency", sampler_frequency(d->sampler));
 	json_object_object_add(x, "event", json_object_new_string(sampler_event_name(d->sampler)));
-	add_u64(x, "cpus", sampler_ncpus(d->sampler));
-	add_f(x, "tick_s", (double)d->cfg.tick_ns / 1e9);
+	api_add_u64(x, "cpus", sampler_ncpus(d->sampler));
+	api_add_f(x, "tick_s", (double)d->cfg.tick_ns / 1e9);
 	json_object_object_add(o, "sampling", x);
 
 	x = json_object_new_object();
-	add_u64(x, "taken", ss.taken);
-	add_u64(x, "idle", ss.idle);
-	add_u64(x, "drained", ss.drained);
+	api_add_u64(x, "taken", ss.taken);
+	api_add_u64(x, "idle", ss.idle);
+	api_add_u64(x, "drained", ss.drained);
 	/* emitted but not yet consumed: in the ring buffer right now */
-	add_u64(x, "pending", ss.emitted > ss.drained ? ss.emitted - ss.drained : 0);
+	api_add_u64(x, "pending", ss.emitted > ss.drained ? ss.emitted - ss.drained : 0);
 	y = json_object_new_object();
-	add_u64(y, "ringbuf_full", ss.dropped_ringbuf);
-	add_u64(y, "proc_events_lost", ss.proc_events_lost);
+	api_add_u64(y, "ringbuf_full", ss.dropped_ringbuf);
+	api_add_u64(y, "proc_events_lost", ss.proc_events_lost);
 	json_object_object_add(x, "dropped", y);
-	add_u64(x, "kstack_errors", ss.kstack_err);
-	add_u64(x, "ustack_errors", ss.ustack_err);
-	add_u64(x, "malformed", ss.malformed);
-	add_u64(x, "proc_events", ss.proc_events);
+	api_add_u64(x, "kstack_errors", ss.kstack_err);
+	api_add_u64(x, "ustack_errors", ss.ustack_err);
+	api_add_u64(x, "malformed", ss.malformed);
+	api_add_u64(x, "proc_events", ss.proc_events);
 	json_object_object_add(o, "samples", x);
 
 	x = json_object_new_object();
-	add_u64(x, "tracked", ps.procs);
-	add_u64(x, "alive", ps.alive);
-	add_u64(x, "table_full", ps.full_drops);
-	add_u64(x, "collected", ps.collected);
-	add_u64(x, "read_errors", ps.proc_read_errors);
-	add_u64(x, "limit", d->cfg.max_procs);
+	api_add_u64(x, "tracked", ps.procs);
+	api_add_u64(x, "alive", ps.alive);
+	api_add_u64(x, "table_full", ps.full_drops);
+	api_add_u64(x, "collected", ps.collected);
+	api_add_u64(x, "read_errors", ps.proc_read_errors);
+	api_add_u64(x, "limit", d->cfg.max_procs);
 	json_object_object_add(o, "processes", x);
 
 	x = json_object_new_object();
-	add_u64(x, "interned", st.stacks);
-	add_u64(x, "bytes", st.bytes);
-	add_u64(x, "table_full", st.full_drops);
-	add_u64(x, "collected", st.collected);
-	add_u64(x, "limit", d->cfg.max_stacks);
+	api_add_u64(x, "interned", st.stacks);
+	api_add_u64(x, "bytes", st.bytes);
+	api_add_u64(x, "table_full", st.full_drops);
+	api_add_u64(x, "collected", st.collected);
+	api_add_u64(x, "limit", d->cfg.max_stacks);
 	json_object_object_add(o, "stacks", x);
 
 	x = json_object_new_object();
-	add_u64(x, "bytes", ws.bytes);
-	add_u64(x, "limit_bytes", d->cfg.store_max_bytes);
-	add_u64(x, "entries", ws.entries);
-	add_u64(x, "coarsened_entries", ws.coarsened_entries);
-	add_u64(x, "dropped_slots", ws.dropped_slots);
+	api_add_u64(x, "bytes", ws.bytes);
+	api_add_u64(x, "limit_bytes", d->cfg.store_max_bytes);
+	api_add_u64(x, "entries", ws.entries);
+	api_add_u64(x, "coarsened_entries", ws.coarsened_entries);
+	api_add_u64(x, "dropped_slots", ws.dropped_slots);
 	tiers = json_object_new_array();
 	for (int i = 0; i < 2; i++) {
 		y = json_object_new_object();
-		add_f(y, "slot_s", (double)(i ? d->cfg.coarse_slot_ns : d->cfg.fine_slot_ns) / 1e9);
-		add_u64(y, "slots", i ? d->cfg.coarse_slots : d->cfg.fine_slots);
-		add_u64(y, "held_slots", ws.slots[i]);
-		add_f(y, "held_s", (double)ws.held_ns[i] / 1e9);
+		api_add_f(y, "slot_s", (double)(i ? d->cfg.coarse_slot_ns : d->cfg.fine_slot_ns) / 1e9);
+		api_add_u64(y, "slots", i ? d->cfg.coarse_slots : d->cfg.fine_slots);
+		api_add_u64(y, "held_slots", ws.slots[i]);
+		api_add_f(y, "held_s", (double)ws.held_ns[i] / 1e9);
 		json_object_array_add(tiers, y);
 	}
 	json_object_object_add(x, "tiers", tiers);
 	json_object_object_add(o, "store", x);
 
 	x = json_object_new_object();
-	add_u64(x, "objects", sy.objects);
-	add_u64(x, "objects_loaded", sy.objects_loaded);
-	add_u64(x, "cache_bytes", sy.cache_bytes);
-	add_u64(x, "cache_limit_bytes", d->cfg.symcache_bytes);
-	add_u64(x, "evictions", sy.evictions);
-	add_u64(x, "load_failures", sy.load_failures);
-	add_u64(x, "pending", sy.pending);
-	add_u64(x, "objects_full", sy.objects_full);
-	add_u64(x, "kernel_symbols", sy.kernel_symbols);
+	api_add_u64(x, "objects", sy.objects);
+	api_add_u64(x, "objects_loaded", sy.objects_loaded);
+	api_add_u64(x, "cache_bytes", sy.cache_bytes);
+	api_add_u64(x, "cache_limit_bytes", d->cfg.symcache_bytes);
+	api_add_u64(x, "evictions", sy.evictions);
+	api_add_u64(x, "load_failures", sy.load_failures);
+	api_add_u64(x, "pending", sy.pending);
+	api_add_u64(x, "objects_full", sy.objects_full);
+	api_add_u64(x, "kernel_symbols", sy.kernel_symbols);
 	json_object_object_add(o, "symbols", x);
 
 	x = json_object_new_object();
-	add_u64(x, "clients", sv.clients);
-	add_u64(x, "accepted", sv.accepted);
-	add_u64(x, "requests", sv.requests);
-	add_u64(x, "errors", sv.errors);
-	add_u64(x, "rejected_clients", sv.rejected_clients);
-	add_u64(x, "oversized", sv.oversized);
-	add_u64(x, "idle_closed", sv.idle_closed);
-	add_u64(x, "slow_closed", sv.slow_closed);
-	add_u64(x, "limit_clients", d->cfg.max_clients);
+	api_add_u64(x, "clients", sv.clients);
+	api_add_u64(x, "accepted", sv.accepted);
+	api_add_u64(x, "requests", sv.requests);
+	api_add_u64(x, "errors", sv.errors);
+	api_add_u64(x, "rejected_clients", sv.rejected_clients);
+	api_add_u64(x, "oversized", sv.oversized);
+	api_add_u64(x, "idle_closed", sv.idle_closed);
+	api_add_u64(x, "slow_closed", sv.slow_closed);
+	api_add_u64(x, "limit_clients", d->cfg.max_clients);
 	json_object_object_add(o, "server", x);
 
+	{
+		struct res_stats rs;
+		struct gpu *gpu = resources_gpu(d->res);
+
+		resources_get_stats(d->res, &rs);
+		x = json_object_new_object();
+		json_object_object_add(x, "cpu_source", json_object_new_string(resources_exact_cpu(d->res) ? "sched" : "samples"));
+		api_add_u64(x, "kstats_parts", rs.kstats_parts);
+		api_add_u64(x, "kstats_procs", rs.kstats_procs);
+		api_add_u64(x, "kstats_exit_records", rs.kstats_exit_records);
+		api_add_u64(x, "kstats_dropped", rs.kstats_dropped);
+		api_add_u64(x, "proc_reads", rs.proc_reads);
+		api_add_u64(x, "proc_read_failures", rs.proc_read_fail);
+		api_add_u64(x, "last_tick_procs", rs.last_tick_procs);
+		api_add_f(x, "last_tick_ms", (double)rs.last_tick_ns / 1e6);
+		api_add_f(x, "max_tick_ms", (double)rs.max_tick_ns / 1e6);
+		api_add_u64(x, "states", rs.states);
+		json_object_object_add(x, "gpu", json_object_new_string(gpu ? gpu_state(gpu) : "unavailable"));
+		json_object_object_add(o, "resources", x);
+	}
+	api_add_u64(json_object_object_get(o, "store"), "counter_records", ws.counter_records);
+
 	x = json_object_new_object();
-	add_u64(x, "rss_bytes", self_rss());
-	add_f(x, "cpu_s", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	api_add_u64(x, "rss_bytes", self_rss());
+	api_add_f(x, "cpu_s", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 			      (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-	add_u64(x, "ticks", d->ticks);
-	add_u64(x, "tick_overruns", d->tick_overruns);
-	add_u64(x, "reloads", d->reloads);
-	add_u64(x, "reload_failures", d->reload_failures);
+	api_add_u64(x, "ticks", d->ticks);
+	api_add_u64(x, "tick_overruns", d->tick_overruns);
+	api_add_u64(x, "reloads", d->reloads);
+	api_add_u64(x, "reload_failures", d->reload_failures);
 	json_object_object_add(o, "daemon", x);
 
 	server_reply_ok(reply, o);
 }
 
-/* ---- top ---- */
-
-struct top_row {
-	uint32_t proc;
-	uint64_t samples;
-	uint64_t hot_samples;
-	const char *hot_module;
-	char hot[NAME_MAX_LEN];
-};
-
-static int cmp_entry_proc(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-
-	if (x->proc != y->proc)
-		return x->proc < y->proc ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
-struct leafcount {
-	char name[NAME_MAX_LEN];
-	const char *module;
-	uint64_t count;
-};
-
-static const char *sort_key;
-
-static int cmp_rows(const void *a, const void *b)
-{
-	const struct top_row *x = a, *y = b;
-
-	if (!strcmp(sort_key, "pid") || !strcmp(sort_key, "comm"))
-		return 0; /* handled by caller with proc info */
-	if (x->samples != y->samples)
-		return x->samples > y->samples ? -1 : 1;
-	return x->proc < y->proc ? -1 : x->proc > y->proc;
-}
-
-static struct daemon *sort_daemon;
-
-static int cmp_rows_info(const void *a, const void *b)
-{
-	const struct top_row *x = a, *y = b;
-	const struct proc_info *p = proctable_info(sort_daemon->procs, x->proc);
-	const struct proc_info *q = proctable_info(sort_daemon->procs, y->proc);
-
-	if (!p || !q)
-		return p ? -1 : q ? 1 : 0;
-	if (!strcmp(sort_key, "pid"))
-		return p->tgid < q->tgid ? -1 : p->tgid > q->tgid;
-	int c = strcmp(p->comm, q->comm);
-	return c ? c : (p->tgid < q->tgid ? -1 : p->tgid > q->tgid);
-}
-
-/* Hottest leaf function of one process's entries [a, b). */
-static void hottest(struct daemon *d, const struct entry *a, size_t n, struct top_row *row)
-{
-	struct leafcount lc[64];
-	size_t nl = 0;
-	uint64_t other = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct frame *fr;
-		uint32_t fl;
-		char name[NAME_MAX_LEN];
-		size_t j;
-
-		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
-			continue;
-		frame_name(d, &fr[0], 1, name, sizeof(name));
-		for (j = 0; j < nl; j++)
-			if (!strcmp(lc[j].name, name))
-				break;
-		if (j == nl) {
-			if (nl == 64) {
-				other += a[i].count;
-				continue;
-			}
-			snprintf(lc[nl].name, sizeof(lc[nl].name), "%s", name);
-			lc[nl].module = symbolizer_object_name(d->sym, fr[0].obj);
-			lc[nl].count = 0;
-			nl++;
-		}
-		lc[j].count += a[i].count;
-	}
-	(void)other;
-	row->hot[0] = 0;
-	row->hot_samples = 0;
-	for (size_t j = 0; j < nl; j++) {
-		if (lc[j].count > row->hot_samples) {
-			row->hot_samples = lc[j].count;
-			memcpy(row->hot, lc[j].name, sizeof(row->hot));
-			row->hot_module = lc[j].module;
-		}
-	}
-}
-
-static int parse_common(struct json_object *req, uint64_t def_window, uint64_t *span, int64_t *pid, struct server_reply *reply)
+int api_parse_common(struct json_object *req, uint64_t def_window, uint64_t *span, int64_t *pid, struct server_reply *reply)
 {
 	char msg[256];
 
@@ -423,94 +336,6 @@ static int parse_common(struct json_object *req, uint64_t def_window, uint64_t *
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static void handle_top(struct daemon *d, struct json_object *req, struct server_reply *reply)
-{
-	struct entries e;
-	uint64_t span, total = 0;
-	int64_t pid, limit = 20, covered;
-	const char *sort = "cpu";
-	char msg[256];
-	struct top_row *rows = NULL;
-	size_t nrows = 0;
-	struct json_object *o, *arr;
-	double denom;
-
-	if (parse_common(req, 10 * NSEC_PER_SEC, &span, &pid, reply))
-		return;
-	if (proto_get_int(req, "limit", 1, 10000, &limit, msg, sizeof(msg)) ||
-	    proto_get_string(req, "sort", &sort, msg, sizeof(msg))) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s", msg);
-		return;
-	}
-	if (strcmp(sort, "cpu") && strcmp(sort, "samples") && strcmp(sort, "pid") && strcmp(sort, "comm")) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "sort: \"%s\" is not one of cpu, samples, pid, comm", sort);
-		return;
-	}
-	covered = query(d, span, (uint32_t)pid, &e);
-	if (covered < 0) {
-		server_reply_error(reply, PROFD_E_INTERNAL, "window query: %s", strerror((int)-covered));
-		free(e.v);
-		return;
-	}
-	qsort(e.v, e.n, sizeof(*e.v), cmp_entry_proc);
-	rows = calloc(e.n ? e.n : 1, sizeof(*rows));
-	if (!rows) {
-		server_reply_error(reply, PROFD_E_INTERNAL, "out of memory");
-		free(e.v);
-		return;
-	}
-	for (size_t i = 0; i < e.n;) {
-		size_t j = i;
-		struct top_row *r = &rows[nrows++];
-
-		r->proc = e.v[i].proc;
-		while (j < e.n && e.v[j].proc == r->proc) {
-			r->samples += e.v[j].count;
-			j++;
-		}
-		total += r->samples;
-		hottest(d, &e.v[i], j - i, r);
-		i = j;
-	}
-	sort_key = sort;
-	sort_daemon = d;
-	if (!strcmp(sort, "pid") || !strcmp(sort, "comm"))
-		qsort(rows, nrows, sizeof(*rows), cmp_rows_info);
-	else
-		qsort(rows, nrows, sizeof(*rows), cmp_rows);
-
-	denom = (double)sampler_frequency(d->sampler) * ((double)covered / 1e9);
-	o = json_object_new_object();
-	add_f(o, "window_s", (double)covered / 1e9);
-	add_u64(o, "frequency", sampler_frequency(d->sampler));
-	add_u64(o, "cpus", sampler_ncpus(d->sampler));
-	add_u64(o, "total_samples", total);
-	add_u64(o, "idle_samples", 0);
-	add_f(o, "system_cpu_pct", denom > 0 ? 100.0 * (double)total / (denom * sampler_ncpus(d->sampler)) : 0.0);
-	arr = json_object_new_array();
-	for (size_t i = 0; i < nrows && (int64_t)i < limit; i++) {
-		const struct proc_info *p = proctable_info(d->procs, rows[i].proc);
-		struct json_object *x = json_object_new_object();
-
-		add_u64(x, "pid", p ? p->tgid : 0);
-		add_u64(x, "start_time_ns", p ? p->start_ns : 0);
-		add_u64(x, "uid", p ? p->uid : (uint32_t)-1);
-		json_object_object_add(x, "comm", json_object_new_string(p ? p->comm : "?"));
-		json_object_object_add(x, "cmdline", json_object_new_string(p && p->cmdline ? p->cmdline : ""));
-		json_object_object_add(x, "alive", json_object_new_boolean(p && !p->exit_ns));
-		add_f(x, "cpu_pct", denom > 0 ? 100.0 * (double)rows[i].samples / denom : 0.0);
-		add_u64(x, "samples", rows[i].samples);
-		json_object_object_add(x, "hottest", rows[i].hot[0] ? json_object_new_string(rows[i].hot) : NULL);
-		json_object_object_add(x, "hottest_module", json_object_new_string(rows[i].hot_module ? rows[i].hot_module : ""));
-		add_u64(x, "hottest_samples", rows[i].hot_samples);
-		json_object_array_add(arr, x);
-	}
-	json_object_object_add(o, "processes", arr);
-	free(rows);
-	free(e.v);
-	server_reply_ok(reply, o);
 }
 
 /* ---- export ---- */
@@ -602,9 +427,9 @@ static void export_folded(struct daemon *d, struct entries *e, int64_t covered, 
 		i = j;
 	}
 	o = json_object_new_object();
-	add_f(o, "window_s", (double)covered / 1e9);
-	add_u64(o, "samples", samples);
-	add_u64(o, "stacks", uniq);
+	api_add_f(o, "window_s", (double)covered / 1e9);
+	api_add_u64(o, "samples", samples);
+	api_add_u64(o, "stacks", uniq);
 	server_reply_payload(reply, o, out, len, "text/plain");
 	goto done;
 oom:
@@ -636,9 +461,9 @@ static void export_json(struct daemon *d, struct entries *e, int64_t covered, st
 		int trunc;
 		size_t k = render_stack(d, e->v[i].stack, fr, PROFD_MAX_KSTACK + PROFD_MAX_USTACK, &trunc);
 
-		add_u64(x, "pid", p ? p->tgid : 0);
+		api_add_u64(x, "pid", p ? p->tgid : 0);
 		json_object_object_add(x, "comm", json_object_new_string(p ? p->comm : "[unknown]"));
-		add_u64(x, "count", e->v[i].count);
+		api_add_u64(x, "count", e->v[i].count);
 		json_object_object_add(x, "truncated", json_object_new_boolean(trunc));
 		for (size_t j = 0; j < k; j++) {
 			struct json_object *f = json_object_new_object();
@@ -651,9 +476,9 @@ static void export_json(struct daemon *d, struct entries *e, int64_t covered, st
 		json_object_array_add(arr, x);
 		samples += e->v[i].count;
 	}
-	add_f(o, "window_s", (double)covered / 1e9);
-	add_u64(o, "frequency", sampler_frequency(d->sampler));
-	add_u64(o, "samples", samples);
+	api_add_f(o, "window_s", (double)covered / 1e9);
+	api_add_u64(o, "frequency", sampler_frequency(d->sampler));
+	api_add_u64(o, "samples", samples);
 	json_object_object_add(o, "stacks", arr);
 	free(fr);
 	server_reply_ok(reply, o);
@@ -667,7 +492,7 @@ static void handle_export(struct daemon *d, struct json_object *req, struct serv
 	int64_t pid, covered;
 	char msg[256];
 
-	if (parse_common(req, 30 * NSEC_PER_SEC, &span, &pid, reply))
+	if (api_parse_common(req, 30 * NSEC_PER_SEC, &span, &pid, reply))
 		return;
 	if (proto_get_string(req, "format", &format, msg, sizeof(msg))) {
 		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s", msg);
@@ -681,7 +506,7 @@ static void handle_export(struct daemon *d, struct json_object *req, struct serv
 		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "format: \"%s\" is not one of folded, json", format);
 		return;
 	}
-	covered = query(d, span, (uint32_t)pid, &e);
+	covered = api_query(d, span, (uint32_t)pid, &e);
 	if (covered < 0) {
 		server_reply_error(reply, PROFD_E_INTERNAL, "window query: %s", strerror((int)-covered));
 	} else if (!strcmp(format, "folded")) {
@@ -699,7 +524,7 @@ void api_handle(void *userdata, const char *cmd, struct json_object *req, struct
 	if (!strcmp(cmd, "status"))
 		handle_status(d, reply);
 	else if (!strcmp(cmd, "top"))
-		handle_top(d, req, reply);
+		api_top(d, req, reply);
 	else if (!strcmp(cmd, "export"))
 		handle_export(d, req, reply);
 	else

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "proctable.h"
+#include "resources.h"
 #include "server.h"
 #include "stacks.h"
 #include "symbolizer.h"
@@ -78,6 +79,7 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 		t = d->data_until_ns ? d->data_until_ns + d->cfg.fine_slot_ns - 1 : t;
 	proc = proctable_get(d->procs, r->tgid, r->start_time, r->comm, t);
 	note_process_once(d, proc, r->tgid, r->start_time);
+	proctable_set_uid(d->procs, proc, r->uid);
 
 	for (uint32_t i = 0; i < r->kdepth && n < MAX_FRAMES; i++) {
 		frames[n].obj = SYM_OBJ_KERNEL;
@@ -139,6 +141,8 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 		p = proctable_find_tgid(d->procs, e->tgid);
 		if (p && p->id >= 16 && p->id < d->noted_len)
 			d->noted[p->id] = 0;
+		if (p)
+			proctable_set_uid(d->procs, p->id, e->uid);
 	} else if (e->kind == PROFD_REC_EXIT) {
 		proctable_note_exit(d->procs, e->tgid, e->start_time, (int)e->exit_code, now);
 		symbolizer_forget_pid(d->sym, e->tgid);
@@ -208,11 +212,17 @@ int daemon_init(struct daemon *d)
 	err = sampler_new(&sopts, &cb, &d->sampler);
 	if (err)
 		return err;
+	err = resources_new(d, &d->res);
+	if (err) {
+		log_err("resources: %s", strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
 void daemon_fini(struct daemon *d)
 {
+	d->res = resources_free(d->res);
 	d->sampler = sampler_free(d->sampler);
 	d->win = window_free(d->win);
 	d->procs = proctable_free(d->procs);
@@ -236,6 +246,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	if (n < 0)
 		log_warn("sampler: draining the ring buffer: %s", strerror(-n));
 	d->data_until_ns = boundary;
+	resources_tick(d->res, now, boundary - 1);
 	window_tick(d->win, now);
 	d->last_tick_ns = now;
 	server_tick(d->server, now_mono_ms());

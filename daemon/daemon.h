@@ -14,6 +14,7 @@ struct symbolizer;
 struct stacks;
 struct proctable;
 struct window;
+struct resources;
 
 struct daemon {
 	struct config cfg;
@@ -26,6 +27,7 @@ struct daemon {
 	struct proctable *procs;
 	struct window *win;
 	struct server *server;
+	struct resources *res;
 	int tfd, sfd;
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */

@@ -1,5 +1,7 @@
-/* ELF function symbols via libelf: symtab, dynsym, MiniDebugInfo, debug files. */
+/* ELF function symbols via libelf: symtab, dynsym, MiniDebugInfo, merged debug files. */
 #include "elfsym.h"
+
+#include "debugfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,12 +9,10 @@
 #include <libelf.h>
 #include <lzma.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define MAX_SEGMENTS 64       /* PT_LOAD kept; real files have 2-5 */
 #define MAX_SECTIONS 65536    /* sections examined per file */
@@ -664,102 +664,23 @@ out:
 	return r;
 }
 
-/* CRC32 of a whole file, for debuglink matching (zlib polynomial = GNU's). */
-static int file_crc32(int fd, uint32_t *ret)
+static int merge_candidate(int fd, void *arg)
 {
-	unsigned char buf[65536];
-	uLong crc = crc32(0L, Z_NULL, 0);
-	off_t off = 0;
-
-	for (;;) {
-		ssize_t n = pread(fd, buf, sizeof(buf), off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		crc = crc32(crc, buf, (uInt)n);
-		off += n;
-	}
-	*ret = (uint32_t)crc;
-	return 0;
-}
-
-static int try_debug(struct elfsym *e, const char *path)
-{
-	int fd = open_regular(path), r;
-
-	if (fd < 0)
-		return fd;
-	if (!e->build_id_len) {
-		uint32_t crc;
-
-		r = file_crc32(fd, &crc);
-		if (r == 0 && crc != e->debuglink_crc)
-			r = -ESTALE;
-		if (r < 0) {
-			close(fd);
-			return r;
-		}
-	}
-	r = elfsym_merge_debug_fd(e, fd);
-	close(fd);
-	return r;
+	return elfsym_merge_debug_fd(arg, fd);
 }
 
 int elfsym_load_debug(struct elfsym *e, const char *debug_dirs, const char *open_dir,
 		      const char *logical_dir)
 {
-	char path[4096], dir[4096];
-	const char *p;
-	int n;
+	/* Where to look lives in debugfile.c; merging (and the build-id
+	 * check that goes with it) stays here. */
+	const struct debugfile_query q = {
+		.build_id = e->build_id, .build_id_len = e->build_id_len,
+		.debuglink = e->debuglink, .debuglink_crc = e->debuglink_crc,
+		.debug_dirs = debug_dirs, .open_dir = open_dir, .logical_dir = logical_dir,
+	};
 
-	if (!debug_dirs)
-		debug_dirs = "/usr/lib/debug";
-	if (e->build_id_len >= 2) {
-		for (p = debug_dirs; *p;) {
-			size_t dl = strcspn(p, ":");
-			char hex[2 * ELFSYM_BUILD_ID_MAX + 1];
-
-			for (size_t i = 0; i < e->build_id_len; i++)
-				snprintf(hex + 2 * i, 3, "%02x", e->build_id[i]);
-			n = snprintf(path, sizeof(path), "%.*s/.build-id/%.2s/%s.debug", (int)dl, p, hex, hex + 2);
-			if (dl && n > 0 && (size_t)n < sizeof(path) && try_debug(e, path) == 0)
-				return 0;
-			p += dl;
-			if (*p == ':')
-				p++;
-		}
-	}
-	if (!e->debuglink[0])
-		return -ENOENT;
-	if (open_dir) {
-		n = snprintf(path, sizeof(path), "%s/%s", open_dir, e->debuglink);
-		if (n > 0 && (size_t)n < sizeof(path) && try_debug(e, path) == 0)
-			return 0;
-		n = snprintf(path, sizeof(path), "%s/.debug/%s", open_dir, e->debuglink);
-		if (n > 0 && (size_t)n < sizeof(path) && try_debug(e, path) == 0)
-			return 0;
-	}
-	if (!logical_dir || logical_dir[0] != '/')
-		return -ENOENT;
-	for (p = debug_dirs; *p;) {
-		size_t dl = strcspn(p, ":");
-
-		n = snprintf(dir, sizeof(dir), "%.*s%s", (int)dl, p, logical_dir);
-		if (dl && n > 0 && (size_t)n < sizeof(dir)) {
-			n = snprintf(path, sizeof(path), "%s/%s", dir, e->debuglink);
-			if (n > 0 && (size_t)n < sizeof(path) && try_debug(e, path) == 0)
-				return 0;
-		}
-		p += dl;
-		if (*p == ':')
-			p++;
-	}
-	return -ENOENT;
+	return debugfile_search(&q, merge_candidate, e);
 }
 
 int elfsym_offset_to_vaddr(const struct elfsym *e, uint64_t off, uint64_t *ret_vaddr)

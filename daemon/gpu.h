@@ -22,12 +22,7 @@
 #define GPU_MAX_DEVICES 64           /* NVML devices read; more are counted in truncated */
 #define GPU_MAX_DEVICE_PROCS 4096    /* processes per device per list */
 #define GPU_MAX_PROCS 4096           /* distinct pids in the per-process tables */
-#define GPU_DRM_MAX_CLIENTS 4096     /* distinct DRM clients tracked */
-#define GPU_DRM_MAX_ENGINES 16       /* engines per DRM client */
-#define GPU_DRM_MAX_FDS 4096         /* fds looked at per process per scan */
-#define GPU_DRM_FDINFO_MAX 16384     /* bytes read of one fdinfo file */
 #define GPU_NAME_MAX 96              /* NVML_DEVICE_NAME_V2_BUFFER_SIZE, UUID_V2 too */
-#define GPU_DRM_KEY_MAX 32           /* driver, pdev and engine names */
 
 struct gpu;
 
@@ -109,7 +104,7 @@ bool gpu_nvml_ok(const struct gpu *g);
 int gpu_sample(struct gpu *g, uint64_t now_ns);
 
 /* One DRM scan round over the given pids (pids NULL: every numeric entry of
- * procfs, bounded by GPU_MAX_PROCS). Clients are de-duplicated by (driver,
+ * procfs, bounded by GPU_DRM_MAX_PIDS). Clients are de-duplicated by (driver,
  * pdev, client-id) and attributed to one pid (the previous owner while it
  * still holds the client, else the first pid seen); clients not seen in the
  * round are forgotten. Engine % is the busy-time delta against the previous
@@ -125,38 +120,5 @@ int gpu_process(const struct gpu *g, uint32_t pid, struct gpu_proc_info *ret);
 /* Every process with GPU use, in pid order; fn returns non-zero to stop. */
 void gpu_foreach_process(const struct gpu *g, int (*fn)(const struct gpu_proc_info *p, void *ctx), void *ctx);
 void gpu_get_stats(const struct gpu *g, struct gpu_stats *ret);
-
-/* DRM fdinfo parser, pure, for one fdinfo text. */
-struct gpu_drm_engine {
-	char name[GPU_DRM_KEY_MAX];
-	uint64_t busy_ns;        /* drm-engine-<name> */
-	uint64_t cycles;         /* drm-cycles-<name> */
-	uint64_t total_cycles;   /* drm-total-cycles-<name> */
-	uint32_t capacity;       /* drm-engine-capacity-<name>, 1 if absent */
-	bool has_busy, has_cycles, has_total_cycles;
-};
-
-struct gpu_drm_fdinfo {
-	char driver[GPU_DRM_KEY_MAX];    /* drm-driver */
-	char pdev[GPU_DRM_KEY_MAX];      /* drm-pdev, "" if absent */
-	uint64_t client_id;              /* drm-client-id */
-	bool has_client_id;
-	uint32_t n_engines;
-	struct gpu_drm_engine engines[GPU_DRM_MAX_ENGINES];
-	uint64_t resident_bytes;         /* sum of drm-resident-<region> */
-	uint64_t memory_bytes;           /* sum of drm-memory-<region> (deprecated alias) */
-	uint64_t total_bytes;            /* sum of drm-total-<region> */
-	bool has_resident, has_memory, has_total;
-	uint32_t malformed;              /* drm- lines not understood */
-	uint32_t engines_dropped;        /* engines over GPU_DRM_MAX_ENGINES */
-};
-
-/* Parses buf (len bytes, need not be NUL-terminated). 0 on success;
- * -ENOENT when there is no drm-driver line (not a DRM fd). Malformed lines
- * are counted and skipped; unknown keys are ignored. */
-int gpu_drm_parse_fdinfo(const char *buf, size_t len, struct gpu_drm_fdinfo *ret);
-/* Bytes the client holds: resident if reported, else the deprecated
- * drm-memory alias, else total; summed over regions. */
-uint64_t gpu_drm_fdinfo_mem(const struct gpu_drm_fdinfo *f);
 
 #endif

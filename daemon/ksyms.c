@@ -260,6 +260,8 @@ int ksyms_load(const char *path, struct ksyms **ret)
 				;
 			continue;
 		}
+		if (len == 0) /* as ksyms_parse: a blank line must not hide kptr_restrict */
+			continue;
 		r = parse_line(k, line, line + len);
 		if (r < 0)
 			break;

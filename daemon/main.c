@@ -19,6 +19,7 @@
 #include "profd/proto.h"
 #include "log.h"
 #include "loop.h"
+#include "resources.h"
 #include "server.h"
 #include "symbolizer.h"
 
@@ -75,6 +76,16 @@ static void on_ringbuf(struct loop *l, int fd, uint32_t events, void *data)
 	(void)fd;
 	(void)events;
 	sampler_drain(d->sampler);
+}
+
+static void on_resources(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	resources_drain(d->res);
 }
 
 static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
@@ -298,6 +309,11 @@ int main(int argc, char **argv)
 	}
 	if (loop_add(d.loop, sampler_epoll_fd(d.sampler), EPOLLIN, on_ringbuf, &d)) {
 		log_err("ring buffer epoll fd: %s", strerror(errno));
+		goto out;
+	}
+	if (resources_epoll_fd(d.res) >= 0 &&
+	    loop_add(d.loop, resources_epoll_fd(d.res), EPOLLIN, on_resources, &d)) {
+		log_err("kstats epoll fd: %s", strerror(errno));
 		goto out;
 	}
 	drop_privileges();

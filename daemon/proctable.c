@@ -614,6 +614,14 @@ void proctable_note_exit(struct proctable *t, uint32_t tgid, uint64_t start_ns, 
 		mark_dead(t, e, now_ns, exit_code);
 }
 
+void proctable_set_uid(struct proctable *t, uint32_t id, uint32_t uid)
+{
+	struct pent *e = t && id >= 16 ? (struct pent *)ent_at(t, id) : NULL;
+
+	if (e && e->used && e->info.uid == UINT32_MAX)
+		e->info.uid = uid;
+}
+
 const struct proc_info *proctable_info(const struct proctable *t, uint32_t id)
 {
 	const struct pent *e;

@@ -14,6 +14,7 @@
 #define PROC_ID_NONE 0u
 #define PROC_ID_OVERFLOW 1u /* rendered as comm "[table full]" (fits comm[16]) */
 #define PROC_ID_IDLE 2u     /* the idle task, if ever accounted */
+#define PROC_ID_SYSTEM 3u   /* window counters of the whole system */
 
 struct proc_info {
 	uint32_t id;          /* stable while referenced */
@@ -55,6 +56,10 @@ uint32_t proctable_get(struct proctable *t, uint32_t tgid, uint64_t start_ns, co
  * cmdline; exit marks the process dead (it stays until collected). */
 void proctable_note_exec(struct proctable *t, uint32_t tgid, uint64_t start_ns, uint32_t ppid, const char *comm, const char *filename, uint64_t now_ns);
 void proctable_note_exit(struct proctable *t, uint32_t tgid, uint64_t start_ns, int exit_code, uint64_t now_ns);
+
+/* Record the uid BPF saw, for a process whose /proc could not be read
+ * (gone before it was looked at); a uid read from /proc is kept. */
+void proctable_set_uid(struct proctable *t, uint32_t id, uint32_t uid);
 
 /* Entry by id, NULL if unknown. Valid until the next proctable_gc(). */
 const struct proc_info *proctable_info(const struct proctable *t, uint32_t id);

@@ -94,6 +94,9 @@ static int read_online(struct sampler *s)
 	return 0;
 }
 
+/* libbpf hands us its format string: not a literal, by design. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[1024];
@@ -109,6 +112,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	log_msg(lvl, "%s", buf);
 	return 0;
 }
+#pragma GCC diagnostic pop
 
 static int handle_record(void *ctx, void *data, size_t len)
 {

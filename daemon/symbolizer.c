@@ -1,18 +1,17 @@
-/* Symbolizer: object table, per-pid maps cache, load worker, bounded table cache. */
+/* Symbolizer: object table, per-pid maps cache, bounded table cache; loads run in symloader.c. */
 #include "symbolizer.h"
 
 #include "elfsym.h"
 #include "ksyms.h"
 #include "procmaps.h"
+#include "symloader.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +19,7 @@
 #define DEFAULT_CACHE_BYTES (256u << 20)
 #define DEFAULT_MAX_OBJECTS 65536u
 #define MAX_OBJECTS_LIMIT (1u << 22)
-#define PATHS_PER_OBJECT 4        /* candidate paths kept, newest first */
+#define PATHS_PER_OBJECT SYMLOADER_PATHS /* candidate paths kept, newest first */
 #define PID_CACHE_MAX 1024        /* processes whose maps are cached */
 #define PID_BUCKETS 2048
 #define FILE_CACHE_SLOTS 16384    /* (dev, ino, mtime) -> object; cleared when 3/4 full */
@@ -31,18 +30,12 @@
 
 enum obj_state { OBJ_IDLE, OBJ_QUEUED, OBJ_LOADED, OBJ_FAILED };
 
-struct file_key {
-	uint64_t dev;
-	uint64_t ino;
-	uint64_t mtime_ns;
-};
-
 struct object {
 	uint8_t build_id[ELFSYM_BUILD_ID_MAX];
 	uint8_t build_id_len;
 	uint8_t has_key;
 	uint8_t state;              /* enum obj_state */
-	struct file_key key;        /* identity when there is no build-id */
+	struct symloader_key key;        /* identity when there is no build-id */
 	char *name;                 /* display basename; NULL until a path is known */
 	char *logical_dir;          /* dirname as the process saw it (debuglink) */
 	char *paths[PATHS_PER_OBJECT];
@@ -52,21 +45,6 @@ struct object {
 	struct elfsym *table;
 	uint64_t last_use;
 	uint64_t installed_poll;
-};
-
-struct job {
-	struct job *next;
-	uint32_t obj;
-	uint32_t paths_gen;
-	uint8_t build_id[ELFSYM_BUILD_ID_MAX];
-	size_t build_id_len;
-	int has_key;
-	struct file_key key;
-	char *paths[PATHS_PER_OBJECT];
-	char *logical_dir;
-	const char *debug_dirs;     /* owned by the symbolizer, immutable */
-	struct elfsym *table;       /* result */
-	int err;
 };
 
 struct pid_entry {
@@ -81,7 +59,7 @@ struct pid_entry {
 };
 
 struct file_slot {
-	struct file_key key;
+	struct symloader_key key;
 	uint32_t obj;               /* 0: empty (id 0 is the kernel, never a file) */
 };
 
@@ -113,14 +91,7 @@ struct symbolizer {
 	size_t cache_bytes;
 	uint64_t evictions, load_failures, objects_full, maps_reads, loaded, pending;
 
-	/* Worker: the mutex guards only the two queues and `stop`. */
-	pthread_t worker;
-	int worker_started;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct job *todo, *todo_tail, *done;
-	int stop;
-	int efd;
+	struct symloader *loader;   /* NULL with no_worker: loads run inline */
 };
 
 static uint64_t now_ns(void)
@@ -149,7 +120,7 @@ static uint64_t hash_bid(const uint8_t *id, size_t len)
 	return hash64(h);
 }
 
-static uint64_t hash_key(const struct file_key *k)
+static uint64_t hash_key(const struct symloader_key *k)
 {
 	return hash64(k->dev ^ hash64(k->ino ^ hash64(k->mtime_ns)));
 }
@@ -166,19 +137,6 @@ static int open_regular(const char *path, struct stat *st)
 		return -EINVAL;
 	}
 	return fd;
-}
-
-static struct file_key key_of(const struct stat *st)
-{
-	return (struct file_key){
-		.dev = st->st_dev, .ino = st->st_ino,
-		.mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec,
-	};
-}
-
-static int key_eq(const struct file_key *a, const struct file_key *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->mtime_ns == b->mtime_ns;
 }
 
 /* ---- object table ---- */
@@ -234,13 +192,13 @@ static uint32_t obj_by_build_id(struct symbolizer *s, const uint8_t *id, size_t 
 	return oid;
 }
 
-static uint32_t obj_by_key(struct symbolizer *s, const struct file_key *k)
+static uint32_t obj_by_key(struct symbolizer *s, const struct symloader_key *k)
 {
 	size_t b = hash_key(k) & (s->nbuckets - 1);
 	uint32_t i, oid;
 
 	for (i = s->key_buckets[b]; i != NIL; i = s->objs[i].next_key)
-		if (s->objs[i].has_key && key_eq(&s->objs[i].key, k))
+		if (s->objs[i].has_key && symloader_key_eq(&s->objs[i].key, k))
 			return i + 1;
 	oid = obj_new(s);
 	if (oid == SYM_OBJ_UNKNOWN)
@@ -291,17 +249,17 @@ static void obj_add_path(struct symbolizer *s, uint32_t id, const char *path, co
 
 /* ---- file cache: (dev, ino, mtime) -> object, so a file is parsed once ---- */
 
-static uint32_t file_find(struct symbolizer *s, const struct file_key *k)
+static uint32_t file_find(struct symbolizer *s, const struct symloader_key *k)
 {
 	size_t i = hash_key(k) & (FILE_CACHE_SLOTS - 1);
 
 	for (; s->files[i].obj; i = (i + 1) & (FILE_CACHE_SLOTS - 1))
-		if (key_eq(&s->files[i].key, k))
+		if (symloader_key_eq(&s->files[i].key, k))
 			return s->files[i].obj;
 	return 0;
 }
 
-static void file_put(struct symbolizer *s, const struct file_key *k, uint32_t obj)
+static void file_put(struct symbolizer *s, const struct symloader_key *k, uint32_t obj)
 {
 	size_t i;
 
@@ -321,7 +279,7 @@ static void file_put(struct symbolizer *s, const struct file_key *k, uint32_t ob
 /* Object for an open file: by build-id, else by (dev, ino, mtime). */
 static uint32_t obj_for_fd(struct symbolizer *s, int fd, const struct stat *st)
 {
-	struct file_key k = key_of(st);
+	struct symloader_key k = symloader_key_of(st);
 	uint8_t id[ELFSYM_BUILD_ID_MAX];
 	uint32_t oid = file_find(s, &k);
 	int n;
@@ -558,22 +516,10 @@ uint32_t symbolizer_object_by_build_id(struct symbolizer *s, const uint8_t *buil
 
 /* ---- loading ---- */
 
-static struct job *job_free(struct job *j)
-{
-	if (j) {
-		for (size_t i = 0; i < PATHS_PER_OBJECT; i++)
-			free(j->paths[i]);
-		free(j->logical_dir);
-		elfsym_free(j->table);
-		free(j);
-	}
-	return NULL;
-}
-
-static struct job *job_new(struct symbolizer *s, uint32_t id)
+static struct symloader_job *job_new(struct symbolizer *s, uint32_t id)
 {
 	struct object *o = obj_get(s, id);
-	struct job *j = calloc(1, sizeof(*j));
+	struct symloader_job *j = symloader_job_new();
 
 	if (!j)
 		return NULL;
@@ -586,66 +532,15 @@ static struct job *job_new(struct symbolizer *s, uint32_t id)
 	j->debug_dirs = s->debug_dirs;
 	for (size_t i = 0; i < PATHS_PER_OBJECT; i++) {
 		if (o->paths[i] && !(j->paths[i] = strdup(o->paths[i])))
-			return job_free(j);
+			return symloader_job_free(j);
 	}
 	if (o->logical_dir && !(j->logical_dir = strdup(o->logical_dir)))
-		return job_free(j);
+		return symloader_job_free(j);
 	return j;
 }
 
-/* Open the first candidate that is the right file, parse it, add debug
- * symbols. Runs on the worker (or inline with no_worker); touches only j. */
-static void job_run(struct job *j)
-{
-	j->err = -ENOENT;
-	for (size_t i = 0; i < PATHS_PER_OBJECT && j->paths[i]; i++) {
-		struct elfsym *e;
-		struct stat st;
-		uint8_t id[ELFSYM_BUILD_ID_MAX];
-		int fd = open_regular(j->paths[i], &st), r;
-
-		if (fd < 0)
-			continue;
-		if (j->build_id_len) {
-			r = elfsym_read_build_id_fd(fd, id);
-			if (r != (int)j->build_id_len || memcmp(id, j->build_id, j->build_id_len) != 0) {
-				close(fd);
-				continue;
-			}
-		} else if (j->has_key) {
-			struct file_key k = key_of(&st);
-
-			if (!key_eq(&k, &j->key)) {
-				close(fd);
-				continue;
-			}
-		}
-		r = elfsym_load_fd(fd, &e);
-		close(fd);
-		if (r < 0) {
-			j->err = r;
-			continue;
-		}
-		if (!(elfsym_sources(e) & ELFSYM_SRC_SYMTAB)) {
-			char dir[4096];
-			const char *slash = strrchr(j->paths[i], '/');
-			int open_dir = slash && !strstr(j->paths[i], "/map_files/") &&
-				       (size_t)(slash - j->paths[i]) < sizeof(dir);
-
-			if (open_dir) {
-				memcpy(dir, j->paths[i], (size_t)(slash - j->paths[i]));
-				dir[slash - j->paths[i]] = '\0';
-			}
-			elfsym_load_debug(e, j->debug_dirs, open_dir ? dir : NULL, j->logical_dir);
-		}
-		j->table = e;
-		j->err = 0;
-		return;
-	}
-}
-
 /* Main thread: move a finished job's table into its object. */
-static void job_install(struct symbolizer *s, struct job *j)
+static void job_install(struct symbolizer *s, struct symloader_job *j)
 {
 	struct object *o = obj_get(s, j->obj);
 
@@ -664,47 +559,14 @@ static void job_install(struct symbolizer *s, struct job *j)
 			o->state = o->paths_gen != j->paths_gen ? OBJ_IDLE : OBJ_FAILED;
 		}
 	}
-	job_free(j);
-}
-
-static void *worker_main(void *arg)
-{
-	struct symbolizer *s = arg;
-	uint64_t one = 1;
-
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&s->lock);
-		while (!s->todo && !s->stop)
-			pthread_cond_wait(&s->cond, &s->lock);
-		if (s->stop) {
-			pthread_mutex_unlock(&s->lock);
-			return NULL;
-		}
-		j = s->todo;
-		s->todo = j->next;
-		if (!s->todo)
-			s->todo_tail = NULL;
-		pthread_mutex_unlock(&s->lock);
-
-		job_run(j);
-
-		pthread_mutex_lock(&s->lock);
-		j->next = s->done;
-		s->done = j;
-		pthread_mutex_unlock(&s->lock);
-		if (write(s->efd, &one, sizeof(one)) < 0) {
-			/* EAGAIN: the counter is saturated, a wakeup is pending anyway. */
-		}
-	}
+	symloader_job_free(j);
 }
 
 /* Start loading object o. 0 (queued or, with no_worker, done) or -errno. */
 static int load_start(struct symbolizer *s, uint32_t id)
 {
 	struct object *o = obj_get(s, id);
-	struct job *j;
+	struct symloader_job *j;
 
 	if (s->pending >= QUEUE_MAX)
 		return -EBUSY;
@@ -712,20 +574,12 @@ static int load_start(struct symbolizer *s, uint32_t id)
 	if (!j)
 		return -ENOMEM;
 	o->state = OBJ_QUEUED;
-	if (s->no_worker) {
-		job_run(j);
+	if (!s->loader) {
+		symloader_job_run(j);
 		job_install(s, j);
 		return 0;
 	}
-	j->next = NULL;
-	pthread_mutex_lock(&s->lock);
-	if (s->todo_tail)
-		s->todo_tail->next = j;
-	else
-		s->todo = j;
-	s->todo_tail = j;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	symloader_submit(s->loader, j);
 	s->pending++;
 	return 0;
 }
@@ -757,21 +611,13 @@ static void evict(struct symbolizer *s)
 
 void symbolizer_poll(struct symbolizer *s)
 {
-	struct job *done = NULL;
-	uint64_t v;
+	struct symloader_job *done = NULL;
 
 	s->poll_gen++;
-	if (!s->no_worker) {
-		if (read(s->efd, &v, sizeof(v)) < 0) {
-			/* EAGAIN: nothing signalled; the done list may still hold work. */
-		}
-		pthread_mutex_lock(&s->lock);
-		done = s->done;
-		s->done = NULL;
-		pthread_mutex_unlock(&s->lock);
-	}
+	if (s->loader)
+		done = symloader_take_done(s->loader);
 	while (done) {
-		struct job *next = done->next;
+		struct symloader_job *next = done->next;
 
 		s->pending--;
 		job_install(s, done);
@@ -841,7 +687,7 @@ int symbolizer_reload_kernel(struct symbolizer *s)
 
 int symbolizer_fd(struct symbolizer *s)
 {
-	return s->no_worker ? -1 : s->efd;
+	return s->loader ? symloader_fd(s->loader) : -1;
 }
 
 void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
@@ -866,7 +712,6 @@ struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts)
 
 	if (!s)
 		return NULL;
-	s->efd = -1;
 	s->no_worker = opts && opts->no_worker;
 	s->procfs = strdup(opts && opts->procfs ? opts->procfs : "/proc");
 	s->kallsyms = strdup(opts && opts->kallsyms ? opts->kallsyms : "/proc/kallsyms");
@@ -890,20 +735,11 @@ struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts)
 	/* Not fatal: kernel frames stay unnamed. */
 	(void)symbolizer_reload_kernel(s);
 	if (!s->no_worker) {
-		s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (s->efd < 0) {
+		s->loader = symloader_new();
+		if (!s->loader) {
 			r = -errno;
 			goto fail;
 		}
-		pthread_mutex_init(&s->lock, NULL);
-		pthread_cond_init(&s->cond, NULL);
-		r = -pthread_create(&s->worker, NULL, worker_main, s);
-		if (r < 0) {
-			pthread_cond_destroy(&s->cond);
-			pthread_mutex_destroy(&s->lock);
-			goto fail;
-		}
-		s->worker_started = 1;
 	}
 	return s;
 fail:
@@ -916,29 +752,8 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return NULL;
-	if (s->worker_started) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = 1;
-		pthread_cond_broadcast(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->worker, NULL);
-		while (s->todo) {
-			struct job *n = s->todo->next;
-
-			job_free(s->todo);
-			s->todo = n;
-		}
-		while (s->done) {
-			struct job *n = s->done->next;
-
-			job_free(s->done);
-			s->done = n;
-		}
-		pthread_cond_destroy(&s->cond);
-		pthread_mutex_destroy(&s->lock);
-	}
-	if (s->efd >= 0)
-		close(s->efd);
+	/* Stop the worker first: a running job reads s->debug_dirs. */
+	s->loader = symloader_free(s->loader);
 	for (size_t i = 0; i < PID_CACHE_MAX; i++)
 		pid_drop_maps(&s->pids[i]);
 	for (size_t i = 0; i < s->nobjs; i++) {

@@ -1,7 +1,9 @@
 /* Rolling windows: per-tier rings of time slots, each an open-addressing
- * map (proc, stack) -> count; closed slots roll up into coarser tiers and a
- * memory bound coarsens, then drops, the oldest detail. */
+ * map (proc, stack) -> count plus per-process counters (daemon/wmap.c);
+ * closed slots roll up into coarser tiers and a memory bound coarsens,
+ * then drops, the oldest detail. */
 #include "window.h"
+#include "wmap.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -9,37 +11,31 @@
 #include <string.h>
 
 #define MS_NS 1000000ull
-/* Smallest slot table; tables are powers of two, at most 3/4 full. */
-#define MAP_MIN_CAP 16u
 /* A query's scratch map larger than this (entries) is freed after the
  * query instead of kept: one huge query must not pin memory. */
 #define QUERY_KEEP_CAP 4096u
+/* The same for counter records (440 bytes each): 8192 = 3.5 MiB keeps the
+ * scratch of a host with the expected ~5k processes between refreshes. */
+#define QUERY_KEEP_RECS 8192u
 /* Bound on slots per tier: the ring array is allocated up front. */
 #define WINDOW_MAX_SLOTS (1u << 24)
 #define WINDOW_MIN_BYTES (64u * 1024)
-
-struct wentry {
-	uint32_t proc;
-	uint32_t stack;
-	uint64_t count; /* 0 marks an empty cell: counts are never 0 */
-};
-
-struct wmap {
-	struct wentry *tab;
-	uint32_t cap; /* 0 or a power of two */
-	uint32_t n;
-};
 
 struct slot {
 	uint64_t start_ns;
 	struct wmap m;
 	uint32_t ncoarse; /* entries whose stack is STACK_ID_COARSENED */
+	/* Counters: open form while the slot takes adds or roll-ups, packed
+	 * once it has closed (or open still, if packing found no memory). */
+	struct wcmap c;
+	struct wcpack p;
 };
 
 struct tier {
 	uint64_t slot_ns;
 	uint32_t nslots;
 	uint32_t hint;     /* entries of the last closed slot: sizes the next */
+	uint32_t chint;    /* counter records of the last closed slot */
 	uint64_t cur;      /* start of the open slot */
 	struct slot *ring; /* ring[(start / slot_ns) % nslots] */
 };
@@ -49,102 +45,21 @@ struct window {
 	struct tier t[WINDOW_MAX_TIERS];
 	size_t max_bytes;
 	uint64_t now;             /* latest time seen */
-	uint64_t bytes;           /* slot tables only */
+	uint64_t bytes;           /* slot tables and counter records */
 	uint64_t entries;
+	uint64_t counter_records;
 	uint64_t coarsened_entries;
 	uint64_t dropped_slots;
 	uint64_t alloc_failures;
 	struct wmap q;            /* query scratch, reused */
+	struct wcmap qc;          /* counter query scratch, reused */
 };
-
-static inline uint32_t map_index(uint32_t proc, uint32_t stack, uint32_t mask)
-{
-	uint64_t k = (uint64_t)proc << 32 | stack;
-
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 29;
-	return (uint32_t)k & mask;
-}
-
-static uint32_t map_cap_for(uint64_t n)
-{
-	uint64_t cap = MAP_MIN_CAP;
-
-	while (cap * 3 < n * 4 && cap < (1ull << 31))
-		cap *= 2;
-	return (uint32_t)cap;
-}
-
-/* Cell for (proc, stack): the existing entry or the empty cell to fill. */
-static struct wentry *map_cell(const struct wmap *m, uint32_t proc, uint32_t stack)
-{
-	uint32_t mask = m->cap - 1, i = map_index(proc, stack, mask);
-
-	for (;;) {
-		struct wentry *e = &m->tab[i];
-
-		if (!e->count || (e->proc == proc && e->stack == stack))
-			return e;
-		i = (i + 1) & mask;
-	}
-}
-
-static int map_resize(struct wmap *m, uint32_t cap, uint64_t *bytes)
-{
-	struct wmap nm = { .cap = cap, .n = m->n };
-
-	nm.tab = calloc(cap, sizeof(*nm.tab));
-	if (!nm.tab)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < m->cap; i++) {
-		if (m->tab[i].count)
-			*map_cell(&nm, m->tab[i].proc, m->tab[i].stack) = m->tab[i];
-	}
-	if (bytes)
-		*bytes += ((uint64_t)cap - m->cap) * sizeof(struct wentry);
-	free(m->tab);
-	*m = nm;
-	return 0;
-}
-
-/* Add count to (proc, stack); *is_new tells whether a cell was taken.
- * Growth failure is tolerated while a free cell remains (longer probes
- * beat losing samples). bytes (may be NULL) tracks table memory. */
-static int map_add(struct wmap *m, uint32_t proc, uint32_t stack, uint64_t count, uint64_t *bytes, bool *is_new)
-{
-	struct wentry *e;
-
-	if ((uint64_t)(m->n + 1) * 4 > (uint64_t)m->cap * 3) {
-		uint32_t nc = m->cap ? m->cap * 2 : MAP_MIN_CAP;
-
-		if ((nc <= m->cap || map_resize(m, nc, bytes) < 0) && m->n + 1 >= m->cap)
-			return -ENOMEM;
-	}
-	e = map_cell(m, proc, stack);
-	*is_new = !e->count;
-	if (*is_new) {
-		e->proc = proc;
-		e->stack = stack;
-		m->n++;
-	}
-	e->count += count;
-	return 0;
-}
-
-static void map_release(struct wmap *m, uint64_t *bytes)
-{
-	if (bytes)
-		*bytes -= (uint64_t)m->cap * sizeof(struct wentry);
-	free(m->tab);
-	*m = (struct wmap){ 0 };
-}
 
 static int slot_add(struct window *w, struct slot *s, uint32_t proc, uint32_t stack, uint64_t count)
 {
 	bool is_new;
 
-	if (map_add(&s->m, proc, stack, count, &w->bytes, &is_new) < 0) {
+	if (wmap_add(&s->m, proc, stack, count, &w->bytes, &is_new) < 0) {
 		w->alloc_failures++;
 		return -ENOMEM;
 	}
@@ -156,12 +71,80 @@ static int slot_add(struct window *w, struct slot *s, uint32_t proc, uint32_t st
 	return 0;
 }
 
+static inline uint32_t slot_nrec(const struct slot *s)
+{
+	return s->c.n + s->p.n;
+}
+
 /* Free a slot's data; its start stays so an open slot stays open. */
 static void slot_clear(struct window *w, struct slot *s)
 {
 	w->entries -= s->m.n;
-	map_release(&s->m, &w->bytes);
+	wmap_release(&s->m, &w->bytes);
 	s->ncoarse = 0;
+	w->counter_records -= slot_nrec(s);
+	wcmap_release(&s->c, &w->bytes);
+	wcpack_release(&s->p, &w->bytes);
+}
+
+/* Merge c into proc's record of map m. is_new counts a record taken. */
+static int counters_merge(struct wcmap *m, uint32_t proc, const struct wcounters *c, uint64_t *bytes, uint64_t *records)
+{
+	bool is_new;
+	struct wcounters *r = wcmap_get(m, proc, bytes, &is_new);
+
+	if (!r)
+		return -ENOMEM;
+	if (is_new) {
+		*r = *c;
+		if (records)
+			(*records)++;
+	} else {
+		wc_merge(r, c);
+	}
+	return 0;
+}
+
+/* Merge every counter record of src into m, in either form of src. */
+static int counters_fold(struct wcmap *m, const struct slot *src, uint64_t *bytes, uint64_t *records)
+{
+	const uint8_t *pos = src->p.buf;
+	int err = 0;
+
+	for (uint32_t i = 0; i < src->c.n; i++) {
+		if (counters_merge(m, src->c.recs[i].proc, &src->c.recs[i].c, bytes, records) < 0)
+			err = -ENOMEM;
+	}
+	for (uint32_t i = 0; i < src->p.n; i++) {
+		struct wcounters *r, skip;
+		uint32_t proc;
+		bool is_new;
+
+		/* decode straight into the record (a new one is zeroed) */
+		pos = wcpack_proc(pos, &proc);
+		r = wcmap_get(m, proc, bytes, &is_new);
+		if (!r) {
+			err = -ENOMEM;
+			r = memset(&skip, 0, sizeof(skip)); /* still step over it */
+		} else if (is_new && records) {
+			(*records)++;
+		}
+		pos = wcpack_merge(pos, src->start_ns, r);
+	}
+	return err;
+}
+
+/* A slot has closed: its counters will not change again, pack them. On
+ * failure they stay in the open form, which every reader takes too. */
+static void slot_freeze(struct window *w, struct slot *s)
+{
+	if (!s->c.n || s->p.n)
+		return;
+	if (wcpack_build(&s->p, &s->c, s->start_ns, &w->bytes) < 0) {
+		w->alloc_failures++;
+		return;
+	}
+	wcmap_release(&s->c, &w->bytes);
 }
 
 static inline struct slot *ring_slot(const struct tier *t, uint64_t start)
@@ -174,7 +157,7 @@ static struct slot *slot_held(const struct tier *t, uint64_t start)
 {
 	struct slot *s = ring_slot(t, start);
 
-	return s->start_ns == start && s->m.n ? s : NULL;
+	return s->start_ns == start && (s->m.n || slot_nrec(s)) ? s : NULL;
 }
 
 /* Make the ring cell for start the slot for start (evicting a stale one). */
@@ -189,7 +172,15 @@ static struct slot *slot_open(struct window *w, struct tier *t, uint64_t start)
 	return s;
 }
 
-static int slot_merge(struct window *w, struct slot *dst, const struct slot *src)
+/* Records to reserve for a fresh slot expected to hold about n: a little
+ * slack, so one newcomer does not double the array. */
+static inline uint32_t rec_room(uint32_t n)
+{
+	return n + n / 8;
+}
+
+/* Merge src into dst; chint: counter records dst's tier last held. */
+static int slot_merge(struct window *w, struct slot *dst, const struct slot *src, uint32_t chint)
 {
 	int err = 0;
 
@@ -198,6 +189,19 @@ static int slot_merge(struct window *w, struct slot *dst, const struct slot *src
 
 		if (e->count && slot_add(w, dst, e->proc, e->stack, e->count) < 0)
 			err = -ENOMEM;
+	}
+	if (slot_nrec(src)) {
+		/* size a fresh coarse slot once, like window_add does */
+		if (!dst->c.rcap) {
+			uint32_t want = slot_nrec(src) > chint ? slot_nrec(src) : chint;
+
+			if (wcmap_reserve(&dst->c, rec_room(want), &w->bytes) < 0)
+				w->alloc_failures++;
+		}
+		if (counters_fold(&dst->c, src, &w->bytes, &w->counter_records) < 0) {
+			w->alloc_failures++;
+			err = -ENOMEM;
+		}
 	}
 	return err;
 }
@@ -262,11 +266,17 @@ struct window *window_free(struct window *w)
 	for (uint32_t k = 0; k < w->ntiers; k++) {
 		if (!w->t[k].ring)
 			continue;
-		for (uint32_t i = 0; i < w->t[k].nslots; i++)
-			free(w->t[k].ring[i].m.tab);
+		for (uint32_t i = 0; i < w->t[k].nslots; i++) {
+			struct slot *s = &w->t[k].ring[i];
+
+			free(s->m.tab);
+			wcmap_release(&s->c, NULL);
+			wcpack_release(&s->p, NULL);
+		}
 		free(w->t[k].ring);
 	}
 	free(w->q.tab);
+	wcmap_release(&w->qc, NULL);
 	free(w);
 	return NULL;
 }
@@ -291,12 +301,16 @@ static void advance(struct window *w, uint64_t now)
 			break; /* coarser tiers' open slots cover newk too */
 		s = slot_held(t, t->cur);
 		t->hint = s ? s->m.n : 0;
+		t->chint = s ? slot_nrec(s) : 0;
 		if (s && k + 1 < w->ntiers) {
 			struct tier *up = &w->t[k + 1];
 
-			(void)slot_merge(w, slot_open(w, up, up->cur), s);
+			(void)slot_merge(w, slot_open(w, up, up->cur), s, up->chint);
 		}
 		steps = (newk - t->cur) / t->slot_ns;
+		/* kept unless the ring wraps past it (cleared below) */
+		if (s && steps < t->nslots)
+			slot_freeze(w, s);
 		if (steps >= t->nslots) {
 			for (uint32_t i = 0; i < t->nslots; i++) {
 				slot_clear(w, &t->ring[i]);
@@ -334,11 +348,42 @@ int window_add(struct window *w, uint64_t now_ns, uint32_t proc, uint32_t stack,
 	s = ring_slot(t0, t0->cur);
 	/* Size a fresh slot like the last one: steady state, one allocation
 	 * per slot instead of a series of doublings. */
-	if (!s->m.cap && t0->hint > MAP_MIN_CAP / 2) {
-		if (map_resize(&s->m, map_cap_for(t0->hint), &w->bytes) < 0)
+	if (!s->m.cap && t0->hint > WMAP_MIN_CAP / 2) {
+		if (wmap_resize(&s->m, wmap_cap_for(t0->hint), &w->bytes) < 0)
 			w->alloc_failures++;
 	}
 	return slot_add(w, s, proc, stack, count);
+}
+
+int window_add_counters(struct window *w, uint64_t now_ns, uint32_t proc, const struct wcounters *c)
+{
+	struct wcounters in;
+	struct tier *t0;
+	struct slot *s;
+
+	if (!w || !c)
+		return -EINVAL;
+	t0 = &w->t[0];
+	if (now_ns >= t0->cur + t0->slot_ns)
+		advance(w, now_ns);
+	if (now_ns > w->now)
+		w->now = now_ns;
+	s = ring_slot(t0, t0->cur);
+	if (!s->c.rcap && t0->chint > WMAP_MIN_CAP / 2) {
+		if (wcmap_reserve(&s->c, rec_room(t0->chint), &w->bytes) < 0)
+			w->alloc_failures++;
+	}
+	in = *c;
+	in.gauge_ns = now_ns;
+	for (unsigned g = 0; g < WG_NGAUGE; g++) {
+		if (in.gauge_max[g] < in.gauge_last[g])
+			in.gauge_max[g] = in.gauge_last[g];
+	}
+	if (counters_merge(&s->c, proc, &in, &w->bytes, &w->counter_records) < 0) {
+		w->alloc_failures++;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int cmp_count(const void *a, const void *b)
@@ -359,7 +404,7 @@ static void slot_coarsen_step(struct window *w, struct slot *s)
 {
 	uint32_t d = s->m.n - s->ncoarse, nd = 0, fold;
 	struct wentry *detail;
-	struct slot ns = { .start_ns = s->start_ns };
+	struct slot ns = { .start_ns = s->start_ns }; /* stacks only */
 	uint64_t entries_before = w->entries;
 	bool ok = true;
 
@@ -367,7 +412,7 @@ static void slot_coarsen_step(struct window *w, struct slot *s)
 		return;
 	detail = malloc((size_t)d * sizeof(*detail));
 	fold = detail ? (d + 1) / 2 : d; /* no memory to sort: fold it all */
-	if (map_resize(&ns.m, map_cap_for(s->m.n - fold), &w->bytes) < 0) {
+	if (wmap_resize(&ns.m, wmap_cap_for(s->m.n - fold), &w->bytes) < 0) {
 		free(detail);
 		w->alloc_failures++;
 		return;
@@ -396,13 +441,14 @@ static void slot_coarsen_step(struct window *w, struct slot *s)
 	if (!ok) {
 		/* keep the old table: nothing is lost, the bound waits */
 		w->entries = entries_before;
-		map_release(&ns.m, &w->bytes);
+		wmap_release(&ns.m, &w->bytes);
 		return;
 	}
 	w->entries = entries_before - s->m.n + ns.m.n;
 	w->coarsened_entries += fold;
-	map_release(&s->m, &w->bytes);
-	*s = ns;
+	wmap_release(&s->m, &w->bytes);
+	s->m = ns.m;
+	s->ncoarse = ns.ncoarse;
 }
 
 static bool over(const struct window *w)
@@ -516,58 +562,55 @@ void window_tick(struct window *w, uint64_t now_ns)
 	enforce_bound(w);
 }
 
-static int query_fold(struct window *w, const struct slot *s, uint64_t *from)
+/* The tier a query over span uses: the finest whose capacity covers it,
+ * else the coarsest. */
+static uint32_t query_tier(const struct window *w, uint64_t span_ns)
 {
-	bool is_new;
-
-	if (s->start_ns < *from)
-		*from = s->start_ns;
-	for (uint32_t i = 0; i < s->m.cap; i++) {
-		const struct wentry *e = &s->m.tab[i];
-
-		if (e->count && map_add(&w->q, e->proc, e->stack, e->count, NULL, &is_new) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_visit_fn fn, void *ctx, struct window_range *ret)
-{
-	uint64_t lo = now_ns >= span_ns ? now_ns - span_ns : 0, from = UINT64_MAX;
 	uint32_t k = 0;
-	struct tier *t;
-	int err = 0, visited = 0;
 
-	if (!w)
-		return -EINVAL;
 	while (k + 1 < w->ntiers && w->t[k].slot_ns * w->t[k].nslots < span_ns)
 		k++;
-	t = &w->t[k];
+	return k;
+}
 
-	/* Start the scratch map at the largest slot's size: the result has
-	 * at least that many entries, and it saves the early doublings. */
-	for (uint64_t i = 0, big = 0; i < t->nslots && i * t->slot_ns <= t->cur; i++) {
-		uint64_t start = t->cur - i * t->slot_ns;
+/* Largest size (stack entries, or counter records) of tier k's slots
+ * intersecting (lo, now]: the result has at least that many. */
+static uint64_t query_biggest(const struct window *w, uint32_t k, uint64_t lo, bool counters)
+{
+	const struct tier *t = &w->t[k];
+	uint64_t big = 0;
+
+	for (uint64_t i = 0; i < t->nslots && i * t->slot_ns <= t->cur; i++) {
+		uint64_t start = t->cur - i * t->slot_ns, n;
 		const struct slot *s;
 
 		if (start + t->slot_ns <= lo)
 			break;
 		s = slot_held(t, start);
-		if (s && s->m.n > big) {
-			big = s->m.n;
-			if (map_cap_for(big) > w->q.cap && map_resize(&w->q, map_cap_for(big), NULL) < 0)
-				break; /* not fatal: the map grows as it goes */
-		}
+		n = !s ? 0 : counters ? slot_nrec(s) : s->m.n;
+		if (n > big)
+			big = n;
 	}
-	/* The open slots of finer tiers are not in tier k yet (they merge
-	 * when they close); they lie inside tier k's open slot. */
+	return big;
+}
+
+typedef int (*fold_fn)(struct window *w, const struct slot *s, uint64_t *from);
+
+/* Fold every slot a tier-k query over (lo, now] uses: the open slots of
+ * the finer tiers first (not in tier k yet: they merge when they close,
+ * and lie inside tier k's open slot), then tier k's slots intersecting
+ * (lo, now], newest first. */
+static int query_walk(struct window *w, uint32_t k, uint64_t lo, fold_fn fold, uint64_t *from)
+{
+	const struct tier *t = &w->t[k];
+	int err = 0;
+
 	for (uint32_t j = 0; j < k && !err; j++) {
 		const struct slot *s = slot_held(&w->t[j], w->t[j].cur);
 
 		if (s)
-			err = query_fold(w, s, &from);
+			err = fold(w, s, from);
 	}
-	/* Tier k's slots intersecting (lo, now], newest first. */
 	for (uint64_t i = 0; i < t->nslots && !err && i * t->slot_ns <= t->cur; i++) {
 		uint64_t start = t->cur - i * t->slot_ns;
 		const struct slot *s;
@@ -576,8 +619,50 @@ int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_vis
 			break;
 		s = slot_held(t, start);
 		if (s)
-			err = query_fold(w, s, &from);
+			err = fold(w, s, from);
 	}
+	return err;
+}
+
+static int query_fold(struct window *w, const struct slot *s, uint64_t *from)
+{
+	bool is_new;
+
+	if (s->m.n && s->start_ns < *from)
+		*from = s->start_ns;
+	for (uint32_t i = 0; i < s->m.cap; i++) {
+		const struct wentry *e = &s->m.tab[i];
+
+		if (e->count && wmap_add(&w->q, e->proc, e->stack, e->count, NULL, &is_new) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void query_ret(struct window_range *ret, uint32_t k, uint64_t from, uint64_t now_ns)
+{
+	if (!ret)
+		return;
+	ret->tier = (int)k;
+	ret->from_ns = from == UINT64_MAX ? now_ns : from;
+	ret->to_ns = now_ns;
+}
+
+int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_visit_fn fn, void *ctx, struct window_range *ret)
+{
+	uint64_t lo = now_ns >= span_ns ? now_ns - span_ns : 0, from = UINT64_MAX, big;
+	uint32_t k;
+	int err, visited = 0;
+
+	if (!w)
+		return -EINVAL;
+	k = query_tier(w, span_ns);
+	/* Start the scratch map at the largest slot's size: it saves the
+	 * early doublings (a failure is not fatal: the map grows as it goes) */
+	big = query_biggest(w, k, lo, false);
+	if (wmap_cap_for(big) > w->q.cap)
+		(void)wmap_resize(&w->q, wmap_cap_for(big), NULL);
+	err = query_walk(w, k, lo, query_fold, &from);
 	for (uint32_t i = 0; i < w->q.cap && !err; i++) {
 		const struct wentry *e = &w->q.tab[i];
 
@@ -589,18 +674,51 @@ int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_vis
 			visited++;
 	}
 	if (w->q.cap > QUERY_KEEP_CAP) {
-		map_release(&w->q, NULL);
+		wmap_release(&w->q, NULL);
 	} else if (w->q.tab) {
 		memset(w->q.tab, 0, (size_t)w->q.cap * sizeof(*w->q.tab));
 		w->q.n = 0;
 	}
 	if (err)
 		return err;
-	if (ret) {
-		ret->tier = (int)k;
-		ret->from_ns = from == UINT64_MAX ? now_ns : from;
-		ret->to_ns = now_ns;
+	query_ret(ret, k, from, now_ns);
+	return visited;
+}
+
+static int query_fold_counters(struct window *w, const struct slot *s, uint64_t *from)
+{
+	if (slot_nrec(s) && s->start_ns < *from)
+		*from = s->start_ns;
+	return counters_fold(&w->qc, s, NULL, NULL);
+}
+
+int window_query_counters(struct window *w, uint64_t now_ns, uint64_t span_ns, window_counters_fn fn, void *ctx, struct window_range *ret)
+{
+	uint64_t lo = now_ns >= span_ns ? now_ns - span_ns : 0, from = UINT64_MAX, big;
+	uint32_t k;
+	int err, visited = 0;
+
+	if (!w)
+		return -EINVAL;
+	k = query_tier(w, span_ns);
+	big = query_biggest(w, k, lo, true);
+	if (big > w->qc.rcap)
+		(void)wcmap_reserve(&w->qc, (uint32_t)big, NULL);
+	err = query_walk(w, k, lo, query_fold_counters, &from);
+	/* records are dense: a visit costs the processes, not the table */
+	for (uint32_t i = 0; i < w->qc.n && !err; i++) {
+		if (fn)
+			fn(w->qc.recs[i].proc, &w->qc.recs[i].c, ctx);
+		if (visited < INT32_MAX)
+			visited++;
 	}
+	if (w->qc.rcap > QUERY_KEEP_RECS)
+		wcmap_release(&w->qc, NULL);
+	else
+		wcmap_reset(&w->qc);
+	if (err)
+		return err;
+	query_ret(ret, k, from, now_ns);
 	return visited;
 }
 
@@ -616,6 +734,7 @@ void window_get_stats(const struct window *w, struct window_stats *ret)
 	ret->coarsened_entries = w->coarsened_entries;
 	ret->dropped_slots = w->dropped_slots;
 	ret->alloc_failures = w->alloc_failures;
+	ret->counter_records = w->counter_records;
 	ret->oldest_ns = w->t[0].cur;
 	for (uint32_t k = 0; k < w->ntiers; k++) {
 		const struct tier *t = &w->t[k];
@@ -624,7 +743,7 @@ void window_get_stats(const struct window *w, struct window_stats *ret)
 		for (uint32_t i = 0; i < t->nslots; i++) {
 			const struct slot *s = &t->ring[i];
 
-			if (!s->m.n || s->start_ns == UINT64_MAX)
+			if ((!s->m.n && !slot_nrec(s)) || s->start_ns == UINT64_MAX)
 				continue;
 			ret->slots[k]++;
 			if (s->start_ns < oldest)

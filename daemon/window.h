@@ -1,5 +1,5 @@
 /* Rolling windows: a tiered ring of time slots holding sample counts per
- * (process, stack).
+ * (process, stack), and per-process resource counters (struct wcounters).
  *
  * Tier 0 holds fine slots (default 1 s x 600), tier 1 coarse slots
  * (default 60 s x 1440). Every sample is added to the current fine slot;
@@ -8,7 +8,9 @@
  * The whole store has a memory bound: when it is exceeded, the oldest coarse
  * slots lose their rarest detail first (entries with the smallest counts are
  * folded into one per-process entry with stack STACK_ID_COARSENED), then
- * whole oldest slots are dropped; both are counted in the stats.
+ * whole oldest slots are dropped; both are counted in the stats. Counter
+ * records (one per process per slot) roll up the same way; they are never
+ * coarsened, but go with their slot when it is dropped.
  * Time is passed in (ns, CLOCK_BOOTTIME) so tests drive it. */
 #ifndef PROFD_WINDOW_H
 #define PROFD_WINDOW_H
@@ -41,6 +43,7 @@ struct window_stats {
 	uint64_t dropped_slots;    /* slots dropped early by the memory bound */
 	uint64_t oldest_ns;        /* start of the oldest slot still held */
 	uint64_t alloc_failures;   /* adds/merges/coarsenings that found no memory */
+	uint64_t counter_records;  /* (proc, slot) counter records in all slots */
 };
 
 /* What a query was answered from. */
@@ -48,6 +51,30 @@ struct window_range {
 	int tier;          /* tier used */
 	uint64_t from_ns;  /* start of the first slot used */
 	uint64_t to_ns;    /* end of data used (<= now) */
+};
+
+/* Per-process counters, one record per (process, slot). */
+#define WC_HIST_BUCKETS 32
+enum wc_sum {       /* summed over time: rates = sum / window seconds */
+	WC_CPU_NS, WC_OFFCPU_NS, WC_VCSW, WC_IVCSW,
+	WC_IO_RBYTES, WC_IO_WBYTES, WC_IO_RREQS, WC_IO_WREQS,
+	WC_MINFLT, WC_MAJFLT, WC_PROC_RBYTES, WC_PROC_WBYTES,
+	WC_GPU_UTIL_NS,    /* GPU busy share x ns (util% / 100 x tick ns) */
+	WC_NSUM
+};
+enum wc_gauge {     /* sampled values: last and max over the window */
+	WG_RSS, WG_THREADS, WG_FDS, WG_GPU_MEM, WG_NGAUGE
+};
+struct wcounters {
+	uint64_t sum[WC_NSUM];          /* saturate at UINT64_MAX */
+	uint64_t gauge_last[WG_NGAUGE]; /* value at the newest sample in the window */
+	uint64_t gauge_max[WG_NGAUGE];
+	uint64_t gauge_ns;              /* time of gauge_last (for "newest wins") */
+	/* log2(ns) buckets as in profd/counters.h: bucket i counts values in
+	 * [2^i, 2^(i+1)), 0 and 1 in bucket 0, bucket 31 everything >= 2^31;
+	 * saturate at UINT32_MAX */
+	uint32_t hist_runq[WC_HIST_BUCKETS];
+	uint32_t hist_iolat[WC_HIST_BUCKETS];
 };
 
 struct window;
@@ -70,6 +97,27 @@ void window_tick(struct window *w, uint64_t now_ns);
  * entries visited or -errno; *ret describes the data used. */
 typedef void (*window_visit_fn)(uint32_t proc, uint32_t stack, uint64_t count, void *ctx);
 int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_visit_fn fn, void *ctx, struct window_range *ret);
+
+/* Add counters of proc at time now_ns to the current fine slot (as
+ * window_add): sums and histograms are deltas since the previous add;
+ * gauges are c->gauge_last sampled at now_ns, with c->gauge_max a peak
+ * seen since the previous add (0 if none: max(last, max) is kept).
+ * c->gauge_ns is ignored: the sample time is now_ns. Merging: sums and
+ * histograms add; the gauges of the newest gauge time win (the later add
+ * on a tie); maxima take the max. 0, -EINVAL or -ENOMEM. */
+int window_add_counters(struct window *w, uint64_t now_ns, uint32_t proc, const struct wcounters *c);
+
+/* Visit the counters per process merged over [now_ns - span_ns, now_ns],
+ * from the same tier and slots window_query uses. fn may not call into
+ * the window. Returns the number of processes visited or -errno; *ret
+ * describes the data used (from_ns: the oldest slot holding counters). */
+typedef void (*window_counters_fn)(uint32_t proc, const struct wcounters *c, void *ctx);
+int window_query_counters(struct window *w, uint64_t now_ns, uint64_t span_ns, window_counters_fn fn, void *ctx, struct window_range *ret);
+
+/* Quantile q (0..1) of a log2 histogram: the upper bound 2^(i+1) of the
+ * bucket i where the cumulative count reaches the nearest rank
+ * ceil(q x total) (bucket 31, unbounded, gives 2^32); 0 if empty. */
+uint64_t wc_hist_quantile(const uint32_t *hist, double q);
 
 void window_get_stats(const struct window *w, struct window_stats *ret);
 

@@ -54,6 +54,8 @@ struct profd_sample {
 	__u16 udepth;     /* number of user frames after the kernel frames */
 	__u32 flags;      /* PROFD_SF_* */
 	char comm[PROFD_COMM_LEN]; /* group leader's comm */
+	__u32 uid;        /* real uid of the sampled thread */
+	__u32 reserved;
 };
 
 /* Exec and exit of a whole process (thread-group leader). */
@@ -66,6 +68,8 @@ struct profd_proc_event {
 	__u64 ts;         /* bpf_ktime_get_boot_ns() of the event */
 	char comm[PROFD_COMM_LEN];
 	char filename[PROFD_PATH_LEN]; /* exec: bprm->filename; exit: empty */
+	__u32 uid;        /* real uid of the process */
+	__u32 reserved;
 };
 
 /* Per-CPU counters kept by the sampler (PERCPU_ARRAY, one element).

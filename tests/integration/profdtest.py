@@ -52,7 +52,7 @@ def require_root():
 class Daemon:
     """A profd on a private socket; stop() ends it by its PID."""
 
-    def __init__(self, frequency=99, extra_conf="", args=()):
+    def __init__(self, frequency=99, extra_conf="", args=(), env=None):
         require_root()
         self.dir = tempfile.mkdtemp(prefix="profd-it-")
         self.sock = os.path.join(self.dir, "profd.sock")
@@ -64,7 +64,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             [PROFD, "--foreground", "--config", self.conf, "--socket", self.sock,
              "--log-level", "debug"] + list(args),
-            stdout=self.logf, stderr=subprocess.STDOUT)
+            stdout=self.logf, stderr=subprocess.STDOUT,
+            env=dict(os.environ, **(env or {})))
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:

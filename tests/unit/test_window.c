@@ -1,5 +1,5 @@
 /* Unit tests for the rolling windows: slots, tiers, roll-up, gaps, the
- * memory bound. Time is driven by the test. */
+ * memory bound, per-process counters. Time is driven by the test. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +12,7 @@
 
 #include "stacks.h"
 #include "window.h"
+#include "wmap.h"
 
 #define S 1000000000ull
 #define MS 1000000ull
@@ -502,6 +503,548 @@ static void test_model_random(void **state)
 	window_free(w);
 }
 
+/* ---- per-process counters ---- */
+
+#define CMAXP 4096
+struct csums {
+	int visits;
+	int dup;
+	uint8_t seen[CMAXP];
+	struct wcounters c[CMAXP];
+};
+
+static void csum_fn(uint32_t proc, const struct wcounters *c, void *ctx)
+{
+	struct csums *s = ctx;
+
+	s->visits++;
+	assert_true(proc < CMAXP);
+	if (s->seen[proc])
+		s->dup = 1;
+	s->seen[proc] = 1;
+	s->c[proc] = *c;
+}
+
+/* Heap: the per-process array is ~1.8 MB. */
+static struct csums *cquery(struct window *w, uint64_t now, uint64_t span, struct window_range *r)
+{
+	struct csums *s = calloc(1, sizeof(*s));
+	int n;
+
+	assert_non_null(s);
+	n = window_query_counters(w, now, span, csum_fn, s, r);
+	assert_true(n >= 0);
+	assert_int_equal(n, s->visits);
+	assert_int_equal(s->dup, 0);
+	return s;
+}
+
+/* Counters of proc for second sec: every field depends on both. */
+static void mkcounters(struct wcounters *c, uint32_t proc, uint64_t sec)
+{
+	memset(c, 0, sizeof(*c));
+	for (unsigned i = 0; i < WC_NSUM; i++)
+		c->sum[i] = proc * 1000 + i * 10 + sec % 7;
+	c->gauge_last[WG_RSS] = (proc << 20) + sec;
+	c->gauge_last[WG_THREADS] = 1 + sec % 5;
+	c->gauge_last[WG_FDS] = proc;
+	c->hist_runq[sec % WC_HIST_BUCKETS] = 3;
+	c->hist_iolat[(proc + sec) % WC_HIST_BUCKETS] = 1;
+}
+
+/* One tick per second over [from, to): counters for procs 16..16+np-1,
+ * merged into tot (may be NULL), and `stacks` samples of (16, 16). */
+static void cdrive_stacks(struct window *w, uint64_t from, uint64_t to, uint32_t np, struct wcounters *tot, uint64_t stacks)
+{
+	for (uint64_t t = from; t < to; t += S) {
+		window_tick(w, t);
+		assert_int_equal(window_add(w, t + S / 2, 16, 16, stacks), 0);
+		for (uint32_t p = 16; p < 16 + np; p++) {
+			struct wcounters c;
+
+			mkcounters(&c, p, t / S);
+			assert_int_equal(window_add_counters(w, t + S / 2, p, &c), 0);
+			if (tot)
+				wc_merge(&tot[p], &c);
+		}
+	}
+}
+
+static void cdrive(struct window *w, uint64_t from, uint64_t to, uint32_t np, struct wcounters *tot)
+{
+	cdrive_stacks(w, from, to, np, tot, 0);
+}
+
+static void assert_sums_equal(const struct wcounters *got, const struct wcounters *want)
+{
+	for (unsigned i = 0; i < WC_NSUM; i++)
+		assert_int_equal(got->sum[i], want->sum[i]);
+	for (unsigned i = 0; i < WC_HIST_BUCKETS; i++) {
+		assert_int_equal(got->hist_runq[i], want->hist_runq[i]);
+		assert_int_equal(got->hist_iolat[i], want->hist_iolat[i]);
+	}
+}
+
+static void test_counters_sums(void **state)
+{
+	struct window *w = mkwin(64 << 20);
+	struct wcounters want[20];
+	struct window_range r;
+	struct csums *s;
+
+	(void)state;
+	cdrive(w, T0, T0 + 20 * S, 3, NULL);
+	memset(want, 0, sizeof(want));
+	cdrive(w, T0 + 20 * S, T0 + 30 * S, 3, want);
+	window_tick(w, T0 + 30 * S);
+
+	/* the last 10 s: exactly slots [20, 30) */
+	s = cquery(w, T0 + 30 * S, 10 * S, &r);
+	assert_int_equal(r.tier, 0);
+	assert_int_equal(r.from_ns, T0 + 20 * S);
+	assert_int_equal(s->visits, 3);
+	for (uint32_t p = 16; p < 19; p++) {
+		assert_sums_equal(&s->c[p], &want[p]);
+		/* gauges: newest sample (second 29) and max over the window */
+		assert_int_equal(s->c[p].gauge_last[WG_RSS], (p << 20) + 36029);
+		assert_int_equal(s->c[p].gauge_max[WG_RSS], (p << 20) + 36029);
+		assert_int_equal(s->c[p].gauge_ns, T0 + 29 * S + S / 2);
+		assert_int_equal(s->c[p].gauge_max[WG_THREADS], 5);
+		assert_int_equal(s->c[p].gauge_last[WG_THREADS], 1 + 36029 % 5);
+	}
+	free(s);
+
+	/* the open slot counts too, merged with the closed ones */
+	{
+		struct wcounters c = { .sum = { [WC_CPU_NS] = 5 } };
+
+		assert_int_equal(window_add_counters(w, T0 + 30 * S + 1, 16, &c), 0);
+		want[16].sum[WC_CPU_NS] += 5;
+	}
+	s = cquery(w, T0 + 30 * S + 2, 10 * S, &r);
+	assert_sums_equal(&s->c[16], &want[16]);
+	/* its gauges (all 0) are the newest: last is 0, max is not */
+	assert_int_equal(s->c[16].gauge_last[WG_RSS], 0);
+	assert_int_equal(s->c[16].gauge_max[WG_RSS], (16u << 20) + 36029);
+	free(s);
+	window_free(w);
+}
+
+static void test_counters_rollup(void **state)
+{
+	struct window *w = mkwin(256 << 20);
+	struct wcounters *hour = calloc(32, sizeof(*hour)), *all = calloc(32, sizeof(*all));
+	struct window_stats st;
+	struct window_range r;
+	struct csums *s;
+	uint64_t now = T0 + 7200 * S;
+
+	(void)state;
+	assert_non_null(hour);
+	assert_non_null(all);
+	/* 2 h of 8 processes, with stacks for some of the time */
+	cdrive(w, T0, T0 + 3600 * S, 8, all);
+	cdrive_stacks(w, T0 + 3600 * S, T0 + 3700 * S, 8, hour, 1);
+	cdrive(w, T0 + 3700 * S, now, 8, hour);
+	for (uint32_t p = 16; p < 24; p++)
+		wc_merge(&all[p], &hour[p]);
+	window_tick(w, now);
+
+	/* 1 h: tier 1, exactly the last 60 coarse slots */
+	s = cquery(w, now, 3600 * S, &r);
+	assert_int_equal(r.tier, 1);
+	assert_int_equal(r.from_ns, now - 3600 * S);
+	assert_int_equal(s->visits, 8);
+	for (uint32_t p = 16; p < 24; p++) {
+		assert_sums_equal(&s->c[p], &hour[p]);
+		assert_int_equal(s->c[p].gauge_last[WG_RSS], (p << 20) + 36000 + 7199);
+		assert_int_equal(s->c[p].gauge_ns, now - S / 2);
+	}
+	free(s);
+	/* 24 h: everything added */
+	s = cquery(w, now, 24 * 3600 * S, &r);
+	assert_int_equal(r.tier, 1);
+	assert_int_equal(r.from_ns, T0);
+	for (uint32_t p = 16; p < 24; p++)
+		assert_sums_equal(&s->c[p], &all[p]);
+	free(s);
+	/* mid-minute: closed fine slots not yet rolled up are included */
+	cdrive(w, now, now + 30 * S, 8, all);
+	s = cquery(w, now + 30 * S, 24 * 3600 * S, &r);
+	for (uint32_t p = 16; p < 24; p++)
+		assert_sums_equal(&s->c[p], &all[p]);
+	free(s);
+
+	window_get_stats(w, &st);
+	/* one record per process per slot holding data, in both tiers */
+	assert_int_equal(st.slots[0], 600);
+	assert_int_equal(st.slots[1], 121);
+	assert_int_equal(st.counter_records, 8 * (600 + 121));
+	assert_int_equal(st.dropped_slots, 0);
+	free(hour);
+	free(all);
+	window_free(w);
+}
+
+static void test_counters_gauges(void **state)
+{
+	struct window *w = mkwin(64 << 20);
+	struct wcounters c;
+	struct window_range r;
+	struct csums *s;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.gauge_last[WG_RSS] = 100;
+	c.gauge_last[WG_FDS] = 7;
+	assert_int_equal(window_add_counters(w, T0 + S / 2, 16, &c), 0);
+	window_tick(w, T0 + S);
+	c.gauge_last[WG_RSS] = 50;
+	c.gauge_last[WG_FDS] = 3;
+	c.gauge_max[WG_FDS] = 9;  /* a peak seen between samples */
+	c.gauge_ns = 12345;       /* ignored: the sample time is now_ns */
+	assert_int_equal(window_add_counters(w, T0 + S + S / 2, 16, &c), 0);
+	window_tick(w, T0 + 2 * S);
+	/* late: dated before the newest sample, lands in the open slot */
+	memset(&c, 0, sizeof(c));
+	c.gauge_last[WG_RSS] = 999;
+	c.gauge_last[WG_THREADS] = 4;
+	assert_int_equal(window_add_counters(w, T0 + S / 4, 16, &c), 0);
+
+	s = cquery(w, T0 + 2 * S + 1, 10 * S, &r);
+	assert_int_equal(s->c[16].gauge_ns, T0 + S + S / 2);
+	assert_int_equal(s->c[16].gauge_last[WG_RSS], 50);
+	assert_int_equal(s->c[16].gauge_last[WG_FDS], 3);
+	assert_int_equal(s->c[16].gauge_last[WG_THREADS], 0);
+	assert_int_equal(s->c[16].gauge_max[WG_RSS], 999);
+	assert_int_equal(s->c[16].gauge_max[WG_FDS], 9);
+	assert_int_equal(s->c[16].gauge_max[WG_THREADS], 4);
+	free(s);
+	/* the same after the roll-up into tier 1 (and packing) */
+	window_tick(w, T0 + 120 * S);
+	s = cquery(w, T0 + 120 * S, 3600 * S, &r);
+	assert_int_equal(r.tier, 1);
+	assert_int_equal(s->c[16].gauge_last[WG_RSS], 50);
+	assert_int_equal(s->c[16].gauge_max[WG_RSS], 999);
+	assert_int_equal(s->c[16].gauge_max[WG_FDS], 9);
+	free(s);
+	/* a window that holds only the late sample: its gauges */
+	s = cquery(w, T0 + 120 * S, 1000 * S, &r);
+	assert_int_equal(s->c[16].gauge_last[WG_RSS], 50);
+	free(s);
+
+	/* two samples at the same time: the later add wins */
+	memset(&c, 0, sizeof(c));
+	c.gauge_last[WG_RSS] = 1;
+	assert_int_equal(window_add_counters(w, T0 + 130 * S, 17, &c), 0);
+	c.gauge_last[WG_RSS] = 2;
+	assert_int_equal(window_add_counters(w, T0 + 130 * S, 17, &c), 0);
+	s = cquery(w, T0 + 130 * S, S, &r);
+	assert_int_equal(s->c[17].gauge_last[WG_RSS], 2);
+	assert_int_equal(s->c[17].gauge_max[WG_RSS], 2);
+	free(s);
+	assert_int_equal(window_add_counters(NULL, T0, 16, &c), -EINVAL);
+	assert_int_equal(window_add_counters(w, T0, 16, NULL), -EINVAL);
+	window_free(w);
+}
+
+static void test_counters_hist(void **state)
+{
+	struct window *w = mkwin(64 << 20);
+	uint32_t h[WC_HIST_BUCKETS] = { 0 };
+	struct wcounters c;
+	struct window_range r;
+	struct csums *s;
+
+	(void)state;
+	/* empty */
+	assert_int_equal(wc_hist_quantile(h, 0.5), 0);
+	assert_int_equal(wc_hist_quantile(h, 0.99), 0);
+	assert_int_equal(wc_hist_quantile(NULL, 0.5), 0);
+	/* 1000 values: 500 in [2^10, 2^11), 490 in [2^14, 2^15), 10 in
+	 * [2^20, 2^21): p50 is the 500th, p99 the 990th, p99.1 the 991st */
+	h[10] = 500;
+	h[14] = 490;
+	h[20] = 10;
+	assert_int_equal(wc_hist_quantile(h, 0.5), 1u << 11);
+	assert_int_equal(wc_hist_quantile(h, 0.5001), 1u << 15);
+	assert_int_equal(wc_hist_quantile(h, 0.99), 1u << 15);
+	assert_int_equal(wc_hist_quantile(h, 0.991), 1u << 21);
+	assert_int_equal(wc_hist_quantile(h, 1.0), 1u << 21);
+	assert_int_equal(wc_hist_quantile(h, 0.0), 1u << 11);
+	assert_int_equal(wc_hist_quantile(h, -1.0), 1u << 11);
+	memset(h, 0, sizeof(h));
+	h[0] = 1;
+	h[31] = 1;
+	assert_int_equal(wc_hist_quantile(h, 0.5), 2);
+	assert_int_equal(wc_hist_quantile(h, 0.99), 1ull << 32);
+
+	/* merged over slots: the same distribution added in 3 parts */
+	memset(&c, 0, sizeof(c));
+	c.hist_runq[10] = 500;
+	c.hist_iolat[5] = UINT32_MAX - 1;
+	assert_int_equal(window_add_counters(w, T0, 16, &c), 0);
+	window_tick(w, T0 + S);
+	memset(&c, 0, sizeof(c));
+	c.hist_runq[14] = 490;
+	c.hist_iolat[5] = 1;
+	assert_int_equal(window_add_counters(w, T0 + S, 16, &c), 0);
+	window_tick(w, T0 + 2 * S);
+	memset(&c, 0, sizeof(c));
+	c.hist_runq[20] = 10;
+	c.hist_iolat[5] = 7; /* saturates */
+	assert_int_equal(window_add_counters(w, T0 + 2 * S, 16, &c), 0);
+	window_tick(w, T0 + 3 * S);
+	s = cquery(w, T0 + 3 * S, 10 * S, &r);
+	assert_int_equal(s->c[16].hist_runq[10], 500);
+	assert_int_equal(s->c[16].hist_runq[14], 490);
+	assert_int_equal(s->c[16].hist_runq[20], 10);
+	assert_int_equal(wc_hist_quantile(s->c[16].hist_runq, 0.5), 1u << 11);
+	assert_int_equal(wc_hist_quantile(s->c[16].hist_runq, 0.99), 1u << 15);
+	assert_int_equal(s->c[16].hist_iolat[5], UINT32_MAX);
+	free(s);
+	window_free(w);
+}
+
+static void test_counters_memory_bound(void **state)
+{
+	enum { NP = 200 };
+	struct window *w = mkwin(1 << 20);
+	struct window_stats st;
+	struct window_range r;
+	struct csums *s;
+	uint64_t now = T0;
+
+	(void)state;
+	/* 200 processes with full records every second: ~100 KiB per open
+	 * slot, far over 1 MiB within minutes; stacks too, so coarsening has
+	 * work, but records are never coarsened: whole slots go */
+	for (int sec = 0; sec < 1200; sec++) {
+		now = T0 + (uint64_t)sec * S;
+		cdrive(w, now, now + S, NP, NULL);
+		assert_int_equal(window_add(w, now + 1, 16, STACK_ID_FIRST + (uint32_t)sec % 50, 1), 0);
+		window_get_stats(w, &st);
+		assert_int_equal(st.counter_records, NP * ((uint64_t)st.slots[0] + st.slots[1]));
+	}
+	now += S;
+	window_tick(w, now);
+	window_get_stats(w, &st);
+	assert_true(st.bytes <= 1 << 20);
+	assert_true(st.dropped_slots > 0);
+	/* every slot still held has all its records, no more */
+	assert_int_equal(st.counter_records, NP * ((uint64_t)st.slots[0] + st.slots[1]));
+	/* the last second is intact */
+	s = cquery(w, now, S, &r);
+	assert_int_equal(s->visits, NP);
+	free(s);
+	/* everything still held is consistent, from the oldest slot */
+	s = cquery(w, now, 24 * 3600 * S, &r);
+	assert_int_equal(s->visits, NP);
+	assert_true(r.from_ns >= st.oldest_ns);
+	free(s);
+	/* forgetting everything gives back every byte */
+	window_tick(w, now + 100 * 24 * 3600 * S);
+	window_get_stats(w, &st);
+	assert_int_equal(st.counter_records, 0);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
+	window_free(w);
+}
+
+static void test_counters_only(void **state)
+{
+	struct window *w = mkwin(64 << 20);
+	struct window_stats st;
+	struct window_range r;
+	struct sums ss;
+	struct csums *s;
+
+	(void)state;
+	/* counters and no stacks, for 3 s starting at T0 + 100 s */
+	cdrive(w, T0 + 100 * S, T0 + 103 * S, 2, NULL);
+	window_tick(w, T0 + 103 * S);
+	window_get_stats(w, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.slots[0], 3);
+	assert_int_equal(st.slots[1], 1);
+	assert_int_equal(st.counter_records, 2 * 4);
+	/* the slots hold data: oldest_ns (gc time for ids) covers them */
+	assert_int_equal(st.oldest_ns, T0 + 60 * S);
+	assert_true(st.bytes > 0);
+
+	s = cquery(w, T0 + 103 * S, 10 * S, &r);
+	assert_int_equal(r.tier, 0);
+	assert_int_equal(r.from_ns, T0 + 100 * S);
+	assert_int_equal(s->visits, 2);
+	assert_true(s->seen[16] && s->seen[17]);
+	free(s);
+	/* no stacks: the stack query sees nothing, from any tier */
+	ss = query(w, T0 + 103 * S, 10 * S, &r);
+	assert_int_equal(ss.entries, 0);
+	assert_int_equal(r.from_ns, T0 + 103 * S);
+	ss = query(w, T0 + 103 * S, 3600 * S, &r);
+	assert_int_equal(ss.entries, 0);
+
+	/* and vice versa: stacks and no counters */
+	window_free(w);
+	w = mkwin(64 << 20);
+	drive(w, T0, T0 + 5 * S, 1);
+	s = cquery(w, T0 + 5 * S, 10 * S, &r);
+	assert_int_equal(s->visits, 0);
+	assert_int_equal(r.from_ns, T0 + 5 * S);
+	free(s);
+	window_get_stats(w, &st);
+	assert_int_equal(st.counter_records, 0);
+	window_free(w);
+}
+
+/* Packed records round-trip exactly, whatever the values. */
+static void test_counters_pack(void **state)
+{
+	enum { N = 500 };
+	struct wcmap m = { 0 };
+	struct wcpack p = { 0 };
+	uint64_t bytes = 0, rng = 3, base = T0 + 77 * S;
+	const uint8_t *pos;
+
+	(void)state;
+	for (uint32_t i = 0; i < N; i++) {
+		bool is_new;
+		struct wcounters *c = wcmap_get(&m, i * 7919u, &bytes, &is_new);
+		uint64_t *words = (uint64_t *)c;
+
+		assert_non_null(c);
+		assert_true(is_new);
+		/* sums, gauges and gauge_ns: 0, small, huge, anything */
+		for (size_t j = 0; j < offsetof(struct wcounters, hist_runq) / 8; j++) {
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			words[j] = rng % 4 == 0 ? 0 : rng % 4 == 1 ? rng >> 50 : rng % 4 == 2 ? UINT64_MAX - (rng >> 60) : rng;
+		}
+		if (i % 5 == 0)
+			c->gauge_ns = base - (rng >> 40); /* late: before the slot */
+		if (i % 11 == 0)
+			memset(c->gauge_last, 0, sizeof(c->gauge_last) + sizeof(c->gauge_max) + 8);
+		for (unsigned j = 0; j < WC_HIST_BUCKETS; j++) {
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			c->hist_runq[j] = rng % 3 == 0 ? 0 : (uint32_t)(rng >> 32);
+			c->hist_iolat[j] = rng % 5 == 0 ? UINT32_MAX : 0;
+		}
+		if (i % 13 == 0)
+			memset(c, 0, sizeof(*c));
+	}
+	assert_int_equal(m.n, N);
+	assert_int_equal(wcpack_build(&p, &m, base, &bytes), 0);
+	assert_int_equal(p.n, N);
+	pos = p.buf;
+	for (uint32_t i = 0; i < N; i++) {
+		struct wcounters c;
+		uint32_t proc;
+
+		pos = wcpack_next(pos, base, &proc, &c);
+		assert_int_equal(proc, m.recs[i].proc);
+		assert_memory_equal(&c, &m.recs[i].c, sizeof(c));
+	}
+	assert_ptr_equal(pos, p.buf + p.len);
+	wcpack_release(&p, &bytes);
+	wcmap_release(&m, &bytes);
+	assert_int_equal(bytes, 0);
+}
+
+/* Random ticks, gaps, late adds and queries on 3 tiers, checked against a
+ * model (as test_model_random): sums and histograms (saturating), gauges
+ * (a function of their time, so a tie cannot tell orders apart). */
+static void test_counters_model_random(void **state)
+{
+	enum { NADD = 3000, NPROC = 5 };
+	static const uint64_t len[3] = { S, 10 * S, 60 * S };
+	static const uint32_t nslots[3] = { 20, 12, 30 };
+	struct window_opts o = {
+		.ntiers = 3,
+		.tier = { { len[0], nslots[0] }, { len[1], nslots[1] }, { len[2], nslots[2] } },
+		.max_bytes = 1ull << 30,
+	};
+	static struct { uint64_t s0; uint32_t proc; struct wcounters c; } adds[NADD];
+	struct window *w = window_new(&o, T0);
+	uint64_t now = T0, cur0 = T0, rng = 11;
+	int nadd = 0;
+
+	(void)state;
+	for (int it = 0; it < 15000 && nadd < NADD; it++) {
+		uint64_t r;
+
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		r = rng >> 33;
+		if (r % 10 < 3) {
+			now += r % 97 == 0 ? (r % 3000) * S : (r % 1500) * MS;
+			window_tick(w, now);
+			if (now / len[0] * len[0] > cur0)
+				cur0 = now / len[0] * len[0];
+		} else if (r % 10 < 8) {
+			uint64_t t = now - (r % 4 == 0 ? (r % 5000) * MS : 0);
+			struct wcounters *c = &adds[nadd].c;
+
+			if (t < T0)
+				t = T0;
+			memset(c, 0, sizeof(*c));
+			for (unsigned i = 0; i < WC_NSUM; i++)
+				c->sum[i] = (r >> i) % 3 == 0 ? 0 : r % 50 == 0 ? UINT64_MAX / 3 : (r >> i) % 1000;
+			for (unsigned g = 0; g < WG_NGAUGE; g++) {
+				c->gauge_last[g] = t / MS * (g + 1) % 100003;
+				c->gauge_max[g] = (r >> g) % 4 == 0 ? c->gauge_last[g] + 5 : 0;
+			}
+			c->hist_runq[r % WC_HIST_BUCKETS] = r % 40 == 0 ? UINT32_MAX / 2 : 1 + r % 9;
+			c->hist_iolat[(r >> 5) % WC_HIST_BUCKETS] = 2;
+			adds[nadd].proc = 16 + (uint32_t)(r % NPROC);
+			assert_int_equal(window_add_counters(w, t, adds[nadd].proc, c), 0);
+			c->gauge_ns = t;
+			for (unsigned g = 0; g < WG_NGAUGE; g++) {
+				if (c->gauge_max[g] < c->gauge_last[g])
+					c->gauge_max[g] = c->gauge_last[g];
+			}
+			if (t / len[0] * len[0] > cur0)
+				cur0 = t / len[0] * len[0];
+			adds[nadd].s0 = cur0;
+			nadd++;
+		} else {
+			uint64_t span = (r % (r % 3 == 0 ? 25 : r % 3 == 1 ? 150 : 2500)) * S + r % 1000;
+			uint64_t lo = now > span ? now - span : 0;
+			struct wcounters want[NPROC];
+			int have[NPROC] = { 0 }, nwant = 0;
+			struct window_range rg;
+			struct csums *got;
+			uint32_t k = 0;
+
+			while (k < 2 && len[k] * nslots[k] < span)
+				k++;
+			memset(want, 0, sizeof(want));
+			for (int i = 0; i < nadd; i++) {
+				uint64_t curk = cur0 / len[k] * len[k], sk = adds[i].s0 / len[k] * len[k];
+				int p = (int)adds[i].proc - 16;
+
+				if (sk + (uint64_t)nslots[k] * len[k] > curk && sk + len[k] > lo) {
+					if (!have[p]) {
+						want[p] = adds[i].c;
+						have[p] = 1;
+						nwant++;
+					} else {
+						wc_merge(&want[p], &adds[i].c);
+					}
+				}
+			}
+			got = cquery(w, now, span, &rg);
+			assert_int_equal(rg.tier, (int)k);
+			assert_int_equal(got->visits, nwant);
+			for (int p = 0; p < NPROC; p++) {
+				assert_int_equal(got->seen[16 + p], have[p]);
+				if (have[p])
+					assert_memory_equal(&got->c[16 + p], &want[p], sizeof(want[p]));
+			}
+			free(got);
+		}
+	}
+	window_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +1057,14 @@ int main(void)
 		cmocka_unit_test(test_coarsen_keeps_heavy_stacks),
 		cmocka_unit_test(test_stats_oldest),
 		cmocka_unit_test(test_model_random),
+		cmocka_unit_test(test_counters_sums),
+		cmocka_unit_test(test_counters_rollup),
+		cmocka_unit_test(test_counters_gauges),
+		cmocka_unit_test(test_counters_hist),
+		cmocka_unit_test(test_counters_memory_bound),
+		cmocka_unit_test(test_counters_only),
+		cmocka_unit_test(test_counters_pack),
+		cmocka_unit_test(test_counters_model_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,84 @@
+/* Process population for the daemon-cost benchmark:
+ *   bench_churn hold N SECONDS    N sleeping children for SECONDS
+ *   bench_churn churn RATE SECONDS  start RATE short-lived processes per
+ *                                   second (fork + exec /bin/true) for SECONDS
+ * Prints the number started. Children are reaped; nothing outlives it. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_HOLD 20000 /* a typo must not fork-bomb the host */
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: bench_churn hold N SECONDS | churn RATE SECONDS\n");
+		return 64;
+	}
+	long n = atol(argv[2]);
+	double secs = atof(argv[3]);
+
+	if (!strcmp(argv[1], "hold")) {
+		static pid_t pids[MAX_HOLD];
+		if (n < 1 || n > MAX_HOLD)
+			return 64;
+		for (long i = 0; i < n; i++) {
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				pause();
+				_exit(0);
+			}
+			if (pids[i] < 0) {
+				fprintf(stderr, "fork: %s\n", strerror(errno));
+				n = i;
+				break;
+			}
+		}
+		printf("%ld\n", n);
+		fflush(stdout);
+		usleep((useconds_t)(secs * 1e6));
+		for (long i = 0; i < n; i++)
+			kill(pids[i], SIGTERM);
+		for (long i = 0; i < n; i++)
+			waitpid(pids[i], NULL, 0);
+		return 0;
+	}
+	if (!strcmp(argv[1], "churn")) {
+		double t0 = now(), next = t0;
+		long started = 0;
+
+		while (now() - t0 < secs) {
+			pid_t p = fork();
+			if (p == 0) {
+				execl("/bin/true", "true", (char *)NULL);
+				_exit(127);
+			}
+			if (p > 0)
+				started++;
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			next += 1.0 / (double)n;
+			double w = next - now();
+			if (w > 0)
+				usleep((useconds_t)(w * 1e6));
+		}
+		while (waitpid(-1, NULL, 0) > 0)
+			;
+		printf("%ld\n", started);
+		return 0;
+	}
+	return 64;
+}

@@ -1,0 +1,156 @@
+/* BPF <-> user-space ABI for the exact per-process counters: scheduler
+ * (bpf/sched.bpf.c) and block I/O (bpf/blkio.bpf.c), read by daemon/kstats.c.
+ *
+ * Only <linux/types.h> types and fixed arrays: compiled both by clang
+ * -target bpf (against vmlinux.h) and by the host C compiler. Sizes are
+ * pinned with _Static_assert in daemon/kstats.c.
+ *
+ * Clocks: every *_ns duration and the per-CPU slot's `since` are
+ * bpf_ktime_get_ns() = CLOCK_MONOTONIC; start_time and event timestamps are
+ * bpf_ktime_get_boot_ns() / start_boottime = CLOCK_BOOTTIME, as in sample.h. */
+#ifndef PROFD_COUNTERS_H
+#define PROFD_COUNTERS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PROFD_KSTATS_COMM_LEN 16
+
+/* Ring-buffer record kind of an exit record; distinct from sample.h's kinds
+ * (1..3) so a record can never be mistaken for another program's. */
+#define PROFD_REC_KSTATS_EXIT 16
+
+/* log2 histogram of nanoseconds: slot[i] counts values v with
+ * 2^i <= v < 2^(i+1) (v = 0 and 1 land in slot 0); slot[31] also holds
+ * everything >= 2^31 ns (2.1 s). */
+#define PROFD_HIST_SLOTS 32
+struct profd_hist {
+	__u64 slot[PROFD_HIST_SLOTS];
+};
+
+/* profd_sched_counters.flags / profd_io_counters.flags */
+#define PROFD_KF_KTHREAD (1u << 0) /* the process is a kernel thread (no mm) */
+
+/* Cumulative scheduler counters of one process (thread group), summed over
+ * its threads since the process was first seen (fork, or the first event
+ * after attach). Value of the `procs` hash map, key: __u32 tgid. */
+struct profd_sched_counters {
+	__u64 start_time; /* group leader's start_boottime, ns since boot: with
+			   * tgid, the process identity (pid reuse check) */
+	__u32 tgid;       /* process id (the key, repeated) */
+	__u32 flags;      /* PROFD_KF_* */
+	__u64 oncpu_ns;   /* time on CPU: switch-in -> switch-out of each thread;
+			   * slices still running are NOT included (see
+			   * profd_cpu_slot) */
+	__u64 offcpu_ns;  /* blocked: switch-out with the thread not runnable
+			   * -> its next switch-in (includes the run-queue wait
+			   * after the wakeup) */
+	__u64 runq_ns;    /* run-queue wait: wakeup, or preemption while
+			   * runnable -> switch-in */
+	__u64 runq_waits; /* number of run-queue waits (= sum of runq_hist) */
+	__u64 nvcsw;      /* voluntary switches: !preempt && prev_state != 0
+			   * (the kernel's nvcsw rule) */
+	__u64 nivcsw;     /* involuntary: preempted, or yielded while runnable */
+	struct profd_hist runq_hist; /* run-queue wait distribution, ns */
+};
+
+/* Cumulative block I/O counters of one process, counted at request
+ * completion. Value of the `io_procs` hash map, key: __u32 tgid (the tgid
+ * of the task that submitted the request, see docs/metrics.md). */
+struct profd_io_counters {
+	__u64 start_time;  /* submitter's group leader start_boottime */
+	__u32 tgid;
+	__u32 flags;       /* PROFD_KF_* */
+	__u64 read_bytes;  /* bytes completed, REQ_OP_READ */
+	__u64 write_bytes; /* bytes completed, REQ_OP_WRITE */
+	__u64 read_reqs;   /* requests fully completed, REQ_OP_READ */
+	__u64 write_reqs;  /* requests fully completed, REQ_OP_WRITE */
+	__u64 other_reqs;  /* flush, discard, write-zeroes, passthrough, ... */
+	__u64 errors;      /* completions with a non-zero blk_status_t */
+	__u64 lat_ns;      /* sum of issue -> completion latencies */
+	__u64 lat_count;   /* requests with a latency (= sum of lat_hist) */
+	struct profd_hist lat_hist; /* issue -> completion, ns */
+};
+
+/* Block I/O per cgroup (v2 id), as the block layer attributes a bio
+ * (bio->bi_blkg): for cgroup-aware writeback this is the cgroup that owns
+ * the dirty pages even when a flusher kworker submits. Value of the
+ * `io_cgroups` hash map, key: __u64 cgroup id (inode number of its
+ * directory in cgroupfs). */
+struct profd_cgroup_io {
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 read_reqs;
+	__u64 write_reqs;
+};
+
+/* What each CPU runs now, so user space can add the slice in progress
+ * (a CPU-bound thread on an otherwise idle CPU may not be switched out for
+ * seconds). Element i of the mmap-able `cpu_slots` array = CPU i.
+ * A seqcount: the program makes `seq` odd, accounts the outgoing thread,
+ * rewrites the slot, makes `seq` even again; a reader that sees the same
+ * even seq before and after its reads of the slot and of the process's
+ * counters knows the slice since `since` is not in oncpu_ns. */
+struct profd_cpu_slot {
+	__u64 seq;        /* odd while being updated; 0: never written */
+	__u32 tgid;       /* process on this CPU; 0: idle */
+	__u32 pid;        /* thread on this CPU; 0: idle */
+	__u64 since;      /* CLOCK_MONOTONIC ns of its switch-in (or of the
+			   * first event that saw it, if it was running at
+			   * attach time) */
+	__u64 start_time; /* its group leader's start_boottime */
+};
+
+/* Final counters of a process, sent when its last thread switches out for
+ * the last time (prev_state has TASK_DEAD): after exit_mm()/exit_files(),
+ * so nothing the process ran is missed. Its map entries are then deleted. */
+struct profd_kstats_exit {
+	__u32 kind;      /* PROFD_REC_KSTATS_EXIT */
+	__u32 exit_code; /* task->exit_code of the last thread */
+	__u64 ts;        /* bpf_ktime_get_boot_ns() at the final switch */
+	char comm[PROFD_KSTATS_COMM_LEN]; /* group leader's comm */
+	__u32 has_sched; /* 1: `sched` holds the process's counters */
+	__u32 has_io;    /* 1: `io` holds the process's counters */
+	struct profd_sched_counters sched;
+	struct profd_io_counters io;
+};
+
+/* Per-CPU counters of bpf/sched.bpf.c (PERCPU_ARRAY, one element): every
+ * bound that can be hit is counted here. */
+struct profd_sched_stats {
+	__u64 switches;       /* sched_switch invocations */
+	__u64 proc_full;      /* procs map full: a process's counters dropped */
+	__u64 storage_fail;   /* no task storage for a thread (allocation) */
+	__u64 no_slot;        /* CPU id beyond cpu_slots' size */
+	__u64 stale_reset;    /* entry of a reused tgid with another start
+			       * time (its exit was missed): reset */
+	__u64 exits;          /* exit records submitted */
+	__u64 exit_lost;      /* exit records lost: ring buffer full (the
+			       * entries are deleted anyway) */
+	__u64 exit_tail_ns;   /* on-CPU ns of an exiting thread after its
+			       * process's exit record was sent (another
+			       * thread of the group finished first) */
+	__u64 unknown_since;  /* switch-out of a thread whose switch-in was
+			       * not seen (running at attach): slice lost */
+	__u64 seeded;         /* threads running at attach, seeded from the
+			       * scheduler tick (sched_stat_runtime) */
+	__u64 reserved[6];
+};
+
+/* Per-CPU counters of bpf/blkio.bpf.c (PERCPU_ARRAY, one element). */
+struct profd_io_stats {
+	__u64 started;         /* requests seen at block_io_start */
+	__u64 issuer_attrib;   /* requests first seen at issue (no io_start):
+				* attributed to the issuing context */
+	__u64 inflight_full;   /* in-flight map full: request not tracked */
+	__u64 proc_full;       /* io_procs map full: counters dropped */
+	__u64 cgroup_full;     /* io_cgroups map full */
+	__u64 unmatched;       /* completions of untracked requests (started
+				* before attach, or not tracked) */
+	__u64 completed;       /* requests fully completed and accounted */
+	__u64 stale_reset;     /* reused tgid with another start time */
+	__u64 reserved[8];
+};
+
+#endif /* PROFD_COUNTERS_H */

@@ -1,0 +1,151 @@
+/* Fuzz target: the /proc readers of proctable (stat, status, cmdline, exe).
+ * proctable has no buffer parser, so each input becomes a fixture procfs
+ * tree ROOT/4242/{stat,status,cmdline,exe} that a fresh table reads.
+ * Input: the four contents separated by "\n@@\n" (missing ones are absent
+ * files; exe is a symlink target). */
+#include "fuzz_util.h"
+
+#include "proctable.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PID 4242u
+#define SEP "\n@@\n"
+
+static char root[] = "/tmp/profd-fuzz-proctable-XXXXXX";
+static char piddir[128];
+
+static const char *const files[] = { "stat", "status", "cmdline", "exe" };
+
+static void tree_remove(void)
+{
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", piddir, files[i]);
+		unlink(path);
+	}
+	rmdir(piddir);
+	rmdir(root);
+}
+
+static void tree_init(void)
+{
+	static int made;
+
+	if (made)
+		return;
+	FUZZ_CHECK(mkdtemp(root));
+	snprintf(piddir, sizeof(piddir), "%s/%u", root, PID);
+	FUZZ_CHECK(mkdir(piddir, 0700) == 0);
+	atexit(tree_remove);
+	made = 1;
+}
+
+static void put(size_t i, const uint8_t *data, size_t size, int present)
+{
+	char path[256], target[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", piddir, files[i]);
+	unlink(path);
+	if (!present)
+		return;
+	if (strcmp(files[i], "exe") == 0) {
+		/* A link target is a C string: cut at NUL, as the kernel would. */
+		size_t n = strnlen((const char *)data, size < sizeof(target) - 1 ? size : sizeof(target) - 1);
+
+		memcpy(target, data, n);
+		target[n] = '\0';
+		if (n)
+			FUZZ_CHECK(symlink(target, path) == 0);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FUZZ_CHECK(fd >= 0);
+	FUZZ_CHECK(size == 0 || write(fd, data, size) == (ssize_t)size);
+	close(fd);
+}
+
+/* Start time the stat text claims (field 22), read loosely here so the
+ * table's own strict parser decides; 0 when there is none. */
+static uint64_t claimed_ticks(const uint8_t *stat, size_t size)
+{
+	char buf[2048];
+	const char *p;
+	size_t n = size < sizeof(buf) - 1 ? size : sizeof(buf) - 1;
+
+	memcpy(buf, stat, n);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (int field = 3; field <= 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return 0;
+		p++;
+	}
+	return strtoull(p, NULL, 10);
+}
+
+static int check_info(const struct proc_info *p, void *ctx)
+{
+	(void)ctx;
+	FUZZ_CHECK(memchr(p->comm, '\0', sizeof(p->comm)));
+	if (p->cmdline)
+		(void)strlen(p->cmdline);
+	if (p->exe)
+		(void)strlen(p->exe);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *part[4] = { 0 }, *p = data, *end = data + size;
+	size_t len[4] = { 0 }, nparts = 0;
+	struct proctable_stats st;
+	struct proctable *t;
+	uint64_t ticks, start_ns, hz = (uint64_t)sysconf(_SC_CLK_TCK);
+	uint32_t id;
+
+	tree_init();
+	while (nparts < 4) {
+		const uint8_t *sep = memmem(p, (size_t)(end - p), SEP, sizeof(SEP) - 1);
+
+		part[nparts] = p;
+		len[nparts] = (size_t)((sep ? sep : end) - p);
+		nparts++;
+		if (!sep)
+			break;
+		p = sep + sizeof(SEP) - 1;
+	}
+	for (size_t i = 0; i < 4; i++)
+		put(i, part[i] ? part[i] : data, len[i], part[i] != NULL);
+
+	ticks = claimed_ticks(part[0], len[0]);
+	if (hz == 0 || hz > 1000000000ull)
+		hz = 100;
+	/* ticks -> ns so that proctable_ns_to_ticks() gives ticks back. */
+	start_ns = ticks > UINT64_MAX / (1000000000ull / hz) ? 0 : ticks * (1000000000ull / hz);
+
+	t = proctable_new(root, 4);
+	FUZZ_CHECK(t);
+	id = proctable_get(t, PID, start_ns, "fuzz", 1000);
+	FUZZ_CHECK(id != PROC_ID_NONE);
+	if (proctable_info(t, id))
+		check_info(proctable_info(t, id), NULL);
+	/* exec re-reads cmdline; reap re-reads stat. */
+	proctable_note_exec(t, PID, start_ns, 1, "fuzz-exec", "/usr/bin/fuzz", 2000);
+	proctable_reap(t, 3000);
+	(void)proctable_find_tgid(t, PID);
+	proctable_foreach(t, check_info, NULL);
+	proctable_get_stats(t, &st);
+	proctable_note_exit(t, PID, start_ns, 0, 4000);
+	(void)proctable_gc(t, 5000);
+	proctable_free(t);
+	return 0;
+}
