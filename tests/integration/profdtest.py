@@ -61,11 +61,16 @@ class Daemon:
             f.write("[sampling]\nfrequency = %d\n%s\n" % (frequency, extra_conf))
         self.logpath = os.path.join(self.dir, "profd.log")
         self.logf = open(self.logpath, "w")
+        # meson points LD_LIBRARY_PATH at the stand-in NVML's directory for
+        # tests that depend on it; a daemon under test must find what a
+        # real host has unless a test asks for the stand-in explicitly.
+        denv = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+        denv.update(env or {})
         self.proc = subprocess.Popen(
             [PROFD, "--foreground", "--config", self.conf, "--socket", self.sock,
              "--log-level", "debug"] + list(args),
             stdout=self.logf, stderr=subprocess.STDOUT,
-            env=dict(os.environ, **(env or {})))
+            env=denv)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
