@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "profd/counters.h"
+#include "hist.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -80,34 +81,6 @@ static __always_inline struct profd_io_stats *stats_get(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-static __always_inline __u32 log2_slot(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) {
-		v >>= 32;
-		r += 32;
-	}
-	if (v >> 16) {
-		v >>= 16;
-		r += 16;
-	}
-	if (v >> 8) {
-		v >>= 8;
-		r += 8;
-	}
-	if (v >> 4) {
-		v >>= 4;
-		r += 4;
-	}
-	if (v >> 2) {
-		v >>= 2;
-		r += 2;
-	}
-	if (v >> 1)
-		r += 1;
-	return r < PROFD_HIST_SLOTS ? r : PROFD_HIST_SLOTS - 1;
-}
 
 static __always_inline __u64 rq_cgroup_id(struct request *rq)
 {

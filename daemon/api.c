@@ -110,6 +110,7 @@ struct rframe {
 	char name[NAME_MAX_LEN];
 	const char *module;
 	int kernel;
+	uint64_t addr; /* file offset (user) or kernel address */
 };
 
 /* Render a stack outermost first: user frames, then kernel frames. Junk
@@ -148,12 +149,14 @@ static size_t render_stack(struct daemon *d, uint32_t id, struct rframe *out, si
 			api_frame_name(d, &fr[i], i == (int)nk, out[k].name, sizeof(out[k].name));
 			out[k].module = symbolizer_object_name(d->sym, fr[i].obj);
 			out[k].kernel = 0;
+			out[k].addr = fr[i].addr;
 		}
 	}
 	for (int i = (int)nk - 1; i >= 0 && k < max; i--, k++) {
 		api_frame_name(d, &fr[i], i == 0, out[k].name, sizeof(out[k].name));
 		out[k].module = "vmlinux";
 		out[k].kernel = 1;
+		out[k].addr = fr[i].addr;
 	}
 	return k;
 }
@@ -470,6 +473,7 @@ static void export_json(struct daemon *d, struct entries *e, int64_t covered, st
 			json_object_object_add(f, "name", json_object_new_string(fr[j].name));
 			json_object_object_add(f, "module", json_object_new_string(fr[j].module ? fr[j].module : ""));
 			json_object_object_add(f, "kernel", json_object_new_boolean(fr[j].kernel));
+			api_add_u64(f, "addr", fr[j].addr);
 			json_object_array_add(frames, f);
 		}
 		json_object_object_add(x, "frames", frames);

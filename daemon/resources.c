@@ -201,6 +201,18 @@ static int visit_kstats(void *ctx, const struct kstats_proc *p)
 	return 0;
 }
 
+/* Put the process's current gauges into this tick's window record. */
+static void record_gauges(struct resources *r, struct pstate *s, struct wcounters *wc)
+{
+	wc->gauge_ns = r->now_ns;
+	wc->gauge_last[WG_RSS] = wc->gauge_max[WG_RSS] = s->g.rss;
+	wc->gauge_last[WG_THREADS] = wc->gauge_max[WG_THREADS] = s->g.threads;
+	wc->gauge_last[WG_FDS] = wc->gauge_max[WG_FDS] = s->g.fds;
+	wc->gauge_last[WG_GPU_MEM] = wc->gauge_max[WG_GPU_MEM] = s->g.gpu_mem;
+	s->g_rec = s->g;
+	s->g_rec_tick = r->ticks;
+}
+
 /* Gauges and /proc counters of one live process. */
 static void read_proc(struct resources *r, const struct proc_info *pi)
 {
@@ -249,15 +261,8 @@ static void read_proc(struct resources *r, const struct proc_info *pi)
 		s->g.threads = ps.num_threads;
 	if (ps.valid & PROCSTAT_FDS)
 		s->g.fds = ps.fds;
-	if (gauges_moved(&s->g, &s->g_rec) || r->ticks >= s->g_rec_tick + GAUGE_KEEP_TICKS) {
-		wc.gauge_ns = r->now_ns;
-		wc.gauge_last[WG_RSS] = wc.gauge_max[WG_RSS] = s->g.rss;
-		wc.gauge_last[WG_THREADS] = wc.gauge_max[WG_THREADS] = s->g.threads;
-		wc.gauge_last[WG_FDS] = wc.gauge_max[WG_FDS] = s->g.fds;
-		wc.gauge_last[WG_GPU_MEM] = wc.gauge_max[WG_GPU_MEM] = s->g.gpu_mem;
-		s->g_rec = s->g;
-		s->g_rec_tick = r->ticks;
-	}
+	if (gauges_moved(&s->g, &s->g_rec) || r->ticks >= s->g_rec_tick + GAUGE_KEEP_TICKS)
+		record_gauges(r, s, &wc);
 	if (!wc_empty(&wc))
 		window_add_counters(d->win, r->slot_ns, pi->id, &wc);
 }
@@ -328,14 +333,8 @@ static int gpu_one(const struct gpu_proc_info *gp, void *ctx)
 	s->g.gpu_mem = gp->mem_bytes;
 	if (gp->util_valid && gp->util_pct > 0)
 		wc.sum[WC_GPU_UTIL_NS] = (uint64_t)(gp->util_pct / 100.0 * (double)r->d->cfg.tick_ns);
-	if (s->g.gpu_mem != s->g_rec.gpu_mem) {
-		wc.gauge_ns = r->now_ns;
-		wc.gauge_last[WG_RSS] = wc.gauge_max[WG_RSS] = s->g.rss;
-		wc.gauge_last[WG_THREADS] = wc.gauge_max[WG_THREADS] = s->g.threads;
-		wc.gauge_last[WG_FDS] = wc.gauge_max[WG_FDS] = s->g.fds;
-		wc.gauge_last[WG_GPU_MEM] = wc.gauge_max[WG_GPU_MEM] = s->g.gpu_mem;
-		s->g_rec = s->g;
-	}
+	if (s->g.gpu_mem != s->g_rec.gpu_mem)
+		record_gauges(r, s, &wc);
 	if (!wc_empty(&wc))
 		window_add_counters(r->d->win, r->slot_ns, pi->id, &wc);
 	return 0;

@@ -33,6 +33,9 @@ def main():
         log("%d samples in %d stacks for pid %d" % (total, len(folded), pid))
         for frames, c in sorted(folded, key=lambda x: -x[1])[:8]:
             log("  %5d %s" % (c, ";".join(frames)))
+        js = d.ctl_json("export", "--format", "json", "--window", "30s", "--pid", str(pid))
+        for st in sorted(js["stacks"], key=lambda x: -x["count"])[:12]:
+            log("  %5d %s" % (st["count"], ";".join("%s@%x" % (f["name"], f.get("addr", 0)) for f in st["frames"] if not f["kernel"])))
         expected = truth["total_cpu_ns"] / 1e9 * FREQ
         check(abs(total - expected) <= 0.10 * expected,
               "total samples %d vs %.0f expected from the workload's CPU time (±10 %%)" % (total, expected))
