@@ -22,7 +22,7 @@ def main():
     d = Daemon(frequency=FREQ)
     p = None
     try:
-        p = subprocess.Popen([os.path.join(WORKLOADS, "cpu_shares"), "--duration", "14"],
+        p = subprocess.Popen([os.path.join(WORKLOADS, "cpu_shares"), "--duration", "14", "--threads", "1"],
                              stdout=subprocess.PIPE, text=True)
         pid = json.loads(p.stdout.readline())["pid"]
         wait_ticks(d, 1)
