@@ -49,9 +49,13 @@ def main():
         first = s
         s = wait_for(lambda s: s != first, timeout=6)
         check(s != first, "the screen is redrawn with new data within 6 s")
+        def pid_column(s):
+            return [int(l.split()[0]) for l in s.splitlines() if l.split() and l.split()[0].isdigit()]
+
         tmux("send-keys", "-t", "top", "p")
-        s = wait_for(lambda s: "pid" in s.lower())
-        pids = [int(l.split()[0]) for l in s.splitlines() if l.split() and l.split()[0].isdigit()]
+        # the capture may catch curses mid-redraw: wait for a settled screen
+        s = wait_for(lambda s: "sort pid" in s and len(pid_column(s)) >= 2 and pid_column(s) == sorted(pid_column(s)))
+        pids = pid_column(s)
         log("pids after 'p': %s" % pids[:10])
         check(len(pids) >= 2 and pids == sorted(pids), "key p sorts by pid")
         tmux("send-keys", "-t", "top", "q")
