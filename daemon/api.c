@@ -239,6 +239,7 @@ static void handle_status(struct daemon *d, struct server_reply *reply)
 	api_add_u64(x, "table_full", ps.full_drops);
 	api_add_u64(x, "collected", ps.collected);
 	api_add_u64(x, "read_errors", ps.proc_read_errors);
+	api_add_u64(x, "expired", ps.expired);
 	api_add_u64(x, "limit", d->cfg.max_procs);
 	json_object_object_add(o, "processes", x);
 
@@ -361,7 +362,7 @@ static int fold_line(struct daemon *d, const struct entry *en, char *buf, size_t
 	size_t k = render_stack(d, en->stack, fr, maxfr, &trunc);
 	size_t len;
 
-	len = (size_t)snprintf(buf, n, "%s", p ? p->comm : "[unknown]");
+	len = (size_t)snprintf(buf, n, "%s", p ? p->comm : "[expired]");
 	/* folded format separates frames by ';': keep names free of it */
 	for (size_t i = 0; i < len; i++)
 		if (buf[i] == ';' || buf[i] == ' ')
@@ -465,7 +466,7 @@ static void export_json(struct daemon *d, struct entries *e, int64_t covered, st
 		size_t k = render_stack(d, e->v[i].stack, fr, PROFD_MAX_KSTACK + PROFD_MAX_USTACK, &trunc);
 
 		api_add_u64(x, "pid", p ? p->tgid : 0);
-		json_object_object_add(x, "comm", json_object_new_string(p ? p->comm : "[unknown]"));
+		json_object_object_add(x, "comm", json_object_new_string(p ? p->comm : "[expired]"));
 		api_add_u64(x, "count", e->v[i].count);
 		json_object_object_add(x, "truncated", json_object_new_boolean(trunc));
 		for (size_t j = 0; j < k; j++) {

@@ -49,17 +49,16 @@ struct top {
 
 static struct row *row_for(struct top *t, uint32_t proc)
 {
-	const struct proc_info *p;
+	const struct proc_info *p = proctable_info(t->d->procs, proc);
+	uint32_t i = proctable_id_index(proc);
 
-	if (proc >= t->nidx)
+	/* an id whose process was evicted (or never known) has no row */
+	if (!p || i >= t->nidx)
 		return NULL;
-	if (t->idx[proc] >= 0)
-		return &t->rows[t->idx[proc]];
-	if (t->only_tgid) {
-		p = proctable_info(t->d->procs, proc);
-		if (!p || p->tgid != t->only_tgid)
-			return NULL;
-	}
+	if (t->idx[i] >= 0)
+		return &t->rows[t->idx[i]];
+	if (t->only_tgid && p->tgid != t->only_tgid)
+		return NULL;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		struct row *v = realloc(t->rows, cap * sizeof(*v));
@@ -72,7 +71,7 @@ static struct row *row_for(struct top *t, uint32_t proc)
 	}
 	memset(&t->rows[t->n], 0, sizeof(t->rows[t->n]));
 	t->rows[t->n].proc = proc;
-	t->idx[proc] = (int32_t)t->n;
+	t->idx[i] = (int32_t)t->n;
 	return &t->rows[t->n++];
 }
 

@@ -96,8 +96,8 @@ static const struct key keys[] = {
 	  "64M", "largest reply (JSON plus binary payload) sent to a client (1M..16G)" },
 	{ "limits", "client_idle_timeout", KEY_DURATION, FIELD(client_idle_ms), MS, SEC, 86400 * SEC, 0,
 	  "30s", "a client silent for this long is disconnected (1s..1d)" },
-	{ "limits", "max_processes", KEY_UINT, FIELD(max_procs), 1, 64, 4194304, 0,
-	  "32768", "processes tracked at once (64..4194304)" },
+	{ "limits", "max_processes", KEY_UINT, FIELD(max_procs), 1, 64, 4000000, 0,
+	  "32768", "processes tracked at once (64..4000000)" },
 	{ "limits", "max_stacks", KEY_UINT, FIELD(max_stacks), 1, 1024, 100000000, 0,
 	  "200000", "distinct stacks interned (1024..100000000)" },
 

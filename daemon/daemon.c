@@ -37,11 +37,13 @@ static uint64_t now_mono_ms(void)
  * build-id frames of its libraries find their files even after it exits. */
 static void note_process_once(struct daemon *d, uint32_t proc, uint32_t tgid, uint64_t start_ns)
 {
-	if (proc < 16 || proc >= d->noted_len)
+	uint32_t i = proctable_id_index(proc);
+
+	if (i < 16 || i >= d->noted_len)
 		return;
-	if (d->noted[proc] == start_ns)
+	if (d->noted[i] == start_ns)
 		return;
-	d->noted[proc] = start_ns;
+	d->noted[i] = start_ns;
 	symbolizer_note_process(d->sym, tgid);
 }
 
@@ -139,8 +141,8 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 		symbolizer_note_exec(d->sym, e->tgid, fn);
 		/* A new image: index its mappings again at its next sample. */
 		p = proctable_find_tgid(d->procs, e->tgid);
-		if (p && p->id >= 16 && p->id < d->noted_len)
-			d->noted[p->id] = 0;
+		if (p && proctable_id_index(p->id) >= 16 && proctable_id_index(p->id) < d->noted_len)
+			d->noted[proctable_id_index(p->id)] = 0;
 		if (p)
 			proctable_set_uid(d->procs, p->id, e->uid);
 	} else if (e->kind == PROFD_REC_EXIT) {

@@ -76,19 +76,25 @@ uint64_t proctable_ns_to_ticks(uint64_t ns)
 	return ns / NSEC_PER_SEC * hz + ns % NSEC_PER_SEC * hz / NSEC_PER_SEC;
 }
 
-/* Entry of an id known to be handed out. */
+/* Entry of an id known to be handed out (its generation bits ignored). */
 static inline struct pent *ent_of(const struct proctable *t, uint32_t id)
 {
-	uint32_t i = id - 16;
+	uint32_t i = proctable_id_index(id) - 16;
 
 	return &t->chunks[i / PT_CHUNK][i % PT_CHUNK];
 }
 
+/* Entry of an id, NULL unless that very id (generation included) is live:
+ * an id kept by old window data never resolves to the entry's next owner. */
 static struct pent *ent_at(const struct proctable *t, uint32_t id)
 {
-	if (id < 16 || id - 16 >= t->nents)
+	uint32_t i = proctable_id_index(id);
+	struct pent *e;
+
+	if (i < 16 || i - 16 >= t->nents)
 		return NULL;
-	return ent_of(t, id);
+	e = ent_of(t, id);
+	return e->used && e->info.id == id ? e : NULL;
 }
 
 static inline uint32_t bucket_of(uint32_t tgid, uint32_t nbuckets)
@@ -455,15 +461,61 @@ static size_t collect(struct proctable *t, uint64_t oldest_ns)
 	return n;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The table is full of processes the windows still refer to (a host that
+ * starts hundreds of processes a second fills any bound within the 24 h
+ * the coarse tier keeps). Evict the least recently used sixteenth of the
+ * dead ones: their ids get a new generation when reused, so the windows'
+ * old data about them is shown as an expired process, never as another. */
+static void evict_dead(struct proctable *t)
+{
+	size_t n = 0, want = t->max_procs / 16 + 1;
+	uint64_t *when = malloc(t->nents * sizeof(*when)), cut;
+
+	if (!when)
+		return;
+	for (uint32_t id = 16; id - 16 < t->nents; id++) {
+		struct pent *e = ent_of(t, id);
+
+		if (e->used && e->info.exit_ns)
+			when[n++] = e->info.last_used_ns;
+	}
+	if (n) {
+		qsort(when, n, sizeof(*when), cmp_u64);
+		cut = when[(want < n ? want : n) - 1];
+		for (uint32_t id = 16; id - 16 < t->nents; id++) {
+			struct pent *e = ent_of(t, id);
+
+			if (e->used && e->info.exit_ns && e->info.last_used_ns <= cut) {
+				ent_remove(t, e);
+				t->st.expired++;
+			}
+		}
+	}
+	free(when);
+}
+
 static struct pent *ent_alloc(struct proctable *t)
 {
 	struct pent *e;
 	uint32_t id;
 
 	if (t->free_head != PROC_ID_NONE) {
+		uint32_t gen;
+
 		id = t->free_head;
 		e = ent_of(t, id);
 		t->free_head = e->next;
+		/* next generation of this index: data still holding the old id
+		 * will not find this process */
+		gen = ((id >> PROCTABLE_ID_INDEX_BITS) + 1) & ((1u << (32 - PROCTABLE_ID_INDEX_BITS)) - 1);
+		id = (gen << PROCTABLE_ID_INDEX_BITS) | proctable_id_index(id);
 	} else {
 		if (t->nents == t->nchunks * PT_CHUNK) {
 			struct pent **nc = realloc(t->chunks, (t->nchunks + 1) * sizeof(*nc));
@@ -530,6 +582,8 @@ static struct pent *get_entry(struct proctable *t, uint32_t tgid, uint64_t start
 		if (!collect(t, t->gc_oldest_ns))
 			t->full_gen = t->gen;
 	}
+	if (t->st.procs >= t->max_procs)
+		evict_dead(t);
 	if (t->st.procs >= t->max_procs || !(e = ent_alloc(t))) {
 		/* (allocation failure lands here too: the samples still
 		 * count, under PROC_ID_OVERFLOW) */

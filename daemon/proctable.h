@@ -16,6 +16,15 @@
 #define PROC_ID_IDLE 2u     /* the idle task, if ever accounted */
 #define PROC_ID_SYSTEM 3u   /* window counters of the whole system */
 
+/* An id is an index (low bits, dense from 16, at most max_procs + 16) and
+ * a generation (high bits) that changes each time the index is reused, so
+ * an id kept in old window data never names the index's next process. */
+#define PROCTABLE_ID_INDEX_BITS 22
+static inline uint32_t proctable_id_index(uint32_t id)
+{
+	return id & ((1u << PROCTABLE_ID_INDEX_BITS) - 1);
+}
+
 struct proc_info {
 	uint32_t id;          /* stable while referenced */
 	uint32_t tgid;
@@ -39,6 +48,8 @@ struct proctable_stats {
 	uint64_t full_drops;   /* lookups refused: table full */
 	uint64_t collected;    /* dead processes removed */
 	uint64_t proc_read_errors; /* /proc files unreadable or malformed */
+	uint64_t expired;      /* dead processes evicted while windows still
+				* held data about them (table full) */
 };
 
 /* procfs: "/proc" or a fixture root. NULL with errno on failure. */

@@ -78,6 +78,7 @@ static struct pstate *state_get(struct resources *r, uint32_t proc, uint64_t sta
 	uint64_t ticks = proctable_ns_to_ticks(start_ns);
 	struct pstate *s;
 
+	proc = proctable_id_index(proc);
 	if (proc < 16 || proc >= r->nst)
 		return NULL;
 	s = r->st[proc];
@@ -99,6 +100,7 @@ static struct pstate *state_get(struct resources *r, uint32_t proc, uint64_t sta
 
 static void state_drop(struct resources *r, uint32_t proc)
 {
+	proc = proctable_id_index(proc);
 	if (proc >= 16 && proc < r->nst && r->st[proc]) {
 		free(r->st[proc]);
 		r->st[proc] = NULL;
@@ -277,11 +279,12 @@ static int gauge_one(const struct proc_info *pi, void *ctx)
 {
 	struct gauge_ctx *g = ctx;
 	struct resources *r = g->r;
-	struct pstate *s = pi->id < r->nst ? r->st[pi->id] : NULL;
+	uint32_t i = proctable_id_index(pi->id);
+	struct pstate *s = i < r->nst ? r->st[i] : NULL;
 
 	if (pi->exit_ns)
 		return 0;
-	if ((s && s->active) || !s || pi->id % GAUGE_ROUNDS == r->ticks % GAUGE_ROUNDS)
+	if ((s && s->active) || !s || i % GAUGE_ROUNDS == r->ticks % GAUGE_ROUNDS)
 		read_proc(r, pi);
 	if (s)
 		s->active = 0;
@@ -503,7 +506,7 @@ const struct res_system *resources_system(const struct resources *r)
 
 int resources_gauges(const struct resources *r, uint32_t proc, struct res_gauges *ret)
 {
-	const struct pstate *s = proc < r->nst ? r->st[proc] : NULL;
+	const struct pstate *s = proctable_id_index(proc) < r->nst ? r->st[proctable_id_index(proc)] : NULL;
 
 	if (!s || !s->g.valid)
 		return -ENOENT;
@@ -513,11 +516,13 @@ int resources_gauges(const struct resources *r, uint32_t proc, struct res_gauges
 
 const char *resources_unit(const struct resources *r, uint32_t proc)
 {
+	proc = proctable_id_index(proc);
 	return proc < r->nst && r->st[proc] ? r->st[proc]->unit : "";
 }
 
 const char *resources_container(const struct resources *r, uint32_t proc)
 {
+	proc = proctable_id_index(proc);
 	return proc < r->nst && r->st[proc] ? r->st[proc]->container : "";
 }
 

@@ -231,7 +231,7 @@ static void test_bad_values(void **state)
 	expect_fail("[limits]\nmax_request = 17M\n", 2, "must be between 1K and 16M");
 	expect_fail("[limits]\nclient_idle_timeout = 500ms\n", 2, "must be between 1s and 1d");
 	expect_fail("[limits]\nclient_idle_timeout = 1s500us\n", 2, "must be a whole number of milliseconds");
-	expect_fail("[limits]\nmax_processes = 63\n", 2, "must be between 64 and 4194304");
+	expect_fail("[limits]\nmax_processes = 63\n", 2, "must be between 64 and 4000000");
 	expect_fail("[limits]\nmax_stacks = 100000001\n", 2, "must be between 1024 and 100000000");
 	expect_fail("[symbols]\ncache_size = 512K\n", 2, "must be between 1M and 64G");
 	expect_fail("[symbols]\nmax_objects = 63\n", 2, "must be between 64 and 10000000");
