@@ -1,10 +1,12 @@
 /* Process population for the daemon-cost benchmark:
  *   bench_churn hold N SECONDS    N sleeping children for SECONDS
  *   bench_churn churn RATE SECONDS  start RATE short-lived processes per
- *                                   second (fork + exec /bin/true) for SECONDS
+ *                                   second (posix_spawn of bench_noop, a
+ *                                   static no-op next to this binary)
  * Prints the number started. Children are reaped; nothing outlives it. */
 #include <errno.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,13 +62,24 @@ int main(int argc, char **argv)
 		double t0 = now(), next = t0;
 		long started = 0;
 
+		extern char **environ;
+		char *args[] = { "bench_noop", NULL };
+		char path[4096];
+		ssize_t len = readlink("/proc/self/exe", path, sizeof(path) - 16);
+		char *slash;
+
+		if (len < 0)
+			return 1;
+		path[len] = 0;
+		slash = strrchr(path, '/');
+		strcpy(slash + 1, "bench_noop");
+
 		while (now() - t0 < secs) {
-			pid_t p = fork();
-			if (p == 0) {
-				execl("/bin/true", "true", (char *)NULL);
-				_exit(127);
-			}
-			if (p > 0)
+			pid_t p;
+
+			/* posix_spawn (vfork-style clone): a full fork of even a
+			 * small process caps this VM near 270 starts/s */
+			if (posix_spawn(&p, path, NULL, NULL, args, environ) == 0)
 				started++;
 			while (waitpid(-1, NULL, WNOHANG) > 0)
 				;

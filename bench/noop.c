@@ -1,0 +1,5 @@
+/* Smallest process for exec churn: static, returns at once. */
+int main(void)
+{
+	return 0;
+}
