@@ -26,6 +26,10 @@
 /* Full /proc scan period in ticks: finds processes that have not run since
  * profd started (they still hold memory). */
 #define DISCOVER_TICKS 10
+/* Processes met for the first time cost several /proc reads each (stat,
+ * status, cmdline, exe, cgroup): at most this many per tick, the rest on
+ * the next ticks, so a burst of 1,000 new processes never stalls the loop. */
+#define NEW_PER_TICK 128
 
 /* Gauges go into the windows only when they moved this much (or every
  * GAUGE_KEEP_TICKS): a thousand sleeping processes would otherwise add a
@@ -62,6 +66,8 @@ struct resources {
 	struct res_system sys;
 	uint64_t ticks;
 	uint64_t slot_ns, now_ns;  /* of the tick in progress */
+	uint32_t new_budget;       /* first-time reads left in this tick */
+	int discover_more;         /* last /proc scan stopped at the budget */
 	struct res_stats stats;
 };
 
@@ -284,8 +290,14 @@ static int gauge_one(const struct proc_info *pi, void *ctx)
 
 	if (pi->exit_ns)
 		return 0;
-	if ((s && s->active) || !s || i % GAUGE_ROUNDS == r->ticks % GAUGE_ROUNDS)
+	if (!s) {
+		if (r->new_budget) {
+			r->new_budget--;
+			read_proc(r, pi);
+		}
+	} else if (s->active || i % GAUGE_ROUNDS == r->ticks % GAUGE_ROUNDS) {
 		read_proc(r, pi);
+	}
 	if (s)
 		s->active = 0;
 	if (g->pids && g->n < g->cap)
@@ -305,6 +317,7 @@ static void discover(struct resources *r)
 		return;
 	if (!clk)
 		clk = 100;
+	r->discover_more = 0;
 	while ((de = readdir(dir))) {
 		char *end;
 		unsigned long pid = strtoul(de->d_name, &end, 10);
@@ -314,6 +327,11 @@ static void discover(struct resources *r)
 			continue;
 		if (proctable_find_tgid(r->d->procs, (uint32_t)pid))
 			continue;
+		if (!r->new_budget) {
+			r->discover_more = 1;
+			break;
+		}
+		r->new_budget--;
 		if (procstat_read("/proc", (uint32_t)pid, 0, &ps) < 0 || !(ps.valid & PROCSTAT_STARTTIME))
 			continue;
 		proctable_get(r->d->procs, (uint32_t)pid, ps.starttime_ticks * (1000000000ull / clk), ps.comm, r->slot_ns);
@@ -387,7 +405,8 @@ void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns)
 	r->now_ns = now_ns;
 	r->slot_ns = slot_ns;
 	r->stats.last_tick_procs = 0;
-	if (r->ticks % DISCOVER_TICKS == 0)
+	r->new_budget = NEW_PER_TICK;
+	if (r->ticks % DISCOVER_TICKS == 0 || r->discover_more)
 		discover(r);
 	if (r->ks) {
 		kstats_drain(r->ks);
