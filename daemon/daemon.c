@@ -121,7 +121,6 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 	if (after.stacks > before.stacks)
 		warm_symbols(d, frames, n);
 	window_add(d->win, t, proc, stack, 1);
-	d->samples_ingested++;
 }
 
 static void on_proc_event(void *ctx, const struct profd_proc_event *e)
@@ -198,7 +197,6 @@ int daemon_init(struct daemon *d)
 	int err;
 
 	d->start_boot_ns = daemon_now_boot_ns();
-	d->start_mono_ns = now_mono_ms() * 1000000ull;
 	d->data_until_ns = d->start_boot_ns / d->cfg.fine_slot_ns * d->cfg.fine_slot_ns;
 
 	d->stacks = stacks_new(d->cfg.max_stacks);

@@ -31,11 +31,9 @@ struct daemon {
 	int tfd, sfd;
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */
-	uint64_t start_mono_ns;
 	uint64_t last_tick_ns;      /* CLOCK_BOOTTIME of the last drain */
 	uint64_t data_until_ns;     /* slot boundary all drained data precedes */
 	uint64_t ticks, tick_overruns;
-	uint64_t samples_ingested;
 	uint64_t reloads, reload_failures;
 
 	/* proc id -> start_ns for which /proc/PID/maps were indexed */

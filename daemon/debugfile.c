@@ -1,5 +1,6 @@
 /* Separate debug-file search: build-id directories, debuglink locations, CRC32 check. */
 #include "debugfile.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,21 +12,6 @@
 
 #define DEFAULT_DEBUG_DIRS "/usr/lib/debug"
 #define BUILD_ID_HEX_MAX 64 /* hex digits kept of a build-id: far above SHA-1's 40 */
-
-static int open_regular(const char *path)
-{
-	struct stat st;
-	/* O_NONBLOCK: a FIFO planted where a file is expected must not hang us. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
-}
 
 int debugfile_crc32_fd(int fd, uint32_t *ret)
 {
@@ -52,7 +38,7 @@ int debugfile_crc32_fd(int fd, uint32_t *ret)
 
 static int try_path(const struct debugfile_query *q, const char *path, debugfile_try_fn try_fn, void *arg)
 {
-	int fd = open_regular(path), r;
+	int fd = util_open_regular(path, NULL), r;
 
 	if (fd < 0)
 		return fd;

@@ -2,6 +2,7 @@
 #include "elfsym.h"
 
 #include "debugfile.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,9 +41,7 @@ struct elfsym {
 	struct sym *syms;
 	size_t count;
 	size_t cap;
-	char *arena;
-	size_t arena_len;
-	size_t arena_cap;
+	struct util_arena arena; /* names, NUL-terminated */
 	struct seg segs[MAX_SEGMENTS];
 	size_t nsegs;
 	uint8_t build_id[ELFSYM_BUILD_ID_MAX];
@@ -70,25 +69,16 @@ static int libelf_init(void)
 
 static int arena_add(struct elfsym *e, const char *s, size_t len, uint32_t *ret)
 {
-	if (e->arena_len + len + 1 > UINT32_MAX)
-		return -EFBIG;
-	if (e->arena_len + len + 1 > e->arena_cap) {
-		size_t cap = e->arena_cap ? e->arena_cap : 16384;
-		char *a;
+	size_t off;
+	int r;
 
-		while (cap < e->arena_len + len + 1)
-			cap *= 2;
-		a = realloc(e->arena, cap);
-		if (!a)
-			return -ENOMEM;
-		e->arena = a;
-		e->arena_cap = cap;
-	}
-	memcpy(e->arena + e->arena_len, s, len);
-	e->arena[e->arena_len + len] = '\0';
-	*ret = (uint32_t)e->arena_len;
-	e->arena_len += len + 1;
-	return 0;
+	/* offsets are stored in 32 bits */
+	if (e->arena.len + len + 1 > UINT32_MAX)
+		return -EFBIG;
+	r = util_arena_add(&e->arena, s, len, &off);
+	if (!r)
+		*ret = (uint32_t)off;
+	return r;
 }
 
 static int sym_add(struct elfsym *e, uint64_t addr, uint64_t size, const char *name, size_t len, int rank)
@@ -483,12 +473,12 @@ static void finish(struct elfsym *e)
 			e->cap = out;
 		}
 	}
-	if (e->arena_len && e->arena_len < e->arena_cap) {
-		char *a = realloc(e->arena, e->arena_len);
+	if (e->arena.len && e->arena.len < e->arena.cap) {
+		char *a = realloc(e->arena.buf, e->arena.len);
 
 		if (a) {
-			e->arena = a;
-			e->arena_cap = e->arena_len;
+			e->arena.buf = a;
+			e->arena.cap = e->arena.len;
 		}
 	}
 }
@@ -548,24 +538,9 @@ int elfsym_load_fd(int fd, struct elfsym **ret)
 	return 0;
 }
 
-static int open_regular(const char *path)
-{
-	struct stat st;
-	/* O_NONBLOCK: a FIFO planted where a file is expected must not hang us. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
-}
-
 int elfsym_load_path(const char *path, struct elfsym **ret)
 {
-	int fd = open_regular(path), r;
+	int fd = util_open_regular(path, NULL), r;
 
 	if (fd < 0)
 		return fd;
@@ -578,7 +553,7 @@ struct elfsym *elfsym_free(struct elfsym *e)
 {
 	if (e) {
 		free(e->syms);
-		free(e->arena);
+		free(e->arena.buf);
 		free(e);
 	}
 	return NULL;
@@ -650,7 +625,7 @@ int elfsym_merge_debug_fd(struct elfsym *e, int fd)
 	before = e->count;
 	for (size_t i = 0; i < tmp.count && r == 0; i++) {
 		const struct sym *s = &tmp.syms[i];
-		const char *name = tmp.arena + s->name;
+		const char *name = tmp.arena.buf + s->name;
 
 		r = sym_add(e, s->addr, s->size, name, strlen(name), s->rank);
 	}
@@ -660,7 +635,7 @@ int elfsym_merge_debug_fd(struct elfsym *e, int fd)
 	finish(e);
 out:
 	free(tmp.syms);
-	free(tmp.arena);
+	free(tmp.arena.buf);
 	return r;
 }
 
@@ -718,7 +693,7 @@ int elfsym_lookup(const struct elfsym *e, uint64_t vaddr, const char **ret_name,
 		const struct sym *s = &e->syms[i - 1];
 
 		if (vaddr - s->addr < s->size) {
-			*ret_name = e->arena + s->name;
+			*ret_name = e->arena.buf + s->name;
 			*ret_offset = vaddr - s->addr;
 			return 0;
 		}
@@ -741,7 +716,7 @@ size_t elfsym_count(const struct elfsym *e)
 
 size_t elfsym_bytes(const struct elfsym *e)
 {
-	return e ? sizeof(*e) + e->cap * sizeof(*e->syms) + e->arena_cap : 0;
+	return e ? sizeof(*e) + e->cap * sizeof(*e->syms) + e->arena.cap : 0;
 }
 
 const uint8_t *elfsym_build_id(const struct elfsym *e, size_t *ret_len)

@@ -1,5 +1,6 @@
 /* kallsyms parser: sorted text symbols, names in one arena. */
 #include "ksyms.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,9 +23,7 @@ struct ksyms {
 	struct ksym *syms;
 	size_t count;
 	size_t cap;
-	char *arena;
-	size_t arena_len;
-	size_t arena_cap;
+	struct util_arena arena; /* names, NUL-terminated */
 	uint32_t modules[KSYMS_MODULES_MAX]; /* arena offsets of distinct modules */
 	size_t nmodules;
 	size_t lines;
@@ -34,32 +33,23 @@ struct ksyms {
 
 static int arena_add(struct ksyms *k, const char *s, size_t len, uint32_t *ret)
 {
-	if (k->arena_len + len + 1 > UINT32_MAX)
-		return -E2BIG;
-	if (k->arena_len + len + 1 > k->arena_cap) {
-		size_t cap = k->arena_cap ? k->arena_cap : 65536;
-		char *a;
+	size_t off;
+	int r;
 
-		while (cap < k->arena_len + len + 1)
-			cap *= 2;
-		a = realloc(k->arena, cap);
-		if (!a)
-			return -ENOMEM;
-		k->arena = a;
-		k->arena_cap = cap;
-	}
-	memcpy(k->arena + k->arena_len, s, len);
-	k->arena[k->arena_len + len] = '\0';
-	*ret = (uint32_t)k->arena_len;
-	k->arena_len += len + 1;
-	return 0;
+	/* offsets are stored in 32 bits */
+	if (k->arena.len + len + 1 > UINT32_MAX)
+		return -E2BIG;
+	r = util_arena_add(&k->arena, s, len, &off);
+	if (!r)
+		*ret = (uint32_t)off;
+	return r;
 }
 
 /* Modules are few: intern them so each symbol stores an offset only. */
 static int module_intern(struct ksyms *k, const char *s, size_t len, uint32_t *ret)
 {
 	for (size_t i = 0; i < k->nmodules; i++) {
-		const char *m = k->arena + k->modules[i];
+		const char *m = k->arena.buf + k->modules[i];
 
 		if (strlen(m) == len && memcmp(m, s, len) == 0) {
 			*ret = k->modules[i];
@@ -282,7 +272,7 @@ struct ksyms *ksyms_free(struct ksyms *k)
 {
 	if (k) {
 		free(k->syms);
-		free(k->arena);
+		free(k->arena.buf);
 		free(k);
 	}
 	return NULL;
@@ -307,8 +297,8 @@ int ksyms_lookup(const struct ksyms *k, uint64_t addr, const char **ret_name,
 	if (lo == 0)
 		return -ENOENT;
 	const struct ksym *s = &k->syms[lo - 1];
-	*ret_name = k->arena + s->name;
-	*ret_module = k->arena + s->module;
+	*ret_name = k->arena.buf + s->name;
+	*ret_module = k->arena.buf + s->module;
 	*ret_offset = addr - s->addr;
 	return 0;
 }
@@ -325,5 +315,5 @@ int ksyms_restricted(const struct ksyms *k)
 
 size_t ksyms_bytes(const struct ksyms *k)
 {
-	return k ? sizeof(*k) + k->cap * sizeof(*k->syms) + k->arena_cap : 0;
+	return k ? sizeof(*k) + k->cap * sizeof(*k->syms) + k->arena.cap : 0;
 }

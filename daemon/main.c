@@ -152,19 +152,6 @@ static void drop_privileges(void)
 		log_warn("no_new_privs: %s", strerror(errno));
 }
 
-static int parse_level(const char *s)
-{
-	if (!strcmp(s, "error"))
-		return LOG_ERR;
-	if (!strcmp(s, "warning"))
-		return LOG_WARNING;
-	if (!strcmp(s, "info"))
-		return LOG_INFO;
-	if (!strcmp(s, "debug"))
-		return LOG_DEBUG;
-	return -1;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -252,7 +239,6 @@ int main(int argc, char **argv)
 		fputs(buf, stdout);
 		return 0;
 	}
-	(void)parse_level;
 	log_set_level(d.cfg.log_level);
 	/* Shortest round-trip doubles: 0.1 stays "0.1" on the wire. */
 	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);

@@ -1,5 +1,6 @@
 /* /proc/PID/maps parser: bounded, tolerant of malformed lines. */
 #include "procmaps.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +14,7 @@ struct procmaps {
 	struct procmaps_entry *entries;
 	size_t count;
 	size_t cap;
-	char *arena;          /* all paths, NUL-terminated */
-	size_t arena_len;
-	size_t arena_cap;
+	struct util_arena arena; /* names, NUL-terminated */
 	size_t skipped;
 };
 
@@ -88,23 +87,7 @@ static void skip_spaces(const char **p, const char *end)
 
 static int arena_add(struct procmaps *m, const char *s, size_t len, size_t *ret_off)
 {
-	if (m->arena_len + len + 1 > m->arena_cap) {
-		size_t cap = m->arena_cap ? m->arena_cap : 4096;
-		char *a;
-
-		while (cap < m->arena_len + len + 1)
-			cap *= 2;
-		a = realloc(m->arena, cap);
-		if (!a)
-			return -ENOMEM;
-		m->arena = a;
-		m->arena_cap = cap;
-	}
-	memcpy(m->arena + m->arena_len, s, len);
-	m->arena[m->arena_len + len] = '\0';
-	*ret_off = m->arena_len;
-	m->arena_len += len + 1;
-	return 0;
+	return util_arena_add(&m->arena, s, len, ret_off);
 }
 
 /* Parse one line [s, end). Returns 0 (entry added), -EINVAL (skip), -ENOMEM. */
@@ -209,7 +192,7 @@ int procmaps_parse(const char *buf, size_t len, struct procmaps **ret)
 		p = nl ? nl + 1 : end;
 	}
 	for (size_t i = 0; i < m->count; i++) {
-		m->entries[i].path = m->arena + (uintptr_t)m->entries[i].path;
+		m->entries[i].path = m->arena.buf + (uintptr_t)m->entries[i].path;
 		if (i && m->entries[i].start < m->entries[i - 1].start)
 			sorted = 0;
 	}
@@ -279,7 +262,7 @@ struct procmaps *procmaps_free(struct procmaps *m)
 {
 	if (m) {
 		free(m->entries);
-		free(m->arena);
+		free(m->arena.buf);
 		free(m);
 	}
 	return NULL;
@@ -325,7 +308,7 @@ size_t procmaps_skipped(const struct procmaps *m)
 
 size_t procmaps_bytes(const struct procmaps *m)
 {
-	return m ? sizeof(*m) + m->cap * sizeof(*m->entries) + m->arena_cap : 0;
+	return m ? sizeof(*m) + m->cap * sizeof(*m->entries) + m->arena.cap : 0;
 }
 
 int procmaps_entry_is_file(const struct procmaps_entry *e)

@@ -1,5 +1,6 @@
 /* Per-process /proc counters: buffer parsers and dirfd-based readers. */
 #include "procstat.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,34 +28,12 @@
 /* getdents64 buffer: ~24 bytes per fd entry, so ~1300 fds per call. */
 #define DENTS_BUF 32768
 
-/* Unsigned decimal at [*p, end): all digits up to a separator. 0, -EINVAL
- * (no digits), or -ERANGE (overflow); *p ends past the digits either way. */
-static int parse_u64(const char **p, const char *end, uint64_t *ret)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-	bool over = false;
-
-	if (s >= end || *s < '0' || *s > '9')
-		return -EINVAL;
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
-			over = true;
-	}
-	*p = s;
-	if (over)
-		return -ERANGE;
-	*ret = v;
-	return 0;
-}
-
 /* Whole token [s, end) is one unsigned decimal. */
 static int token_u64(const char *s, const char *end, uint64_t *ret)
 {
 	const char *p = s;
 	uint64_t v;
-	int r = parse_u64(&p, end, &v);
+	int r = util_parse_u64(&p, end, &v);
 
 	if (r < 0)
 		return r;
@@ -216,7 +195,7 @@ static int kv_value(const char *p, const char *end, bool kb, uint64_t *ret)
 
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
-	if (parse_u64(&p, end, &v) < 0)
+	if (util_parse_u64(&p, end, &v) < 0)
 		return -EINVAL;
 	if (kb) {
 		if (end - p != 3 || memcmp(p, " kB", 3) != 0)

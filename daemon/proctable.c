@@ -1,6 +1,7 @@
 /* Process table: (tgid, start time) -> what a user recognises a process by,
  * read once from an injectable /proc and kept after the process exits. */
 #include "proctable.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -133,17 +134,13 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)len;
 }
 
+/* The whole token [s, end) is one unsigned decimal. */
 static bool parse_u64(const char *s, const char *end, uint64_t *ret)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (s == end)
+	if (util_parse_u64(&s, end, &v) || s != end)
 		return false;
-	for (; s < end; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
 	*ret = v;
 	return true;
 }

@@ -5,6 +5,7 @@
 #include "ksyms.h"
 #include "procmaps.h"
 #include "symloader.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -123,20 +124,6 @@ static uint64_t hash_bid(const uint8_t *id, size_t len)
 static uint64_t hash_key(const struct symloader_key *k)
 {
 	return hash64(k->dev ^ hash64(k->ino ^ hash64(k->mtime_ns)));
-}
-
-static int open_regular(const char *path, struct stat *st)
-{
-	/* O_NONBLOCK: a FIFO at a mapped path must not hang the loop. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
 }
 
 /* ---- object table ---- */
@@ -408,9 +395,9 @@ static uint32_t resolve_mapping(struct symbolizer *s, struct pid_entry *p, size_
 	n = snprintf(rootp, sizeof(rootp), "%s/%" PRIu32 "/root%s", s->procfs, p->pid, e->path);
 	have_root = !e->deleted && n > 0 && (size_t)n < sizeof(rootp);
 	/* map_files works for deleted files and across mount namespaces. */
-	fd = open_regular(mf, &st);
+	fd = util_open_regular(mf, &st);
 	if (fd < 0 && have_root)
-		fd = open_regular(rootp, &st);
+		fd = util_open_regular(rootp, &st);
 	if (fd < 0)
 		return SYM_OBJ_UNKNOWN;
 	oid = obj_for_fd(s, fd, &st);
@@ -482,11 +469,11 @@ void symbolizer_note_exec(struct symbolizer *s, uint32_t pid, const char *path)
 	if (!path || path[0] != '/')
 		return;
 	n = snprintf(rootp, sizeof(rootp), "%s/%" PRIu32 "/root%s", s->procfs, pid, path);
-	fd = n > 0 && (size_t)n < sizeof(rootp) ? open_regular(rootp, &st) : -ENAMETOOLONG;
+	fd = n > 0 && (size_t)n < sizeof(rootp) ? util_open_regular(rootp, &st) : -ENAMETOOLONG;
 	if (fd >= 0)
 		via_root = 1;
 	else
-		fd = open_regular(path, &st); /* the process is gone already */
+		fd = util_open_regular(path, &st); /* the process is gone already */
 	if (fd < 0)
 		return;
 	oid = obj_for_fd(s, fd, &st);

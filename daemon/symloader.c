@@ -1,5 +1,6 @@
 /* Symbol-table loader: one worker thread, a job queue in, a done list out, an eventfd. */
 #include "symloader.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,24 +15,10 @@ struct symloader {
 	/* The mutex guards only the two queues and `stop`. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct symloader_job *todo, *todo_tail, *done;
+	struct symloader_job *queue, *queue_tail, *done;
 	int stop;
 	int efd;
 };
-
-static int open_regular(const char *path, struct stat *st)
-{
-	/* O_NONBLOCK: a FIFO at a mapped path must not hang the worker. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
-}
 
 struct symloader_job *symloader_job_new(void)
 {
@@ -73,7 +60,7 @@ void symloader_job_run(struct symloader_job *j)
 	for (size_t i = 0; i < SYMLOADER_PATHS && j->paths[i]; i++) {
 		struct elfsym *e;
 		struct stat st;
-		int fd = open_regular(j->paths[i], &st), r;
+		int fd = util_open_regular(j->paths[i], &st), r;
 
 		if (fd < 0)
 			continue;
@@ -115,16 +102,16 @@ static void *worker_main(void *arg)
 		struct symloader_job *j;
 
 		pthread_mutex_lock(&l->lock);
-		while (!l->todo && !l->stop)
+		while (!l->queue && !l->stop)
 			pthread_cond_wait(&l->cond, &l->lock);
 		if (l->stop) {
 			pthread_mutex_unlock(&l->lock);
 			return NULL;
 		}
-		j = l->todo;
-		l->todo = j->next;
-		if (!l->todo)
-			l->todo_tail = NULL;
+		j = l->queue;
+		l->queue = j->next;
+		if (!l->queue)
+			l->queue_tail = NULL;
 		pthread_mutex_unlock(&l->lock);
 
 		symloader_job_run(j);
@@ -186,7 +173,7 @@ struct symloader *symloader_free(struct symloader *l)
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
 	pthread_join(l->worker, NULL);
-	free_list(l->todo);
+	free_list(l->queue);
 	free_list(l->done);
 	pthread_cond_destroy(&l->cond);
 	pthread_mutex_destroy(&l->lock);
@@ -204,11 +191,11 @@ void symloader_submit(struct symloader *l, struct symloader_job *j)
 {
 	j->next = NULL;
 	pthread_mutex_lock(&l->lock);
-	if (l->todo_tail)
-		l->todo_tail->next = j;
+	if (l->queue_tail)
+		l->queue_tail->next = j;
 	else
-		l->todo = j;
-	l->todo_tail = j;
+		l->queue = j;
+	l->queue_tail = j;
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
 }

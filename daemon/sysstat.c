@@ -1,5 +1,6 @@
 /* System counters from /proc: buffer parsers and root-injectable readers. */
 #include "sysstat.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,27 +18,6 @@
  * are not parsed anyway). */
 #define STAT_CHUNK 16384
 
-/* Unsigned decimal at [*p, end). 0, -EINVAL (no digits) or -ERANGE. */
-static int parse_u64(const char **p, const char *end, uint64_t *ret)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-	bool over = false;
-
-	if (s >= end || *s < '0' || *s > '9')
-		return -EINVAL;
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
-			over = true;
-	}
-	*p = s;
-	if (over)
-		return -ERANGE;
-	*ret = v;
-	return 0;
-}
-
 /* "123.45" at [*p, end) as fixed point in 1e-9 units (digits past the
  * ninth are dropped). Locale-free, unlike strtod. */
 static int parse_fixed9(const char **p, const char *end, uint64_t *ret)
@@ -46,7 +26,7 @@ static int parse_fixed9(const char **p, const char *end, uint64_t *ret)
 	const char *s;
 	int r;
 
-	r = parse_u64(p, end, &whole);
+	r = util_parse_u64(p, end, &whole);
 	if (r < 0)
 		return r;
 	s = *p;
@@ -147,7 +127,7 @@ static int parse_times(const char *p, const char *end, struct sysstat_cpu_times 
 		skip_blanks(&p, end);
 		if (p == end && i >= 4)
 			break;
-		if (parse_u64(&p, end, &v) < 0)
+		if (util_parse_u64(&p, end, &v) < 0)
 			return -EINVAL;
 		if (p < end && *p != ' ')
 			return -EINVAL;
@@ -185,7 +165,7 @@ static void cpu_line(struct sysstat_cpu *s, const char *p, const char *end)
 			return;
 		}
 		v = p + 3;
-		if (parse_u64(&v, end, &id) < 0 || id >= s->max_cpus ||
+		if (util_parse_u64(&v, end, &id) < 0 || id >= s->max_cpus ||
 		    parse_times(v, end, &t) < 0 ||
 		    (s->ncpu > 0 && s->cpu[s->ncpu - 1].id >= id) ||
 		    s->ncpu >= s->max_cpus) {
@@ -210,7 +190,7 @@ static void cpu_line(struct sysstat_cpu *s, const char *p, const char *end)
 		uint64_t x;
 
 		skip_blanks(&v, end);
-		if (parse_u64(&v, end, &x) == 0 && v == end)
+		if (util_parse_u64(&v, end, &x) == 0 && v == end)
 			*dst = x;
 	}
 }
@@ -377,7 +357,7 @@ int sysstat_parse_meminfo(const char *buf, size_t n, struct sysstat_meminfo *ret
 				continue;
 			v = colon + 1;
 			skip_blanks(&v, nl);
-			if (parse_u64(&v, nl, &x) < 0 || nl - v != 3 ||
+			if (util_parse_u64(&v, nl, &x) < 0 || nl - v != 3 ||
 			    memcmp(v, " kB", 3) != 0 ||
 			    __builtin_mul_overflow(x, 1024, &x)) {
 				ret->errors++;
@@ -426,9 +406,9 @@ int sysstat_parse_loadavg(const char *buf, size_t n, struct sysstat_loadavg *ret
 			return -EINVAL;
 		p++;
 	}
-	if (parse_u64(&p, end, &run) < 0 || p >= end || *p != '/' ||
-	    (p++, parse_u64(&p, end, &total)) < 0 || p >= end || *p != ' ' ||
-	    (p++, parse_u64(&p, end, &last)) < 0 || p != end ||
+	if (util_parse_u64(&p, end, &run) < 0 || p >= end || *p != '/' ||
+	    (p++, util_parse_u64(&p, end, &total)) < 0 || p >= end || *p != ' ' ||
+	    (p++, util_parse_u64(&p, end, &last)) < 0 || p != end ||
 	    run > UINT32_MAX || total > UINT32_MAX || last > UINT32_MAX)
 		return -EINVAL;
 	ret->load1 = (double)l[0] / 1e9;
@@ -488,7 +468,7 @@ static int psi_fields(const char *p, const char *end, struct sysstat_psi_line *r
 		if ((size_t)(end - p) < kl || memcmp(p, keys[i], kl) != 0)
 			return -EINVAL;
 		p += kl;
-		if ((i < 3 ? parse_fixed9(&p, end, &v[i]) : parse_u64(&p, end, &v[i])) < 0)
+		if ((i < 3 ? parse_fixed9(&p, end, &v[i]) : util_parse_u64(&p, end, &v[i])) < 0)
 			return -EINVAL;
 		if (i < 3) {
 			if (p >= end || *p != ' ')
