@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "procstat.h"
-#include "sysstat.h"
+#include "collect/procstat.h"
+#include "collect/sysstat.h"
 
 #define MAX_PROCS 100000 /* fork bound: a typo must not fork-bomb the host */
 #define MAX_ROUNDS 10000

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Per-process block I/O: bytes and requests by direction, and an
  * issue -> completion latency histogram, in a hash map keyed by tgid that
- * user space reads each tick (daemon/kstats.c).
+ * user space reads each tick (daemon/collect/kstats.c).
  *
  * Attribution: a request is owned by the task in whose context it entered
  * the block layer (block_io_start, called from blk_mq_submit_bio() /

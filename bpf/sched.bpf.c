@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Exact per-process scheduler counters: on-CPU and off-CPU time, voluntary
  * and involuntary switches, run-queue latency histogram, kept in a hash map
- * keyed by tgid that user space reads each tick (daemon/kstats.c). Threads'
+ * keyed by tgid that user space reads each tick (daemon/collect/kstats.c). Threads'
  * timestamps live in task-local storage (freed with the task, no pid reuse
  * issue). What each CPU runs now is published in an mmap-able seqcount
  * array so user space adds the slices still in progress. A process's final

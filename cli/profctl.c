@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fmt.h"
-#include "proto.h"
+#include "common/fmt.h"
+#include "common/proto.h"
 #include "render.h"
 
 /* Exit codes: the daemon said no / a local failure; no daemon to talk to

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fmt.h"
+#include "common/fmt.h"
 #include "render_internal.h"
 
 /* Columns between table cells. */

@@ -17,7 +17,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "fmt.h"
+#include "common/fmt.h"
 
 /* A config file is a few KiB; anything past this is not a config file (a
  * wrong path, a log, /dev/zero) and must not make us allocate without bound. */

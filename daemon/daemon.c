@@ -7,13 +7,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "proctable.h"
-#include "resources.h"
-#include "server.h"
-#include "stacks.h"
-#include "symbolizer.h"
-#include "window.h"
+#include "base/log.h"
+#include "store/proctable.h"
+#include "collect/resources.h"
+#include "api/server.h"
+#include "store/stacks.h"
+#include "symbols/symbolizer.h"
+#include "store/window.h"
 
 #define MAX_FRAMES (PROFD_MAX_KSTACK + PROFD_MAX_USTACK)
 

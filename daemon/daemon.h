@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "sampler.h"
+#include "collect/sampler.h"
 
 struct loop;
 struct server;

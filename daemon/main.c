@@ -16,12 +16,12 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
-#include "profd/proto.h"
-#include "log.h"
-#include "loop.h"
-#include "resources.h"
-#include "server.h"
-#include "symbolizer.h"
+#include "profd/protocol.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "collect/resources.h"
+#include "api/server.h"
+#include "symbols/symbolizer.h"
 
 static void usage(FILE *f)
 {

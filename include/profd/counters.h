@@ -1,9 +1,9 @@
 /* BPF <-> user-space ABI for the exact per-process counters: scheduler
- * (bpf/sched.bpf.c) and block I/O (bpf/blkio.bpf.c), read by daemon/kstats.c.
+ * (bpf/sched.bpf.c) and block I/O (bpf/blkio.bpf.c), read by daemon/collect/kstats.c.
  *
  * Only <linux/types.h> types and fixed arrays: compiled both by clang
  * -target bpf (against vmlinux.h) and by the host C compiler. Sizes are
- * pinned with _Static_assert in daemon/kstats.c.
+ * pinned with _Static_assert in daemon/collect/kstats.c.
  *
  * Clocks: every *_ns duration and the per-CPU slot's `since` are
  * bpf_ktime_get_ns() = CLOCK_MONOTONIC; start_time and event timestamps are

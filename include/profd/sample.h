@@ -3,7 +3,7 @@
  *
  * Only <linux/types.h> types and fixed arrays: this header is compiled both
  * by clang -target bpf (against vmlinux.h) and by the host C compiler.
- * Sizes are pinned with _Static_assert in daemon/abi_check.c. */
+ * Sizes are pinned with _Static_assert in daemon/collect/abi_check.c. */
 #ifndef PROFD_SAMPLE_H
 #define PROFD_SAMPLE_H
 

@@ -3,7 +3,7 @@
  * or a scratch directory, never from the system's own files. */
 #include "fuzz_util.h"
 
-#include "elfsym.h"
+#include "symbols/elfsym.h"
 
 #include <errno.h>
 #include <fcntl.h>

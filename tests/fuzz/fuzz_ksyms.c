@@ -2,7 +2,7 @@
  * which must agree: the daemon reads the file, the unit tests the buffer. */
 #include "fuzz_util.h"
 
-#include "ksyms.h"
+#include "symbols/ksyms.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Fuzz target: /proc/PID/maps text -> procmaps_parse, then the lookups. */
 #include "fuzz_util.h"
 
-#include "procmaps.h"
+#include "symbols/procmaps.h"
 
 #include <string.h>
 

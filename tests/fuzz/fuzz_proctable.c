@@ -5,7 +5,7 @@
  * files; exe is a symlink target). */
 #include "fuzz_util.h"
 
-#include "proctable.h"
+#include "store/proctable.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * and a response's data must survive being re-wrapped by proto_ok. */
 #include "fuzz_util.h"
 
-#include "proto.h"
+#include "common/proto.h"
 
 #include <errno.h>
 #include <string.h>

@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kstats.h"
-#include "log.h"
+#include "collect/kstats.h"
+#include "base/log.h"
 
 #define MiB (1024ull * 1024ull)
 #define MAX_EXITS 64

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elfsym.h"
+#include "symbols/elfsym.h"
 #include "symtest_util.h"
 
 static char *dir;

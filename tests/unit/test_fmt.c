@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "fmt.h"
+#include "common/fmt.h"
 
 static uint64_t dur(const char *s)
 {

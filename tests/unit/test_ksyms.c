@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ksyms.h"
+#include "symbols/ksyms.h"
 
 static void fixture(char *buf, size_t cap, const char *name)
 {

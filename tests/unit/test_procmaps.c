@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "procmaps.h"
+#include "symbols/procmaps.h"
 
 static const char *fixtures(void)
 {

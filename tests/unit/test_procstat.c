@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "procstat.h"
+#include "collect/procstat.h"
 
 #define KIB 1024ull
 #define MIB (1024ull * 1024ull)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proctable.h"
+#include "store/proctable.h"
 
 /* Fixture pids:
  * 4101 nginx, uid 33, start 123456 ticks; 4102 comm "(a) b)";

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "fmt.h"
-#include "proto.h"
+#include "common/fmt.h"
+#include "common/proto.h"
 
 /* Takes the next line and checks it; NULL expects "no complete line". */
 static void expect_line(struct linebuf *lb, const char *want)

@@ -25,10 +25,10 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-#include "loop.h"
-#include "proto.h"
-#include "server.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "common/proto.h"
+#include "api/server.h"
 
 /* log.c is not part of the core library the tests link; profd's real
  * logger wins over this one wherever both are linked. */

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "stacks.h"
+#include "store/stacks.h"
 
 static void mk(struct frame *f, uint32_t n, uint64_t seed)
 {

@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "elfsym.h"
-#include "symbolizer.h"
+#include "symbols/elfsym.h"
+#include "symbols/symbolizer.h"
 #include "symtest_util.h"
 
 static char *dir;

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sysstat.h"
+#include "collect/sysstat.h"
 
 #define KIB 1024ull
 

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stacks.h"
-#include "window.h"
-#include "wmap.h"
+#include "store/stacks.h"
+#include "store/window.h"
+#include "store/wmap.h"
 
 #define S 1000000000ull
 #define MS 1000000ull

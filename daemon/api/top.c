@@ -1,0 +1,450 @@
+/* The `top` handler: per-process CPU (exact from the scheduler, else from
+ * samples), memory, GPU, disk I/O, run-queue latency and hottest function
+ * over a window, and a system header. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "api/api.h"
+#include "daemon.h"
+#include "common/fmt.h"
+#include "collect/gpu.h"
+#include "store/proctable.h"
+#include "common/proto.h"
+#include "collect/resources.h"
+#include "api/server.h"
+#include "store/stacks.h"
+#include "symbols/symbolizer.h"
+#include "store/window.h"
+
+struct row {
+	uint32_t proc;
+	uint64_t samples;
+	uint64_t hot_samples;
+	char hot[NAME_MAX_LEN];
+	const char *hot_module;
+	int have_wc;
+	struct wcounters wc;
+	/* derived, for sorting and output */
+	double cpu_pct, io_bps;
+	uint64_t rss, runq_p99;
+	double gpu_pct;
+	int have_gpu;
+};
+
+struct top {
+	struct daemon *d;
+	struct row *rows;
+	size_t n, cap;
+	int32_t *idx;        /* proc id -> row index, -1 */
+	uint32_t nidx;
+	uint32_t only_tgid;
+	int have_sys;
+	struct wcounters sys;
+	int oom;
+};
+
+static struct row *row_for(struct top *t, uint32_t proc)
+{
+	const struct proc_info *p = proctable_info(t->d->procs, proc);
+	uint32_t i = proctable_id_index(proc);
+
+	/* an id whose process was evicted (or never known) has no row */
+	if (!p || i >= t->nidx)
+		return NULL;
+	if (t->idx[i] >= 0)
+		return &t->rows[t->idx[i]];
+	if (t->only_tgid && p->tgid != t->only_tgid)
+		return NULL;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct row *v = realloc(t->rows, cap * sizeof(*v));
+		if (!v) {
+			t->oom = 1;
+			return NULL;
+		}
+		t->rows = v;
+		t->cap = cap;
+	}
+	memset(&t->rows[t->n], 0, sizeof(t->rows[t->n]));
+	t->rows[t->n].proc = proc;
+	t->idx[i] = (int32_t)t->n;
+	return &t->rows[t->n++];
+}
+
+static void on_counters(uint32_t proc, const struct wcounters *c, void *ctx)
+{
+	struct top *t = ctx;
+	struct row *r;
+
+	if (proc == PROC_ID_SYSTEM) {
+		t->have_sys = 1;
+		t->sys = *c;
+		return;
+	}
+	if (proc < 16)
+		return;
+	r = row_for(t, proc);
+	if (r) {
+		r->have_wc = 1;
+		r->wc = *c;
+	}
+}
+
+static int add_live(const struct proc_info *p, void *ctx)
+{
+	struct top *t = ctx;
+
+	if (!p->exit_ns)
+		row_for(t, p->id);
+	return 0;
+}
+
+static int cmp_entry_proc(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* Hottest leaf function of one process's stack entries. */
+static void hottest(struct daemon *d, const struct entry *a, size_t n, struct row *row)
+{
+	struct {
+		char name[NAME_MAX_LEN];
+		const char *module;
+		uint64_t count;
+	} *lc = malloc(64 * sizeof(*lc));
+	size_t nl = 0;
+
+	if (!lc)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct frame *fr;
+		uint32_t fl;
+		char name[NAME_MAX_LEN];
+		size_t j;
+
+		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
+			continue;
+		api_frame_name(d, &fr[0], 1, name, sizeof(name));
+		for (j = 0; j < nl; j++)
+			if (!strcmp(lc[j].name, name))
+				break;
+		if (j == nl) {
+			if (nl == 64)
+				continue; /* a 65th distinct leaf cannot be the hottest of many */
+			memcpy(lc[nl].name, name, sizeof(name));
+			lc[nl].module = symbolizer_object_name(d->sym, fr[0].obj);
+			lc[nl].count = 0;
+			nl++;
+		}
+		lc[j].count += a[i].count;
+	}
+	for (size_t j = 0; j < nl; j++) {
+		if (lc[j].count > row->hot_samples) {
+			row->hot_samples = lc[j].count;
+			memcpy(row->hot, lc[j].name, sizeof(row->hot));
+			row->hot_module = lc[j].module;
+		}
+	}
+	free(lc);
+}
+
+static const char *sort_key;
+static struct daemon *sort_daemon;
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	double vx = 0, vy = 0;
+
+	if (!strcmp(sort_key, "pid") || !strcmp(sort_key, "comm")) {
+		const struct proc_info *p = proctable_info(sort_daemon->procs, x->proc);
+		const struct proc_info *q = proctable_info(sort_daemon->procs, y->proc);
+		int c;
+
+		if (!p || !q)
+			return p ? -1 : q ? 1 : 0;
+		c = !strcmp(sort_key, "comm") ? strcmp(p->comm, q->comm) : 0;
+		if (c)
+			return c;
+		return p->tgid < q->tgid ? -1 : p->tgid > q->tgid;
+	}
+	if (!strcmp(sort_key, "mem")) {
+		vx = (double)x->rss;
+		vy = (double)y->rss;
+	} else if (!strcmp(sort_key, "gpu")) {
+		vx = x->gpu_pct;
+		vy = y->gpu_pct;
+	} else if (!strcmp(sort_key, "io")) {
+		vx = x->io_bps;
+		vy = y->io_bps;
+	} else if (!strcmp(sort_key, "runq")) {
+		vx = (double)x->runq_p99;
+		vy = (double)y->runq_p99;
+	} else if (!strcmp(sort_key, "samples")) {
+		vx = (double)x->samples;
+		vy = (double)y->samples;
+	}
+	if (vx == vy) {
+		vx = x->cpu_pct;
+		vy = y->cpu_pct;
+	}
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	return x->proc < y->proc ? -1 : x->proc > y->proc;
+}
+
+static struct json_object *system_json(struct daemon *d, const struct top *t)
+{
+	const struct res_system *s = resources_system(d->res);
+	struct json_object *o = json_object_new_object(), *a, *psi, *g, *devs;
+	struct gpu *gpu = resources_gpu(d->res);
+	double cpu = s->cpu_pct;
+
+	if (t->have_sys && t->sys.sum[WC_OFFCPU_NS])
+		cpu = 100.0 * (double)t->sys.sum[WC_CPU_NS] / (double)t->sys.sum[WC_OFFCPU_NS];
+	json_object_object_add(o, "cpu_pct", cpu >= 0 ? json_object_new_double(cpu) : NULL);
+	a = json_object_new_array();
+	for (uint32_t i = 0; i < s->ncpu && s->per_cpu; i++)
+		json_object_array_add(a, json_object_new_double(s->per_cpu[i]));
+	json_object_object_add(o, "per_cpu_pct", a);
+	if (s->mem_ok) {
+		api_add_u64(o, "mem_total_bytes", s->mem.total);
+		api_add_u64(o, "mem_available_bytes", s->mem.available);
+		api_add_u64(o, "mem_used_bytes", s->mem.total > s->mem.available ? s->mem.total - s->mem.available : 0);
+		api_add_u64(o, "swap_total_bytes", s->mem.swap_total);
+		api_add_u64(o, "swap_used_bytes", s->mem.swap_total > s->mem.swap_free ? s->mem.swap_total - s->mem.swap_free : 0);
+	}
+	if (s->load_ok) {
+		a = json_object_new_array();
+		json_object_array_add(a, json_object_new_double(s->load.load1));
+		json_object_array_add(a, json_object_new_double(s->load.load5));
+		json_object_array_add(a, json_object_new_double(s->load.load15));
+		json_object_object_add(o, "load", a);
+	}
+	if (s->psi_ok) {
+		const struct sysstat_psi *r[3] = { &s->psi.cpu, &s->psi.memory, &s->psi.io };
+		const char *names[3] = { "cpu", "memory", "io" };
+
+		psi = json_object_new_object();
+		for (int i = 0; i < 3; i++) {
+			struct json_object *x = json_object_new_object();
+			if (r[i]->valid & SYSSTAT_PSI_SOME)
+				api_add_f(x, "some_avg10", r[i]->some.avg10);
+			if (r[i]->valid & SYSSTAT_PSI_FULL)
+				api_add_f(x, "full_avg10", r[i]->full.avg10);
+			json_object_object_add(psi, names[i], x);
+		}
+		json_object_object_add(o, "psi", psi);
+	} else {
+		json_object_object_add(o, "psi", NULL);
+	}
+	g = json_object_new_object();
+	json_object_object_add(g, "state", json_object_new_string(gpu ? gpu_state(gpu) : "GPU monitoring unavailable"));
+	devs = json_object_new_array();
+	for (size_t i = 0; gpu && i < gpu_device_count(gpu); i++) {
+		struct gpu_device_info di;
+		struct json_object *x;
+
+		if (gpu_device(gpu, i, &di))
+			continue;
+		x = json_object_new_object();
+		api_add_u64(x, "index", di.index);
+		json_object_object_add(x, "name", json_object_new_string(di.name));
+		if (di.valid & GPU_HAVE_UTIL)
+			api_add_f(x, "util_pct", di.util_gpu_pct);
+		if (di.valid & GPU_HAVE_MEM) {
+			api_add_u64(x, "mem_used_bytes", di.mem_used_bytes);
+			api_add_u64(x, "mem_total_bytes", di.mem_total_bytes);
+		}
+		if (di.valid & GPU_HAVE_TEMP)
+			api_add_u64(x, "temp_c", di.temp_c);
+		if (di.valid & GPU_HAVE_POWER)
+			api_add_f(x, "power_w", di.power_mw / 1000.0);
+		json_object_array_add(devs, x);
+	}
+	json_object_object_add(g, "devices", devs);
+	json_object_object_add(o, "gpu", g);
+	return o;
+}
+
+void api_top(struct daemon *d, struct json_object *req, struct server_reply *reply)
+{
+	struct top t = { .d = d };
+	struct entries e = { 0 };
+	struct window_range wr;
+	uint64_t span, total = 0, mem_total = 0;
+	int64_t pid, limit = 20, covered;
+	const char *sort = "cpu", *unit = NULL;
+	char msg[256];
+	struct json_object *o, *arr;
+	double secs, denom;
+	int exact = resources_exact_cpu(d->res);
+	const struct res_system *sys = resources_system(d->res);
+	size_t shown = 0;
+
+	if (api_parse_common(req, 10 * NSEC_PER_SEC, &span, &pid, reply))
+		return;
+	if (proto_get_int(req, "limit", 1, 10000, &limit, msg, sizeof(msg)) ||
+	    proto_get_string(req, "sort", &sort, msg, sizeof(msg)) ||
+	    proto_get_string(req, "unit", &unit, msg, sizeof(msg))) {
+		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s", msg);
+		return;
+	}
+	if (strcmp(sort, "cpu") && strcmp(sort, "mem") && strcmp(sort, "gpu") && strcmp(sort, "io") &&
+	    strcmp(sort, "runq") && strcmp(sort, "samples") && strcmp(sort, "pid") && strcmp(sort, "comm")) {
+		server_reply_error(reply, PROFD_E_BAD_ARGUMENT,
+				   "sort: \"%s\" is not one of cpu, mem, gpu, io, runq, samples, pid, comm", sort);
+		return;
+	}
+	t.only_tgid = (uint32_t)pid;
+	t.nidx = d->cfg.max_procs + 16;
+	t.idx = malloc(t.nidx * sizeof(*t.idx));
+	if (!t.idx)
+		goto oom;
+	memset(t.idx, 0xff, t.nidx * sizeof(*t.idx));
+
+	covered = api_query(d, span, (uint32_t)pid, &e);
+	if (covered < 0) {
+		server_reply_error(reply, PROFD_E_INTERNAL, "window query: %s", strerror((int)-covered));
+		goto out;
+	}
+	secs = (double)covered / 1e9;
+	qsort(e.v, e.n, sizeof(*e.v), cmp_entry_proc);
+	for (size_t i = 0; i < e.n;) {
+		size_t j = i;
+		struct row *r = row_for(&t, e.v[i].proc);
+
+		while (j < e.n && e.v[j].proc == e.v[i].proc) {
+			if (r)
+				r->samples += e.v[j].count;
+			total += e.v[j].count;
+			j++;
+		}
+		if (r)
+			hottest(d, &e.v[i], j - i, r);
+		i = j;
+	}
+	window_query_counters(d->win, d->data_until_ns, span, on_counters, &t, &wr);
+	proctable_foreach(d->procs, add_live, &t);
+	if (t.oom)
+		goto oom;
+
+	if (sys->mem_ok)
+		mem_total = sys->mem.total;
+	denom = (double)sampler_frequency(d->sampler) * secs;
+	for (size_t i = 0; i < t.n; i++) {
+		struct row *r = &t.rows[i];
+		struct res_gauges g;
+
+		if (exact && r->have_wc)
+			r->cpu_pct = secs > 0 ? 100.0 * (double)r->wc.sum[WC_CPU_NS] / 1e9 / secs : 0;
+		else
+			r->cpu_pct = denom > 0 ? 100.0 * (double)r->samples / denom : 0;
+		if (!resources_gauges(d->res, r->proc, &g)) {
+			r->rss = g.rss;
+			if (g.gpu) {
+				r->have_gpu = 1;
+				r->gpu_pct = g.gpu_pct;
+			}
+		} else if (r->have_wc) {
+			r->rss = r->wc.gauge_last[WG_RSS];
+		}
+		if (r->have_wc) {
+			r->io_bps = secs > 0 ? (double)(r->wc.sum[WC_IO_RBYTES] + r->wc.sum[WC_IO_WBYTES]) / secs : 0;
+			r->runq_p99 = wc_hist_quantile(r->wc.hist_runq, 0.99);
+			if (r->wc.sum[WC_GPU_UTIL_NS] && secs > 0) {
+				r->have_gpu = 1;
+				r->gpu_pct = 100.0 * (double)r->wc.sum[WC_GPU_UTIL_NS] / 1e9 / secs;
+			}
+		}
+	}
+	sort_key = sort;
+	sort_daemon = d;
+	qsort(t.rows, t.n, sizeof(*t.rows), cmp_rows);
+
+	o = json_object_new_object();
+	api_add_f(o, "window_s", secs);
+	api_add_u64(o, "frequency", sampler_frequency(d->sampler));
+	api_add_u64(o, "cpus", sampler_ncpus(d->sampler));
+	api_add_u64(o, "total_samples", total);
+	api_add_u64(o, "idle_samples", 0);
+	json_object_object_add(o, "cpu_source", json_object_new_string(exact ? "sched" : "samples"));
+	api_add_f(o, "system_cpu_pct", denom > 0 ? 100.0 * (double)total / (denom * sampler_ncpus(d->sampler)) : 0.0);
+	json_object_object_add(o, "system", system_json(d, &t));
+	arr = json_object_new_array();
+	for (size_t i = 0; i < t.n && (int64_t)shown < limit; i++) {
+		const struct row *r = &t.rows[i];
+		const struct proc_info *p = proctable_info(d->procs, r->proc);
+		const char *u = resources_unit(d->res, r->proc);
+		struct json_object *x;
+		struct res_gauges g;
+		int have_g = !resources_gauges(d->res, r->proc, &g);
+
+		if (!p)
+			continue;
+		if (unit && strcmp(unit, u))
+			continue;
+		/* a window row needs activity in it, or to be alive */
+		if (!r->samples && !r->have_wc && !have_g)
+			continue;
+		shown++;
+		x = json_object_new_object();
+		api_add_u64(x, "pid", p->tgid);
+		api_add_u64(x, "start_time_ns", p->start_ns);
+		api_add_u64(x, "uid", p->uid);
+		json_object_object_add(x, "comm", json_object_new_string(p->comm));
+		json_object_object_add(x, "cmdline", json_object_new_string(p->cmdline ? p->cmdline : ""));
+		json_object_object_add(x, "alive", json_object_new_boolean(!p->exit_ns));
+		api_add_f(x, "cpu_pct", r->cpu_pct);
+		json_object_object_add(x, "cpu_source", json_object_new_string(exact && r->have_wc ? "sched" : "samples"));
+		api_add_f(x, "sample_cpu_pct", denom > 0 ? 100.0 * (double)r->samples / denom : 0.0);
+		api_add_u64(x, "samples", r->samples);
+		json_object_object_add(x, "hottest", r->hot[0] ? json_object_new_string(r->hot) : NULL);
+		json_object_object_add(x, "hottest_module", json_object_new_string(r->hot_module ? r->hot_module : ""));
+		api_add_u64(x, "hottest_samples", r->hot_samples);
+		api_add_u64(x, "rss_bytes", r->rss);
+		api_add_f(x, "mem_pct", mem_total ? 100.0 * (double)r->rss / (double)mem_total : 0.0);
+		api_add_u64(x, "threads", have_g ? g.threads : r->wc.gauge_last[WG_THREADS]);
+		api_add_u64(x, "fds", have_g ? g.fds : r->wc.gauge_last[WG_FDS]);
+		json_object_object_add(x, "gpu_pct", r->have_gpu ? json_object_new_double(r->gpu_pct) : NULL);
+		json_object_object_add(x, "gpu_mem_bytes", r->have_gpu ? json_object_new_uint64(have_g ? g.gpu_mem : r->wc.gauge_last[WG_GPU_MEM]) : NULL);
+		api_add_f(x, "read_bytes_per_s", secs > 0 ? (double)r->wc.sum[WC_IO_RBYTES] / secs : 0);
+		api_add_f(x, "write_bytes_per_s", secs > 0 ? (double)r->wc.sum[WC_IO_WBYTES] / secs : 0);
+		api_add_u64(x, "io_read_bytes", r->wc.sum[WC_IO_RBYTES]);
+		api_add_u64(x, "io_write_bytes", r->wc.sum[WC_IO_WBYTES]);
+		api_add_u64(x, "io_read_reqs", r->wc.sum[WC_IO_RREQS]);
+		api_add_u64(x, "io_write_reqs", r->wc.sum[WC_IO_WREQS]);
+		api_add_u64(x, "io_lat_p99_ns", wc_hist_quantile(r->wc.hist_iolat, 0.99));
+		api_add_u64(x, "proc_read_bytes", r->wc.sum[WC_PROC_RBYTES]);
+		api_add_u64(x, "proc_write_bytes", r->wc.sum[WC_PROC_WBYTES]);
+		api_add_u64(x, "oncpu_ns", r->wc.sum[WC_CPU_NS]);
+		api_add_u64(x, "offcpu_ns", r->wc.sum[WC_OFFCPU_NS]);
+		api_add_f(x, "offcpu_pct", secs > 0 ? 100.0 * (double)r->wc.sum[WC_OFFCPU_NS] / 1e9 / secs : 0);
+		api_add_f(x, "vcsw_per_s", secs > 0 ? (double)r->wc.sum[WC_VCSW] / secs : 0);
+		api_add_f(x, "ivcsw_per_s", secs > 0 ? (double)r->wc.sum[WC_IVCSW] / secs : 0);
+		api_add_u64(x, "minflt", r->wc.sum[WC_MINFLT]);
+		api_add_u64(x, "majflt", r->wc.sum[WC_MAJFLT]);
+		api_add_u64(x, "runq_p50_ns", wc_hist_quantile(r->wc.hist_runq, 0.50));
+		api_add_u64(x, "runq_p99_ns", r->runq_p99);
+		json_object_object_add(x, "unit", json_object_new_string(u));
+		json_object_object_add(x, "container", json_object_new_string(resources_container(d->res, r->proc)));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "processes", arr);
+	server_reply_ok(reply, o);
+	goto out;
+oom:
+	server_reply_error(reply, PROFD_E_INTERNAL, "out of memory");
+out:
+	free(e.v);
+	free(t.rows);
+	free(t.idx);
+}

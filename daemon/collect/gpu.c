@@ -1,0 +1,668 @@
+/* GPU counters: NVML through dlopen (per device and per process) and DRM
+ * fdinfo per client, merged into one per-pid view. */
+#include "collect/gpu.h"
+#include "collect/gpu_drm.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* NVML ABI, declared here from the public nvml.h (API version 12) so that
+ * there is no build dependency. Enums are int-sized in the C ABI. */
+typedef int nvmlReturn_t;
+typedef struct nvmlDevice_st *nvmlDevice_t;
+typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
+typedef struct { unsigned long long total, free, used; } nvmlMemory_t;
+/* nvmlProcessInfo_t, taken by the _v3 lists; nvmlProcessInfo_v2_t, taken
+ * by the _v2 lists, has the same four fields (the two-field v1 layout is
+ * only for the unversioned symbols, which we never call). */
+typedef struct {
+	unsigned int pid;
+	unsigned long long usedGpuMemory;
+	unsigned int gpuInstanceId;
+	unsigned int computeInstanceId;
+} nvmlProcessInfo_t;
+typedef struct {
+	unsigned int pid;
+	unsigned long long timeStamp; /* CPU time, microseconds */
+	unsigned int smUtil, memUtil, encUtil, decUtil;
+} nvmlProcessUtilizationSample_t;
+
+#define NVML_SUCCESS 0
+#define NVML_ERROR_NOT_SUPPORTED 3
+#define NVML_ERROR_NOT_FOUND 6
+#define NVML_ERROR_INSUFFICIENT_SIZE 7
+#define NVML_ERROR_DRIVER_NOT_LOADED 9
+#define NVML_TEMPERATURE_GPU 0
+#define NVML_VALUE_NOT_AVAILABLE_ULL (~0ull) /* usedGpuMemory unknown */
+
+_Static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t ABI");
+_Static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32, "nvmlProcessUtilizationSample_t ABI");
+_Static_assert(sizeof(void (*)(void)) == sizeof(void *), "dlsym function pointers");
+
+struct nvml_api {
+	nvmlReturn_t (*init)(void);
+	nvmlReturn_t (*shutdown)(void);
+	const char *(*error_string)(nvmlReturn_t);
+	nvmlReturn_t (*get_count)(unsigned int *);
+	nvmlReturn_t (*get_handle)(unsigned int, nvmlDevice_t *);
+	nvmlReturn_t (*get_name)(nvmlDevice_t, char *, unsigned int);
+	nvmlReturn_t (*get_uuid)(nvmlDevice_t, char *, unsigned int);
+	nvmlReturn_t (*get_util)(nvmlDevice_t, nvmlUtilization_t *);
+	nvmlReturn_t (*get_mem)(nvmlDevice_t, nvmlMemory_t *);
+	nvmlReturn_t (*get_temp)(nvmlDevice_t, int, unsigned int *);
+	nvmlReturn_t (*get_power)(nvmlDevice_t, unsigned int *);
+	nvmlReturn_t (*compute_procs)(nvmlDevice_t, unsigned int *, nvmlProcessInfo_t *);
+	nvmlReturn_t (*graphics_procs)(nvmlDevice_t, unsigned int *, nvmlProcessInfo_t *);
+	nvmlReturn_t (*proc_util)(nvmlDevice_t, nvmlProcessUtilizationSample_t *, unsigned int *, unsigned long long);
+};
+
+/* Process records gathered over all devices in one sample: bounded so a
+ * host with many GPUs and processes cannot grow us without limit (64 K x
+ * 32 B = 2 MiB). */
+#define GPU_MAX_RECORDS 65536u
+#define GPU_BUF_START 64u     /* first process buffer, entries */
+#define GPU_STATE_MAX 512u
+#define NSEC_PER_SEC 1000000000ull
+
+struct dev {
+	nvmlDevice_t h;
+	struct gpu_device_info info;
+	uint32_t unsupported;            /* GPU_HAVE_* answered NOT_SUPPORTED: not asked again */
+	unsigned long long last_seen_us; /* newest process-util sample seen */
+};
+
+struct prec {                       /* one pid on one device (NVML) */
+	uint32_t pid;
+	uint32_t dev;
+	uint64_t mem;
+	uint64_t util_sum;
+	uint32_t util_n;
+	bool util_valid;
+};
+
+struct gpu {
+	char state[GPU_STATE_MAX];
+	void *lib;
+	bool nvml_ok;
+	struct nvml_api api;
+	struct dev *devs;
+	uint32_t ndevs;
+
+	void *pinfo;                    /* nvmlProcessInfo_t[pinfo_cap] */
+	unsigned int pinfo_cap;
+	void *psamp;                    /* nvmlProcessUtilizationSample_t[psamp_cap] */
+	unsigned int psamp_cap;
+	struct prec *recs;
+	size_t nrecs, recs_cap;
+	struct gpu_proc_info *nprocs;   /* NVML view, sorted by pid */
+	size_t n_nprocs;
+
+	struct gpu_drm *drm;
+
+	struct gpu_stats st;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* ---- NVML ------------------------------------------------------------ */
+
+/* dlsym returns void *; ISO C has no conversion to a function pointer, so
+ * copy the bits (POSIX guarantees they are the same size). */
+static bool nvml_sym(void *lib, const char *name, void *fnptr)
+{
+	void *p = dlsym(lib, name);
+
+	memcpy(fnptr, &p, sizeof(p));
+	return p != NULL;
+}
+
+static const char *nvml_err(const struct gpu *g, nvmlReturn_t r)
+{
+	static char buf[32];
+	const char *s = g->api.error_string ? g->api.error_string(r) : NULL;
+
+	if (s)
+		return s;
+	snprintf(buf, sizeof(buf), "error %d", r);
+	return buf;
+}
+
+static void nvml_load(struct gpu *g, const char *path)
+{
+	struct nvml_api *a = &g->api;
+	unsigned int count = 0;
+	nvmlReturn_t r;
+	const char *err;
+
+	if (!*path) {
+		snprintf(g->state, sizeof(g->state), "NVML disabled");
+		return;
+	}
+	g->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!g->lib) {
+		err = dlerror();
+		snprintf(g->state, sizeof(g->state), "no NVIDIA driver (%s)", err ? err : path);
+		return;
+	}
+	/* Required: without these there is nothing to read. */
+	if (!nvml_sym(g->lib, "nvmlInit_v2", &a->init) ||
+	    !nvml_sym(g->lib, "nvmlShutdown", &a->shutdown) ||
+	    !nvml_sym(g->lib, "nvmlDeviceGetCount_v2", &a->get_count) ||
+	    !nvml_sym(g->lib, "nvmlDeviceGetHandleByIndex_v2", &a->get_handle)) {
+		snprintf(g->state, sizeof(g->state), "NVML error: %s lacks the NVML v2 entry points", path);
+		goto fail;
+	}
+	/* Optional: a missing one makes its metric unsupported. */
+	nvml_sym(g->lib, "nvmlErrorString", &a->error_string);
+	nvml_sym(g->lib, "nvmlDeviceGetName", &a->get_name);
+	nvml_sym(g->lib, "nvmlDeviceGetUUID", &a->get_uuid);
+	nvml_sym(g->lib, "nvmlDeviceGetUtilizationRates", &a->get_util);
+	nvml_sym(g->lib, "nvmlDeviceGetMemoryInfo", &a->get_mem);
+	nvml_sym(g->lib, "nvmlDeviceGetTemperature", &a->get_temp);
+	nvml_sym(g->lib, "nvmlDeviceGetPowerUsage", &a->get_power);
+	if (!nvml_sym(g->lib, "nvmlDeviceGetComputeRunningProcesses_v3", &a->compute_procs))
+		nvml_sym(g->lib, "nvmlDeviceGetComputeRunningProcesses_v2", &a->compute_procs);
+	if (!nvml_sym(g->lib, "nvmlDeviceGetGraphicsRunningProcesses_v3", &a->graphics_procs))
+		nvml_sym(g->lib, "nvmlDeviceGetGraphicsRunningProcesses_v2", &a->graphics_procs);
+	nvml_sym(g->lib, "nvmlDeviceGetProcessUtilization", &a->proc_util);
+
+	r = a->init();
+	if (r != NVML_SUCCESS) {
+		/* The library ships with the user-space driver; without the
+		 * kernel module it is still "no driver" to a user. */
+		if (r == NVML_ERROR_DRIVER_NOT_LOADED)
+			snprintf(g->state, sizeof(g->state), "no NVIDIA driver (nvmlInit_v2: %s)", nvml_err(g, r));
+		else
+			snprintf(g->state, sizeof(g->state), "NVML error: nvmlInit_v2: %s", nvml_err(g, r));
+		goto fail;
+	}
+	r = a->get_count(&count);
+	if (r != NVML_SUCCESS) {
+		snprintf(g->state, sizeof(g->state), "NVML error: nvmlDeviceGetCount_v2: %s", nvml_err(g, r));
+		a->shutdown();
+		goto fail;
+	}
+	if (count > GPU_MAX_DEVICES) {
+		g->st.truncated += count - GPU_MAX_DEVICES;
+		count = GPU_MAX_DEVICES;
+	}
+	g->devs = calloc(count ? count : 1, sizeof(*g->devs));
+	if (!g->devs) {
+		snprintf(g->state, sizeof(g->state), "NVML error: out of memory");
+		a->shutdown();
+		goto fail;
+	}
+	for (unsigned int i = 0; i < count; i++) {
+		struct dev *d = &g->devs[g->ndevs];
+
+		r = a->get_handle(i, &d->h);
+		if (r != NVML_SUCCESS) {
+			/* e.g. NVML_ERROR_NO_PERMISSION on a cgroup-hidden GPU */
+			g->st.errors++;
+			continue;
+		}
+		d->info.index = i;
+		/* Name and UUID do not change while the driver is loaded. */
+		if (a->get_name && a->get_name(d->h, d->info.name, sizeof(d->info.name)) != NVML_SUCCESS)
+			d->info.name[0] = '\0';
+		if (a->get_uuid && a->get_uuid(d->h, d->info.uuid, sizeof(d->info.uuid)) != NVML_SUCCESS)
+			d->info.uuid[0] = '\0';
+		d->info.name[sizeof(d->info.name) - 1] = '\0';
+		d->info.uuid[sizeof(d->info.uuid) - 1] = '\0';
+		g->ndevs++;
+	}
+	g->nvml_ok = true;
+	snprintf(g->state, sizeof(g->state), "ok: %u NVIDIA device%s", g->ndevs, g->ndevs == 1 ? "" : "s");
+	return;
+fail:
+	dlclose(g->lib);
+	g->lib = NULL;
+	memset(a, 0, sizeof(*a));
+}
+
+/* Classify one metric call: 1 read, 0 not read (counted or not supported). */
+static int nvml_check(struct gpu *g, struct dev *d, uint32_t bit, nvmlReturn_t r)
+{
+	if (r == NVML_SUCCESS) {
+		d->info.valid |= bit;
+		return 1;
+	}
+	if (r == NVML_ERROR_NOT_SUPPORTED)
+		d->unsupported |= bit;
+	else
+		g->st.errors++;
+	return 0;
+}
+
+static int recs_add(struct gpu *g, uint32_t pid, uint32_t dev, uint64_t mem)
+{
+	struct prec *p;
+
+	if (g->nrecs == g->recs_cap) {
+		size_t cap = g->recs_cap ? g->recs_cap * 2 : 256;
+
+		if (g->recs_cap >= GPU_MAX_RECORDS) {
+			g->st.truncated++;
+			return -ENOSPC;
+		}
+		if (cap > GPU_MAX_RECORDS)
+			cap = GPU_MAX_RECORDS;
+		p = realloc(g->recs, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		g->recs = p;
+		g->recs_cap = cap;
+	}
+	p = &g->recs[g->nrecs++];
+	*p = (struct prec){ .pid = pid, .dev = dev, .mem = mem };
+	return 0;
+}
+
+/* Calls an NVML "fill this array" function, growing *buf on
+ * INSUFFICIENT_SIZE up to GPU_MAX_DEVICE_PROCS entries. NVML writes nothing
+ * when the array is too small, so a list over the bound is lost whole and
+ * counted in truncated. Returns the NVML code; *n gets the entries. */
+static nvmlReturn_t nvml_fill(struct gpu *g, void **buf, unsigned int *cap, size_t elem, unsigned int *n,
+			      nvmlReturn_t (*call)(struct gpu *g, struct dev *d, void *buf, unsigned int *n),
+			      struct dev *d)
+{
+	nvmlReturn_t r = NVML_ERROR_INSUFFICIENT_SIZE;
+
+	/* A few tries: processes may start between the size query and the read. */
+	for (int tries = 0; tries < 4; tries++) {
+		unsigned int want;
+		void *p;
+
+		*n = *cap;
+		r = call(g, d, *buf, n);
+		if (r != NVML_ERROR_INSUFFICIENT_SIZE)
+			break;
+		if (*cap >= GPU_MAX_DEVICE_PROCS) {
+			g->st.truncated++;
+			break;
+		}
+		want = *n > *cap ? *n + 16 : *cap * 2; /* slack for new processes */
+		if (want < GPU_BUF_START)
+			want = GPU_BUF_START;
+		if (want > GPU_MAX_DEVICE_PROCS)
+			want = GPU_MAX_DEVICE_PROCS;
+		p = realloc(*buf, (size_t)want * elem);
+		if (!p)
+			break;
+		*buf = p;
+		*cap = want;
+	}
+	if (r != NVML_SUCCESS)
+		*n = 0;
+	else if (*n > *cap)
+		*n = *cap;
+	return r;
+}
+
+static nvmlReturn_t call_compute(struct gpu *g, struct dev *d, void *buf, unsigned int *n)
+{
+	return g->api.compute_procs(d->h, n, buf);
+}
+
+static nvmlReturn_t call_graphics(struct gpu *g, struct dev *d, void *buf, unsigned int *n)
+{
+	return g->api.graphics_procs(d->h, n, buf);
+}
+
+static nvmlReturn_t call_util(struct gpu *g, struct dev *d, void *buf, unsigned int *n)
+{
+	return g->api.proc_util(d->h, buf, n, d->last_seen_us);
+}
+
+static int prec_cmp(const void *a, const void *b)
+{
+	const struct prec *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->dev < y->dev ? -1 : x->dev > y->dev;
+}
+
+/* pid in v[from, from + n), sorted; v may be NULL when n is 0. */
+static struct prec *prec_find(struct prec *v, size_t from, size_t n, uint32_t pid)
+{
+	size_t lo = from, hi = from + n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].pid == pid)
+			return &v[mid];
+		if (v[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Sorts recs[from..] by pid and merges duplicates of one device: a process
+ * with compute and graphics contexts is listed twice with the same memory,
+ * so take the larger, never the sum. */
+static void recs_merge_dev(struct gpu *g, size_t from)
+{
+	size_t w = from;
+
+	if (g->nrecs - from < 2)
+		return; /* also keeps a NULL recs away from qsort */
+	qsort(g->recs + from, g->nrecs - from, sizeof(*g->recs), prec_cmp);
+	for (size_t i = from; i < g->nrecs; i++) {
+		if (w > from && g->recs[w - 1].pid == g->recs[i].pid) {
+			if (g->recs[i].mem > g->recs[w - 1].mem)
+				g->recs[w - 1].mem = g->recs[i].mem;
+			continue;
+		}
+		g->recs[w++] = g->recs[i];
+	}
+	g->nrecs = w;
+}
+
+static void sample_procs(struct gpu *g, struct dev *d, uint32_t di)
+{
+	nvmlReturn_t (*const lists[])(struct gpu *, struct dev *, void *, unsigned int *) = {
+		g->api.compute_procs ? call_compute : NULL,
+		g->api.graphics_procs ? call_graphics : NULL,
+	};
+	const nvmlProcessUtilizationSample_t *samp;
+	const nvmlProcessInfo_t *info;
+	size_t from = g->nrecs;
+	bool have = false, lost = false;
+	unsigned int n;
+	nvmlReturn_t r;
+
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		if (!lists[l])
+			continue;
+		r = nvml_fill(g, &g->pinfo, &g->pinfo_cap, sizeof(*info), &n, lists[l], d);
+		have |= r == NVML_SUCCESS;
+		lost |= r != NVML_SUCCESS && r != NVML_ERROR_NOT_SUPPORTED;
+		if (r != NVML_SUCCESS && r != NVML_ERROR_NOT_SUPPORTED && r != NVML_ERROR_INSUFFICIENT_SIZE)
+			g->st.errors++;
+		info = g->pinfo;
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t mem = info[i].usedGpuMemory;
+
+			if (mem == NVML_VALUE_NOT_AVAILABLE_ULL)
+				mem = 0;
+			if (recs_add(g, info[i].pid, di, mem) < 0)
+				break;
+		}
+	}
+	/* A list lost (over the bound, or failing) leaves the count partial. */
+	if (have && !lost)
+		d->info.valid |= GPU_HAVE_PROCS;
+	recs_merge_dev(g, from);
+	d->info.procs = (uint32_t)(g->nrecs - from);
+
+	if (!g->api.proc_util || (d->unsupported & GPU_HAVE_PROC_UTIL))
+		return;
+	r = nvml_fill(g, &g->psamp, &g->psamp_cap, sizeof(*samp), &n, call_util, d);
+	if (r == NVML_ERROR_NOT_FOUND)
+		r = NVML_SUCCESS; /* no samples since last_seen: everyone idle */
+	if (r == NVML_ERROR_INSUFFICIENT_SIZE || !nvml_check(g, d, GPU_HAVE_PROC_UTIL, r))
+		return; /* over the bound (counted) or failed */
+	samp = g->psamp;
+	/* Busy but in neither list (lists unsupported, or it just exited):
+	 * still worth reporting, with unknown memory. */
+	for (unsigned int i = 0; i < n; i++)
+		if (!prec_find(g->recs, from, d->info.procs, samp[i].pid) && recs_add(g, samp[i].pid, di, 0) < 0)
+			break;
+	recs_merge_dev(g, from);
+	d->info.procs = (uint32_t)(g->nrecs - from);
+	for (size_t i = from; i < g->nrecs; i++)
+		g->recs[i].util_valid = true;
+	for (unsigned int i = 0; i < n; i++) {
+		struct prec *p = prec_find(g->recs, from, d->info.procs, samp[i].pid);
+
+		if (samp[i].timeStamp > d->last_seen_us)
+			d->last_seen_us = samp[i].timeStamp;
+		if (!p)
+			continue; /* dropped at the records bound */
+		/* NVML keeps ~1/6 s samples; the mean of those newer than
+		 * last_seen covers the interval since our previous sample. */
+		p->util_sum += samp[i].smUtil > 100 ? 100 : samp[i].smUtil;
+		p->util_n++;
+	}
+}
+
+/* Folds the per-device records into one entry per pid. */
+static void build_nprocs(struct gpu *g)
+{
+	size_t n = 0;
+
+	if (g->nrecs > 1)
+		qsort(g->recs, g->nrecs, sizeof(*g->recs), prec_cmp);
+	for (size_t i = 0; i < g->nrecs; i++) {
+		const struct prec *r = &g->recs[i];
+		struct gpu_proc_info *p;
+
+		if (n == 0 || g->nprocs[n - 1].pid != r->pid) {
+			if (n == GPU_MAX_PROCS) {
+				g->st.truncated++;
+				break;
+			}
+			p = &g->nprocs[n++];
+			*p = (struct gpu_proc_info){ .pid = r->pid, .sources = GPU_SRC_NVML };
+		}
+		p = &g->nprocs[n - 1];
+		p->devices++;
+		p->mem_bytes += r->mem;
+		if (r->util_valid) {
+			p->util_valid = true;
+			if (r->util_n)
+				p->util_pct += (double)r->util_sum / r->util_n;
+		}
+	}
+	g->n_nprocs = n;
+}
+
+int gpu_sample(struct gpu *g, uint64_t now_ns)
+{
+	const struct nvml_api *a = &g->api;
+	uint64_t t0 = mono_ns(), dt;
+
+	if (!g->nvml_ok)
+		return 0;
+	g->nrecs = 0;
+	for (uint32_t i = 0; i < g->ndevs; i++) {
+		struct dev *d = &g->devs[i];
+		struct gpu_device_info *inf = &d->info;
+		nvmlUtilization_t u;
+		nvmlMemory_t m;
+		unsigned int v;
+
+		inf->valid = 0;
+		inf->sampled_ns = now_ns;
+		if (a->get_util && !(d->unsupported & GPU_HAVE_UTIL) &&
+		    nvml_check(g, d, GPU_HAVE_UTIL, a->get_util(d->h, &u))) {
+			inf->util_gpu_pct = u.gpu;
+			inf->util_mem_pct = u.memory;
+		}
+		if (a->get_mem && !(d->unsupported & GPU_HAVE_MEM) &&
+		    nvml_check(g, d, GPU_HAVE_MEM, a->get_mem(d->h, &m))) {
+			inf->mem_total_bytes = m.total;
+			inf->mem_used_bytes = m.used;
+		}
+		if (a->get_temp && !(d->unsupported & GPU_HAVE_TEMP) &&
+		    nvml_check(g, d, GPU_HAVE_TEMP, a->get_temp(d->h, NVML_TEMPERATURE_GPU, &v)))
+			inf->temp_c = v;
+		if (a->get_power && !(d->unsupported & GPU_HAVE_POWER) &&
+		    nvml_check(g, d, GPU_HAVE_POWER, a->get_power(d->h, &v)))
+			inf->power_mw = v;
+		sample_procs(g, d, i);
+	}
+	build_nprocs(g);
+	g->st.samples++;
+	dt = mono_ns() - t0;
+	g->st.last_sample_ns = dt;
+	if (dt > g->st.max_sample_ns)
+		g->st.max_sample_ns = dt;
+	return (int)g->ndevs;
+}
+
+/* ---- lifetime and accessors ----------------------------------------- */
+
+struct gpu *gpu_new(const struct gpu_opts *o)
+{
+	const char *path = o ? o->nvml_path : NULL;
+	struct gpu *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	if (!path)
+		path = getenv(GPU_NVML_ENV);
+	if (!path)
+		path = GPU_NVML_DEFAULT;
+	g->drm = gpu_drm_new(o ? o->procfs : NULL);
+	g->nprocs = calloc(GPU_MAX_PROCS, sizeof(*g->nprocs));
+	if (!g->drm || !g->nprocs) {
+		gpu_free(g);
+		errno = ENOMEM;
+		return NULL;
+	}
+	nvml_load(g, path);
+	return g;
+}
+
+struct gpu *gpu_free(struct gpu *g)
+{
+	if (!g)
+		return NULL;
+	if (g->nvml_ok)
+		g->api.shutdown();
+	if (g->lib)
+		dlclose(g->lib);
+	free(g->devs);
+	free(g->pinfo);
+	free(g->psamp);
+	free(g->recs);
+	free(g->nprocs);
+	gpu_drm_free(g->drm);
+	free(g);
+	return NULL;
+}
+
+int gpu_scan_drm(struct gpu *g, const uint32_t *pids, size_t n, uint64_t now_ns)
+{
+	return gpu_drm_scan(g->drm, pids, n, now_ns, g->nvml_ok);
+}
+
+const char *gpu_state(const struct gpu *g)
+{
+	return g->state;
+}
+
+bool gpu_nvml_ok(const struct gpu *g)
+{
+	return g->nvml_ok;
+}
+
+size_t gpu_device_count(const struct gpu *g)
+{
+	return g->ndevs;
+}
+
+int gpu_device(const struct gpu *g, size_t i, struct gpu_device_info *ret)
+{
+	if (i >= g->ndevs)
+		return -ENOENT;
+	*ret = g->devs[i].info;
+	return 0;
+}
+
+static const struct gpu_proc_info *procs_find(const struct gpu_proc_info *v, size_t n, uint32_t pid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].pid == pid)
+			return &v[mid];
+		if (v[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void proc_merge(struct gpu_proc_info *dst, const struct gpu_proc_info *a, const struct gpu_proc_info *b)
+{
+	if (!a || !b) {
+		*dst = a ? *a : *b;
+		return;
+	}
+	*dst = *a;
+	dst->sources |= b->sources;
+	dst->devices += b->devices;
+	dst->util_valid |= b->util_valid;
+	dst->util_pct += b->util_pct;
+	dst->mem_bytes = sat_add(dst->mem_bytes, b->mem_bytes);
+}
+
+int gpu_process(const struct gpu *g, uint32_t pid, struct gpu_proc_info *ret)
+{
+	const struct gpu_proc_info *a = procs_find(g->nprocs, g->n_nprocs, pid);
+	size_t nd;
+	const struct gpu_proc_info *d = gpu_drm_procs(g->drm, &nd);
+	const struct gpu_proc_info *b = procs_find(d, nd, pid);
+
+	if (!a && !b)
+		return -ENOENT;
+	proc_merge(ret, a, b);
+	return 0;
+}
+
+void gpu_foreach_process(const struct gpu *g, int (*fn)(const struct gpu_proc_info *p, void *ctx), void *ctx)
+{
+	size_t i = 0, j = 0, nd;
+	const struct gpu_proc_info *d = gpu_drm_procs(g->drm, &nd);
+
+	while (i < g->n_nprocs || j < nd) {
+		const struct gpu_proc_info *a = i < g->n_nprocs ? &g->nprocs[i] : NULL;
+		const struct gpu_proc_info *b = j < nd ? &d[j] : NULL;
+		struct gpu_proc_info p;
+
+		if (a && b && a->pid != b->pid) {
+			if (a->pid < b->pid)
+				b = NULL;
+			else
+				a = NULL;
+		}
+		proc_merge(&p, a, b);
+		i += a != NULL;
+		j += b != NULL;
+		if (fn(&p, ctx))
+			return;
+	}
+}
+
+void gpu_get_stats(const struct gpu *g, struct gpu_stats *ret)
+{
+	*ret = g->st;
+	gpu_drm_get_stats(g->drm, ret);
+}

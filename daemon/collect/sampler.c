@@ -1,0 +1,414 @@
+/* Sampler: BPF loading, perf_event attachment per online CPU, ring buffer
+ * draining. See sampler.h. */
+#include "collect/sampler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cpu.skel.h"
+#include "base/log.h"
+#include "proc.skel.h"
+
+#define MAX_CPUS 4096
+#define RINGBUF_MIN (1u << 20)
+#define RINGBUF_MAX (1u << 28)
+
+struct sampler {
+	struct profd_cpu_bpf *cpu;
+	struct profd_proc_bpf *proc;
+	struct ring_buffer *rb;
+	struct bpf_link **links; /* one per online CPU, NULL where offline */
+	int *pfds;
+	uint32_t ncpus_possible;
+	uint32_t ncpus_online;
+	uint8_t online[MAX_CPUS / 8];
+	uint32_t frequency;
+	int use_cycles;
+	struct sampler_callbacks cb;
+	uint64_t drained, proc_events, malformed;
+};
+
+int sampler_parse_cpulist(const char *s, uint8_t *bitmap, size_t max)
+{
+	int n = 0;
+
+	memset(bitmap, 0, (max + 7) / 8);
+	while (*s && *s != '\n') {
+		char *end;
+		unsigned long a, b;
+
+		errno = 0;
+		a = strtoul(s, &end, 10);
+		if (end == s || errno)
+			return -EINVAL;
+		b = a;
+		s = end;
+		if (*s == '-') {
+			s++;
+			b = strtoul(s, &end, 10);
+			if (end == s || errno || b < a)
+				return -EINVAL;
+			s = end;
+		}
+		if (b >= max)
+			return -EINVAL;
+		for (unsigned long i = a; i <= b; i++) {
+			if (!(bitmap[i / 8] & (1u << (i % 8))))
+				n++;
+			bitmap[i / 8] |= 1u << (i % 8);
+		}
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return -EINVAL;
+	}
+	return n;
+}
+
+static int read_online(struct sampler *s)
+{
+	char buf[4096];
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	int n;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	n = sampler_parse_cpulist(buf, s->online, MAX_CPUS);
+	if (n < 0)
+		return n;
+	s->ncpus_online = n;
+	return 0;
+}
+
+/* libbpf hands us its format string: not a literal, by design. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int lvl = level == LIBBPF_WARN ? LOG_WARNING : level == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
+	size_t n;
+
+	if (lvl > log_get_level())
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	log_msg(lvl, "%s", buf);
+	return 0;
+}
+#pragma GCC diagnostic pop
+
+static int handle_record(void *ctx, void *data, size_t len)
+{
+	struct sampler *s = ctx;
+	uint32_t kind;
+
+	if (len < sizeof(uint32_t)) {
+		s->malformed++;
+		return 0;
+	}
+	memcpy(&kind, data, sizeof(kind));
+	if (kind == PROFD_REC_SAMPLE) {
+		const struct profd_sample *r = data;
+		size_t need;
+
+		if (len < sizeof(*r)) {
+			s->malformed++;
+			return 0;
+		}
+		need = sizeof(*r) + (size_t)r->kdepth * sizeof(uint64_t) +
+		       (size_t)r->udepth * sizeof(struct profd_ustack_frame);
+		/* Counted as drained either way: the record left the ring. */
+		s->drained++;
+		if (need > len || r->kdepth > PROFD_MAX_KSTACK || r->udepth > PROFD_MAX_USTACK) {
+			s->malformed++;
+			return 0;
+		}
+		if (s->cb.sample)
+			s->cb.sample(s->cb.ctx, r, len);
+	} else if (kind == PROFD_REC_EXEC || kind == PROFD_REC_EXIT) {
+		const struct profd_proc_event *e = data;
+
+		if (len < sizeof(*e)) {
+			s->malformed++;
+			return 0;
+		}
+		s->proc_events++;
+		if (s->cb.proc_event)
+			s->cb.proc_event(s->cb.ctx, e);
+	} else {
+		s->malformed++;
+	}
+	return 0;
+}
+
+static int perf_open(struct sampler *s, int cpu, int cycles, uint32_t hz)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = cycles ? PERF_TYPE_HARDWARE : PERF_TYPE_SOFTWARE,
+		.config = cycles ? PERF_COUNT_HW_CPU_CYCLES : PERF_COUNT_SW_CPU_CLOCK,
+		.freq = 1,
+		.sample_freq = hz,
+	};
+	int fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+	(void)s;
+	return fd < 0 ? -errno : fd;
+}
+
+static void detach_perf(struct sampler *s)
+{
+	for (uint32_t i = 0; i < s->ncpus_possible; i++) {
+		if (s->links && s->links[i]) {
+			bpf_link__destroy(s->links[i]);
+			s->links[i] = NULL;
+		}
+		if (s->pfds && s->pfds[i] >= 0) {
+			close(s->pfds[i]);
+			s->pfds[i] = -1;
+		}
+	}
+}
+
+static int attach_perf(struct sampler *s, uint32_t hz)
+{
+	int attached = 0, first_err = 0;
+
+	/* Hardware cycles when the PMU offers them, else the software clock.
+	 * Decided once on the first online CPU. */
+	s->use_cycles = 0;
+	for (uint32_t cpu = 0; cpu < s->ncpus_possible && cpu < MAX_CPUS; cpu++) {
+		if (!(s->online[cpu / 8] & (1u << (cpu % 8))))
+			continue;
+		int fd = perf_open(s, cpu, 1, hz);
+		if (fd >= 0) {
+			s->use_cycles = 1;
+			close(fd);
+		}
+		break;
+	}
+	for (uint32_t cpu = 0; cpu < s->ncpus_possible && cpu < MAX_CPUS; cpu++) {
+		if (!(s->online[cpu / 8] & (1u << (cpu % 8))))
+			continue;
+		int fd = perf_open(s, cpu, s->use_cycles, hz);
+		if (fd < 0) {
+			log_warn("sampler: perf_event_open on CPU %u: %s", cpu, strerror(-fd));
+			if (!first_err)
+				first_err = fd;
+			continue;
+		}
+		s->pfds[cpu] = fd;
+		s->links[cpu] = bpf_program__attach_perf_event(s->cpu->progs.profd_sample, fd);
+		if (!s->links[cpu]) {
+			int err = -errno;
+			log_warn("sampler: attach perf event on CPU %u: %s", cpu, strerror(-err));
+			close(fd);
+			s->pfds[cpu] = -1;
+			if (!first_err)
+				first_err = err;
+			continue;
+		}
+		attached++;
+	}
+	if (!attached)
+		return first_err ? first_err : -ENODEV;
+	s->frequency = hz;
+	return 0;
+}
+
+static size_t auto_ringbuf(uint32_t ncpus, uint32_t hz, uint64_t tick_ns)
+{
+	/* Room for 4 ticks of samples at ~1 KiB each (typical depth ~20
+	 * frames); the program wakes user space at half full, so a burst of
+	 * deep stacks is drained before it is lost. */
+	uint64_t ticks_s = tick_ns ? (tick_ns + 999999999ull) / 1000000000ull : 1;
+	uint64_t want = (uint64_t)ncpus * hz * 1024ull * 4 * ticks_s;
+	size_t sz = RINGBUF_MIN;
+
+	while (sz < want && sz < RINGBUF_MAX)
+		sz <<= 1;
+	return sz;
+}
+
+int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks *cb, struct sampler **ret)
+{
+	struct sampler *s;
+	size_t rbsz;
+	int err, n;
+
+	libbpf_set_print(libbpf_log);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cb = *cb;
+	n = libbpf_num_possible_cpus();
+	if (n <= 0) {
+		err = n < 0 ? n : -EINVAL;
+		goto fail;
+	}
+	s->ncpus_possible = n > MAX_CPUS ? MAX_CPUS : n;
+	err = read_online(s);
+	if (err) {
+		log_err("sampler: reading online CPUs: %s", strerror(-err));
+		goto fail;
+	}
+	s->links = calloc(s->ncpus_possible, sizeof(*s->links));
+	s->pfds = malloc(s->ncpus_possible * sizeof(*s->pfds));
+	if (!s->links || !s->pfds) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < s->ncpus_possible; i++)
+		s->pfds[i] = -1;
+
+	s->cpu = profd_cpu_bpf__open();
+	if (!s->cpu) {
+		err = -errno;
+		log_err("sampler: open CPU sampler BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	rbsz = opts->ringbuf_bytes ? opts->ringbuf_bytes : auto_ringbuf(s->ncpus_online, opts->frequency, opts->tick_ns);
+	err = bpf_map__set_max_entries(s->cpu->maps.samples, rbsz);
+	if (err)
+		goto fail;
+	s->cpu->rodata->ringbuf_wakeup_bytes = rbsz / 2;
+	err = profd_cpu_bpf__load(s->cpu);
+	if (err) {
+		log_err("sampler: load CPU sampler BPF program: %s", strerror(-err));
+		goto fail;
+	}
+
+	s->proc = profd_proc_bpf__open_and_load();
+	if (!s->proc) {
+		err = -errno;
+		log_err("sampler: load process lifecycle BPF programs: %s", strerror(-err));
+		goto fail;
+	}
+	err = profd_proc_bpf__attach(s->proc);
+	if (err) {
+		log_err("sampler: attach sched_process_exec/exit (tp_btf): %s", strerror(-err));
+		goto fail;
+	}
+
+	s->rb = ring_buffer__new(bpf_map__fd(s->cpu->maps.samples), handle_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		log_err("sampler: ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	err = ring_buffer__add(s->rb, bpf_map__fd(s->proc->maps.events), handle_record, s);
+	if (err) {
+		log_err("sampler: lifecycle ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+
+	err = attach_perf(s, opts->frequency);
+	if (err) {
+		log_err("sampler: no CPU could be sampled: %s", strerror(-err));
+		goto fail;
+	}
+	log_info("sampler: %s at %u Hz on %u CPUs, ring buffer %zu KiB",
+		 s->use_cycles ? "cycles" : "cpu-clock", s->frequency, s->ncpus_online, rbsz / 1024);
+	*ret = s;
+	return 0;
+fail:
+	sampler_free(s);
+	return err;
+}
+
+struct sampler *sampler_free(struct sampler *s)
+{
+	if (!s)
+		return NULL;
+	detach_perf(s);
+	ring_buffer__free(s->rb);
+	profd_proc_bpf__destroy(s->proc);
+	profd_cpu_bpf__destroy(s->cpu);
+	free(s->links);
+	free(s->pfds);
+	free(s);
+	return NULL;
+}
+
+int sampler_epoll_fd(struct sampler *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int sampler_drain(struct sampler *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+int sampler_set_frequency(struct sampler *s, uint32_t hz)
+{
+	if (hz == s->frequency)
+		return 0;
+	detach_perf(s);
+	return attach_perf(s, hz);
+}
+
+void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct profd_cpu_stats *v;
+	uint64_t *lost;
+	uint32_t zero = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->drained = s->drained;
+	ret->proc_events = s->proc_events;
+	ret->malformed = s->malformed;
+	if (ncpu <= 0)
+		return;
+	v = calloc(ncpu, sizeof(*v));
+	lost = calloc(ncpu, sizeof(*lost));
+	if (v && !bpf_map__lookup_elem(s->cpu->maps.stats, &zero, sizeof(zero), v, ncpu * sizeof(*v), 0)) {
+		for (int i = 0; i < ncpu; i++) {
+			ret->taken += v[i].taken;
+			ret->idle += v[i].idle;
+			ret->emitted += v[i].emitted;
+			ret->dropped_ringbuf += v[i].dropped_ringbuf;
+			ret->kstack_err += v[i].kstack_err;
+			ret->ustack_err += v[i].ustack_err;
+		}
+	}
+	if (lost && !bpf_map__lookup_elem(s->proc->maps.lost, &zero, sizeof(zero), lost, ncpu * sizeof(*lost), 0)) {
+		for (int i = 0; i < ncpu; i++)
+			ret->proc_events_lost += lost[i];
+	}
+	free(v);
+	free(lost);
+}
+
+const char *sampler_event_name(const struct sampler *s)
+{
+	return s->use_cycles ? "cycles" : "cpu-clock";
+}
+
+uint32_t sampler_ncpus(const struct sampler *s)
+{
+	return s->ncpus_online;
+}
+
+uint32_t sampler_frequency(const struct sampler *s)
+{
+	return s->frequency;
+}
