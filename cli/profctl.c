@@ -23,6 +23,7 @@
 #include "common/fmt.h"
 #include "common/proto.h"
 #include "render.h"
+#include "common/clock.h"
 
 /* Exit codes: the daemon said no / a local failure; no daemon to talk to
  * (or it broke the protocol); a bad command line (sysexits EX_USAGE). */
@@ -138,22 +139,14 @@ static int fail_usage(const struct ctx *c, const char *fmt, ...)
 
 /* ---- transport ---- */
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Waits for fd to be ready; -ETIMEDOUT when the daemon stays silent. */
 static int wait_fd(int fd, short events, uint64_t timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
-	uint64_t end = mono_ms() + timeout_ms;
+	uint64_t end = clock_mono_ms() + timeout_ms;
 
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = clock_mono_ms();
 		int r;
 
 		if (now >= end)

@@ -7,6 +7,7 @@
 #include <curses.h>
 
 #include "render_internal.h"
+#include "common/clock.h"
 
 /* What the w key cycles through. */
 static const char *const windows[] = { "10s", "30s", "1m", "5m", "1h" };
@@ -42,14 +43,6 @@ static void emit_curses(void *ud, enum top_line_kind kind, const char *line)
 		attroff(A_REVERSE);
 	}
 	t->y++;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void tui_draw(struct json_object *data, const struct render_top_query *q, const char *err)
@@ -89,7 +82,7 @@ int render_top_tui(render_fetch_fn fetch, void *ud, struct json_object *data, co
 {
 	char cur_sort[16], cur_window[16], err[512] = "";
 	struct render_top_query q = *q0;
-	uint64_t next_fetch = mono_ms() + interval_ms;
+	uint64_t next_fetch = clock_mono_ms() + interval_ms;
 	bool quit = false, refetch = false;
 
 	snprintf(cur_sort, sizeof(cur_sort), "%s", q0->sort);
@@ -105,7 +98,7 @@ int render_top_tui(render_fetch_fn fetch, void *ud, struct json_object *data, co
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	while (!quit) {
-		uint64_t now = mono_ms();
+		uint64_t now = clock_mono_ms();
 		int ch;
 
 		if (refetch || now >= next_fetch) {
@@ -117,9 +110,9 @@ int render_top_tui(render_fetch_fn fetch, void *ud, struct json_object *data, co
 				data = fresh;
 				err[0] = '\0';
 			}
-			next_fetch = mono_ms() + interval_ms;
+			next_fetch = clock_mono_ms() + interval_ms;
 			refetch = false;
-			now = mono_ms();
+			now = clock_mono_ms();
 		}
 		tui_draw(data, &q, err[0] ? err : NULL);
 		timeout(next_fetch > now ? (int)(next_fetch - now) : 0);

@@ -14,24 +14,9 @@
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
 #include "store/window.h"
+#include "common/clock.h"
 
 #define MAX_FRAMES (PROFD_MAX_KSTACK + PROFD_MAX_USTACK)
-
-uint64_t daemon_now_boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static uint64_t now_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
 
 /* Index a process's mappings (build-id -> file) once per process image, so
  * build-id frames of its libraries find their files even after it exits. */
@@ -39,7 +24,7 @@ static void note_process_once(struct daemon *d, uint32_t proc, uint32_t tgid, ui
 {
 	uint32_t i = proctable_id_index(proc);
 
-	if (i < 16 || i >= d->noted_len)
+	if (i < PROC_ID_FIRST || i >= d->noted_len)
 		return;
 	if (d->noted[i] == start_ns)
 		return;
@@ -127,7 +112,7 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 {
 	struct daemon *d = ctx;
 	char comm[PROFD_COMM_LEN + 1], fn[PROFD_PATH_LEN + 1];
-	uint64_t now = daemon_now_boot_ns();
+	uint64_t now = clock_boot_ns();
 
 	memcpy(comm, e->comm, PROFD_COMM_LEN);
 	comm[PROFD_COMM_LEN] = 0;
@@ -140,7 +125,7 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 		symbolizer_note_exec(d->sym, e->tgid, fn);
 		/* A new image: index its mappings again at its next sample. */
 		p = proctable_find_tgid(d->procs, e->tgid);
-		if (p && proctable_id_index(p->id) >= 16 && proctable_id_index(p->id) < d->noted_len)
+		if (p && proctable_id_index(p->id) >= PROC_ID_FIRST && proctable_id_index(p->id) < d->noted_len)
 			d->noted[proctable_id_index(p->id)] = 0;
 		if (p)
 			proctable_set_uid(d->procs, p->id, e->uid);
@@ -150,7 +135,7 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 	}
 }
 
-static struct window *make_window(const struct config *c, uint64_t now)
+static int make_window(const struct config *c, uint64_t now, struct window **ret)
 {
 	struct window_opts wo = {
 		.ntiers = 2,
@@ -161,7 +146,7 @@ static struct window *make_window(const struct config *c, uint64_t now)
 		.max_bytes = c->store_max_bytes,
 	};
 
-	return window_new(&wo, now);
+	return window_new(&wo, now, ret);
 }
 
 /* Created after privileges are dropped: its worker thread inherits the
@@ -175,14 +160,10 @@ int daemon_init_symbolizer(struct daemon *d)
 		.cache_bytes = d->cfg.symcache_bytes,
 		.max_objects = d->cfg.max_objects,
 	};
-	int err;
+	int err = symbolizer_new(&so, &d->sym);
 
-	d->sym = symbolizer_new(&so);
-	if (!d->sym) {
-		err = -errno;
-		log_err("symbolizer: %s", strerror(-err));
-		return err;
-	}
+	if (err < 0)
+		return log_err_errno(err, "symbolizer: %m");
 	return 0;
 }
 
@@ -196,27 +177,28 @@ int daemon_init(struct daemon *d)
 	struct sampler_callbacks cb = { .sample = on_sample, .proc_event = on_proc_event, .ctx = d };
 	int err;
 
-	d->start_boot_ns = daemon_now_boot_ns();
+	d->start_boot_ns = clock_boot_ns();
 	d->data_until_ns = d->start_boot_ns / d->cfg.fine_slot_ns * d->cfg.fine_slot_ns;
 
-	d->stacks = stacks_new(d->cfg.max_stacks);
-	d->procs = proctable_new("/proc", d->cfg.max_procs);
-	d->win = make_window(&d->cfg, d->start_boot_ns);
-	d->noted_len = d->cfg.max_procs + 16;
+	err = stacks_new(d->cfg.max_stacks, &d->stacks);
+	if (err < 0)
+		return log_err_errno(err, "stack table: %m");
+	err = proctable_new("/proc", d->cfg.max_procs, &d->procs);
+	if (err < 0)
+		return log_err_errno(err, "process table: %m");
+	err = make_window(&d->cfg, d->start_boot_ns, &d->win);
+	if (err < 0)
+		return log_err_errno(err, "window store: %m");
+	d->noted_len = d->cfg.max_procs + PROC_ID_FIRST;
 	d->noted = calloc(d->noted_len, sizeof(*d->noted));
-	if (!d->stacks || !d->procs || !d->win || !d->noted) {
-		err = errno ? -errno : -ENOMEM;
-		log_err("allocating the store: %s", strerror(-err));
-		return err;
-	}
+	if (!d->noted)
+		return log_err_errno(ENOMEM, "process notes: %m");
 	err = sampler_new(&sopts, &cb, &d->sampler);
 	if (err)
 		return err;
 	err = resources_new(d, &d->res);
-	if (err) {
-		log_err("resources: %s", strerror(-err));
-		return err;
-	}
+	if (err)
+		return log_err_errno(err, "resources: %m");
 	return 0;
 }
 
@@ -244,12 +226,12 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	d->data_until_ns = boundary - slot;
 	n = sampler_drain(d->sampler);
 	if (n < 0)
-		log_warn("sampler: draining the ring buffer: %s", strerror(-n));
+		log_warn_errno(n, "sampler: draining the ring buffer: %m");
 	d->data_until_ns = boundary;
 	resources_tick(d->res, now, boundary - 1);
 	window_tick(d->win, now);
 	d->last_tick_ns = now;
-	server_tick(d->server, now_mono_ms());
+	server_tick(d->server, clock_mono_ms());
 
 	if (d->ticks % 5 == 0)
 		proctable_reap(d->procs, now);

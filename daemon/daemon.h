@@ -52,7 +52,6 @@ void daemon_tick(struct daemon *d, uint64_t now_ns);
 /* SIGHUP: reload the config file; keep the old one if invalid. */
 void daemon_reload(struct daemon *d);
 
-uint64_t daemon_now_boot_ns(void);
 
 /* api.c: the request handler given to the server. */
 struct server_reply;

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
 #include <json-c/json.h>
 
 #include "daemon.h"
@@ -22,6 +24,7 @@
 #include "collect/resources.h"
 #include "api/server.h"
 #include "symbols/symbolizer.h"
+#include "common/clock.h"
 
 static void usage(FILE *f)
 {
@@ -37,6 +40,27 @@ static void usage(FILE *f)
 		"  -h, --help             this help\n"
 		"  -V, --version          print the version\n");
 }
+
+/* libbpf hands us its format string: not a literal, by design. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+/* Set once, in main(): every libbpf message goes through the daemon log. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int lvl = level == LIBBPF_WARN ? LOG_WARNING : level == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
+	size_t n;
+
+	if (lvl > log_get_level())
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	log_msg(lvl, "%s", buf);
+	return 0;
+}
+#pragma GCC diagnostic pop
 
 static void on_signal(struct loop *l, int fd, uint32_t events, void *data)
 {
@@ -65,7 +89,7 @@ static void on_timer(struct loop *l, int fd, uint32_t events, void *data)
 		return;
 	if (exp > 1)
 		d->tick_overruns += exp - 1;
-	daemon_tick(d, daemon_now_boot_ns());
+	daemon_tick(d, clock_boot_ns());
 }
 
 static void on_ringbuf(struct loop *l, int fd, uint32_t events, void *data)
@@ -96,7 +120,7 @@ static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
 	(void)l;
 	(void)events;
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_debug("symbolizer eventfd: %s", strerror(errno));
+		log_debug_errno(errno, "symbolizer eventfd: %m");
 	symbolizer_poll(d->sym);
 }
 
@@ -104,7 +128,7 @@ static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
  * BPF timestamps), so every drain closes exactly one window slot. */
 static int make_timer(const struct daemon *d)
 {
-	uint64_t tick = d->cfg.tick_ns, now = daemon_now_boot_ns();
+	uint64_t tick = d->cfg.tick_ns, now = clock_boot_ns();
 	uint64_t first = (now / tick + 1) * tick + 5 * 1000000ull;
 	struct itimerspec its = {
 		.it_interval = { .tv_sec = tick / 1000000000ull, .tv_nsec = tick % 1000000000ull },
@@ -147,9 +171,9 @@ static void drop_privileges(void)
 			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		log_warn("dropping capabilities: %s", strerror(errno));
+		log_warn_errno(errno, "dropping capabilities: %m");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		log_warn("no_new_privs: %s", strerror(errno));
+		log_warn_errno(errno, "no_new_privs: %m");
 }
 
 int main(int argc, char **argv)
@@ -240,6 +264,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(d.cfg.log_level);
+	libbpf_set_print(libbpf_log);
 	/* Shortest round-trip doubles: 0.1 stays "0.1" on the wire. */
 	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
 	if (!foreground && daemon(0, 0) < 0) {
@@ -255,19 +280,19 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.tfd = d.sfd = -1;
 
-	d.loop = loop_new();
-	if (!d.loop) {
-		log_err("epoll: %s", strerror(errno));
+	r = loop_new(&d.loop);
+	if (r < 0) {
+		log_err_errno(r, "epoll: %m");
 		return 1;
 	}
 	d.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d.sfd < 0 || loop_add(d.loop, d.sfd, EPOLLIN, on_signal, &d)) {
-		log_err("signalfd: %s", strerror(errno));
+		log_err_errno(errno, "signalfd: %m");
 		goto out;
 	}
 	r = daemon_init(&d);
 	if (r) {
-		log_err("startup failed: %s%s", strerror(-r),
+		log_err_errno(r, "startup failed: %m%s",
 			(r == -EPERM || r == -EACCES) ? " (profd needs root or CAP_BPF+CAP_PERFMON)" : "");
 		ret = r == -EPERM || r == -EACCES ? 77 : 1;
 		goto out;
@@ -283,37 +308,37 @@ int main(int argc, char **argv)
 		.handler = api_handle,
 		.userdata = &d,
 	};
-	d.server = server_new(d.loop, &so);
-	if (!d.server) {
-		log_err("socket %s: %s", d.cfg.socket, strerror(errno));
+	r = server_new(d.loop, &so, &d.server);
+	if (r < 0) {
+		log_err_errno(r, "socket %s: %m", d.cfg.socket);
 		goto out;
 	}
 	d.tfd = make_timer(&d);
 	if (d.tfd < 0 || loop_add(d.loop, d.tfd, EPOLLIN, on_timer, &d)) {
-		log_err("timerfd: %s", strerror(d.tfd < 0 ? -d.tfd : errno));
+		log_err_errno(d.tfd < 0 ? -d.tfd : errno, "timerfd: %m");
 		goto out;
 	}
 	if (loop_add(d.loop, sampler_epoll_fd(d.sampler), EPOLLIN, on_ringbuf, &d)) {
-		log_err("ring buffer epoll fd: %s", strerror(errno));
+		log_err_errno(errno, "ring buffer epoll fd: %m");
 		goto out;
 	}
 	if (resources_epoll_fd(d.res) >= 0 &&
 	    loop_add(d.loop, resources_epoll_fd(d.res), EPOLLIN, on_resources, &d)) {
-		log_err("kstats epoll fd: %s", strerror(errno));
+		log_err_errno(errno, "kstats epoll fd: %m");
 		goto out;
 	}
 	drop_privileges();
 	if (daemon_init_symbolizer(&d))
 		goto out;
 	if (symbolizer_fd(d.sym) >= 0 && loop_add(d.loop, symbolizer_fd(d.sym), EPOLLIN, on_symbolizer, &d)) {
-		log_err("symbolizer eventfd: %s", strerror(errno));
+		log_err_errno(errno, "symbolizer eventfd: %m");
 		goto out;
 	}
 	log_info("profd %s ready: socket %s, %u Hz", PROFD_VERSION, d.cfg.socket, d.cfg.frequency);
 
 	r = loop_run(d.loop);
 	if (r)
-		log_err("event loop: %s", strerror(-r));
+		log_err_errno(r, "event loop: %m");
 	else
 		ret = 0;
 out:

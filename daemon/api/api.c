@@ -20,6 +20,7 @@
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
 #include "store/window.h"
+#include "common/clock.h"
 
 
 static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
@@ -196,7 +197,7 @@ static void handle_status(struct daemon *d, struct server_reply *reply)
 	struct symbolizer_stats sy;
 	struct server_stats sv;
 	struct rusage ru;
-	uint64_t now = daemon_now_boot_ns();
+	uint64_t now = clock_boot_ns();
 
 	sampler_get_stats(d->sampler, &ss);
 	proctable_get_stats(d->procs, &ps);

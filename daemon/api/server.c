@@ -353,7 +353,7 @@ static void reject(struct server *s, int fd)
 
 	/* Best effort: a fresh socket's buffer takes one short line. */
 	if (line && send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("server: busy reply: %s", strerror(errno));
+		log_debug_errno(errno, "server: busy reply: %m");
 	free(line);
 	close(fd);
 	s->st.rejected_clients++;
@@ -375,12 +375,12 @@ static void server_accept(struct loop *l, int lfd, uint32_t events, void *data)
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				/* The connection stays pending; without a pause the
 				 * level-triggered socket would spin the loop. */
-				log_warn("server: accept: %s; pausing new connections", strerror(errno));
+				log_warn_errno(errno, "server: accept: %m; pausing new connections");
 				if (loop_mod(l, lfd, 0) == 0)
 					s->accept_paused = true;
 				return;
 			}
-			log_warn("server: accept: %s", strerror(errno));
+			log_warn_errno(errno, "server: accept: %m");
 			return;
 		}
 		if (s->st.clients >= s->opts.max_clients) {
@@ -484,8 +484,7 @@ static int server_bind(struct server *s, const char *group, gid_t gid)
 	strcpy(sa.sun_path, s->path);
 	r = make_parent(s->path);
 	if (r < 0) {
-		log_err("server: create directory for %s: %s", s->path, strerror(-r));
-		return r;
+		return log_err_errno(r, "server: create directory for %s: %m", s->path);
 	}
 	r = clear_stale(&sa);
 	if (r < 0) {
@@ -504,26 +503,22 @@ static int server_bind(struct server *s, const char *group, gid_t gid)
 	r = bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 	umask(old);
 	if (r < 0) {
-		log_err("server: bind %s: %s", s->path, strerror(-r));
-		return r;
+		return log_err_errno(r, "server: bind %s: %m", s->path);
 	}
 	if (lstat(s->path, &st) == 0) {
 		s->sock_dev = st.st_dev;
 		s->sock_ino = st.st_ino;
 	}
 	if (gid != (gid_t)-1 && chown(s->path, (uid_t)-1, gid) < 0) {
-		r = -errno;
-		log_err("server: chown %s to group %s: %s", s->path, group, strerror(-r));
+		r = log_err_errno(errno, "server: chown %s to group %s: %m", s->path, group);
 		goto unlink;
 	}
 	if (chmod(s->path, s->opts.mode) < 0) {
-		r = -errno;
-		log_err("server: chmod %s: %s", s->path, strerror(-r));
+		r = log_err_errno(errno, "server: chmod %s: %m", s->path);
 		goto unlink;
 	}
 	if (listen(s->fd, SOMAXCONN) < 0) {
-		r = -errno;
-		log_err("server: listen %s: %s", s->path, strerror(-r));
+		r = log_err_errno(errno, "server: listen %s: %m", s->path);
 		goto unlink;
 	}
 	return 0;
@@ -532,17 +527,15 @@ unlink:
 	return r;
 }
 
-struct server *server_new(struct loop *l, const struct server_opts *opts)
+int server_new(struct loop *l, const struct server_opts *opts, struct server **ret)
 {
 	struct server *s;
 	gid_t gid = (gid_t)-1;
 	int r;
 
 	if (!l || !opts || !opts->path || !opts->handler || !opts->max_clients || !opts->max_request ||
-	    !opts->max_reply) {
-		errno = EINVAL;
-		return NULL;
-	}
+	    !opts->max_reply)
+		return -EINVAL;
 	if (opts->group) {
 		struct group *g = getgrnam(opts->group);
 		if (g)
@@ -551,10 +544,8 @@ struct server *server_new(struct loop *l, const struct server_opts *opts)
 			log_warn("server: group '%s' not found; %s keeps its creator's group", opts->group, opts->path);
 	}
 	s = calloc(1, sizeof(*s));
-	if (!s) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (!s)
+		return -ENOMEM;
 	s->loop = l;
 	s->opts = *opts;
 	s->fd = -1;
@@ -573,14 +564,14 @@ struct server *server_new(struct loop *l, const struct server_opts *opts)
 		unlink(s->path);
 		goto fail;
 	}
-	return s;
+	*ret = s;
+	return 0;
 fail:
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->path);
 	free(s);
-	errno = -r;
-	return NULL;
+	return r;
 }
 
 struct server *server_free(struct server *s)

@@ -54,8 +54,10 @@ struct server_stats {
 };
 
 /* Bind (an existing stale socket at path is replaced only if nothing
- * answers on it), listen, join the loop. NULL with errno on failure. */
-struct server *server_new(struct loop *l, const struct server_opts *opts);
+ * answers on it), listen, join the loop. 0 and *ret, or -errno (-EINVAL
+ * for bad opts; bind/chown/listen failures are logged with the path);
+ * *ret untouched on failure. */
+int server_new(struct loop *l, const struct server_opts *opts, struct server **ret);
 /* Close all clients and the socket, unlink the path. NULL-safe. */
 struct server *server_free(struct server *s);
 /* Close idle clients; call every tick with a monotonic ms clock. */

@@ -85,7 +85,7 @@ static void on_counters(uint32_t proc, const struct wcounters *c, void *ctx)
 		t->sys = *c;
 		return;
 	}
-	if (proc < 16)
+	if (proctable_id_index(proc) < PROC_ID_FIRST)
 		return;
 	r = row_for(t, proc);
 	if (r) {
@@ -305,7 +305,7 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 		return;
 	}
 	t.only_tgid = (uint32_t)pid;
-	t.nidx = d->cfg.max_procs + 16;
+	t.nidx = d->cfg.max_procs + PROC_ID_FIRST;
 	t.idx = malloc(t.nidx * sizeof(*t.idx));
 	if (!t.idx)
 		goto oom;

@@ -1,6 +1,7 @@
 /* Daemon logger, see log.h. */
 #include "base/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +20,14 @@ int log_get_level(void)
 	return max_level;
 }
 
-void log_msg(int level, const char *fmt, ...)
+static void log_va(int level, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
-	va_list ap;
 	char buf[2048];
 
-	if (level > max_level)
-		return;
 	if (journal < 0)
 		journal = getenv("JOURNAL_STREAM") != NULL;
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	if (journal) {
 		fprintf(stderr, "<%d>%s\n", level, buf);
 	} else {
@@ -44,4 +40,30 @@ void log_msg(int level, const char *fmt, ...)
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
 		fprintf(stderr, "%s.%03ld profd %s: %s\n", tbuf, ts.tv_nsec / 1000000, names[level & 7], buf);
 	}
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > max_level)
+		return;
+	va_start(ap, fmt);
+	log_va(level, fmt, ap);
+	va_end(ap);
+}
+
+int log_msg_errno(int level, int err, const char *fmt, ...)
+{
+	int e = err < 0 ? -err : err;
+	va_list ap;
+
+	if (level <= max_level) {
+		errno = e; /* for %m */
+		va_start(ap, fmt);
+		log_va(level, fmt, ap);
+		va_end(ap);
+	}
+	errno = e;
+	return -e;
 }

@@ -21,20 +21,21 @@ struct loop {
 	int dispatching;
 };
 
-struct loop *loop_new(void)
+int loop_new(struct loop **ret)
 {
 	struct loop *l = calloc(1, sizeof(*l));
+	int e;
 
 	if (!l)
-		return NULL;
+		return -ENOMEM;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
-		int e = errno;
+		e = -errno;
 		free(l);
-		errno = e;
-		return NULL;
+		return e;
 	}
-	return l;
+	*ret = l;
+	return 0;
 }
 
 static void reap(struct loop *l)

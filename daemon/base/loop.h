@@ -9,8 +9,8 @@ struct loop;
 /* Called with the epoll events that fired (EPOLLIN, EPOLLOUT, ...). */
 typedef void (*loop_fn)(struct loop *l, int fd, uint32_t events, void *data);
 
-/* Returns a new loop, or NULL with errno set. */
-struct loop *loop_new(void);
+/* 0 and *ret, or -errno (epoll_create1, -ENOMEM); *ret untouched on failure. */
+int loop_new(struct loop **ret);
 /* Frees the loop (not the fds). Accepts NULL, returns NULL. */
 struct loop *loop_free(struct loop *l);
 

@@ -2,6 +2,7 @@
  * fdinfo per client, merged into one per-pid view. */
 #include "collect/gpu.h"
 #include "collect/gpu_drm.h"
+#include "common/clock.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -108,14 +109,6 @@ struct gpu {
 
 	struct gpu_stats st;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
@@ -482,7 +475,7 @@ static void build_nprocs(struct gpu *g)
 int gpu_sample(struct gpu *g, uint64_t now_ns)
 {
 	const struct nvml_api *a = &g->api;
-	uint64_t t0 = mono_ns(), dt;
+	uint64_t t0 = clock_mono_ns(), dt;
 
 	if (!g->nvml_ok)
 		return 0;
@@ -516,7 +509,7 @@ int gpu_sample(struct gpu *g, uint64_t now_ns)
 	}
 	build_nprocs(g);
 	g->st.samples++;
-	dt = mono_ns() - t0;
+	dt = clock_mono_ns() - t0;
 	g->st.last_sample_ns = dt;
 	if (dt > g->st.max_sample_ns)
 		g->st.max_sample_ns = dt;

@@ -1,6 +1,7 @@
 /* DRM fdinfo: parse one client's usage text, de-duplicate clients shared
  * between fds and processes, and turn busy counters into rates. */
 #include "collect/gpu_drm.h"
+#include "common/clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -49,14 +50,6 @@ struct gpu_drm {
 	size_t nprocs;
 	struct gpu_stats st;            /* drm_* fields only */
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static void copy_str(char *dst, size_t size, const char *src, size_t len)
 {
@@ -607,7 +600,7 @@ static void drm_finish(struct gpu_drm *g)
 
 int gpu_drm_scan(struct gpu_drm *g, const uint32_t *pids, size_t n, uint64_t now_ns, bool skip_nvidia)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = clock_mono_ns();
 	char *buf = malloc(GPU_DRM_FDINFO_MAX);
 	int ret = 0;
 
@@ -643,7 +636,7 @@ int gpu_drm_scan(struct gpu_drm *g, const uint32_t *pids, size_t n, uint64_t now
 	ret = (int)g->nclients;
 out:
 	g->st.drm_scans++;
-	g->st.last_scan_ns = mono_ns() - t0;
+	g->st.last_scan_ns = clock_mono_ns() - t0;
 	free(buf);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include "blkio.skel.h"
 #include "base/log.h"
 #include "sched.skel.h"
+#include "common/clock.h"
 
 /* The ABI with the BPF programs: a field moved in counters.h breaks here. */
 _Static_assert(sizeof(struct profd_hist) == 256, "hist size");
@@ -65,14 +66,6 @@ struct kstats {
 	uint64_t exit_records, malformed, inexact, orphans, last_procs, last_io;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint32_t clamp_entries(uint32_t v, uint32_t def)
 {
 	if (!v)
@@ -113,7 +106,7 @@ static void attach_all(struct kstats *k, struct bpf_object *obj, const char *par
 			break;
 		l = bpf_program__attach(p);
 		if (!l) {
-			log_warn("kstats: %s: attach %s: %s", part, bpf_program__section_name(p), strerror(errno));
+			log_warn_errno(errno, "kstats: %s: attach %s: %m", part, bpf_program__section_name(p));
 			continue;
 		}
 		k->links[k->nlinks++] = l;
@@ -139,8 +132,7 @@ static int load_blkio(struct kstats *k, const struct kstats_opts *o, const struc
 	int err;
 
 	if (!b) {
-		err = -errno;
-		log_warn("kstats: block I/O: open BPF object: %s", strerror(-err));
+		err = log_warn_errno(errno, "kstats: block I/O: open BPF object: %m");
 		return err;
 	}
 	/* Submission-time ownership: block_io_start (6.5+) sees every request
@@ -163,7 +155,7 @@ static int load_blkio(struct kstats *k, const struct kstats_opts *o, const struc
 	if (!err)
 		err = profd_blkio_bpf__load(b);
 	if (err) {
-		log_warn("kstats: block I/O: load BPF programs: %s", strerror(-err));
+		log_warn_errno(err, "kstats: block I/O: load BPF programs: %m");
 		profd_blkio_bpf__destroy(b);
 		return err;
 	}
@@ -178,8 +170,7 @@ static int load_sched(struct kstats *k, const struct kstats_opts *o, const struc
 	int err, n = libbpf_num_possible_cpus();
 
 	if (!s) {
-		err = -errno;
-		log_warn("kstats: scheduler: open BPF object: %s", strerror(-err));
+		err = log_warn_errno(errno, "kstats: scheduler: open BPF object: %m");
 		return err;
 	}
 	if (n <= 0) {
@@ -204,7 +195,7 @@ static int load_sched(struct kstats *k, const struct kstats_opts *o, const struc
 	if (!err)
 		err = profd_sched_bpf__load(s);
 	if (err) {
-		log_warn("kstats: scheduler: load BPF programs: %s", strerror(-err));
+		log_warn_errno(err, "kstats: scheduler: load BPF programs: %m");
 		profd_sched_bpf__destroy(s);
 		return err;
 	}
@@ -278,7 +269,7 @@ int kstats_new(const struct kstats_opts *opts, const struct kstats_callbacks *cb
 		if (k->slots == MAP_FAILED) {
 			/* Without it slices in progress are not added: readable,
 			 * only less fresh. */
-			log_warn("kstats: mmap CPU slots: %s; running slices not added", strerror(errno));
+			log_warn_errno(errno, "kstats: mmap CPU slots: %m; running slices not added");
 			k->slots = NULL;
 		}
 		k->rb = ring_buffer__new(bpf_map__fd(k->sched->maps.exits), handle_exit, k, NULL);
@@ -473,7 +464,7 @@ static int redo_one(struct kstats *k, uint32_t tgid, struct profd_sched_counters
 		if (bpf_map_lookup_elem(fd, &tgid, v))
 			return -ENOENT;
 		v->tgid = tgid;
-		now = mono_ns();
+		now = clock_mono_ns();
 		seqs_read(k);
 		for (uint32_t c = 0; c < k->nslots && ok; c++) {
 			if (k->c1[c].seq & 1) {
@@ -539,7 +530,7 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 			k->sv[i].tgid = k->keys[i];
 	}
 	if (have_slots) {
-		now = mono_ns();
+		now = clock_mono_ns();
 		seqs_read(k);
 	}
 	if (k->blkio) {

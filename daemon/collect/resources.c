@@ -17,6 +17,7 @@
 #include "collect/procstat.h"
 #include "store/proctable.h"
 #include "store/window.h"
+#include "common/clock.h"
 
 /* Idle processes' gauges are refreshed once every this many ticks (in
  * slices: 1/N of them per tick), active ones every tick. */
@@ -71,21 +72,13 @@ struct resources {
 	struct res_stats stats;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static struct pstate *state_get(struct resources *r, uint32_t proc, uint64_t start_ns)
 {
 	uint64_t ticks = proctable_ns_to_ticks(start_ns);
 	struct pstate *s;
 
 	proc = proctable_id_index(proc);
-	if (proc < 16 || proc >= r->nst)
+	if (proc < PROC_ID_FIRST || proc >= r->nst)
 		return NULL;
 	s = r->st[proc];
 	if (s && (s->start_ticks + 1 < ticks || s->start_ticks > ticks + 1)) {
@@ -107,7 +100,7 @@ static struct pstate *state_get(struct resources *r, uint32_t proc, uint64_t sta
 static void state_drop(struct resources *r, uint32_t proc)
 {
 	proc = proctable_id_index(proc);
-	if (proc >= 16 && proc < r->nst && r->st[proc]) {
+	if (proc >= PROC_ID_FIRST && proc < r->nst && r->st[proc]) {
 		free(r->st[proc]);
 		r->st[proc] = NULL;
 		r->stats.states--;
@@ -199,7 +192,7 @@ static void on_kstats_exit(void *ctx, const struct kstats_proc *p)
 	/* Exit records can arrive between ticks (ring half full): they belong
 	 * to the slot in progress. */
 	if (!r->slot_ns)
-		r->slot_ns = daemon_now_boot_ns();
+		r->slot_ns = clock_boot_ns();
 	account_kstats(r, p);
 }
 
@@ -400,7 +393,7 @@ static void system_tick(struct resources *r)
 void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns)
 {
 	struct gauge_ctx g = { .r = r };
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = clock_mono_ns();
 
 	r->now_ns = now_ns;
 	r->slot_ns = slot_ns;
@@ -428,7 +421,7 @@ void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns)
 	system_tick(r);
 	r->ticks++;
 	r->slot_ns = 0;
-	r->stats.last_tick_ns = mono_ns() - t0;
+	r->stats.last_tick_ns = clock_mono_ns() - t0;
 	if (r->stats.last_tick_ns > r->stats.max_tick_ns)
 		r->stats.max_tick_ns = r->stats.last_tick_ns;
 }
@@ -459,7 +452,7 @@ int resources_new(struct daemon *d, struct resources **ret)
 	if (!r)
 		return -ENOMEM;
 	r->d = d;
-	r->nst = d->cfg.max_procs + 16;
+	r->nst = d->cfg.max_procs + PROC_ID_FIRST;
 	r->st = calloc(r->nst, sizeof(*r->st));
 	r->cpu_prev = sysstat_cpu_new(0);
 	r->cpu_cur = sysstat_cpu_new(0);
@@ -476,7 +469,7 @@ int resources_new(struct daemon *d, struct resources **ret)
 	kc.ctx = r;
 	err = kstats_new(&ko, &kc, &r->ks);
 	if (err) {
-		log_warn("resources: scheduler/block-I/O counters unavailable (%s): CPU %% from samples", strerror(-err));
+		log_warn_errno(err, "resources: scheduler/block-I/O counters unavailable (%m): CPU %% from samples");
 		r->ks = NULL;
 	} else {
 		r->stats.kstats_parts = kstats_parts(r->ks);

@@ -94,26 +94,6 @@ static int read_online(struct sampler *s)
 	return 0;
 }
 
-/* libbpf hands us its format string: not a literal, by design. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char buf[1024];
-	int lvl = level == LIBBPF_WARN ? LOG_WARNING : level == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
-	size_t n;
-
-	if (lvl > log_get_level())
-		return 0;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = 0;
-	log_msg(lvl, "%s", buf);
-	return 0;
-}
-#pragma GCC diagnostic pop
-
 static int handle_record(void *ctx, void *data, size_t len)
 {
 	struct sampler *s = ctx;
@@ -209,7 +189,7 @@ static int attach_perf(struct sampler *s, uint32_t hz)
 			continue;
 		int fd = perf_open(s, cpu, s->use_cycles, hz);
 		if (fd < 0) {
-			log_warn("sampler: perf_event_open on CPU %u: %s", cpu, strerror(-fd));
+			log_warn_errno(fd, "sampler: perf_event_open on CPU %u: %m", cpu);
 			if (!first_err)
 				first_err = fd;
 			continue;
@@ -218,7 +198,7 @@ static int attach_perf(struct sampler *s, uint32_t hz)
 		s->links[cpu] = bpf_program__attach_perf_event(s->cpu->progs.profd_sample, fd);
 		if (!s->links[cpu]) {
 			int err = -errno;
-			log_warn("sampler: attach perf event on CPU %u: %s", cpu, strerror(-err));
+			log_warn_errno(err, "sampler: attach perf event on CPU %u: %m", cpu);
 			close(fd);
 			s->pfds[cpu] = -1;
 			if (!first_err)
@@ -253,7 +233,6 @@ int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks 
 	size_t rbsz;
 	int err, n;
 
-	libbpf_set_print(libbpf_log);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -266,7 +245,7 @@ int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks 
 	s->ncpus_possible = n > MAX_CPUS ? MAX_CPUS : n;
 	err = read_online(s);
 	if (err) {
-		log_err("sampler: reading online CPUs: %s", strerror(-err));
+		log_err_errno(err, "sampler: reading online CPUs: %m");
 		goto fail;
 	}
 	s->links = calloc(s->ncpus_possible, sizeof(*s->links));
@@ -280,8 +259,7 @@ int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks 
 
 	s->cpu = profd_cpu_bpf__open();
 	if (!s->cpu) {
-		err = -errno;
-		log_err("sampler: open CPU sampler BPF object: %s", strerror(-err));
+		err = log_err_errno(errno, "sampler: open CPU sampler BPF object: %m");
 		goto fail;
 	}
 	rbsz = opts->ringbuf_bytes ? opts->ringbuf_bytes : auto_ringbuf(s->ncpus_online, opts->frequency, opts->tick_ns);
@@ -291,37 +269,35 @@ int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks 
 	s->cpu->rodata->ringbuf_wakeup_bytes = rbsz / 2;
 	err = profd_cpu_bpf__load(s->cpu);
 	if (err) {
-		log_err("sampler: load CPU sampler BPF program: %s", strerror(-err));
+		log_err_errno(err, "sampler: load CPU sampler BPF program: %m");
 		goto fail;
 	}
 
 	s->proc = profd_proc_bpf__open_and_load();
 	if (!s->proc) {
-		err = -errno;
-		log_err("sampler: load process lifecycle BPF programs: %s", strerror(-err));
+		err = log_err_errno(errno, "sampler: load process lifecycle BPF programs: %m");
 		goto fail;
 	}
 	err = profd_proc_bpf__attach(s->proc);
 	if (err) {
-		log_err("sampler: attach sched_process_exec/exit (tp_btf): %s", strerror(-err));
+		log_err_errno(err, "sampler: attach sched_process_exec/exit (tp_btf): %m");
 		goto fail;
 	}
 
 	s->rb = ring_buffer__new(bpf_map__fd(s->cpu->maps.samples), handle_record, s, NULL);
 	if (!s->rb) {
-		err = -errno;
-		log_err("sampler: ring buffer: %s", strerror(-err));
+		err = log_err_errno(errno, "sampler: ring buffer: %m");
 		goto fail;
 	}
 	err = ring_buffer__add(s->rb, bpf_map__fd(s->proc->maps.events), handle_record, s);
 	if (err) {
-		log_err("sampler: lifecycle ring buffer: %s", strerror(-err));
+		log_err_errno(err, "sampler: lifecycle ring buffer: %m");
 		goto fail;
 	}
 
 	err = attach_perf(s, opts->frequency);
 	if (err) {
-		log_err("sampler: no CPU could be sampled: %s", strerror(-err));
+		log_err_errno(err, "sampler: no CPU could be sampled: %m");
 		goto fail;
 	}
 	log_info("sampler: %s at %u Hz on %u CPUs, ring buffer %zu KiB",

@@ -80,7 +80,7 @@ uint64_t proctable_ns_to_ticks(uint64_t ns)
 /* Entry of an id known to be handed out (its generation bits ignored). */
 static inline struct pent *ent_of(const struct proctable *t, uint32_t id)
 {
-	uint32_t i = proctable_id_index(id) - 16;
+	uint32_t i = proctable_id_index(id) - PROC_ID_FIRST;
 
 	return &t->chunks[i / PT_CHUNK][i % PT_CHUNK];
 }
@@ -92,7 +92,7 @@ static struct pent *ent_at(const struct proctable *t, uint32_t id)
 	uint32_t i = proctable_id_index(id);
 	struct pent *e;
 
-	if (i < 16 || i - 16 >= t->nents)
+	if (i < PROC_ID_FIRST || i - PROC_ID_FIRST >= t->nents)
 		return NULL;
 	e = ent_of(t, id);
 	return e->used && e->info.id == id ? e : NULL;
@@ -336,28 +336,26 @@ static void load_proc(struct proctable *t, struct pent *e, bool only_exec_data)
 
 /* ---- the table ---- */
 
-struct proctable *proctable_new(const char *procfs, size_t max_procs)
+int proctable_new(const char *procfs, size_t max_procs, struct proctable **ret)
 {
 	struct proctable *t;
 
-	if (!procfs || !*procfs || max_procs < 1 || max_procs > UINT32_MAX - 16) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (!procfs || !*procfs || max_procs < 1 || max_procs > UINT32_MAX - PROC_ID_FIRST)
+		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		return NULL;
+		return -ENOMEM;
 	t->procfs = strdup(procfs);
 	t->nbuckets = PT_MIN_BUCKETS;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->procfs || !t->buckets) {
 		proctable_free(t);
-		errno = ENOMEM;
-		return NULL;
+		return -ENOMEM;
 	}
 	t->max_procs = max_procs;
 	t->full_gen = UINT64_MAX;
-	return t;
+	*ret = t;
+	return 0;
 }
 
 static void ent_release(struct pent *e)
@@ -372,7 +370,7 @@ struct proctable *proctable_free(struct proctable *t)
 {
 	if (!t)
 		return NULL;
-	for (uint32_t id = 16; id - 16 < t->nents; id++)
+	for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++)
 		ent_release(ent_of(t, id));
 	for (uint32_t c = 0; c < t->nchunks; c++)
 		free(t->chunks[c]);
@@ -402,7 +400,7 @@ static void grow_buckets(struct proctable *t)
 	b = nb > t->nbuckets ? calloc(nb, sizeof(*b)) : NULL;
 	if (!b)
 		return; /* longer chains, still correct */
-	for (uint32_t id = 16; id - 16 < t->nents; id++) {
+	for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++) {
 		struct pent *e = ent_of(t, id);
 		uint32_t s;
 
@@ -445,7 +443,7 @@ static size_t collect(struct proctable *t, uint64_t oldest_ns)
 {
 	size_t n = 0;
 
-	for (uint32_t id = 16; id - 16 < t->nents; id++) {
+	for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++) {
 		struct pent *e = ent_of(t, id);
 
 		if (e->used && e->info.exit_ns &&
@@ -477,7 +475,7 @@ static void evict_dead(struct proctable *t)
 
 	if (!when)
 		return;
-	for (uint32_t id = 16; id - 16 < t->nents; id++) {
+	for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++) {
 		struct pent *e = ent_of(t, id);
 
 		if (e->used && e->info.exit_ns)
@@ -486,7 +484,7 @@ static void evict_dead(struct proctable *t)
 	if (n) {
 		qsort(when, n, sizeof(*when), cmp_u64);
 		cut = when[(want < n ? want : n) - 1];
-		for (uint32_t id = 16; id - 16 < t->nents; id++) {
+		for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++) {
 			struct pent *e = ent_of(t, id);
 
 			if (e->used && e->info.exit_ns && e->info.last_used_ns <= cut) {
@@ -525,7 +523,7 @@ static struct pent *ent_alloc(struct proctable *t)
 				return NULL;
 			t->nchunks++;
 		}
-		id = 16 + t->nents++;
+		id = PROC_ID_FIRST + t->nents++;
 		e = ent_of(t, id);
 	}
 	memset(e, 0, sizeof(*e));
@@ -667,7 +665,7 @@ void proctable_note_exit(struct proctable *t, uint32_t tgid, uint64_t start_ns, 
 
 void proctable_set_uid(struct proctable *t, uint32_t id, uint32_t uid)
 {
-	struct pent *e = t && id >= 16 ? (struct pent *)ent_at(t, id) : NULL;
+	struct pent *e = t && id >= PROC_ID_FIRST ? (struct pent *)ent_at(t, id) : NULL;
 
 	if (e && e->used && e->info.uid == UINT32_MAX)
 		e->info.uid = uid;
@@ -705,7 +703,7 @@ void proctable_reap(struct proctable *t, uint64_t now_ns)
 {
 	if (!t)
 		return;
-	for (uint32_t id = 16; id - 16 < t->nents; id++) {
+	for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++) {
 		struct pent *e = ent_of(t, id);
 		struct stat_fields sf;
 
@@ -733,7 +731,7 @@ void proctable_foreach(const struct proctable *t, int (*fn)(const struct proc_in
 {
 	if (!t || !fn)
 		return;
-	for (uint32_t id = 16; id - 16 < t->nents; id++) {
+	for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++) {
 		const struct pent *e = ent_of(t, id);
 
 		if (e->used && fn(&e->info, ctx))

@@ -15,8 +15,11 @@
 #define PROC_ID_OVERFLOW 1u /* rendered as comm "[table full]" (fits comm[16]) */
 #define PROC_ID_IDLE 2u     /* the idle task, if ever accounted */
 #define PROC_ID_SYSTEM 3u   /* window counters of the whole system */
+/* Ids below this are reserved for the pseudo-processes above; real
+ * processes get indexes PROC_ID_FIRST .. max_procs + PROC_ID_FIRST - 1. */
+#define PROC_ID_FIRST 16u
 
-/* An id is an index (low bits, dense from 16, at most max_procs + 16) and
+/* An id is an index (low bits, dense from PROC_ID_FIRST, below max_procs + PROC_ID_FIRST) and
  * a generation (high bits) that changes each time the index is reused, so
  * an id kept in old window data never names the index's next process. */
 #define PROCTABLE_ID_INDEX_BITS 22
@@ -52,8 +55,9 @@ struct proctable_stats {
 				* held data about them (table full) */
 };
 
-/* procfs: "/proc" or a fixture root. NULL with errno on failure. */
-struct proctable *proctable_new(const char *procfs, size_t max_procs);
+/* procfs: "/proc" or a fixture root. 0 and *ret, -EINVAL (no procfs, bound
+ * out of range) or -ENOMEM; *ret is untouched on failure. */
+int proctable_new(const char *procfs, size_t max_procs, struct proctable **ret);
 struct proctable *proctable_free(struct proctable *t);
 
 /* Find or create the process (tgid, start_ns). comm (may be NULL) is used

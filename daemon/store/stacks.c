@@ -92,30 +92,28 @@ static uint64_t table_bytes(const struct stacks *t)
 	       (uint64_t)t->nbuckets * sizeof(*t->buckets) + t->frame_bytes;
 }
 
-struct stacks *stacks_new(size_t max_stacks)
+int stacks_new(size_t max_stacks, struct stacks **ret)
 {
 	struct stacks *t;
 
 	/* Ids are uint32_t and start at STACK_ID_FIRST. */
-	if (max_stacks < 16 || max_stacks > UINT32_MAX - STACK_ID_FIRST) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (max_stacks < 16 || max_stacks > UINT32_MAX - STACK_ID_FIRST)
+		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		return NULL;
+		return -ENOMEM;
 	t->nbuckets = STACKS_MIN_BUCKETS;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets) {
 		free(t);
-		errno = ENOMEM;
-		return NULL;
+		return -ENOMEM;
 	}
 	t->max_stacks = max_stacks;
 	t->free_head = STACK_ID_NONE;
 	t->hash_fn = stacks_hash_default;
 	t->st.bytes = table_bytes(t);
-	return t;
+	*ret = t;
+	return 0;
 }
 
 struct stacks *stacks_free(struct stacks *t)

@@ -41,8 +41,9 @@ struct stacks_stats {
 	uint64_t collected;   /* stacks freed by stacks_gc() */
 };
 
-/* max_stacks: bound on distinct stacks (>= 16). NULL with errno on failure. */
-struct stacks *stacks_new(size_t max_stacks);
+/* max_stacks: bound on distinct stacks (>= 16). 0 and *ret, -EINVAL (bad
+ * bound) or -ENOMEM; *ret is untouched on failure. */
+int stacks_new(size_t max_stacks, struct stacks **ret);
 struct stacks *stacks_free(struct stacks *t);
 
 /* Intern frames[0..n) with flags (STACK_F_*). Marks the stack used at

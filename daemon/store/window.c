@@ -224,17 +224,15 @@ static int validate(const struct window_opts *o)
 	return 0;
 }
 
-struct window *window_new(const struct window_opts *opts, uint64_t now_ns)
+int window_new(const struct window_opts *opts, uint64_t now_ns, struct window **ret)
 {
 	struct window *w;
 
-	if (validate(opts) < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (validate(opts) < 0)
+		return -EINVAL;
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return NULL;
+		return -ENOMEM;
 	w->ntiers = opts->ntiers;
 	w->max_bytes = opts->max_bytes;
 	w->now = now_ns;
@@ -247,8 +245,7 @@ struct window *window_new(const struct window_opts *opts, uint64_t now_ns)
 		t->ring = calloc(t->nslots, sizeof(*t->ring));
 		if (!t->ring) {
 			window_free(w);
-			errno = ENOMEM;
-			return NULL;
+			return -ENOMEM;
 		}
 		/* Start times are multiples of slot_ns; mark every cell stale
 		 * except the open one (UINT64_MAX is never a slot start). */
@@ -256,7 +253,8 @@ struct window *window_new(const struct window_opts *opts, uint64_t now_ns)
 			t->ring[i].start_ns = UINT64_MAX;
 		ring_slot(t, t->cur)->start_ns = t->cur;
 	}
-	return w;
+	*ret = w;
+	return 0;
 }
 
 struct window *window_free(struct window *w)

@@ -79,8 +79,9 @@ struct wcounters {
 
 struct window;
 
-/* Validates opts (-EINVAL via errno on bad ones); NULL on failure. */
-struct window *window_new(const struct window_opts *opts, uint64_t now_ns);
+/* 0 and *ret, -EINVAL (opts out of range) or -ENOMEM; *ret is untouched
+ * on failure. */
+int window_new(const struct window_opts *opts, uint64_t now_ns, struct window **ret);
 struct window *window_free(struct window *w);
 
 /* Add count samples of (proc, stack) at time now_ns (the current fine

@@ -6,6 +6,7 @@
 #include "symbols/procmaps.h"
 #include "symbols/symloader.h"
 #include "base/util.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,14 +95,6 @@ struct symbolizer {
 
 	struct symloader *loader;   /* NULL with no_worker: loads run inline */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t hash64(uint64_t x)
 {
@@ -307,7 +300,7 @@ static int pid_read_maps(struct symbolizer *s, struct pid_entry *p)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%" PRIu32 "/maps", s->procfs, p->pid);
-	p->read_ns = now_ns();
+	p->read_ns = clock_mono_ns();
 	s->maps_reads++;
 	r = procmaps_read(path, &m);
 	if (r < 0)
@@ -430,7 +423,7 @@ uint32_t symbolizer_object_for_ip(struct symbolizer *s, uint32_t pid, uint64_t i
 	if (!p)
 		return SYM_OBJ_UNKNOWN;
 	e = procmaps_find(p->maps, ip, &idx);
-	if (!e && now_ns() - p->read_ns >= MAPS_REREAD_NS) {
+	if (!e && clock_mono_ns() - p->read_ns >= MAPS_REREAD_NS) {
 		/* A miss means new mappings (or a bogus IP): re-read once. */
 		if (pid_read_maps(s, p) < 0) {
 			pid_unlink(s, p);
@@ -692,13 +685,13 @@ void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
 	};
 }
 
-struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts)
+int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s)
-		return NULL;
+		return -ENOMEM;
 	s->no_worker = opts && opts->no_worker;
 	s->procfs = strdup(opts && opts->procfs ? opts->procfs : "/proc");
 	s->kallsyms = strdup(opts && opts->kallsyms ? opts->kallsyms : "/proc/kallsyms");
@@ -722,17 +715,15 @@ struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts)
 	/* Not fatal: kernel frames stay unnamed. */
 	(void)symbolizer_reload_kernel(s);
 	if (!s->no_worker) {
-		s->loader = symloader_new();
-		if (!s->loader) {
-			r = -errno;
+		r = symloader_new(&s->loader);
+		if (r < 0)
 			goto fail;
-		}
 	}
-	return s;
+	*ret = s;
+	return 0;
 fail:
 	symbolizer_free(s);
-	errno = -r;
-	return NULL;
+	return r;
 }
 
 struct symbolizer *symbolizer_free(struct symbolizer *s)

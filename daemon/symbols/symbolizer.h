@@ -48,9 +48,10 @@ struct sym_result {
 	uint64_t offset;    /* address - symbol start (when name != NULL) */
 };
 
-/* New symbolizer; NULL with errno on failure. Loads kallsyms at once
- * (failure to read it is not fatal: kernel frames stay unnamed). */
-struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts);
+/* New symbolizer: 0 and *ret, or -errno (-ENOMEM, the worker thread could
+ * not start); *ret untouched on failure. Loads kallsyms at once (failure
+ * to read it is not fatal: kernel frames stay unnamed). */
+int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret);
 struct symbolizer *symbolizer_free(struct symbolizer *s);
 
 /* eventfd that becomes readable when the worker finished loads; the

@@ -126,19 +126,18 @@ static void *worker_main(void *arg)
 	}
 }
 
-struct symloader *symloader_new(void)
+int symloader_new(struct symloader **ret)
 {
 	struct symloader *l = calloc(1, sizeof(*l));
 	int r;
 
 	if (!l)
-		return NULL;
+		return -ENOMEM;
 	l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->efd < 0) {
 		r = -errno;
 		free(l);
-		errno = -r;
-		return NULL;
+		return r;
 	}
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
@@ -148,10 +147,10 @@ struct symloader *symloader_new(void)
 		pthread_mutex_destroy(&l->lock);
 		close(l->efd);
 		free(l);
-		errno = -r;
-		return NULL;
+		return r;
 	}
-	return l;
+	*ret = l;
+	return 0;
 }
 
 static void free_list(struct symloader_job *j)

@@ -68,8 +68,9 @@ void symloader_job_run(struct symloader_job *j);
 
 struct symloader;
 
-/* Start the worker thread. NULL with errno set on failure. */
-struct symloader *symloader_new(void);
+/* Start the worker thread. 0 and *ret, or -errno (eventfd, pthread_create,
+ * -ENOMEM); *ret untouched on failure. */
+int symloader_new(struct symloader **ret);
 /* Stop and join the worker; jobs queued or finished but not taken are
  * freed. Accepts NULL, returns NULL. */
 struct symloader *symloader_free(struct symloader *l);

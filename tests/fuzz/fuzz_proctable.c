@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *part[4] = { 0 }, *p = data, *end = data + size;
 	size_t len[4] = { 0 }, nparts = 0;
 	struct proctable_stats st;
-	struct proctable *t;
+	struct proctable *t = NULL;
 	uint64_t ticks, start_ns, hz = (uint64_t)sysconf(_SC_CLK_TCK);
 	uint32_t id;
 
@@ -132,8 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* ticks -> ns so that proctable_ns_to_ticks() gives ticks back. */
 	start_ns = ticks > UINT64_MAX / (1000000000ull / hz) ? 0 : ticks * (1000000000ull / hz);
 
-	t = proctable_new(root, 4);
-	FUZZ_CHECK(t);
+	FUZZ_CHECK(proctable_new(root, 4, &t) == 0);
 	id = proctable_get(t, PID, start_ns, "fuzz", 1000);
 	FUZZ_CHECK(id != PROC_ID_NONE);
 	if (proctable_info(t, id))

@@ -40,7 +40,8 @@ static int setup(void **state)
 
 static struct proctable *mk(size_t max)
 {
-	struct proctable *t = proctable_new(procfs, max);
+	struct proctable *t = NULL;
+	assert_int_equal(proctable_new(procfs, max, &t), 0);
 
 	assert_non_null(t);
 	return t;
@@ -376,9 +377,8 @@ static void test_pseudo(void **state)
 	assert_null(proctable_info(t, 5));
 	assert_null(proctable_info(t, 16));
 	assert_int_equal(stats(t).procs, 0);
-	assert_null(proctable_new(procfs, 0));
-	assert_int_equal(errno, EINVAL);
-	assert_null(proctable_new(NULL, 10));
+	assert_int_equal(proctable_new(procfs, 0, &(struct proctable *){ NULL }), -EINVAL);
+	assert_true(proctable_new(NULL, 10, &(struct proctable *){ NULL }) < 0);
 	/* USER_HZ conversion */
 	assert_int_equal(proctable_ns_to_ticks(ticks_ns(123456)), 123456);
 	assert_int_equal(proctable_ns_to_ticks(ticks_ns(123456) + ticks_ns(1) - 1), 123456);

@@ -235,10 +235,8 @@ static int scenario(const struct server_opts *opts, void (*child)(void), struct 
 	int pfd[2], tfd, status = -1;
 	pid_t pid;
 
-	run.l = loop_new();
-	assert_non_null(run.l);
-	srv = server_new(run.l, opts);
-	assert_non_null(srv);
+	assert_int_equal(loop_new(&run.l), 0);
+	assert_int_equal(server_new(run.l, opts, &srv), 0);
 	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	assert_true(tfd >= 0);
@@ -589,7 +587,8 @@ static void test_stale_socket(void **state)
 {
 	struct server_opts o = default_opts();
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct loop *l = loop_new();
+	struct loop *l = NULL;
+	assert_int_equal(loop_new(&l), 0);
 	struct server *a, *b;
 	int fd;
 
@@ -600,31 +599,27 @@ static void test_stale_socket(void **state)
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(fd);
-	a = server_new(l, &o);
-	assert_non_null(a);
+	assert_int_equal(server_new(l, &o, &a), 0);
 	/* A live one: left alone. */
-	b = server_new(l, &o);
+	b = NULL;
+	assert_int_equal(server_new(l, &o, &b), -EADDRINUSE);
 	assert_null(b);
-	assert_int_equal(errno, EADDRINUSE);
 	assert_int_equal(access(sock_path, F_OK), 0);
 	a = server_free(a);
 	/* Not a socket: left alone. */
 	fd = open(sock_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_null(server_new(l, &o));
-	assert_int_equal(errno, EEXIST);
+	assert_int_equal(server_new(l, &o, &(struct server *){ NULL }), -EEXIST);
 	assert_int_equal(unlink(sock_path), 0);
 	/* Path too long for sun_path. */
 	memset(sock_path, 'a', sizeof(sock_path) - 1);
 	sock_path[0] = '/';
 	sock_path[sizeof(sock_path) - 1] = '\0';
-	assert_null(server_new(l, &o));
-	assert_int_equal(errno, ENAMETOOLONG);
+	assert_int_equal(server_new(l, &o, &(struct server *){ NULL }), -ENAMETOOLONG);
 	/* Bad options. */
 	o.max_clients = 0;
-	assert_null(server_new(l, &o));
-	assert_int_equal(errno, EINVAL);
+	assert_int_equal(server_new(l, &o, &(struct server *){ NULL }), -EINVAL);
 	assert_null(server_free(NULL));
 	loop_free(l);
 }

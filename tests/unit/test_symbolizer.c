@@ -98,7 +98,8 @@ static struct symbolizer *new_sym(int no_worker, size_t cache_bytes, size_t max_
 		.kallsyms = kallsyms, .debug_dirs = "/nonexistent",
 		.cache_bytes = cache_bytes, .max_objects = max_objects, .no_worker = no_worker,
 	};
-	struct symbolizer *s = symbolizer_new(&o);
+	struct symbolizer *s = NULL;
+	assert_int_equal(symbolizer_new(&o, &s), 0);
 
 	assert_non_null(s);
 	return s;
@@ -437,8 +438,7 @@ static void test_kernel(void **state)
 	const char *f = getenv("PROFD_FIXTURES");
 	snprintf(path, sizeof(path), "%s/kallsyms_restricted.txt", f ? f : "tests/fixtures");
 	struct symbolizer_opts o = { .kallsyms = path, .no_worker = 1 };
-	s = symbolizer_new(&o);
-	assert_non_null(s);
+	assert_int_equal(symbolizer_new(&o, &s), 0);
 	assert_int_equal(symbolizer_lookup(s, SYM_OBJ_KERNEL, 0xffffffff81000105ull, &r), -ENOENT);
 	assert_int_equal(symbolizer_reload_kernel(s), -EPERM);
 	symbolizer_free(s);

@@ -26,7 +26,8 @@ static struct window *mkwin(size_t max_bytes)
 		.tier = { { .slot_ns = S, .slots = 600 }, { .slot_ns = 60 * S, .slots = 1440 } },
 		.max_bytes = max_bytes,
 	};
-	struct window *w = window_new(&o, T0);
+	struct window *w = NULL;
+	assert_int_equal(window_new(&o, T0, &w), 0);
 
 	assert_non_null(w);
 	return w;
@@ -103,19 +104,17 @@ static void test_invalid_opts(void **state)
 	struct window *w;
 
 	(void)state;
-	w = window_new(&ok, 0);
-	assert_non_null(w);
+	assert_int_equal(window_new(&ok, 0, &w), 0);
 	window_free(w);
 	assert_null(window_free(NULL));
-	assert_null(window_new(NULL, 0));
+	assert_true(window_new(NULL, 0, &(struct window *){ NULL }) < 0);
 
 #define BAD(mutation)                                  \
 	do {                                           \
 		o = ok;                                \
 		mutation;                              \
 		errno = 0;                             \
-		assert_null(window_new(&o, 0));        \
-		assert_int_equal(errno, EINVAL);       \
+		assert_int_equal(window_new(&o, 0, &(struct window *){ NULL }), -EINVAL);       \
 	} while (0)
 	BAD(o.ntiers = 0);
 	BAD(o.ntiers = WINDOW_MAX_TIERS + 1);
@@ -131,8 +130,7 @@ static void test_invalid_opts(void **state)
 	/* equal slot lengths are a (useless but) valid multiple */
 	o = ok;
 	o.tier[1].slot_ns = S;
-	w = window_new(&o, 0);
-	assert_non_null(w);
+	assert_int_equal(window_new(&o, 0, &w), 0);
 	window_free(w);
 }
 
@@ -237,7 +235,8 @@ static void test_ring_wrap(void **state)
 		.tier = { { .slot_ns = S, .slots = 10 }, { .slot_ns = 5 * S, .slots = 4 } },
 		.max_bytes = 1 << 20,
 	};
-	struct window *w = window_new(&o, T0);
+	struct window *w = NULL;
+	assert_int_equal(window_new(&o, T0, &w), 0);
 	struct window_stats st;
 	struct window_range r;
 	struct sums s;
@@ -383,7 +382,8 @@ static void test_coarsen_keeps_heavy_stacks(void **state)
 		.tier = { { .slot_ns = S, .slots = 4 } },
 		.max_bytes = 64 * 1024,
 	};
-	struct window *w = window_new(&o, T0);
+	struct window *w = NULL;
+	assert_int_equal(window_new(&o, T0, &w), 0);
 	struct window_stats st;
 	struct window_range r;
 	struct sums s;
@@ -447,7 +447,8 @@ static void test_model_random(void **state)
 		.max_bytes = 1ull << 30,
 	};
 	static struct { uint64_t s0, count; uint32_t proc; } adds[NADD];
-	struct window *w = window_new(&o, T0);
+	struct window *w = NULL;
+	assert_int_equal(window_new(&o, T0, &w), 0);
 	uint64_t now = T0, cur0 = T0, rng = 7;
 	int nadd = 0;
 
@@ -964,7 +965,8 @@ static void test_counters_model_random(void **state)
 		.max_bytes = 1ull << 30,
 	};
 	static struct { uint64_t s0; uint32_t proc; struct wcounters c; } adds[NADD];
-	struct window *w = window_new(&o, T0);
+	struct window *w = NULL;
+	assert_int_equal(window_new(&o, T0, &w), 0);
 	uint64_t now = T0, cur0 = T0, rng = 11;
 	int nadd = 0;
 
