@@ -53,9 +53,4 @@ void daemon_tick(struct daemon *d, uint64_t now_ns);
 void daemon_reload(struct daemon *d);
 
 
-/* api.c: the request handler given to the server. */
-struct server_reply;
-struct json_object;
-void api_handle(void *userdata, const char *cmd, struct json_object *req, struct server_reply *reply);
-
 #endif

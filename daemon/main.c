@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
+#include "api/api.h"
 #include "profd/protocol.h"
 #include "base/log.h"
 #include "base/loop.h"

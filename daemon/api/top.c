@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The `top` handler: per-process CPU (exact from the scheduler, else from
  * samples), memory, GPU, disk I/O, run-queue latency and hottest function
  * over a window, and a system header. */
@@ -8,10 +9,11 @@
 
 #include <json-c/json.h>
 
-#include "api/api.h"
+#include "api/handlers.h"
 #include "daemon.h"
 #include "common/fmt.h"
 #include "collect/gpu.h"
+#include "profile/profile.h"
 #include "store/proctable.h"
 #include "common/proto.h"
 #include "collect/resources.h"
@@ -24,7 +26,7 @@ struct row {
 	uint32_t proc;
 	uint64_t samples;
 	uint64_t hot_samples;
-	char hot[NAME_MAX_LEN];
+	char hot[PROFILE_NAME_MAX + 1];
 	const char *hot_module;
 	int have_wc;
 	struct wcounters wc;
@@ -105,7 +107,7 @@ static int add_live(const struct proc_info *p, void *ctx)
 
 static int cmp_entry_proc(const void *a, const void *b)
 {
-	const struct entry *x = a, *y = b;
+	const struct pq_entry *x = a, *y = b;
 
 	if (x->proc != y->proc)
 		return x->proc < y->proc ? -1 : 1;
@@ -113,10 +115,10 @@ static int cmp_entry_proc(const void *a, const void *b)
 }
 
 /* Hottest leaf function of one process's stack entries. */
-static void hottest(struct daemon *d, const struct entry *a, size_t n, struct row *row)
+static void hottest(struct daemon *d, const struct pq_entry *a, size_t n, struct row *row)
 {
 	struct {
-		char name[NAME_MAX_LEN];
+		char name[PROFILE_NAME_MAX + 1];
 		const char *module;
 		uint64_t count;
 	} *lc = malloc(64 * sizeof(*lc));
@@ -127,12 +129,12 @@ static void hottest(struct daemon *d, const struct entry *a, size_t n, struct ro
 	for (size_t i = 0; i < n; i++) {
 		const struct frame *fr;
 		uint32_t fl;
-		char name[NAME_MAX_LEN];
+		char name[PROFILE_NAME_MAX + 1];
 		size_t j;
 
 		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
 			continue;
-		api_frame_name(d, &fr[0], 1, name, sizeof(name));
+		profile_frame_name(d->sym, &fr[0], 1, name, sizeof(name));
 		for (j = 0; j < nl; j++)
 			if (!strcmp(lc[j].name, name))
 				break;
@@ -277,11 +279,13 @@ static struct json_object *system_json(struct daemon *d, const struct top *t)
 
 void api_top(struct daemon *d, struct json_object *req, struct server_reply *reply)
 {
+	int qr;
 	struct top t = { .d = d };
-	struct entries e = { 0 };
+	struct profile_src src;
+	struct pq_result e = { 0 };
 	struct window_range wr;
 	uint64_t span, total = 0, mem_total = 0;
-	int64_t pid, limit = 20, covered;
+	int64_t pid, limit = 20;
 	const char *sort = "cpu", *unit = NULL;
 	char msg[256];
 	struct json_object *o, *arr;
@@ -311,12 +315,13 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 		goto oom;
 	memset(t.idx, 0xff, t.nidx * sizeof(*t.idx));
 
-	covered = api_query(d, span, (uint32_t)pid, &e);
-	if (covered < 0) {
-		server_reply_error(reply, PROFD_E_INTERNAL, "window query: %s", strerror((int)-covered));
+	api_profile_src(d, &src);
+	qr = profile_query(&src, span, &(struct pq_filter){ .tgid = (uint32_t)pid }, &e);
+	if (qr < 0) {
+		server_reply_error(reply, PROFD_E_INTERNAL, "window query: %s", strerror(-qr));
 		goto out;
 	}
-	secs = (double)covered / 1e9;
+	secs = (double)e.covered_ns / 1e9;
 	qsort(e.v, e.n, sizeof(*e.v), cmp_entry_proc);
 	for (size_t i = 0; i < e.n;) {
 		size_t j = i;
@@ -444,7 +449,7 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 oom:
 	server_reply_error(reply, PROFD_E_INTERNAL, "out of memory");
 out:
-	free(e.v);
+	pq_result_release(&e);
 	free(t.rows);
 	free(t.idx);
 }

@@ -643,6 +643,17 @@ int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct 
 	return 0;
 }
 
+int symbolizer_object_build_id(struct symbolizer *s, uint32_t obj, const uint8_t **ret, size_t *ret_len)
+{
+	struct object *o = obj == SYM_OBJ_KERNEL ? NULL : obj_get(s, obj);
+
+	if (!o || !o->build_id_len)
+		return -ENOENT;
+	*ret = o->build_id;
+	*ret_len = o->build_id_len;
+	return 0;
+}
+
 const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj)
 {
 	struct object *o;

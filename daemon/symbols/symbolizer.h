@@ -93,6 +93,10 @@ void symbolizer_forget_pid(struct symbolizer *s, uint32_t pid);
  * Pointers in *ret stay valid until the next symbolizer_poll(). */
 int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret);
 
+/* GNU build-id of an object: 0 with *ret and *ret_len (valid until the next
+ * symbolizer_poll), or -ENOENT when the object has none or is unknown. */
+int symbolizer_object_build_id(struct symbolizer *s, uint32_t obj, const uint8_t **ret, size_t *ret_len);
+
 /* Basename of an object's file for display, "[unknown]" if unknown. */
 const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj);
 

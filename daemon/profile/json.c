@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* profd's own JSON profile: every stack with its process and its named
+ * frames (outermost first), pretty-printed as json-c prints it. The
+ * envelope is written by hand and each stack is serialised on its own, so
+ * the encoder holds one stack's objects at a time, not the whole tree. */
+#include <errno.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "profile/format.h"
+#include "profile/profile.h"
+
+#define FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Doubles as on the wire everywhere in profd: shortest "%.6g" form,
+ * independent of json-c's process-wide setting. */
+static struct json_object *jdouble(double v)
+{
+	struct json_object *d = json_object_new_double(v);
+
+	if (d)
+		json_object_set_serializer(d, json_object_double_to_json_string, (void *)"%.6g", NULL);
+	return d;
+}
+
+/* Write text indented by `indent` spaces after every newline: json-c
+ * escapes newlines inside strings, so every raw newline is layout. */
+static int put_indented(struct sink *out, const char *text, size_t indent)
+{
+	static const char spaces[] = "        ";
+	const char *p = text, *nl;
+	int r = 0;
+
+	while (!r && (nl = strchr(p, '\n'))) {
+		r = sink_write(out, p, (size_t)(nl - p + 1));
+		if (!r)
+			r = sink_write(out, spaces, indent);
+		p = nl + 1;
+	}
+	return r ? r : sink_puts(out, p);
+}
+
+static int put_member(struct sink *out, const char *key, struct json_object *v)
+{
+	int r = v ? sink_printf(out, "  \"%s\": %s,\n", key, json_object_to_json_string_ext(v, FLAGS)) : -ENOMEM;
+
+	json_object_put(v);
+	return r;
+}
+
+static struct json_object *stack_json(const struct profile *p, const struct profile_stack *s)
+{
+	const struct profile_proc *pr = &p->procs[s->proc];
+	struct json_object *x = json_object_new_object(), *frames = json_object_new_array();
+
+	if (!x || !frames) {
+		json_object_put(x);
+		json_object_put(frames);
+		return NULL;
+	}
+	json_object_object_add(x, "pid", json_object_new_uint64(pr->pid));
+	json_object_object_add(x, "comm", json_object_new_string(pr->comm));
+	json_object_object_add(x, "count", json_object_new_uint64(s->count));
+	json_object_object_add(x, "truncated", json_object_new_boolean(!!(s->flags & PROFILE_STACK_TRUNCATED)));
+	for (uint32_t i = 0; i < s->nframes; i++) {
+		const struct profile_frame *f = &p->frames[p->refs[s->first + i]];
+		const char *module = f->mapping == PROFILE_NO_MAPPING ? "[unknown]" : p->mappings[f->mapping].name;
+		struct json_object *o = json_object_new_object();
+
+		if (!o) {
+			json_object_put(x);
+			json_object_put(frames);
+			return NULL;
+		}
+		json_object_object_add(o, "name", json_object_new_string(f->name));
+		json_object_object_add(o, "module", json_object_new_string(module));
+		json_object_object_add(o, "kernel", json_object_new_boolean(f->kind == PROFILE_FRAME_KERNEL));
+		json_object_object_add(o, "addr", json_object_new_uint64(f->addr));
+		json_object_array_add(frames, o);
+	}
+	json_object_object_add(x, "frames", frames);
+	return x;
+}
+
+static int encode_json(const struct profile *p, const struct format_opts *o, struct sink *out,
+		       struct format_result *ret)
+{
+	int r;
+
+	(void)o;
+	r = sink_puts(out, "{\n");
+	if (!r)
+		r = put_member(out, "window_s", jdouble((double)p->covered_ns / 1e9));
+	if (!r)
+		r = put_member(out, "frequency", json_object_new_uint64(p->frequency));
+	if (!r)
+		r = put_member(out, "samples", json_object_new_uint64(p->samples));
+	if (!r)
+		r = sink_puts(out, "  \"stacks\": [\n");
+	for (size_t i = 0; !r && i < p->nstacks; i++) {
+		struct json_object *x = stack_json(p, &p->stacks[i]);
+
+		if (!x)
+			return -ENOMEM;
+		r = sink_puts(out, i ? ",\n    " : "    ");
+		if (!r)
+			r = put_indented(out, json_object_to_json_string_ext(x, FLAGS), 4);
+		json_object_put(x);
+	}
+	if (!r)
+		r = sink_puts(out, p->nstacks ? "\n  ]\n}" : "  ]\n}");
+	if (r)
+		return r;
+	ret->samples = p->samples;
+	ret->stacks = p->nstacks;
+	return 0;
+}
+
+const struct format format_json = {
+	.name = "json",
+	.mime = "application/json",
+	.description = "profd's JSON: every stack with its process and named frames",
+	.encode = encode_json,
+};

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The symbolized profile: the one neutral model every output format
+ * encodes (folded, JSON, and the formats that follow: pprof, speedscope,
+ * SVG), and that alerts and pushers reuse.
+ *
+ * A profile is built once from a window query: its stacks are (process,
+ * stack id) entries of the store, in the order the store visits them, with
+ * their frames already named, outermost first, and deduplicated into a
+ * frame table, so a function that appears in 50,000 stacks is stored once.
+ * Names, modules and process strings live in one arena owned by the
+ * profile; encoders read it and never call back into the daemon, so every
+ * encoder is unit-tested on a profile made from fixtures
+ * (profile_new_empty + profile_add_*). */
+#ifndef PROFD_PROFILE_PROFILE_H
+#define PROFD_PROFILE_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile/query.h"
+
+/* Longest name kept, bytes without the NUL: longer names are cut. */
+#define PROFILE_NAME_MAX 511
+
+/* profile_frame.kind */
+enum profile_frame_kind {
+	PROFILE_FRAME_USER = 0,   /* user code: addr is a file offset */
+	PROFILE_FRAME_KERNEL = 1, /* kernel: addr is a kernel address */
+};
+
+/* profile_stack.flags */
+#define PROFILE_STACK_TRUNCATED (1u << 0) /* user stack reached no entry point */
+#define PROFILE_STACK_OVERFLOW (1u << 1)  /* samples whose stack did not fit the table */
+#define PROFILE_STACK_COARSENED (1u << 2) /* detail folded by the store's memory bound */
+
+#define PROFILE_NO_MAPPING UINT32_MAX
+
+/* An object code was mapped from: a binary, a library, the kernel. */
+struct profile_mapping {
+	const char *name;      /* basename ("libc.so.6", "vmlinux") */
+	uint8_t build_id[20];  /* GNU build-id, build_id_len bytes */
+	uint8_t build_id_len;
+	uint8_t kernel;
+};
+
+/* One distinct frame. */
+struct profile_frame {
+	const char *name;      /* "func", "module+0xoff" or "[unknown]" */
+	uint32_t mapping;      /* index into mappings, or PROFILE_NO_MAPPING */
+	uint32_t kind;         /* enum profile_frame_kind */
+	uint64_t addr;         /* file offset (user) or kernel address */
+};
+
+/* A process the profile's stacks belong to. */
+struct profile_proc {
+	uint32_t pid;          /* 0 when the process is no longer known */
+	uint32_t uid;          /* (uint32_t)-1 when unknown */
+	uint64_t start_ns;     /* start time, ns since boot */
+	const char *comm;      /* "[expired]" when no longer known */
+	const char *cmdline;   /* "" when unknown */
+};
+
+struct profile_stack {
+	uint32_t proc;         /* index into procs */
+	uint32_t flags;        /* PROFILE_STACK_* */
+	uint32_t nframes;
+	uint32_t first;        /* frames are refs[first .. first + nframes) */
+	uint64_t count;        /* samples */
+};
+
+struct profile {
+	uint64_t covered_ns;   /* time the profile covers (CPU % denominator) */
+	uint64_t from_ns, to_ns; /* CLOCK_BOOTTIME bounds of the query */
+	uint32_t frequency;    /* sampling frequency, Hz per CPU */
+	uint64_t samples;      /* sum of stack counts */
+
+	struct profile_mapping *mappings;
+	size_t nmappings;
+	struct profile_frame *frames;
+	size_t nframes;
+	uint32_t *refs;        /* frame indexes of every stack, outermost first */
+	size_t nrefs;
+	struct profile_stack *stacks;
+	size_t nstacks;
+	struct profile_proc *procs;
+	size_t nprocs;
+
+	struct profile_priv *priv; /* arena and dedup tables */
+};
+
+/* An empty profile to fill by hand (tests, fixtures). 0 or -ENOMEM. */
+int profile_new_empty(struct profile **ret);
+struct profile *profile_free(struct profile *p);
+
+/* Build from the query result q over the store in src: names every frame
+ * (profile_frame_name), cuts junk above a recognised entry point and flags
+ * stacks that reach none. 0 and *ret, or -ENOMEM. */
+int profile_build(const struct profile_src *src, const struct pq_result *q, struct profile **ret);
+
+/* Fixture builders. Each returns the new index, or -ENOMEM. */
+int profile_add_mapping(struct profile *p, const char *name, const uint8_t *build_id, size_t build_id_len, int kernel);
+int profile_add_frame(struct profile *p, const char *name, uint32_t mapping, uint32_t kind, uint64_t addr);
+int profile_add_proc(struct profile *p, uint32_t pid, uint64_t start_ns, const char *comm, const char *cmdline);
+/* frames[0..n) outermost first, indexes into p->frames. */
+int profile_add_stack(struct profile *p, uint32_t proc, const uint32_t *frames, uint32_t n, uint32_t flags, uint64_t count);
+
+/* Name of one frame of the store: "func", "module+0xoff" or "[unknown]".
+ * Return addresses (every frame but the leaf of its part) are looked up
+ * at addr - 1, so a call at a function's very end names the caller. */
+struct frame;
+void profile_frame_name(struct symbolizer *sym, const struct frame *f, int is_leaf, char *buf, size_t n);
+
+#endif

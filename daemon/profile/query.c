@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Window queries, see query.h. */
+#include "profile/query.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/proctable.h"
+#include "store/window.h"
+
+struct collect_ctx {
+	struct pq_result *r;
+	const struct proctable *procs;
+	uint32_t only_tgid;
+	int oom;
+};
+
+static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
+{
+	struct collect_ctx *c = ctx;
+	struct pq_result *r = c->r;
+
+	if (c->only_tgid) {
+		const struct proc_info *p = proctable_info(c->procs, proc);
+
+		if (!p || p->tgid != c->only_tgid)
+			return;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct pq_entry *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v) {
+			c->oom = 1;
+			return;
+		}
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n++] = (struct pq_entry){ proc, stack, count };
+}
+
+int profile_query(const struct profile_src *src, uint64_t span_ns, const struct pq_filter *f, struct pq_result *ret)
+{
+	struct collect_ctx c = { .r = ret, .procs = src->procs, .only_tgid = f ? f->tgid : 0 };
+	struct window_range wr;
+	uint64_t now = src->data_until_ns, from;
+	int n;
+
+	memset(ret, 0, sizeof(*ret));
+	n = window_query(src->win, now, span_ns, collect, &c, &wr);
+	if (n < 0)
+		return n;
+	if (c.oom)
+		return -ENOMEM;
+	/* Covered time: the window, cut at the daemon's start. (wr.from_ns is
+	 * the oldest slot holding data, which on an idle host is later than
+	 * the window's start: using it would inflate CPU %.) */
+	from = now > span_ns ? now - span_ns : 0;
+	if (from < src->start_ns)
+		from = src->start_ns;
+	ret->from_ns = from;
+	ret->to_ns = now;
+	ret->covered_ns = now > from ? now - from : 0;
+	return 0;
+}
+
+void pq_result_release(struct pq_result *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}

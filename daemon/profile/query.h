@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Window queries shared by every reader of the store (top, export,
+ * alerts, pushers): sample counts per (process, stack) over the last span
+ * of drained data, optionally of one process. */
+#ifndef PROFD_PROFILE_QUERY_H
+#define PROFD_PROFILE_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct window;
+struct stacks;
+struct proctable;
+struct symbolizer;
+
+/* What a query or a profile is read from: the store and the symbolizer,
+ * passed explicitly so that nothing below the API holds the daemon. */
+struct profile_src {
+	struct window *win;
+	struct stacks *stacks;
+	struct proctable *procs;
+	struct symbolizer *sym;
+	uint64_t data_until_ns; /* slot boundary all drained data precedes */
+	uint64_t start_ns;      /* daemon start: no data before it */
+	uint32_t frequency;     /* Hz per CPU */
+};
+
+struct pq_filter {
+	uint32_t tgid;          /* 0: every process */
+};
+
+struct pq_entry {
+	uint32_t proc, stack;
+	uint64_t count;
+};
+
+struct pq_result {
+	struct pq_entry *v;
+	size_t n, cap;
+	uint64_t covered_ns;    /* the window, cut at the daemon's start */
+	uint64_t from_ns, to_ns;
+};
+
+/* Counts over [data_until - span, data_until]. 0 and *ret (release with
+ * pq_result_release, also on failure), or -ENOMEM / the store's -errno. */
+int profile_query(const struct profile_src *src, uint64_t span_ns, const struct pq_filter *f, struct pq_result *ret);
+void pq_result_release(struct pq_result *r);
+
+#endif
