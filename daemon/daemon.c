@@ -196,7 +196,14 @@ int daemon_init(struct daemon *d)
 	err = sampler_new(&sopts, &cb, &d->sampler);
 	if (err)
 		return err;
-	err = resources_new(d, &d->res);
+	err = resources_new(&(struct resources_opts){
+		.procs = d->procs,
+		.win = d->win,
+		.procfs = "/proc",
+		.dev_dri = "/dev/dri",
+		.tick_ns = d->cfg.tick_ns,
+		.max_procs = d->cfg.max_procs,
+	}, &d->res);
 	if (err)
 		return log_err_errno(err, "resources: %m");
 	return 0;

@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
 #include "collect/gpu.h"
 #include "collect/kstats.h"
 #include "base/log.h"
@@ -55,7 +54,10 @@ struct pstate {
 };
 
 struct resources {
-	struct daemon *d;
+	struct proctable *procs;
+	struct window *win;
+	char *procfs;
+	uint64_t tick_ns;
 	struct kstats *ks;
 	struct gpu *gpu;
 	int drm;                   /* host has /dev/dri render nodes */
@@ -143,14 +145,13 @@ static int gauges_moved(const struct res_gauges *g, const struct res_gauges *rec
 /* Cumulative kernel counters of one process -> this tick's deltas. */
 static void account_kstats(struct resources *r, const struct kstats_proc *p)
 {
-	struct daemon *d = r->d;
 	struct wcounters wc;
 	struct pstate *s;
 	uint32_t proc;
 
 	if (!p->tgid)
 		return;
-	proc = proctable_get(d->procs, p->tgid, p->start_time, p->comm, r->slot_ns);
+	proc = proctable_get(r->procs, p->tgid, p->start_time, p->comm, r->slot_ns);
 	s = state_get(r, proc, p->start_time);
 	memset(&wc, 0, sizeof(wc));
 	if (p->sched) {
@@ -180,7 +181,7 @@ static void account_kstats(struct resources *r, const struct kstats_proc *p)
 		s->active = wc.sum[WC_CPU_NS] > 0 || p->running;
 	}
 	if (!wc_empty(&wc))
-		window_add_counters(d->win, r->slot_ns, proc, &wc);
+		window_add_counters(r->win, r->slot_ns, proc, &wc);
 	if (p->flags & KSTATS_F_EXITED)
 		state_drop(r, proc);
 }
@@ -217,7 +218,6 @@ static void record_gauges(struct resources *r, struct pstate *s, struct wcounter
 /* Gauges and /proc counters of one live process. */
 static void read_proc(struct resources *r, const struct proc_info *pi)
 {
-	struct daemon *d = r->d;
 	struct procstat ps;
 	struct pstate *s = state_get(r, pi->id, pi->start_ns);
 	struct wcounters wc;
@@ -230,7 +230,7 @@ static void read_proc(struct resources *r, const struct proc_info *pi)
 		what |= PROCSTAT_READ_CGROUP;
 	r->stats.proc_reads++;
 	r->stats.last_tick_procs++;
-	if (procstat_read("/proc", pi->tgid, what, &ps) < 0 ||
+	if (procstat_read(r->procfs, pi->tgid, what, &ps) < 0 ||
 	    ((ps.valid & PROCSTAT_STARTTIME) && (ps.starttime_ticks + 1 < want || ps.starttime_ticks > want + 1))) {
 		r->stats.proc_read_fail++;
 		return;
@@ -265,7 +265,7 @@ static void read_proc(struct resources *r, const struct proc_info *pi)
 	if (gauges_moved(&s->g, &s->g_rec) || r->ticks >= s->g_rec_tick + GAUGE_KEEP_TICKS)
 		record_gauges(r, s, &wc);
 	if (!wc_empty(&wc))
-		window_add_counters(d->win, r->slot_ns, pi->id, &wc);
+		window_add_counters(r->win, r->slot_ns, pi->id, &wc);
 }
 
 struct gauge_ctx {
@@ -302,7 +302,7 @@ static int gauge_one(const struct proc_info *pi, void *ctx)
  * scan; /proc data is only taken when its start time matches. */
 static void discover(struct resources *r)
 {
-	DIR *dir = opendir("/proc");
+	DIR *dir = opendir(r->procfs);
 	struct dirent *de;
 	uint64_t clk = (uint64_t)sysconf(_SC_CLK_TCK);
 
@@ -318,16 +318,16 @@ static void discover(struct resources *r)
 
 		if (*end || !pid || pid > UINT32_MAX)
 			continue;
-		if (proctable_find_tgid(r->d->procs, (uint32_t)pid))
+		if (proctable_find_tgid(r->procs, (uint32_t)pid))
 			continue;
 		if (!r->new_budget) {
 			r->discover_more = 1;
 			break;
 		}
 		r->new_budget--;
-		if (procstat_read("/proc", (uint32_t)pid, 0, &ps) < 0 || !(ps.valid & PROCSTAT_STARTTIME))
+		if (procstat_read(r->procfs, (uint32_t)pid, 0, &ps) < 0 || !(ps.valid & PROCSTAT_STARTTIME))
 			continue;
-		proctable_get(r->d->procs, (uint32_t)pid, ps.starttime_ticks * (1000000000ull / clk), ps.comm, r->slot_ns);
+		proctable_get(r->procs, (uint32_t)pid, ps.starttime_ticks * (1000000000ull / clk), ps.comm, r->slot_ns);
 	}
 	closedir(dir);
 }
@@ -335,7 +335,7 @@ static void discover(struct resources *r)
 static int gpu_one(const struct gpu_proc_info *gp, void *ctx)
 {
 	struct resources *r = ctx;
-	const struct proc_info *pi = proctable_find_tgid(r->d->procs, gp->pid);
+	const struct proc_info *pi = proctable_find_tgid(r->procs, gp->pid);
 	struct pstate *s;
 	struct wcounters wc;
 
@@ -346,11 +346,11 @@ static int gpu_one(const struct gpu_proc_info *gp, void *ctx)
 	s->g.gpu_pct = gp->util_valid ? gp->util_pct : 0;
 	s->g.gpu_mem = gp->mem_bytes;
 	if (gp->util_valid && gp->util_pct > 0)
-		wc.sum[WC_GPU_UTIL_NS] = (uint64_t)(gp->util_pct / 100.0 * (double)r->d->cfg.tick_ns);
+		wc.sum[WC_GPU_UTIL_NS] = (uint64_t)(gp->util_pct / 100.0 * (double)r->tick_ns);
 	if (s->g.gpu_mem != s->g_rec.gpu_mem)
 		record_gauges(r, s, &wc);
 	if (!wc_empty(&wc))
-		window_add_counters(r->d->win, r->slot_ns, pi->id, &wc);
+		window_add_counters(r->win, r->slot_ns, pi->id, &wc);
 	return 0;
 }
 
@@ -359,7 +359,7 @@ static void system_tick(struct resources *r)
 	struct sysstat_cpu *t;
 	double total = -1;
 
-	if (sysstat_read_cpu("/proc", r->cpu_cur) == 0) {
+	if (sysstat_read_cpu(r->procfs, r->cpu_cur) == 0) {
 		if (r->cpu_prev->has_total) {
 			struct wcounters wc;
 			const struct sysstat_cpu_times *a = &r->cpu_prev->total, *b = &r->cpu_cur->total;
@@ -375,7 +375,7 @@ static void system_tick(struct resources *r)
 			memset(&wc, 0, sizeof(wc));
 			wc.sum[WC_CPU_NS] = busy * ns;
 			wc.sum[WC_OFFCPU_NS] = (busy + idle) * ns;
-			window_add_counters(r->d->win, r->slot_ns, PROC_ID_SYSTEM, &wc);
+			window_add_counters(r->win, r->slot_ns, PROC_ID_SYSTEM, &wc);
 		}
 		t = r->cpu_prev;
 		r->cpu_prev = r->cpu_cur;
@@ -384,9 +384,9 @@ static void system_tick(struct resources *r)
 	r->sys.cpu_pct = total;
 	r->sys.ncpu = r->cpu_prev->ncpu;
 	r->sys.per_cpu = r->per_cpu;
-	r->sys.mem_ok = sysstat_read_meminfo("/proc", &r->sys.mem) == 0;
-	r->sys.load_ok = sysstat_read_loadavg("/proc", &r->sys.load) == 0;
-	r->sys.psi_ok = sysstat_read_pressure("/proc", &r->sys.psi) == 0 &&
+	r->sys.mem_ok = sysstat_read_meminfo(r->procfs, &r->sys.mem) == 0;
+	r->sys.load_ok = sysstat_read_loadavg(r->procfs, &r->sys.load) == 0;
+	r->sys.psi_ok = sysstat_read_pressure(r->procfs, &r->sys.psi) == 0 &&
 			(r->sys.psi.cpu.valid || r->sys.psi.memory.valid || r->sys.psi.io.valid);
 }
 
@@ -409,7 +409,7 @@ void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns)
 		g.cap = 65536;
 		g.pids = malloc(g.cap * sizeof(*g.pids));
 	}
-	proctable_foreach(r->d->procs, gauge_one, &g);
+	proctable_foreach(r->procs, gauge_one, &g);
 	if (r->gpu) {
 		if (gpu_nvml_ok(r->gpu))
 			gpu_sample(r->gpu, now_ns);
@@ -426,9 +426,9 @@ void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns)
 		r->stats.max_tick_ns = r->stats.last_tick_ns;
 }
 
-static int has_render_nodes(void)
+static int has_render_nodes(const char *dev_dri)
 {
-	DIR *dir = opendir("/dev/dri");
+	DIR *dir = dev_dri ? opendir(dev_dri) : NULL;
 	struct dirent *de;
 	int found = 0;
 
@@ -441,34 +441,42 @@ static int has_render_nodes(void)
 	return found;
 }
 
-int resources_new(struct daemon *d, struct resources **ret)
+int resources_new(const struct resources_opts *o, struct resources **ret)
 {
-	struct resources *r = calloc(1, sizeof(*r));
-	struct kstats_opts ko = { .max_procs = d->cfg.max_procs };
+	struct resources *r;
+	struct kstats_opts ko = { .max_procs = o->max_procs };
 	struct kstats_callbacks kc;
-	struct gpu_opts go = { .nvml_path = NULL, .procfs = "/proc" };
+	struct gpu_opts go = { .nvml_path = o->nvml_path, .procfs = o->procfs };
 	int err, probe;
 
+	if (!o->procs || !o->win || !o->procfs || !o->tick_ns || !o->max_procs)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->d = d;
-	r->nst = d->cfg.max_procs + PROC_ID_FIRST;
+	r->procs = o->procs;
+	r->win = o->win;
+	r->tick_ns = o->tick_ns;
+	r->procfs = strdup(o->procfs);
+	r->nst = o->max_procs + PROC_ID_FIRST;
 	r->st = calloc(r->nst, sizeof(*r->st));
 	r->cpu_prev = sysstat_cpu_new(0);
 	r->cpu_cur = sysstat_cpu_new(0);
 	r->per_cpu = calloc(SYSSTAT_MAX_CPUS, sizeof(*r->per_cpu));
-	if (!r->st || !r->cpu_prev || !r->cpu_cur || !r->per_cpu) {
+	if (!r->procfs || !r->st || !r->cpu_prev || !r->cpu_cur || !r->per_cpu) {
 		resources_free(r);
 		return -ENOMEM;
 	}
 	r->sys.cpu_pct = -1;
-	probe = procstat_probe("/proc");
+	probe = procstat_probe(r->procfs);
 	r->read_flags = PROCSTAT_READ_STATUS | PROCSTAT_READ_IO | PROCSTAT_READ_FDS | (probe > 0 ? (unsigned)probe : 0);
 
 	kc.exit = on_kstats_exit;
 	kc.ctx = r;
-	err = kstats_new(&ko, &kc, &r->ks);
-	if (err) {
+	err = o->no_kstats ? -ENOTSUP : kstats_new(&ko, &kc, &r->ks);
+	if (err == -ENOTSUP && o->no_kstats) {
+		r->ks = NULL;
+	} else if (err) {
 		log_warn_errno(err, "resources: scheduler/block-I/O counters unavailable (%m): CPU %% from samples");
 		r->ks = NULL;
 	} else {
@@ -477,8 +485,8 @@ int resources_new(struct daemon *d, struct resources **ret)
 	r->gpu = gpu_new(&go);
 	if (r->gpu)
 		log_info("gpu: %s", gpu_state(r->gpu));
-	r->drm = has_render_nodes();
-	sysstat_read_cpu("/proc", r->cpu_prev);
+	r->drm = has_render_nodes(o->dev_dri);
+	sysstat_read_cpu(r->procfs, r->cpu_prev);
 	*ret = r;
 	return 0;
 }
@@ -496,6 +504,7 @@ struct resources *resources_free(struct resources *r)
 	sysstat_cpu_free(r->cpu_prev);
 	sysstat_cpu_free(r->cpu_cur);
 	free(r->per_cpu);
+	free(r->procfs);
 	free(r);
 	return NULL;
 }

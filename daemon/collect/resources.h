@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Resources: per-process and system counters gathered every tick into the
  * rolling windows, next to the CPU samples. Exact scheduler and block-I/O
  * counters come from BPF (kstats), gauges (RSS, threads, fds) and /proc/PID/io
@@ -10,9 +11,10 @@
 
 #include "collect/sysstat.h"
 
-struct daemon;
 struct resources;
 struct gpu;
+struct proctable;
+struct window;
 
 /* Current (last tick) system state, for the top header. */
 struct res_system {
@@ -45,9 +47,23 @@ struct res_stats {
 	uint64_t states;           /* per-process delta states held */
 };
 
-/* Needs d->procs, d->win, d->cfg. Loads the kstats BPF programs (a failure
- * is logged and the daemon goes on with sample-based CPU %). 0 or -errno. */
-int resources_new(struct daemon *d, struct resources **ret);
+/* Everything resources reads and writes, explicitly: tests run it on a
+ * fixture procfs without BPF. */
+struct resources_opts {
+	struct proctable *procs; /* processes the counters are keyed by */
+	struct window *win;      /* where per-tick deltas and gauges go */
+	const char *procfs;      /* "/proc", or a fixture root */
+	const char *dev_dri;     /* "/dev/dri" (DRM render nodes), NULL: none */
+	const char *nvml_path;   /* see gpu_opts: NULL default, "" disabled */
+	uint64_t tick_ns;        /* tick length (GPU busy time per tick) */
+	uint32_t max_procs;      /* the process table's bound */
+	int no_kstats;           /* 1: do not load the BPF counters */
+};
+
+/* Loads the kstats BPF programs unless no_kstats (a failure is logged and
+ * the daemon goes on with sample-based CPU %). 0 and *ret, -EINVAL (an
+ * input missing) or -ENOMEM. */
+int resources_new(const struct resources_opts *o, struct resources **ret);
 struct resources *resources_free(struct resources *r);
 
 /* kstats' exit-record ring: readable at half full; -1 if none. */
