@@ -386,7 +386,7 @@ static void system_tick(struct resources *r)
 	r->sys.per_cpu = r->per_cpu;
 	r->sys.mem_ok = sysstat_read_meminfo(r->procfs, &r->sys.mem) == 0;
 	r->sys.load_ok = sysstat_read_loadavg(r->procfs, &r->sys.load) == 0;
-	r->sys.psi_ok = sysstat_read_pressure(r->procfs, &r->sys.psi) == 0 &&
+	r->sys.psi_ok = sysstat_read_pressure(r->procfs, &r->sys.psi) > 0 &&
 			(r->sys.psi.cpu.valid || r->sys.psi.memory.valid || r->sys.psi.io.valid);
 }
 
