@@ -323,7 +323,7 @@ static void info_percpu(char *b, size_t n, struct json_object *arr, size_t budge
  * avail 22.1G", which fits 80 columns. */
 static void info_resources_fmt(char *b, size_t n, struct json_object *d, int width, bool narrow)
 {
-	struct json_object *sys = rj_get(d, "system"), *load = rj_get(sys, "load");
+	struct json_object *sys = rj_get(d, "system");
 	char cpu[32], rest[256], list[1024], x[32], y[32], z[32];
 	size_t fixed;
 
@@ -355,12 +355,13 @@ static void info_resources_fmt(char *b, size_t n, struct json_object *d, int wid
 	} else {
 		add(rest, sizeof(rest), "  SWAP -");
 	}
-	if (load && json_object_is_type(load, json_type_array) && json_object_array_length(load) > 0) {
+	if (rj_has_num(sys, "load1")) {
+		static const char *const keys[] = { "load1", "load5", "load15" };
+
 		add(rest, sizeof(rest), "  LOAD");
-		for (size_t i = 0; i < json_object_array_length(load) && i < 3; i++) {
-			struct json_object *l = json_object_array_get_idx(load, i);
-			if (l && (json_object_is_type(l, json_type_double) || json_object_is_type(l, json_type_int)))
-				add(rest, sizeof(rest), " %.2f", json_object_get_double(l));
+		for (size_t i = 0; i < 3; i++) {
+			if (rj_has_num(sys, keys[i]))
+				add(rest, sizeof(rest), " %.2f", rj_double(sys, keys[i]));
 			else
 				add(rest, sizeof(rest), " -");
 		}

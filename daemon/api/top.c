@@ -3,6 +3,7 @@
  * samples), memory, GPU, disk I/O, run-queue latency and hottest function
  * over a window, and a system header. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "daemon.h"
 #include "common/fmt.h"
 #include "collect/gpu.h"
+#include "metrics/registry.h"
 #include "profile/profile.h"
 #include "store/proctable.h"
 #include "common/proto.h"
@@ -30,11 +32,7 @@ struct row {
 	const char *hot_module;
 	int have_wc;
 	struct wcounters wc;
-	/* derived, for sorting and output */
-	double cpu_pct, io_bps;
-	uint64_t rss, runq_p99;
-	double gpu_pct;
-	int have_gpu;
+	struct metrics_process m; /* derived, for sorting and output */
 };
 
 struct top {
@@ -179,75 +177,81 @@ static int cmp_rows(const void *a, const void *b)
 		return p->tgid < q->tgid ? -1 : p->tgid > q->tgid;
 	}
 	if (!strcmp(sort_key, "mem")) {
-		vx = (double)x->rss;
-		vy = (double)y->rss;
+		vx = (double)x->m.rss_bytes;
+		vy = (double)y->m.rss_bytes;
 	} else if (!strcmp(sort_key, "gpu")) {
-		vx = x->gpu_pct;
-		vy = y->gpu_pct;
+		vx = isnan(x->m.gpu_pct) ? -1 : x->m.gpu_pct;
+		vy = isnan(y->m.gpu_pct) ? -1 : y->m.gpu_pct;
 	} else if (!strcmp(sort_key, "io")) {
-		vx = x->io_bps;
-		vy = y->io_bps;
+		vx = x->m.read_bps + x->m.write_bps;
+		vy = y->m.read_bps + y->m.write_bps;
 	} else if (!strcmp(sort_key, "runq")) {
-		vx = (double)x->runq_p99;
-		vy = (double)y->runq_p99;
+		vx = (double)x->m.runq_p99_ns;
+		vy = (double)y->m.runq_p99_ns;
 	} else if (!strcmp(sort_key, "samples")) {
 		vx = (double)x->samples;
 		vy = (double)y->samples;
 	}
 	if (vx == vy) {
-		vx = x->cpu_pct;
-		vy = y->cpu_pct;
+		vx = x->m.cpu_pct;
+		vy = y->m.cpu_pct;
 	}
 	if (vx != vy)
 		return vx > vy ? -1 : 1;
 	return x->proc < y->proc ? -1 : x->proc > y->proc;
 }
 
-static struct json_object *system_json(struct daemon *d, const struct top *t)
+static double psi_of(const struct sysstat_psi *p, unsigned bit, int full)
 {
-	const struct res_system *s = resources_system(d->res);
-	struct json_object *o = json_object_new_object(), *a, *psi, *g, *devs;
-	struct gpu *gpu = resources_gpu(d->res);
+	if (!(p->valid & bit))
+		return NAN;
+	return full ? p->full.avg10 : p->some.avg10;
+}
+
+/* The host's metrics: CPU over the window from the system counters in the
+ * windows (else the last tick), the rest as of the last tick. */
+static void host_metrics(const struct res_system *s, const struct top *t, struct metrics_host *h)
+{
 	double cpu = s->cpu_pct;
 
 	if (t->have_sys && t->sys.sum[WC_OFFCPU_NS])
 		cpu = 100.0 * (double)t->sys.sum[WC_CPU_NS] / (double)t->sys.sum[WC_OFFCPU_NS];
-	json_object_object_add(o, "cpu_pct", cpu >= 0 ? json_object_new_double(cpu) : NULL);
+	h->cpu_pct = cpu >= 0 ? cpu : NAN;
+	if (s->mem_ok) {
+		h->mem_total = s->mem.total;
+		h->mem_available = s->mem.available;
+		h->mem_used = s->mem.total > s->mem.available ? s->mem.total - s->mem.available : 0;
+		h->mem_used_pct = s->mem.total ? 100.0 * (double)h->mem_used / (double)s->mem.total : NAN;
+		h->swap_total = s->mem.swap_total;
+		h->swap_used = s->mem.swap_total > s->mem.swap_free ? s->mem.swap_total - s->mem.swap_free : 0;
+	} else {
+		h->mem_total = h->mem_available = h->mem_used = METRIC_ABSENT_U64;
+		h->swap_total = h->swap_used = METRIC_ABSENT_U64;
+		h->mem_used_pct = NAN;
+	}
+	h->load1 = s->load_ok ? s->load.load1 : NAN;
+	h->load5 = s->load_ok ? s->load.load5 : NAN;
+	h->load15 = s->load_ok ? s->load.load15 : NAN;
+	h->psi_cpu_some = s->psi_ok ? psi_of(&s->psi.cpu, SYSSTAT_PSI_SOME, 0) : NAN;
+	h->psi_mem_some = s->psi_ok ? psi_of(&s->psi.memory, SYSSTAT_PSI_SOME, 0) : NAN;
+	h->psi_mem_full = s->psi_ok ? psi_of(&s->psi.memory, SYSSTAT_PSI_FULL, 1) : NAN;
+	h->psi_io_some = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_SOME, 0) : NAN;
+	h->psi_io_full = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_FULL, 1) : NAN;
+}
+
+static struct json_object *system_json(struct daemon *d, const struct top *t)
+{
+	const struct res_system *s = resources_system(d->res);
+	struct json_object *o = json_object_new_object(), *a, *g, *devs;
+	struct gpu *gpu = resources_gpu(d->res);
+	struct metrics_host h;
+
+	host_metrics(s, t, &h);
+	metrics_to_json(METRIC_HOST, &h, o);
 	a = json_object_new_array();
 	for (uint32_t i = 0; i < s->ncpu && s->per_cpu; i++)
-		json_object_array_add(a, json_object_new_double(s->per_cpu[i]));
+		json_object_array_add(a, s->per_cpu[i] >= 0 ? json_object_new_double(s->per_cpu[i]) : NULL);
 	json_object_object_add(o, "per_cpu_pct", a);
-	if (s->mem_ok) {
-		api_add_u64(o, "mem_total_bytes", s->mem.total);
-		api_add_u64(o, "mem_available_bytes", s->mem.available);
-		api_add_u64(o, "mem_used_bytes", s->mem.total > s->mem.available ? s->mem.total - s->mem.available : 0);
-		api_add_u64(o, "swap_total_bytes", s->mem.swap_total);
-		api_add_u64(o, "swap_used_bytes", s->mem.swap_total > s->mem.swap_free ? s->mem.swap_total - s->mem.swap_free : 0);
-	}
-	if (s->load_ok) {
-		a = json_object_new_array();
-		json_object_array_add(a, json_object_new_double(s->load.load1));
-		json_object_array_add(a, json_object_new_double(s->load.load5));
-		json_object_array_add(a, json_object_new_double(s->load.load15));
-		json_object_object_add(o, "load", a);
-	}
-	if (s->psi_ok) {
-		const struct sysstat_psi *r[3] = { &s->psi.cpu, &s->psi.memory, &s->psi.io };
-		const char *names[3] = { "cpu", "memory", "io" };
-
-		psi = json_object_new_object();
-		for (int i = 0; i < 3; i++) {
-			struct json_object *x = json_object_new_object();
-			if (r[i]->valid & SYSSTAT_PSI_SOME)
-				api_add_f(x, "some_avg10", r[i]->some.avg10);
-			if (r[i]->valid & SYSSTAT_PSI_FULL)
-				api_add_f(x, "full_avg10", r[i]->full.avg10);
-			json_object_object_add(psi, names[i], x);
-		}
-		json_object_object_add(o, "psi", psi);
-	} else {
-		json_object_object_add(o, "psi", NULL);
-	}
 	g = json_object_new_object();
 	json_object_object_add(g, "state", json_object_new_string(gpu ? gpu_state(gpu) : "GPU monitoring unavailable"));
 	devs = json_object_new_array();
@@ -348,28 +352,17 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 	for (size_t i = 0; i < t.n; i++) {
 		struct row *r = &t.rows[i];
 		struct res_gauges g;
+		int have_g = !resources_gauges(d->res, r->proc, &g);
 
-		if (exact && r->have_wc)
-			r->cpu_pct = secs > 0 ? 100.0 * (double)r->wc.sum[WC_CPU_NS] / 1e9 / secs : 0;
-		else
-			r->cpu_pct = denom > 0 ? 100.0 * (double)r->samples / denom : 0;
-		if (!resources_gauges(d->res, r->proc, &g)) {
-			r->rss = g.rss;
-			if (g.gpu) {
-				r->have_gpu = 1;
-				r->gpu_pct = g.gpu_pct;
-			}
-		} else if (r->have_wc) {
-			r->rss = r->wc.gauge_last[WG_RSS];
-		}
-		if (r->have_wc) {
-			r->io_bps = secs > 0 ? (double)(r->wc.sum[WC_IO_RBYTES] + r->wc.sum[WC_IO_WBYTES]) / secs : 0;
-			r->runq_p99 = wc_hist_quantile(r->wc.hist_runq, 0.99);
-			if (r->wc.sum[WC_GPU_UTIL_NS] && secs > 0) {
-				r->have_gpu = 1;
-				r->gpu_pct = 100.0 * (double)r->wc.sum[WC_GPU_UTIL_NS] / 1e9 / secs;
-			}
-		}
+		metrics_process_compute(&(struct metrics_process_in){
+			.wc = r->have_wc ? &r->wc : NULL,
+			.g = have_g ? &g : NULL,
+			.samples = r->samples,
+			.secs = secs,
+			.frequency = sampler_frequency(d->sampler),
+			.exact_cpu = exact,
+			.mem_total = mem_total,
+		}, &r->m);
 	}
 	sort_key = sort;
 	sort_daemon = d;
@@ -408,37 +401,11 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 		json_object_object_add(x, "comm", json_object_new_string(p->comm));
 		json_object_object_add(x, "cmdline", json_object_new_string(p->cmdline ? p->cmdline : ""));
 		json_object_object_add(x, "alive", json_object_new_boolean(!p->exit_ns));
-		api_add_f(x, "cpu_pct", r->cpu_pct);
 		json_object_object_add(x, "cpu_source", json_object_new_string(exact && r->have_wc ? "sched" : "samples"));
-		api_add_f(x, "sample_cpu_pct", denom > 0 ? 100.0 * (double)r->samples / denom : 0.0);
-		api_add_u64(x, "samples", r->samples);
 		json_object_object_add(x, "hottest", r->hot[0] ? json_object_new_string(r->hot) : NULL);
 		json_object_object_add(x, "hottest_module", json_object_new_string(r->hot_module ? r->hot_module : ""));
 		api_add_u64(x, "hottest_samples", r->hot_samples);
-		api_add_u64(x, "rss_bytes", r->rss);
-		api_add_f(x, "mem_pct", mem_total ? 100.0 * (double)r->rss / (double)mem_total : 0.0);
-		api_add_u64(x, "threads", have_g ? g.threads : r->wc.gauge_last[WG_THREADS]);
-		api_add_u64(x, "fds", have_g ? g.fds : r->wc.gauge_last[WG_FDS]);
-		json_object_object_add(x, "gpu_pct", r->have_gpu ? json_object_new_double(r->gpu_pct) : NULL);
-		json_object_object_add(x, "gpu_mem_bytes", r->have_gpu ? json_object_new_uint64(have_g ? g.gpu_mem : r->wc.gauge_last[WG_GPU_MEM]) : NULL);
-		api_add_f(x, "read_bytes_per_s", secs > 0 ? (double)r->wc.sum[WC_IO_RBYTES] / secs : 0);
-		api_add_f(x, "write_bytes_per_s", secs > 0 ? (double)r->wc.sum[WC_IO_WBYTES] / secs : 0);
-		api_add_u64(x, "io_read_bytes", r->wc.sum[WC_IO_RBYTES]);
-		api_add_u64(x, "io_write_bytes", r->wc.sum[WC_IO_WBYTES]);
-		api_add_u64(x, "io_read_reqs", r->wc.sum[WC_IO_RREQS]);
-		api_add_u64(x, "io_write_reqs", r->wc.sum[WC_IO_WREQS]);
-		api_add_u64(x, "io_lat_p99_ns", wc_hist_quantile(r->wc.hist_iolat, 0.99));
-		api_add_u64(x, "proc_read_bytes", r->wc.sum[WC_PROC_RBYTES]);
-		api_add_u64(x, "proc_write_bytes", r->wc.sum[WC_PROC_WBYTES]);
-		api_add_u64(x, "oncpu_ns", r->wc.sum[WC_CPU_NS]);
-		api_add_u64(x, "offcpu_ns", r->wc.sum[WC_OFFCPU_NS]);
-		api_add_f(x, "offcpu_pct", secs > 0 ? 100.0 * (double)r->wc.sum[WC_OFFCPU_NS] / 1e9 / secs : 0);
-		api_add_f(x, "vcsw_per_s", secs > 0 ? (double)r->wc.sum[WC_VCSW] / secs : 0);
-		api_add_f(x, "ivcsw_per_s", secs > 0 ? (double)r->wc.sum[WC_IVCSW] / secs : 0);
-		api_add_u64(x, "minflt", r->wc.sum[WC_MINFLT]);
-		api_add_u64(x, "majflt", r->wc.sum[WC_MAJFLT]);
-		api_add_u64(x, "runq_p50_ns", wc_hist_quantile(r->wc.hist_runq, 0.50));
-		api_add_u64(x, "runq_p99_ns", r->runq_p99);
+		metrics_to_json(METRIC_PROCESS, &r->m, x);
 		json_object_object_add(x, "unit", json_object_new_string(u));
 		json_object_object_add(x, "container", json_object_new_string(resources_container(d->res, r->proc)));
 		json_object_array_add(arr, x);

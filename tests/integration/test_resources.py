@@ -117,7 +117,8 @@ def main():
 
         s = top["system"]
         check(0 <= s["cpu_pct"] <= 100 and len(s["per_cpu_pct"]) == top["cpus"], "system CPU %.1f %%, per-CPU list" % s["cpu_pct"])
-        check(s["mem_total_bytes"] > s["mem_used_bytes"] > 0 and len(s["load"]) == 3, "memory and load in the header")
+        check(s["mem_total_bytes"] > s["mem_used_bytes"] > 0 and s["load1"] is not None and s["load15"] is not None,
+              "memory and load in the header")
         check("no NVIDIA driver" in s["gpu"]["state"] and s["gpu"]["devices"] == [], "GPU: %s" % s["gpu"]["state"])
 
         top = d.ctl_json("top", "--window", "10s", "--sort", "mem", "--limit", "5")

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The metric table, see registry.h. One row per metric; a row's json path
+ * is where `status` or `top` shows it, its prom name what pushers export
+ * (Prometheus conventions: base units, counters end in _total). */
+#include "metrics/registry.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#define DAEMON(f) .scope = METRIC_DAEMON, .offset = offsetof(struct metrics_daemon, f)
+#define HOST(f) .scope = METRIC_HOST, .offset = offsetof(struct metrics_host, f)
+#define PROC(f) .scope = METRIC_PROCESS, .offset = offsetof(struct metrics_process, f)
+#define U64 .kind = METRIC_U64
+#define F64 .kind = METRIC_F64
+#define GAUGE .type = METRIC_GAUGE
+#define COUNTER .type = METRIC_COUNTER
+#define NS_TO_S 1e-9
+#define PCT_TO_RATIO 0.01
+
+static const struct metric table[] = {
+	/* ---- profd itself (status) ---- */
+	{ "profd.uptime_seconds", "uptime_s", "profd_uptime_seconds", 1, GAUGE, F64, "s",
+	  "time since profd started", DAEMON(uptime_s) },
+	{ "profd.sampling.frequency", "sampling.frequency", "profd_sampling_frequency_hertz", 1, GAUGE, U64, "Hz",
+	  "CPU sampling frequency per CPU", DAEMON(frequency) },
+	{ "profd.sampling.cpus", "sampling.cpus", NULL, 1, GAUGE, U64, "",
+	  "CPUs sampled", DAEMON(cpus) },
+	{ "profd.sampling.tick_seconds", "sampling.tick_s", NULL, 1, GAUGE, F64, "s",
+	  "drain and window tick", DAEMON(tick_s) },
+	{ "profd.samples.taken", "samples.taken", "profd_samples_taken_total", 1, COUNTER, U64, "samples",
+	  "perf_event samples the BPF program ran for (= idle + emitted + dropped)", DAEMON(samples.taken) },
+	{ "profd.samples.idle", "samples.idle", "profd_samples_idle_total", 1, COUNTER, U64, "samples",
+	  "samples of idle CPUs, counted and not stored", DAEMON(samples.idle) },
+	{ "profd.samples.drained", "samples.drained", "profd_samples_drained_total", 1, COUNTER, U64, "samples",
+	  "samples consumed from the ring buffer into the windows", DAEMON(samples.drained) },
+	{ "profd.samples.pending", "samples.pending", NULL, 1, GAUGE, U64, "samples",
+	  "samples emitted and not drained yet (in the ring buffer)", DAEMON(samples_pending) },
+	{ "profd.samples.dropped_ringbuf", "samples.dropped.ringbuf_full", "profd_samples_dropped_ringbuf_total", 1,
+	  COUNTER, U64, "samples", "samples lost: the ring buffer was full", DAEMON(samples.dropped_ringbuf) },
+	{ "profd.samples.proc_events_lost", "samples.dropped.proc_events_lost", "profd_proc_events_lost_total", 1,
+	  COUNTER, U64, "events", "exec/exit events lost: their ring buffer was full",
+	  DAEMON(samples.proc_events_lost) },
+	{ "profd.samples.kstack_errors", "samples.kstack_errors", "profd_samples_kstack_errors_total", 1, COUNTER, U64,
+	  "samples", "samples whose kernel stack could not be read", DAEMON(samples.kstack_err) },
+	{ "profd.samples.ustack_errors", "samples.ustack_errors", "profd_samples_ustack_errors_total", 1, COUNTER, U64,
+	  "samples", "samples whose user stack could not be read", DAEMON(samples.ustack_err) },
+	{ "profd.samples.malformed", "samples.malformed", "profd_records_malformed_total", 1, COUNTER, U64, "records",
+	  "ring-buffer records of unexpected size or kind (ignored)", DAEMON(samples.malformed) },
+	{ "profd.samples.proc_events", "samples.proc_events", "profd_proc_events_total", 1, COUNTER, U64, "events",
+	  "exec/exit events consumed", DAEMON(samples.proc_events) },
+
+	{ "profd.processes.tracked", "processes.tracked", "profd_processes_tracked", 1, GAUGE, U64, "processes",
+	  "processes in the process table, alive or dead", DAEMON(procs.procs) },
+	{ "profd.processes.alive", "processes.alive", "profd_processes_alive", 1, GAUGE, U64, "processes",
+	  "tracked processes still running", DAEMON(procs.alive) },
+	{ "profd.processes.table_full", "processes.table_full", "profd_processes_table_full_total", 1, COUNTER, U64,
+	  "processes", "new processes refused: the table was full of processes still referenced",
+	  DAEMON(procs.full_drops) },
+	{ "profd.processes.collected", "processes.collected", "profd_processes_collected_total", 1, COUNTER, U64,
+	  "processes", "dead processes removed once no window referred to them", DAEMON(procs.collected) },
+	{ "profd.processes.read_errors", "processes.read_errors", "profd_processes_read_errors_total", 1, COUNTER,
+	  U64, "reads", "/proc files unreadable or malformed", DAEMON(procs.proc_read_errors) },
+	{ "profd.processes.expired", "processes.expired", "profd_processes_expired_total", 1, COUNTER, U64,
+	  "processes", "dead processes evicted while windows still held their data (table full)",
+	  DAEMON(procs.expired) },
+	{ "profd.processes.limit", "processes.limit", "profd_processes_limit", 1, GAUGE, U64, "processes",
+	  "bound on the process table (max_processes)", DAEMON(procs_limit) },
+
+	{ "profd.stacks.interned", "stacks.interned", "profd_stacks_interned", 1, GAUGE, U64, "stacks",
+	  "distinct stacks held", DAEMON(stacks.stacks) },
+	{ "profd.stacks.bytes", "stacks.bytes", "profd_stacks_bytes", 1, GAUGE, U64, "bytes",
+	  "memory of the stack table", DAEMON(stacks.bytes) },
+	{ "profd.stacks.table_full", "stacks.table_full", "profd_stacks_table_full_total", 1, COUNTER, U64, "stacks",
+	  "new stacks refused at max_stacks (their samples count as [stack table full])", DAEMON(stacks.full_drops) },
+	{ "profd.stacks.collected", "stacks.collected", "profd_stacks_collected_total", 1, COUNTER, U64, "stacks",
+	  "stacks freed once no window referred to them", DAEMON(stacks.collected) },
+	{ "profd.stacks.limit", "stacks.limit", "profd_stacks_limit", 1, GAUGE, U64, "stacks",
+	  "bound on distinct stacks (max_stacks)", DAEMON(stacks_limit) },
+
+	{ "profd.store.bytes", "store.bytes", "profd_store_bytes", 1, GAUGE, U64, "bytes",
+	  "memory held by the window slots", DAEMON(store.bytes) },
+	{ "profd.store.limit_bytes", "store.limit_bytes", "profd_store_limit_bytes", 1, GAUGE, U64, "bytes",
+	  "memory bound of the windows (memory_limit)", DAEMON(store_limit) },
+	{ "profd.store.entries", "store.entries", "profd_store_entries", 1, GAUGE, U64, "entries",
+	  "(process, stack) entries in all slots", DAEMON(store.entries) },
+	{ "profd.store.coarsened_entries", "store.coarsened_entries", "profd_store_coarsened_entries_total", 1,
+	  COUNTER, U64, "entries", "entries folded into [coarsened] by the memory bound",
+	  DAEMON(store.coarsened_entries) },
+	{ "profd.store.dropped_slots", "store.dropped_slots", "profd_store_dropped_slots_total", 1, COUNTER, U64,
+	  "slots", "slots dropped early by the memory bound", DAEMON(store.dropped_slots) },
+	{ "profd.store.counter_records", "store.counter_records", "profd_store_counter_records", 1, GAUGE, U64,
+	  "records", "(process, slot) counter records held", DAEMON(store.counter_records) },
+
+	{ "profd.symbols.objects", "symbols.objects", "profd_symbols_objects", 1, GAUGE, U64, "objects",
+	  "binaries and libraries known", DAEMON(symbols.objects) },
+	{ "profd.symbols.objects_loaded", "symbols.objects_loaded", "profd_symbols_objects_loaded", 1, GAUGE, U64,
+	  "objects", "objects whose symbol table is in memory", DAEMON(symbols.objects_loaded) },
+	{ "profd.symbols.cache_bytes", "symbols.cache_bytes", "profd_symbols_cache_bytes", 1, GAUGE, U64, "bytes",
+	  "memory of loaded symbol tables", DAEMON(symbols.cache_bytes) },
+	{ "profd.symbols.cache_limit_bytes", "symbols.cache_limit_bytes", "profd_symbols_cache_limit_bytes", 1,
+	  GAUGE, U64, "bytes", "bound on loaded symbol tables (cache_size)", DAEMON(symbols_cache_limit) },
+	{ "profd.symbols.evictions", "symbols.evictions", "profd_symbols_evictions_total", 1, COUNTER, U64,
+	  "tables", "tables evicted to stay within cache_size", DAEMON(symbols.evictions) },
+	{ "profd.symbols.load_failures", "symbols.load_failures", "profd_symbols_load_failures_total", 1, COUNTER,
+	  U64, "objects", "files that could not be opened or parsed", DAEMON(symbols.load_failures) },
+	{ "profd.symbols.pending", "symbols.pending", "profd_symbols_pending", 1, GAUGE, U64, "loads",
+	  "symbol loads queued or running", DAEMON(symbols.pending) },
+	{ "profd.symbols.objects_full", "symbols.objects_full", "profd_symbols_objects_full_total", 1, COUNTER, U64,
+	  "objects", "objects refused at max_objects", DAEMON(symbols.objects_full) },
+	{ "profd.symbols.kernel_symbols", "symbols.kernel_symbols", "profd_symbols_kernel", 1, GAUGE, U64, "symbols",
+	  "kallsyms entries loaded", DAEMON(symbols.kernel_symbols) },
+
+	{ "profd.server.clients", "server.clients", "profd_server_clients", 1, GAUGE, U64, "clients",
+	  "clients connected now", DAEMON(server.clients) },
+	{ "profd.server.accepted", "server.accepted", "profd_server_accepted_total", 1, COUNTER, U64, "clients",
+	  "connections accepted", DAEMON(server.accepted) },
+	{ "profd.server.requests", "server.requests", "profd_server_requests_total", 1, COUNTER, U64, "requests",
+	  "requests answered", DAEMON(server.requests) },
+	{ "profd.server.errors", "server.errors", "profd_server_errors_total", 1, COUNTER, U64, "requests",
+	  "error replies sent", DAEMON(server.errors) },
+	{ "profd.server.rejected_clients", "server.rejected_clients", "profd_server_rejected_clients_total", 1,
+	  COUNTER, U64, "clients", "connections refused at max_clients", DAEMON(server.rejected_clients) },
+	{ "profd.server.oversized", "server.oversized", "profd_server_oversized_total", 1, COUNTER, U64, "requests",
+	  "requests over max_request", DAEMON(server.oversized) },
+	{ "profd.server.idle_closed", "server.idle_closed", "profd_server_idle_closed_total", 1, COUNTER, U64,
+	  "clients", "clients closed after client_idle_timeout", DAEMON(server.idle_closed) },
+	{ "profd.server.slow_closed", "server.slow_closed", "profd_server_slow_closed_total", 1, COUNTER, U64,
+	  "clients", "clients dropped for not reading their replies (max_reply queued)", DAEMON(server.slow_closed) },
+	{ "profd.server.limit_clients", "server.limit_clients", "profd_server_clients_limit", 1, GAUGE, U64, "clients",
+	  "bound on concurrent clients (max_clients)", DAEMON(server_clients_limit) },
+
+	{ "profd.resources.kstats_parts", "resources.kstats_parts", NULL, 1, GAUGE, U64, "bits",
+	  "scheduler and block-I/O BPF parts loaded (KSTATS_PART_* bits)", DAEMON(res.kstats_parts) },
+	{ "profd.resources.kstats_procs", "resources.kstats_procs", "profd_kstats_processes", 1, GAUGE, U64,
+	  "processes", "processes with BPF scheduler counters", DAEMON(res.kstats_procs) },
+	{ "profd.resources.kstats_exit_records", "resources.kstats_exit_records", "profd_kstats_exit_records_total", 1,
+	  COUNTER, U64, "records", "final counters of exited processes consumed", DAEMON(res.kstats_exit_records) },
+	{ "profd.resources.kstats_dropped", "resources.kstats_dropped", "profd_kstats_dropped_total", 1, COUNTER, U64,
+	  "events", "processes or exit records the BPF maps could not hold", DAEMON(res.kstats_dropped) },
+	{ "profd.resources.proc_reads", "resources.proc_reads", "profd_proc_reads_total", 1, COUNTER, U64, "reads",
+	  "per-process /proc reads", DAEMON(res.proc_reads) },
+	{ "profd.resources.proc_read_failures", "resources.proc_read_failures", "profd_proc_read_failures_total", 1,
+	  COUNTER, U64, "reads", "/proc reads of processes gone or unreadable", DAEMON(res.proc_read_fail) },
+	{ "profd.resources.last_tick_procs", "resources.last_tick_procs", NULL, 1, GAUGE, U64, "processes",
+	  "processes read in the last tick", DAEMON(res.last_tick_procs) },
+	{ "profd.resources.last_tick_ms", "resources.last_tick_ms", NULL, 1, GAUGE, F64, "ms",
+	  "time the last resource collection took", DAEMON(res_last_tick_ms) },
+	{ "profd.resources.max_tick_ms", "resources.max_tick_ms", "profd_resources_max_tick_seconds", 1e-3, GAUGE,
+	  F64, "ms", "longest resource collection since start", DAEMON(res_max_tick_ms) },
+	{ "profd.resources.states", "resources.states", NULL, 1, GAUGE, U64, "processes",
+	  "per-process delta states held", DAEMON(res.states) },
+
+	{ "profd.rss_bytes", "daemon.rss_bytes", "profd_resident_memory_bytes", 1, GAUGE, U64, "bytes",
+	  "profd's resident memory", DAEMON(rss_bytes) },
+	{ "profd.cpu_seconds", "daemon.cpu_s", "profd_cpu_seconds_total", 1, COUNTER, F64, "s",
+	  "profd's own CPU time (user + system, all threads)", DAEMON(cpu_s) },
+	{ "profd.ticks", "daemon.ticks", "profd_ticks_total", 1, COUNTER, U64, "ticks",
+	  "ticks run", DAEMON(ticks) },
+	{ "profd.tick_overruns", "daemon.tick_overruns", "profd_tick_overruns_total", 1, COUNTER, U64, "ticks",
+	  "ticks missed because the loop was late", DAEMON(tick_overruns) },
+	{ "profd.reloads", "daemon.reloads", "profd_reloads_total", 1, COUNTER, U64, "reloads",
+	  "configuration reloads (SIGHUP)", DAEMON(reloads) },
+	{ "profd.reload_failures", "daemon.reload_failures", "profd_reload_failures_total", 1, COUNTER, U64,
+	  "reloads", "reloads refused (the running configuration was kept)", DAEMON(reload_failures) },
+
+	/* ---- the host (top: "system") ---- */
+	{ "host.cpu_pct", "cpu_pct", "profd_host_cpu_busy_ratio", PCT_TO_RATIO, GAUGE, F64, "percent",
+	  "busy share of all CPUs over the window (steal counts as busy, iowait as idle)", HOST(cpu_pct) },
+	{ "host.mem_total_bytes", "mem_total_bytes", "profd_host_memory_total_bytes", 1, GAUGE, U64, "bytes",
+	  "MemTotal", HOST(mem_total) },
+	{ "host.mem_available_bytes", "mem_available_bytes", "profd_host_memory_available_bytes", 1, GAUGE, U64,
+	  "bytes", "MemAvailable: memory available without swapping", HOST(mem_available) },
+	{ "host.mem_used_bytes", "mem_used_bytes", "profd_host_memory_used_bytes", 1, GAUGE, U64, "bytes",
+	  "MemTotal - MemAvailable", HOST(mem_used) },
+	{ "host.mem_pct", "mem_used_pct", "profd_host_memory_used_ratio", PCT_TO_RATIO, GAUGE, F64, "percent",
+	  "memory in use: (MemTotal - MemAvailable) / MemTotal", HOST(mem_used_pct) },
+	{ "host.swap_total_bytes", "swap_total_bytes", "profd_host_swap_total_bytes", 1, GAUGE, U64, "bytes",
+	  "SwapTotal", HOST(swap_total) },
+	{ "host.swap_used_bytes", "swap_used_bytes", "profd_host_swap_used_bytes", 1, GAUGE, U64, "bytes",
+	  "SwapTotal - SwapFree", HOST(swap_used) },
+	{ "host.load1", "load1", "profd_host_load1", 1, GAUGE, F64, "",
+	  "1-minute load average (runnable + uninterruptible tasks)", HOST(load1) },
+	{ "host.load5", "load5", "profd_host_load5", 1, GAUGE, F64, "", "5-minute load average", HOST(load5) },
+	{ "host.load15", "load15", "profd_host_load15", 1, GAUGE, F64, "", "15-minute load average", HOST(load15) },
+	{ "host.psi.cpu_some", "psi.cpu.some_avg10", "profd_host_pressure_cpu_some_ratio", PCT_TO_RATIO, GAUGE, F64,
+	  "percent", "PSI: share of time some task waited for a CPU (avg10)", HOST(psi_cpu_some) },
+	{ "host.psi.memory_some", "psi.memory.some_avg10", "profd_host_pressure_memory_some_ratio", PCT_TO_RATIO,
+	  GAUGE, F64, "percent", "PSI: some task stalled on memory (avg10)", HOST(psi_mem_some) },
+	{ "host.psi.memory_full", "psi.memory.full_avg10", "profd_host_pressure_memory_full_ratio", PCT_TO_RATIO,
+	  GAUGE, F64, "percent", "PSI: every non-idle task stalled on memory (avg10)", HOST(psi_mem_full) },
+	{ "host.psi.io_some", "psi.io.some_avg10", "profd_host_pressure_io_some_ratio", PCT_TO_RATIO, GAUGE, F64,
+	  "percent", "PSI: some task stalled on I/O (avg10)", HOST(psi_io_some) },
+	{ "host.psi.io_full", "psi.io.full_avg10", "profd_host_pressure_io_full_ratio", PCT_TO_RATIO, GAUGE, F64,
+	  "percent", "PSI: every non-idle task stalled on I/O (avg10)", HOST(psi_io_full) },
+
+	/* ---- one process over a window (top's rows) ---- */
+	{ "process.cpu_pct", "cpu_pct", NULL, 1, GAUGE, F64, "percent",
+	  "CPU time over the window, % of one CPU (scheduler accounting, else samples)", PROC(cpu_pct) },
+	{ "process.cpu_seconds", "oncpu_ns", "profd_process_cpu_seconds_total", NS_TO_S, COUNTER, U64, "ns",
+	  "on-CPU time in the window", PROC(oncpu_ns) },
+	{ "process.sample_cpu_pct", "sample_cpu_pct", NULL, 1, GAUGE, F64, "percent",
+	  "CPU % estimated from samples: samples / (frequency x window)", PROC(sample_cpu_pct) },
+	{ "process.samples", "samples", "profd_process_samples_total", 1, COUNTER, U64, "samples",
+	  "CPU samples in the window", PROC(samples) },
+	{ "process.rss_bytes", "rss_bytes", "profd_process_resident_memory_bytes", 1, GAUGE, U64, "bytes",
+	  "resident memory (VmRSS), latest", PROC(rss_bytes) },
+	{ "process.mem_pct", "mem_pct", NULL, 1, GAUGE, F64, "percent",
+	  "resident memory, % of MemTotal", PROC(mem_pct) },
+	{ "process.threads", "threads", "profd_process_threads", 1, GAUGE, U64, "threads",
+	  "threads, latest", PROC(threads) },
+	{ "process.fds", "fds", "profd_process_open_fds", 1, GAUGE, U64, "fds",
+	  "open file descriptors, latest", PROC(fds) },
+	{ "process.gpu_pct", "gpu_pct", "profd_process_gpu_utilization_ratio", PCT_TO_RATIO, GAUGE, F64, "percent",
+	  "GPU busy time over the window, % of one device (null: no GPU use seen)", PROC(gpu_pct) },
+	{ "process.gpu_mem_bytes", "gpu_mem_bytes", "profd_process_gpu_memory_bytes", 1, GAUGE, U64, "bytes",
+	  "GPU memory, latest (null: no GPU use seen)", PROC(gpu_mem_bytes) },
+	{ "process.read_bytes_per_s", "read_bytes_per_s", NULL, 1, GAUGE, F64, "bytes/s",
+	  "block-device bytes read per second over the window", PROC(read_bps) },
+	{ "process.write_bytes_per_s", "write_bytes_per_s", NULL, 1, GAUGE, F64, "bytes/s",
+	  "block-device bytes written per second over the window", PROC(write_bps) },
+	{ "process.io_read_bytes", "io_read_bytes", "profd_process_io_read_bytes_total", 1, COUNTER, U64, "bytes",
+	  "block-device bytes read (completed requests)", PROC(io_read_bytes) },
+	{ "process.io_write_bytes", "io_write_bytes", "profd_process_io_write_bytes_total", 1, COUNTER, U64, "bytes",
+	  "block-device bytes written (completed requests)", PROC(io_write_bytes) },
+	{ "process.io_read_reqs", "io_read_reqs", "profd_process_io_read_requests_total", 1, COUNTER, U64,
+	  "requests", "block read requests completed", PROC(io_read_reqs) },
+	{ "process.io_write_reqs", "io_write_reqs", "profd_process_io_write_requests_total", 1, COUNTER, U64,
+	  "requests", "block write requests completed", PROC(io_write_reqs) },
+	{ "process.io_lat_p99_ns", "io_lat_p99_ns", "profd_process_io_latency_p99_seconds", NS_TO_S, GAUGE, U64,
+	  "ns", "p99 block I/O latency, issue to completion (log2 bucket bound)", PROC(io_lat_p99_ns) },
+	{ "process.proc_read_bytes", "proc_read_bytes", "profd_process_storage_read_bytes_total", 1, COUNTER, U64,
+	  "bytes", "/proc/PID/io read_bytes: storage reads this process caused", PROC(proc_read_bytes) },
+	{ "process.proc_write_bytes", "proc_write_bytes", "profd_process_storage_write_bytes_total", 1, COUNTER, U64,
+	  "bytes", "/proc/PID/io write_bytes: bytes dirtied for storage", PROC(proc_write_bytes) },
+	{ "process.offcpu_seconds", "offcpu_ns", "profd_process_offcpu_seconds_total", NS_TO_S, COUNTER, U64, "ns",
+	  "time blocked (sleep, I/O, locks), summed over threads", PROC(offcpu_ns) },
+	{ "process.offcpu_pct", "offcpu_pct", NULL, 1, GAUGE, F64, "percent",
+	  "blocked time, % of the window (summed over threads: may exceed 100)", PROC(offcpu_pct) },
+	{ "process.vcsw_per_s", "vcsw_per_s", NULL, 1, GAUGE, F64, "1/s",
+	  "voluntary context switches per second", PROC(vcsw_per_s) },
+	{ "process.ivcsw_per_s", "ivcsw_per_s", NULL, 1, GAUGE, F64, "1/s",
+	  "involuntary context switches per second", PROC(ivcsw_per_s) },
+	{ "process.minflt", "minflt", "profd_process_minor_faults_total", 1, COUNTER, U64, "faults",
+	  "minor page faults", PROC(minflt) },
+	{ "process.majflt", "majflt", "profd_process_major_faults_total", 1, COUNTER, U64, "faults",
+	  "major page faults (needed I/O)", PROC(majflt) },
+	{ "process.runq_p50_ns", "runq_p50_ns", NULL, NS_TO_S, GAUGE, U64, "ns",
+	  "median run-queue wait (log2 bucket bound)", PROC(runq_p50_ns) },
+	{ "process.runq_p99_ns", "runq_p99_ns", "profd_process_runqueue_latency_p99_seconds", NS_TO_S, GAUGE, U64,
+	  "ns", "p99 run-queue wait, wakeup to running (log2 bucket bound)", PROC(runq_p99_ns) },
+};
+
+void metrics_process_compute(const struct metrics_process_in *in, struct metrics_process *m)
+{
+	static const struct wcounters zero;
+	const struct wcounters *wc = in->wc ? in->wc : &zero;
+	double secs = in->secs, denom = (double)in->frequency * secs;
+	int gpu = (in->g && in->g->gpu) || wc->sum[WC_GPU_UTIL_NS];
+
+	memset(m, 0, sizeof(*m));
+	m->samples = in->samples;
+	m->sample_cpu_pct = denom > 0 ? 100.0 * (double)in->samples / denom : 0;
+	if (in->exact_cpu && in->wc)
+		m->cpu_pct = secs > 0 ? 100.0 * (double)wc->sum[WC_CPU_NS] / 1e9 / secs : 0;
+	else
+		m->cpu_pct = m->sample_cpu_pct;
+	/* gauges: the latest reading of a live process, else the newest in
+	 * the window */
+	m->rss_bytes = in->g ? in->g->rss : wc->gauge_last[WG_RSS];
+	m->threads = in->g ? in->g->threads : wc->gauge_last[WG_THREADS];
+	m->fds = in->g ? in->g->fds : wc->gauge_last[WG_FDS];
+	m->mem_pct = in->mem_total ? 100.0 * (double)m->rss_bytes / (double)in->mem_total : 0;
+	m->gpu_pct = NAN;
+	m->gpu_mem_bytes = METRIC_ABSENT_U64;
+	if (gpu) {
+		m->gpu_pct = in->g && in->g->gpu ? in->g->gpu_pct : 0;
+		if (wc->sum[WC_GPU_UTIL_NS] && secs > 0)
+			m->gpu_pct = 100.0 * (double)wc->sum[WC_GPU_UTIL_NS] / 1e9 / secs;
+		m->gpu_mem_bytes = in->g ? in->g->gpu_mem : wc->gauge_last[WG_GPU_MEM];
+	}
+	m->read_bps = secs > 0 ? (double)wc->sum[WC_IO_RBYTES] / secs : 0;
+	m->write_bps = secs > 0 ? (double)wc->sum[WC_IO_WBYTES] / secs : 0;
+	m->io_read_bytes = wc->sum[WC_IO_RBYTES];
+	m->io_write_bytes = wc->sum[WC_IO_WBYTES];
+	m->io_read_reqs = wc->sum[WC_IO_RREQS];
+	m->io_write_reqs = wc->sum[WC_IO_WREQS];
+	m->io_lat_p99_ns = wc_hist_quantile(wc->hist_iolat, 0.99);
+	m->proc_read_bytes = wc->sum[WC_PROC_RBYTES];
+	m->proc_write_bytes = wc->sum[WC_PROC_WBYTES];
+	m->oncpu_ns = wc->sum[WC_CPU_NS];
+	m->offcpu_ns = wc->sum[WC_OFFCPU_NS];
+	m->offcpu_pct = secs > 0 ? 100.0 * (double)wc->sum[WC_OFFCPU_NS] / 1e9 / secs : 0;
+	m->vcsw_per_s = secs > 0 ? (double)wc->sum[WC_VCSW] / secs : 0;
+	m->ivcsw_per_s = secs > 0 ? (double)wc->sum[WC_IVCSW] / secs : 0;
+	m->minflt = wc->sum[WC_MINFLT];
+	m->majflt = wc->sum[WC_MAJFLT];
+	m->runq_p50_ns = wc_hist_quantile(wc->hist_runq, 0.50);
+	m->runq_p99_ns = wc_hist_quantile(wc->hist_runq, 0.99);
+}
+
+const struct metric *metrics_all(size_t *ret_n)
+{
+	*ret_n = sizeof(table) / sizeof(table[0]);
+	return table;
+}
+
+const struct metric *metric_find(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(table) / sizeof(table[0]); i++)
+		if (!strcmp(table[i].name, name))
+			return &table[i];
+	return NULL;
+}
+
+double metric_value(const struct metric *m, const void *snapshot)
+{
+	const char *p = (const char *)snapshot + m->offset;
+
+	if (m->kind == METRIC_U64) {
+		uint64_t v;
+
+		memcpy(&v, p, sizeof(v));
+		return v == METRIC_ABSENT_U64 ? NAN : (double)v;
+	} else {
+		double v;
+
+		memcpy(&v, p, sizeof(v));
+		return v;
+	}
+}
+
+/* The object at path's parent, created as needed; *ret_leaf is the last
+ * component. */
+static struct json_object *parent_of(struct json_object *root, const char *path, char *leaf, size_t n)
+{
+	struct json_object *o = root;
+	const char *dot;
+
+	while ((dot = strchr(path, '.'))) {
+		char key[64];
+		struct json_object *child;
+
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		if (!json_object_object_get_ex(o, key, &child)) {
+			child = json_object_new_object();
+			if (!child)
+				return NULL;
+			json_object_object_add(o, key, child);
+		}
+		o = child;
+		path = dot + 1;
+	}
+	snprintf(leaf, n, "%s", path);
+	return o;
+}
+
+int metrics_to_json(enum metric_scope scope, const void *snapshot, struct json_object *obj)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		const struct metric *m = &table[i];
+		struct json_object *parent, *v;
+		char leaf[64];
+		double d;
+
+		if (m->scope != scope || !m->json)
+			continue;
+		parent = parent_of(obj, m->json, leaf, sizeof(leaf));
+		if (!parent)
+			return -ENOMEM;
+		if (m->kind == METRIC_U64) {
+			uint64_t u;
+
+			memcpy(&u, (const char *)snapshot + m->offset, sizeof(u));
+			v = u == METRIC_ABSENT_U64 ? NULL : json_object_new_uint64(u);
+		} else {
+			d = metric_value(m, snapshot);
+			v = isnan(d) ? NULL : json_object_new_double(d);
+		}
+		json_object_object_add(parent, leaf, v);
+	}
+	return 0;
+}
+
+char *metrics_doc_table(void)
+{
+	static const char *const scopes[] = { "profd (`status`)", "host (`top`: `system`)",
+					      "process (`top`: each row)" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (int s = 0; s < METRIC_NSCOPES; s++) {
+		fprintf(f, "### Scope: %s\n\n", scopes[s]);
+		fprintf(f, "| name | JSON member | type | unit | Prometheus | help |\n|---|---|---|---|---|---|\n");
+		for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+			const struct metric *m = &table[i];
+
+			if ((int)m->scope != s)
+				continue;
+			fprintf(f, "| `%s` | %s%s%s | %s | %s | %s%s%s | %s |\n", m->name, m->json ? "`" : "",
+				m->json ? m->json : "—", m->json ? "`" : "", m->type == METRIC_COUNTER ? "counter" : "gauge",
+				*m->unit ? m->unit : "—", m->prom ? "`" : "", m->prom ? m->prom : "—", m->prom ? "`" : "",
+				m->help);
+		}
+		fprintf(f, "\n");
+	}
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

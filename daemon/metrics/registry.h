@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The one registry of profd's metrics: name, help, type, unit, scope and
+ * how to read each value. Everything that names a metric reads it from
+ * here: the members of the `status` and `top` replies, the names alert
+ * rules use, the names pushers export, and docs/metrics.md (checked
+ * against this table by tests/unit/test_metrics.c).
+ *
+ * A value is read from a snapshot struct of its scope (metrics_daemon,
+ * metrics_host, metrics_process) at a fixed offset: whoever answers a
+ * query fills the snapshot once and every consumer reads the same figures.
+ * Absent values: UINT64_MAX for integers, NaN for doubles (null in JSON,
+ * no sample in a push). */
+#ifndef PROFD_METRICS_REGISTRY_H
+#define PROFD_METRICS_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/server.h"
+#include "collect/resources.h"
+#include "collect/sampler.h"
+#include "store/proctable.h"
+#include "store/stacks.h"
+#include "store/window.h"
+#include "symbols/symbolizer.h"
+
+struct json_object;
+
+enum metric_type {
+	METRIC_GAUGE,   /* a level; over a window: the latest or the rate */
+	METRIC_COUNTER, /* events; over a window: the count in it (pushers
+			 * accumulate these into monotonic totals) */
+};
+
+enum metric_scope {
+	METRIC_DAEMON,  /* profd itself: `status` */
+	METRIC_HOST,    /* the host: `top`'s "system" */
+	METRIC_PROCESS, /* one process over a window: `top`'s rows */
+	METRIC_NSCOPES,
+};
+
+enum metric_kind {
+	METRIC_U64,
+	METRIC_F64,
+};
+
+struct metric {
+	const char *name;   /* "process.cpu_pct": rules and docs */
+	const char *json;   /* member path in the scope's JSON, '.' nests */
+	const char *prom;   /* Prometheus name, NULL when not exported */
+	double prom_scale;  /* value x scale is in the Prometheus unit */
+	enum metric_type type;
+	enum metric_scope scope;
+	enum metric_kind kind;
+	const char *unit;   /* "bytes", "percent", "ns", "1/s", "" ... */
+	const char *help;
+	size_t offset;      /* of the value in the scope's snapshot */
+};
+
+/* Scope METRIC_DAEMON: what `status` reports about profd. */
+struct metrics_daemon {
+	double uptime_s;
+	uint64_t frequency, cpus;
+	double tick_s;
+	struct sampler_stats samples;
+	uint64_t samples_pending;         /* emitted, not yet drained */
+	struct proctable_stats procs;
+	uint64_t procs_limit;
+	struct stacks_stats stacks;
+	uint64_t stacks_limit;
+	struct window_stats store;
+	uint64_t store_limit;
+	struct symbolizer_stats symbols;
+	uint64_t symbols_cache_limit;
+	struct server_stats server;
+	uint64_t server_clients_limit;
+	struct res_stats res;
+	double res_last_tick_ms, res_max_tick_ms;
+	uint64_t rss_bytes;
+	double cpu_s;
+	uint64_t ticks, tick_overruns, reloads, reload_failures;
+};
+
+/* Scope METRIC_HOST: the host over a window (CPU) or now (the rest). */
+struct metrics_host {
+	double cpu_pct;                   /* all CPUs, % of their time */
+	uint64_t mem_total, mem_available, mem_used, swap_total, swap_used;
+	double mem_used_pct;
+	double load1, load5, load15;
+	double psi_cpu_some, psi_mem_some, psi_mem_full, psi_io_some, psi_io_full;
+};
+
+/* Scope METRIC_PROCESS: one process over a window. */
+struct metrics_process {
+	double cpu_pct, sample_cpu_pct;
+	uint64_t samples;
+	uint64_t rss_bytes;
+	double mem_pct;
+	uint64_t threads, fds;
+	double gpu_pct;
+	uint64_t gpu_mem_bytes;
+	double read_bps, write_bps;
+	uint64_t io_read_bytes, io_write_bytes, io_read_reqs, io_write_reqs, io_lat_p99_ns;
+	uint64_t proc_read_bytes, proc_write_bytes;
+	uint64_t oncpu_ns, offcpu_ns;
+	double offcpu_pct, vcsw_per_s, ivcsw_per_s;
+	uint64_t minflt, majflt;
+	uint64_t runq_p50_ns, runq_p99_ns;
+};
+
+#define METRIC_ABSENT_U64 UINT64_MAX
+
+/* What a process's metrics over a window are computed from. */
+struct metrics_process_in {
+	const struct wcounters *wc;  /* counters merged over the window, NULL: none */
+	const struct res_gauges *g;  /* latest gauges (live process), NULL: none */
+	uint64_t samples;            /* CPU samples in the window */
+	double secs;                 /* window length covered, s */
+	uint32_t frequency;          /* Hz per CPU */
+	int exact_cpu;               /* scheduler counters are loaded */
+	uint64_t mem_total;          /* MemTotal, 0: unknown */
+};
+
+/* The one computation of per-process window metrics, shared by `top`,
+ * alerts and pushers. */
+void metrics_process_compute(const struct metrics_process_in *in, struct metrics_process *ret);
+
+/* Every metric, in table order; *ret_n gets the count. */
+const struct metric *metrics_all(size_t *ret_n);
+/* The metric called name ("process.cpu_pct"), NULL if none. */
+const struct metric *metric_find(const char *name);
+/* Value of m in its scope's snapshot, as a double; NaN when absent. */
+double metric_value(const struct metric *m, const void *snapshot);
+
+/* Add every metric of scope that has a JSON path to obj, nested by the
+ * path's dots (objects created as needed, in table order). 0 or -ENOMEM. */
+int metrics_to_json(enum metric_scope scope, const void *snapshot, struct json_object *obj);
+
+/* The reference table of docs/metrics.md (Markdown), malloc'd. */
+char *metrics_doc_table(void);
+
+#endif
