@@ -2,8 +2,11 @@
 """GPU counters through the stand-in libnvidia-ml.so.1 (built by the test
 suite, loaded through the same dlopen path as the real library, selected
 by PROFD_NVML_LIBRARY): devices in the top header, per-process GPU % and
-GPU memory on the right pid, sort by gpu. No GPU exists on the test
-machines; the real library's absence is covered by test_resources."""
+GPU memory on the right pid, sort by gpu. The stand-in acts as driver
+535.54.03, whose _v3 process lists write 32-byte entries (the layout that
+overflows a caller sizing them for the 24 bytes of nvmlProcessInfo_v2_t).
+No GPU exists on the test machines; test_resources checks the state line
+against what the host really has."""
 import json
 import os
 import subprocess
@@ -43,13 +46,15 @@ def main():
     writer = threading.Thread(target=write_script, daemon=True)
     writer.start()
     time.sleep(0.5)
-    d = Daemon(env={"PROFD_NVML_LIBRARY": lib, "PROFD_FAKE_NVML_SCRIPT": script})
+    d = Daemon(env={"PROFD_NVML_LIBRARY": lib, "PROFD_FAKE_NVML_SCRIPT": script,
+                    "PROFD_FAKE_NVML_DRIVER": "535.54.03", "PROFD_FAKE_NVML_V3_ENTRY": "32"})
     try:
         time.sleep(6)
         top = d.ctl_json("top", "--window", "3s", "--sort", "gpu", "--limit", "50")
         g = top["system"]["gpu"]
         log(json.dumps(g))
-        check(g["state"].startswith("ok") and len(g["devices"]) == 2, "GPU state '%s', 2 devices" % g["state"])
+        check(g["state"] == "ok: 2 NVIDIA devices (driver 535.54.03)" and len(g["devices"]) == 2,
+              "GPU state '%s', 2 devices" % g["state"])
         d0 = g["devices"][0]
         check(d0["name"] == "NVIDIA H100 80GB HBM3" and d0["util_pct"] == 87 and d0["mem_used_bytes"] == 42949672960
               and d0["temp_c"] == 61 and abs(d0["power_w"] - 312.0) < 0.01, "device 0 values read back exactly")
