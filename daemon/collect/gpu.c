@@ -170,6 +170,8 @@ static bool nvml_sym(void *lib, const char *name, void *fnptr)
 	return p != NULL;
 }
 
+/* nvmlErrorString's text; printed with a precision, as a library's string
+ * is read only up to a bound. */
 static const char *nvml_err(const struct gpu *g, nvmlReturn_t r)
 {
 	static char buf[32];
@@ -289,19 +291,19 @@ static void nvml_load(struct gpu *g, const char *path)
 		/* The library ships with the user-space driver; without the
 		 * kernel module it is still "no driver" to a user. */
 		if (r == NVML_ERROR_DRIVER_NOT_LOADED)
-			snprintf(g->state, sizeof(g->state), "no NVIDIA driver (nvmlInit_v2: %s)", nvml_err(g, r));
+			snprintf(g->state, sizeof(g->state), "no NVIDIA driver (nvmlInit_v2: %.128s)", nvml_err(g, r));
 		else
-			snprintf(g->state, sizeof(g->state), "NVML error: nvmlInit_v2: %s", nvml_err(g, r));
+			snprintf(g->state, sizeof(g->state), "NVML error: nvmlInit_v2: %.128s", nvml_err(g, r));
 		goto fail;
 	}
 	/* The version decides the _v3 entry size (checked on every call). */
 	memset(buf, 0, sizeof(buf));
-	if (a->get_driver && a->get_driver(buf, sizeof(buf)) == NVML_SUCCESS)
-		copy_printable(g->driver, sizeof(g->driver), buf, sizeof(buf));
+	if (a->get_driver && a->get_driver(buf, GPU_DRIVER_MAX) == NVML_SUCCESS)
+		copy_printable(g->driver, sizeof(g->driver), buf, GPU_DRIVER_MAX);
 	nvml_lists(g);
 	r = a->get_count(&count);
 	if (r != NVML_SUCCESS) {
-		snprintf(g->state, sizeof(g->state), "NVML error: nvmlDeviceGetCount_v2: %s", nvml_err(g, r));
+		snprintf(g->state, sizeof(g->state), "NVML error: nvmlDeviceGetCount_v2: %.128s", nvml_err(g, r));
 		a->shutdown();
 		goto fail;
 	}
