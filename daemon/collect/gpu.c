@@ -20,20 +20,36 @@ typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;
 typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
 typedef struct { unsigned long long total, free, used; } nvmlMemory_t;
-/* nvmlProcessInfo_t, taken by the _v3 lists; nvmlProcessInfo_v2_t, taken
- * by the _v2 lists, has the same four fields (the two-field v1 layout is
- * only for the unversioned symbols, which we never call). */
-typedef struct {
-	unsigned int pid;
-	unsigned long long usedGpuMemory;
-	unsigned int gpuInstanceId;
-	unsigned int computeInstanceId;
-} nvmlProcessInfo_t;
 typedef struct {
 	unsigned int pid;
 	unsigned long long timeStamp; /* CPU time, microseconds */
 	unsigned int smUtil, memUtil, encUtil, decUtil;
 } nvmlProcessUtilizationSample_t;
+
+/* Running-process lists (nvmlProcessInfo*_t). Every layout starts with pid
+ * (offset 0) and usedGpuMemory (offset 8); they differ in what follows, so
+ * in size, and the size a driver writes is not always the one its nvml.h
+ * declares for the call:
+ *   16  nvmlProcessInfo_v1_t: the unversioned calls;
+ *   24  nvmlProcessInfo_v2_t (+ gpuInstanceId, computeInstanceId): the _v2
+ *       calls, and the _v3 calls on every driver but
+ *   32  (+ usedGpuCcProtectedMemory): the _v3 calls of drivers 535.43 to
+ *       535.86, whose nvml.h grew nvmlProcessInfo_t without a new function
+ *       version (535.98 moved that member to a new call and _v3 went back
+ *       to 24 bytes).
+ * Sizing an array for 24-byte entries there gets 32-byte entries written
+ * past its end: a heap overflow in a root daemon. So entries are never read
+ * through a struct: every array NVML fills is sized for the largest entry
+ * plus a guard, filled with NVML_FILL before the call, and the entry size
+ * NVML really used is read back from how far it wrote (entry_size). */
+#define PINFO_PID_OFF 0
+#define PINFO_MEM_OFF 8
+#define PINFO_V1 16u
+#define PINFO_V2 24u
+#define PINFO_CC 32u
+#define NVML_ENTRY_MAX 32u /* largest entry of any array NVML fills for us */
+#define NVML_GUARD 64u     /* bytes after each array that NVML must leave alone */
+#define NVML_FILL 0xa5     /* no entry ends in this byte: see entry_size */
 
 #define NVML_SUCCESS 0
 #define NVML_ERROR_NOT_SUPPORTED 3
@@ -42,15 +58,27 @@ typedef struct {
 #define NVML_ERROR_DRIVER_NOT_LOADED 9
 #define NVML_TEMPERATURE_GPU 0
 #define NVML_VALUE_NOT_AVAILABLE_ULL (~0ull) /* usedGpuMemory unknown */
+/* Our own outcomes of nvml_fill, below NVML's codes (all >= 0); each is
+ * counted where it happens, never in errors. */
+#define FILL_UNTRUSTED (-1) /* answer dropped: see gpu_stats.untrusted */
+#define FILL_OVERRUN (-2)   /* NVML wrote into the guard */
+#define FILL_NOMEM (-3)
 
-_Static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t ABI");
 _Static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32, "nvmlProcessUtilizationSample_t ABI");
+_Static_assert(sizeof(nvmlProcessUtilizationSample_t) <= NVML_ENTRY_MAX, "samples fit the arrays");
+_Static_assert(PINFO_V1 <= NVML_ENTRY_MAX && PINFO_V2 <= NVML_ENTRY_MAX && PINFO_CC <= NVML_ENTRY_MAX,
+	       "process entries fit the arrays");
 _Static_assert(sizeof(void (*)(void)) == sizeof(void *), "dlsym function pointers");
+
+typedef nvmlReturn_t (*nvml_list_fn)(nvmlDevice_t, unsigned int *, void *);
+
+_Static_assert(GPU_DRIVER_MAX <= GPU_NAME_MAX, "one buffer for NVML strings");
 
 struct nvml_api {
 	nvmlReturn_t (*init)(void);
 	nvmlReturn_t (*shutdown)(void);
 	const char *(*error_string)(nvmlReturn_t);
+	nvmlReturn_t (*get_driver)(char *, unsigned int);
 	nvmlReturn_t (*get_count)(unsigned int *);
 	nvmlReturn_t (*get_handle)(unsigned int, nvmlDevice_t *);
 	nvmlReturn_t (*get_name)(nvmlDevice_t, char *, unsigned int);
@@ -59,16 +87,30 @@ struct nvml_api {
 	nvmlReturn_t (*get_mem)(nvmlDevice_t, nvmlMemory_t *);
 	nvmlReturn_t (*get_temp)(nvmlDevice_t, int, unsigned int *);
 	nvmlReturn_t (*get_power)(nvmlDevice_t, unsigned int *);
-	nvmlReturn_t (*compute_procs)(nvmlDevice_t, unsigned int *, nvmlProcessInfo_t *);
-	nvmlReturn_t (*graphics_procs)(nvmlDevice_t, unsigned int *, nvmlProcessInfo_t *);
 	nvmlReturn_t (*proc_util)(nvmlDevice_t, nvmlProcessUtilizationSample_t *, unsigned int *, unsigned long long);
+};
+
+/* One running-process list call (compute or graphics). */
+struct plist {
+	nvml_list_fn fn;     /* NULL: absent, or disabled after an overrun */
+	const char *sym;     /* the symbol called */
+	unsigned int entry;  /* bytes per entry expected: from the symbol and
+				the driver version, then as last seen */
+	bool overrun;        /* disabled: it wrote past its array */
+};
+
+/* An array NVML fills: cap entries of NVML_ENTRY_MAX bytes, then
+ * NVML_GUARD bytes. */
+struct nvml_buf {
+	unsigned char *p;
+	unsigned int cap;
 };
 
 /* Process records gathered over all devices in one sample: bounded so a
  * host with many GPUs and processes cannot grow us without limit (64 K x
  * 32 B = 2 MiB). */
 #define GPU_MAX_RECORDS 65536u
-#define GPU_BUF_START 64u     /* first process buffer, entries */
+#define GPU_BUF_START 64u     /* first NVML array, entries */
 #define GPU_STATE_MAX 512u
 #define NSEC_PER_SEC 1000000000ull
 
@@ -90,20 +132,21 @@ struct prec {                       /* one pid on one device (NVML) */
 
 struct gpu {
 	char state[GPU_STATE_MAX];
+	char driver[GPU_DRIVER_MAX];
 	void *lib;
 	bool nvml_ok;
 	struct nvml_api api;
+	struct plist lists[2];          /* compute, graphics */
 	struct dev *devs;
 	uint32_t ndevs;
 
-	void *pinfo;                    /* nvmlProcessInfo_t[pinfo_cap] */
-	unsigned int pinfo_cap;
-	void *psamp;                    /* nvmlProcessUtilizationSample_t[psamp_cap] */
-	unsigned int psamp_cap;
+	struct nvml_buf nbuf;           /* shared by every NVML array call:
+					   each is read before the next */
 	struct prec *recs;
 	size_t nrecs, recs_cap;
 	struct gpu_proc_info *nprocs;   /* NVML view, sorted by pid */
 	size_t n_nprocs;
+	uint64_t gen;                   /* view generation: see gpu_generation */
 
 	struct gpu_drm *drm;
 
@@ -127,6 +170,8 @@ static bool nvml_sym(void *lib, const char *name, void *fnptr)
 	return p != NULL;
 }
 
+/* nvmlErrorString's text; printed with a precision, as a library's string
+ * is read only up to a bound. */
 static const char *nvml_err(const struct gpu *g, nvmlReturn_t r)
 {
 	static char buf[32];
@@ -138,9 +183,76 @@ static const char *nvml_err(const struct gpu *g, nvmlReturn_t r)
 	return buf;
 }
 
+/* 535.43 to 535.86: the _v3 process lists write 32-byte entries. */
+static bool driver_cc_layout(const char *v)
+{
+	unsigned long major, minor;
+	char *end;
+
+	if (*v < '0' || *v > '9')
+		return false;
+	major = strtoul(v, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9')
+		return false;
+	minor = strtoul(end + 1, &end, 10);
+	return major == 535 && minor >= 43 && minor <= 86;
+}
+
+/* The newest process-list call the library has, and the entry size its
+ * version of the call writes on this driver. */
+static void nvml_lists(struct gpu *g)
+{
+	static const char *const syms[2][3] = {
+		{ "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2",
+		  "nvmlDeviceGetComputeRunningProcesses" },
+		{ "nvmlDeviceGetGraphicsRunningProcesses_v3", "nvmlDeviceGetGraphicsRunningProcesses_v2",
+		  "nvmlDeviceGetGraphicsRunningProcesses" },
+	};
+	static const unsigned int entry[3] = { PINFO_V2, PINFO_V2, PINFO_V1 };
+
+	for (size_t l = 0; l < 2; l++) {
+		struct plist *pl = &g->lists[l];
+
+		for (size_t v = 0; v < 3; v++) {
+			if (!nvml_sym(g->lib, syms[l][v], &pl->fn))
+				continue;
+			pl->sym = syms[l][v];
+			pl->entry = v == 0 && driver_cc_layout(g->driver) ? PINFO_CC : entry[v];
+			break;
+		}
+	}
+}
+
+/* Printable ASCII up to the first other byte, whatever NVML left in buf
+ * (a library is not trusted to NUL-terminate). */
+static void copy_printable(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && n + 1 < size && src[n] >= 0x20 && src[n] < 0x7f) {
+		dst[n] = src[n];
+		n++;
+	}
+	dst[n] = '\0';
+}
+
+static void state_ok(struct gpu *g)
+{
+	size_t len;
+
+	len = (size_t)snprintf(g->state, sizeof(g->state), "ok: %u NVIDIA device%s", g->ndevs, g->ndevs == 1 ? "" : "s");
+	if (g->driver[0] && len < sizeof(g->state))
+		len += (size_t)snprintf(g->state + len, sizeof(g->state) - len, " (driver %s)", g->driver);
+	for (size_t l = 0; l < 2; l++)
+		if (g->lists[l].overrun && len < sizeof(g->state))
+			len += (size_t)snprintf(g->state + len, sizeof(g->state) - len,
+						"; %s disabled: it wrote past its array", g->lists[l].sym);
+}
+
 static void nvml_load(struct gpu *g, const char *path)
 {
 	struct nvml_api *a = &g->api;
+	char buf[GPU_NAME_MAX]; /* names, UUIDs, the driver version */
 	unsigned int count = 0;
 	nvmlReturn_t r;
 	const char *err;
@@ -165,16 +277,13 @@ static void nvml_load(struct gpu *g, const char *path)
 	}
 	/* Optional: a missing one makes its metric unsupported. */
 	nvml_sym(g->lib, "nvmlErrorString", &a->error_string);
+	nvml_sym(g->lib, "nvmlSystemGetDriverVersion", &a->get_driver);
 	nvml_sym(g->lib, "nvmlDeviceGetName", &a->get_name);
 	nvml_sym(g->lib, "nvmlDeviceGetUUID", &a->get_uuid);
 	nvml_sym(g->lib, "nvmlDeviceGetUtilizationRates", &a->get_util);
 	nvml_sym(g->lib, "nvmlDeviceGetMemoryInfo", &a->get_mem);
 	nvml_sym(g->lib, "nvmlDeviceGetTemperature", &a->get_temp);
 	nvml_sym(g->lib, "nvmlDeviceGetPowerUsage", &a->get_power);
-	if (!nvml_sym(g->lib, "nvmlDeviceGetComputeRunningProcesses_v3", &a->compute_procs))
-		nvml_sym(g->lib, "nvmlDeviceGetComputeRunningProcesses_v2", &a->compute_procs);
-	if (!nvml_sym(g->lib, "nvmlDeviceGetGraphicsRunningProcesses_v3", &a->graphics_procs))
-		nvml_sym(g->lib, "nvmlDeviceGetGraphicsRunningProcesses_v2", &a->graphics_procs);
 	nvml_sym(g->lib, "nvmlDeviceGetProcessUtilization", &a->proc_util);
 
 	r = a->init();
@@ -182,14 +291,19 @@ static void nvml_load(struct gpu *g, const char *path)
 		/* The library ships with the user-space driver; without the
 		 * kernel module it is still "no driver" to a user. */
 		if (r == NVML_ERROR_DRIVER_NOT_LOADED)
-			snprintf(g->state, sizeof(g->state), "no NVIDIA driver (nvmlInit_v2: %s)", nvml_err(g, r));
+			snprintf(g->state, sizeof(g->state), "no NVIDIA driver (nvmlInit_v2: %.128s)", nvml_err(g, r));
 		else
-			snprintf(g->state, sizeof(g->state), "NVML error: nvmlInit_v2: %s", nvml_err(g, r));
+			snprintf(g->state, sizeof(g->state), "NVML error: nvmlInit_v2: %.128s", nvml_err(g, r));
 		goto fail;
 	}
+	/* The version decides the _v3 entry size (checked on every call). */
+	memset(buf, 0, sizeof(buf));
+	if (a->get_driver && a->get_driver(buf, GPU_DRIVER_MAX) == NVML_SUCCESS)
+		copy_printable(g->driver, sizeof(g->driver), buf, GPU_DRIVER_MAX);
+	nvml_lists(g);
 	r = a->get_count(&count);
 	if (r != NVML_SUCCESS) {
-		snprintf(g->state, sizeof(g->state), "NVML error: nvmlDeviceGetCount_v2: %s", nvml_err(g, r));
+		snprintf(g->state, sizeof(g->state), "NVML error: nvmlDeviceGetCount_v2: %.128s", nvml_err(g, r));
 		a->shutdown();
 		goto fail;
 	}
@@ -214,21 +328,23 @@ static void nvml_load(struct gpu *g, const char *path)
 		}
 		d->info.index = i;
 		/* Name and UUID do not change while the driver is loaded. */
-		if (a->get_name && a->get_name(d->h, d->info.name, sizeof(d->info.name)) != NVML_SUCCESS)
-			d->info.name[0] = '\0';
-		if (a->get_uuid && a->get_uuid(d->h, d->info.uuid, sizeof(d->info.uuid)) != NVML_SUCCESS)
-			d->info.uuid[0] = '\0';
-		d->info.name[sizeof(d->info.name) - 1] = '\0';
-		d->info.uuid[sizeof(d->info.uuid) - 1] = '\0';
+		memset(buf, 0, sizeof(buf));
+		if (a->get_name && a->get_name(d->h, buf, sizeof(buf)) == NVML_SUCCESS)
+			copy_printable(d->info.name, sizeof(d->info.name), buf, sizeof(buf));
+		memset(buf, 0, sizeof(buf));
+		if (a->get_uuid && a->get_uuid(d->h, buf, sizeof(buf)) == NVML_SUCCESS)
+			copy_printable(d->info.uuid, sizeof(d->info.uuid), buf, sizeof(buf));
 		g->ndevs++;
 	}
 	g->nvml_ok = true;
-	snprintf(g->state, sizeof(g->state), "ok: %u NVIDIA device%s", g->ndevs, g->ndevs == 1 ? "" : "s");
+	state_ok(g);
 	return;
 fail:
 	dlclose(g->lib);
 	g->lib = NULL;
 	memset(a, 0, sizeof(*a));
+	memset(g->lists, 0, sizeof(g->lists));
+	g->driver[0] = '\0';
 }
 
 /* Classify one metric call: 1 read, 0 not read (counted or not supported). */
@@ -269,59 +385,144 @@ static int recs_add(struct gpu *g, uint32_t pid, uint32_t dev, uint64_t mem)
 	return 0;
 }
 
-/* Calls an NVML "fill this array" function, growing *buf on
- * INSUFFICIENT_SIZE up to GPU_MAX_DEVICE_PROCS entries. NVML writes nothing
- * when the array is too small, so a list over the bound is lost whole and
- * counted in truncated. Returns the NVML code; *n gets the entries. */
-static nvmlReturn_t nvml_fill(struct gpu *g, void **buf, unsigned int *cap, size_t elem, unsigned int *n,
-			      nvmlReturn_t (*call)(struct gpu *g, struct dev *d, void *buf, unsigned int *n),
-			      struct dev *d)
+static size_t buf_bytes(unsigned int cap)
 {
+	return (size_t)cap * NVML_ENTRY_MAX;
+}
+
+static int buf_reserve(struct nvml_buf *b, unsigned int cap)
+{
+	unsigned char *p;
+
+	if (b->p && b->cap >= cap)
+		return 0;
+	p = realloc(b->p, buf_bytes(cap) + NVML_GUARD);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* One past the last byte of the array the call changed; 0 if none. */
+static size_t buf_extent(const struct nvml_buf *b)
+{
+	size_t i = buf_bytes(b->cap);
+
+	while (i > 0 && b->p[i - 1] == NVML_FILL)
+		i--;
+	return i;
+}
+
+static bool buf_guard_intact(const struct nvml_buf *b)
+{
+	const unsigned char *guard = b->p + buf_bytes(b->cap);
+
+	for (size_t i = 0; i < NVML_GUARD; i++)
+		if (guard[i] != NVML_FILL)
+			return false;
+	return true;
+}
+
+/* Bytes per entry of the n entries NVML wrote up to extent, expecting
+ * expect. The last member of every layout never ends in NVML_FILL (pids
+ * are < 2^22, memory sizes < 2^56, instance ids small or 0xffffffff, the
+ * utilisation values <= 100), so the size s NVML used gives extent ==
+ * n * s exactly. Failing that, expect is still taken when the extent ends
+ * inside the last entry of that size (a tail equal to the fill byte by
+ * chance), and with others, another known process-entry size that fits
+ * exactly. 0: no size fits, the array is not understood. */
+static unsigned int entry_size(unsigned int n, size_t extent, unsigned int expect, bool others)
+{
+	static const unsigned int known[] = { PINFO_V2, PINFO_CC, PINFO_V1 };
+
+	if (n == 0 || extent == (size_t)n * expect)
+		return expect;
+	for (size_t i = 0; others && i < sizeof(known) / sizeof(known[0]); i++)
+		if (extent == (size_t)n * known[i])
+			return known[i];
+	if (extent > (size_t)(n - 1) * expect && extent < (size_t)n * expect)
+		return expect;
+	return 0;
+}
+
+/* Calls an NVML "fill this array" function with room for nbuf.cap entries
+ * of the largest size (so an entry larger than expected still lands inside
+ * the array), growing it on INSUFFICIENT_SIZE up to GPU_MAX_DEVICE_PROCS
+ * entries. NVML writes nothing when the array is too small, so a list over
+ * the bound is lost whole and counted in truncated. The count NVML returns
+ * is believed only within the array, and a write into the guard is an
+ * overrun. Returns the NVML code or a FILL_* outcome (counted here); *n
+ * gets the entries (0 unless success), *extent how far NVML wrote. */
+static nvmlReturn_t nvml_fill(struct gpu *g, unsigned int *n, size_t *extent,
+			      nvmlReturn_t (*call)(struct gpu *g, struct dev *d, const void *ctx, void *buf,
+						   unsigned int *n),
+			      struct dev *d, const void *ctx)
+{
+	struct nvml_buf *b = &g->nbuf;
 	nvmlReturn_t r = NVML_ERROR_INSUFFICIENT_SIZE;
 
+	*n = 0;
+	*extent = 0;
+	if (buf_reserve(b, b->cap ? b->cap : GPU_BUF_START) < 0) {
+		g->st.errors++;
+		return FILL_NOMEM;
+	}
 	/* A few tries: processes may start between the size query and the read. */
 	for (int tries = 0; tries < 4; tries++) {
 		unsigned int want;
-		void *p;
 
-		*n = *cap;
-		r = call(g, d, *buf, n);
+		memset(b->p, NVML_FILL, buf_bytes(b->cap) + NVML_GUARD);
+		*n = b->cap;
+		r = call(g, d, ctx, b->p, n);
+		if (!buf_guard_intact(b)) {
+			g->st.overruns++;
+			*n = 0;
+			return FILL_OVERRUN;
+		}
 		if (r != NVML_ERROR_INSUFFICIENT_SIZE)
 			break;
-		if (*cap >= GPU_MAX_DEVICE_PROCS) {
+		if (b->cap >= GPU_MAX_DEVICE_PROCS) {
 			g->st.truncated++;
 			break;
 		}
-		want = *n > *cap ? *n + 16 : *cap * 2; /* slack for new processes */
-		if (want < GPU_BUF_START)
-			want = GPU_BUF_START;
+		/* slack for processes starting meanwhile */
+		if (*n <= b->cap) /* no size given: double */
+			want = b->cap * 2;
+		else
+			want = *n >= GPU_MAX_DEVICE_PROCS ? GPU_MAX_DEVICE_PROCS : *n + 16;
 		if (want > GPU_MAX_DEVICE_PROCS)
 			want = GPU_MAX_DEVICE_PROCS;
-		p = realloc(*buf, (size_t)want * elem);
-		if (!p)
-			break;
-		*buf = p;
-		*cap = want;
+		if (buf_reserve(b, want) < 0) {
+			g->st.errors++;
+			*n = 0;
+			return FILL_NOMEM;
+		}
 	}
-	if (r != NVML_SUCCESS)
+	if (r != NVML_SUCCESS) {
 		*n = 0;
-	else if (*n > *cap)
-		*n = *cap;
+		return r;
+	}
+	if (*n > b->cap) {
+		g->st.untrusted++;
+		*n = 0;
+		return FILL_UNTRUSTED;
+	}
+	*extent = buf_extent(b);
 	return r;
 }
 
-static nvmlReturn_t call_compute(struct gpu *g, struct dev *d, void *buf, unsigned int *n)
+static nvmlReturn_t call_list(struct gpu *g, struct dev *d, const void *ctx, void *buf, unsigned int *n)
 {
-	return g->api.compute_procs(d->h, n, buf);
+	const struct plist *pl = ctx;
+
+	(void)g;
+	return pl->fn(d->h, n, buf);
 }
 
-static nvmlReturn_t call_graphics(struct gpu *g, struct dev *d, void *buf, unsigned int *n)
+static nvmlReturn_t call_util(struct gpu *g, struct dev *d, const void *ctx, void *buf, unsigned int *n)
 {
-	return g->api.graphics_procs(d->h, n, buf);
-}
-
-static nvmlReturn_t call_util(struct gpu *g, struct dev *d, void *buf, unsigned int *n)
-{
+	(void)ctx;
 	return g->api.proc_util(d->h, buf, n, d->last_seen_us);
 }
 
@@ -373,38 +574,69 @@ static void recs_merge_dev(struct gpu *g, size_t from)
 	g->nrecs = w;
 }
 
+/* Reads one process list into records of device di. Returns the NVML
+ * code or FILL_* outcome. */
+static nvmlReturn_t read_list(struct gpu *g, struct dev *d, uint32_t di, struct plist *pl)
+{
+	unsigned int n, size;
+	size_t extent;
+	nvmlReturn_t r = nvml_fill(g, &n, &extent, call_list, d, pl);
+
+	if (r == FILL_OVERRUN) {
+		/* It ignored the count once; the next time the guard may not
+		 * be enough. */
+		pl->fn = NULL;
+		pl->overrun = true;
+		state_ok(g);
+		return r;
+	}
+	if (r != NVML_SUCCESS)
+		return r;
+	size = entry_size(n, extent, pl->entry, true);
+	if (!size) {
+		g->st.untrusted++;
+		return FILL_UNTRUSTED;
+	}
+	if (size != pl->entry) {
+		g->st.layout_changes++;
+		pl->entry = size;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		const unsigned char *e = g->nbuf.p + (size_t)i * size;
+		unsigned int pid;
+		unsigned long long mem;
+
+		memcpy(&pid, e + PINFO_PID_OFF, sizeof(pid));
+		memcpy(&mem, e + PINFO_MEM_OFF, sizeof(mem));
+		if (pid == 0)
+			continue; /* not a process */
+		if (mem == NVML_VALUE_NOT_AVAILABLE_ULL)
+			mem = 0;
+		if (recs_add(g, pid, di, mem) < 0)
+			break;
+	}
+	return r;
+}
+
 static void sample_procs(struct gpu *g, struct dev *d, uint32_t di)
 {
-	nvmlReturn_t (*const lists[])(struct gpu *, struct dev *, void *, unsigned int *) = {
-		g->api.compute_procs ? call_compute : NULL,
-		g->api.graphics_procs ? call_graphics : NULL,
-	};
 	const nvmlProcessUtilizationSample_t *samp;
-	const nvmlProcessInfo_t *info;
-	size_t from = g->nrecs;
+	size_t from = g->nrecs, extent;
 	bool have = false, lost = false;
 	unsigned int n;
 	nvmlReturn_t r;
 
-	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
-		if (!lists[l])
+	for (size_t l = 0; l < sizeof(g->lists) / sizeof(g->lists[0]); l++) {
+		if (!g->lists[l].fn)
 			continue;
-		r = nvml_fill(g, &g->pinfo, &g->pinfo_cap, sizeof(*info), &n, lists[l], d);
+		r = read_list(g, d, di, &g->lists[l]);
 		have |= r == NVML_SUCCESS;
 		lost |= r != NVML_SUCCESS && r != NVML_ERROR_NOT_SUPPORTED;
-		if (r != NVML_SUCCESS && r != NVML_ERROR_NOT_SUPPORTED && r != NVML_ERROR_INSUFFICIENT_SIZE)
+		if (r > 0 && r != NVML_ERROR_NOT_SUPPORTED && r != NVML_ERROR_INSUFFICIENT_SIZE)
 			g->st.errors++;
-		info = g->pinfo;
-		for (unsigned int i = 0; i < n; i++) {
-			uint64_t mem = info[i].usedGpuMemory;
-
-			if (mem == NVML_VALUE_NOT_AVAILABLE_ULL)
-				mem = 0;
-			if (recs_add(g, info[i].pid, di, mem) < 0)
-				break;
-		}
 	}
-	/* A list lost (over the bound, or failing) leaves the count partial. */
+	/* A list lost (over the bound, failing, not understood) leaves the
+	 * count partial. */
 	if (have && !lost)
 		d->info.valid |= GPU_HAVE_PROCS;
 	recs_merge_dev(g, from);
@@ -412,16 +644,22 @@ static void sample_procs(struct gpu *g, struct dev *d, uint32_t di)
 
 	if (!g->api.proc_util || (d->unsupported & GPU_HAVE_PROC_UTIL))
 		return;
-	r = nvml_fill(g, &g->psamp, &g->psamp_cap, sizeof(*samp), &n, call_util, d);
+	r = nvml_fill(g, &n, &extent, call_util, d, NULL);
 	if (r == NVML_ERROR_NOT_FOUND)
 		r = NVML_SUCCESS; /* no samples since last_seen: everyone idle */
-	if (r == NVML_ERROR_INSUFFICIENT_SIZE || !nvml_check(g, d, GPU_HAVE_PROC_UTIL, r))
-		return; /* over the bound (counted) or failed */
-	samp = g->psamp;
+	if (r == NVML_SUCCESS && !entry_size(n, extent, sizeof(*samp), false)) {
+		g->st.untrusted++;
+		return;
+	}
+	if (r < 0 || r == NVML_ERROR_INSUFFICIENT_SIZE || !nvml_check(g, d, GPU_HAVE_PROC_UTIL, r))
+		return; /* counted: over the bound, not understood, or failed */
+	/* The array is malloc'ed (aligned) and its entry size checked. */
+	samp = (const nvmlProcessUtilizationSample_t *)(const void *)g->nbuf.p;
 	/* Busy but in neither list (lists unsupported, or it just exited):
 	 * still worth reporting, with unknown memory. */
 	for (unsigned int i = 0; i < n; i++)
-		if (!prec_find(g->recs, from, d->info.procs, samp[i].pid) && recs_add(g, samp[i].pid, di, 0) < 0)
+		if (samp[i].pid && !prec_find(g->recs, from, d->info.procs, samp[i].pid) &&
+		    recs_add(g, samp[i].pid, di, 0) < 0)
 			break;
 	recs_merge_dev(g, from);
 	d->info.procs = (uint32_t)(g->nrecs - from);
@@ -442,7 +680,7 @@ static void sample_procs(struct gpu *g, struct dev *d, uint32_t di)
 }
 
 /* Folds the per-device records into one entry per pid. */
-static void build_nprocs(struct gpu *g)
+static void build_nprocs(struct gpu *g, uint64_t now_ns)
 {
 	size_t n = 0;
 
@@ -458,7 +696,7 @@ static void build_nprocs(struct gpu *g)
 				break;
 			}
 			p = &g->nprocs[n++];
-			*p = (struct gpu_proc_info){ .pid = r->pid, .sources = GPU_SRC_NVML };
+			*p = (struct gpu_proc_info){ .pid = r->pid, .sources = GPU_SRC_NVML, .seen_ns = now_ns };
 		}
 		p = &g->nprocs[n - 1];
 		p->devices++;
@@ -507,7 +745,8 @@ int gpu_sample(struct gpu *g, uint64_t now_ns)
 			inf->power_mw = v;
 		sample_procs(g, d, i);
 	}
-	build_nprocs(g);
+	build_nprocs(g, now_ns);
+	g->gen++;
 	g->st.samples++;
 	dt = clock_mono_ns() - t0;
 	g->st.last_sample_ns = dt;
@@ -549,8 +788,7 @@ struct gpu *gpu_free(struct gpu *g)
 	if (g->lib)
 		dlclose(g->lib);
 	free(g->devs);
-	free(g->pinfo);
-	free(g->psamp);
+	free(g->nbuf.p);
 	free(g->recs);
 	free(g->nprocs);
 	gpu_drm_free(g->drm);
@@ -560,12 +798,23 @@ struct gpu *gpu_free(struct gpu *g)
 
 int gpu_scan_drm(struct gpu *g, const uint32_t *pids, size_t n, uint64_t now_ns)
 {
+	g->gen++;
 	return gpu_drm_scan(g->drm, pids, n, now_ns, g->nvml_ok);
 }
 
 const char *gpu_state(const struct gpu *g)
 {
 	return g->state;
+}
+
+const char *gpu_driver_version(const struct gpu *g)
+{
+	return g->driver;
+}
+
+uint64_t gpu_generation(const struct gpu *g)
+{
+	return g->gen;
 }
 
 bool gpu_nvml_ok(const struct gpu *g)
@@ -603,18 +852,23 @@ static const struct gpu_proc_info *procs_find(const struct gpu_proc_info *v, siz
 	return NULL;
 }
 
-static void proc_merge(struct gpu_proc_info *dst, const struct gpu_proc_info *a, const struct gpu_proc_info *b)
+static void proc_merge(const struct gpu *g, struct gpu_proc_info *dst, const struct gpu_proc_info *a,
+		       const struct gpu_proc_info *b)
 {
 	if (!a || !b) {
 		*dst = a ? *a : *b;
-		return;
+	} else {
+		*dst = *a;
+		dst->sources |= b->sources;
+		dst->devices += b->devices;
+		dst->util_valid |= b->util_valid;
+		dst->util_pct += b->util_pct;
+		dst->mem_bytes = sat_add(dst->mem_bytes, b->mem_bytes);
+		if (b->seen_ns > dst->seen_ns)
+			dst->seen_ns = b->seen_ns;
 	}
-	*dst = *a;
-	dst->sources |= b->sources;
-	dst->devices += b->devices;
-	dst->util_valid |= b->util_valid;
-	dst->util_pct += b->util_pct;
-	dst->mem_bytes = sat_add(dst->mem_bytes, b->mem_bytes);
+	/* Both tables hold only the latest sample and scan: all current. */
+	dst->gen = g->gen;
 }
 
 int gpu_process(const struct gpu *g, uint32_t pid, struct gpu_proc_info *ret)
@@ -626,7 +880,7 @@ int gpu_process(const struct gpu *g, uint32_t pid, struct gpu_proc_info *ret)
 
 	if (!a && !b)
 		return -ENOENT;
-	proc_merge(ret, a, b);
+	proc_merge(g, ret, a, b);
 	return 0;
 }
 
@@ -646,7 +900,7 @@ void gpu_foreach_process(const struct gpu *g, int (*fn)(const struct gpu_proc_in
 			else
 				a = NULL;
 		}
-		proc_merge(&p, a, b);
+		proc_merge(g, &p, a, b);
 		i += a != NULL;
 		j += b != NULL;
 		if (fn(&p, ctx))

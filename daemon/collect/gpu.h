@@ -23,6 +23,7 @@
 #define GPU_MAX_DEVICE_PROCS 4096    /* processes per device per list */
 #define GPU_MAX_PROCS 4096           /* distinct pids in the per-process tables */
 #define GPU_NAME_MAX 96              /* NVML_DEVICE_NAME_V2_BUFFER_SIZE, UUID_V2 too */
+#define GPU_DRIVER_MAX 80            /* NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE */
 
 struct gpu;
 
@@ -58,6 +59,7 @@ struct gpu_device_info {
 #define GPU_SRC_NVML (1u << 0)
 #define GPU_SRC_DRM  (1u << 1)
 
+/* Handed out for processes of the latest view only (see gpu_generation). */
 struct gpu_proc_info {
 	uint32_t pid;
 	uint32_t sources;     /* GPU_SRC_* that reported it */
@@ -67,12 +69,23 @@ struct gpu_proc_info {
 				 can exceed 100 like top's CPU %): NVML SM util,
 				 DRM busiest engine of the device */
 	uint64_t mem_bytes;   /* NVML used GPU memory + DRM resident bytes */
+	uint64_t gen;         /* gpu_generation() of the view that reported it:
+				 values stored with it are current while
+				 gpu_generation() still returns this */
+	uint64_t seen_ns;     /* now_ns of the newest gpu_sample() or
+				 gpu_scan_drm() that listed it */
 };
 
 struct gpu_stats {
 	uint64_t samples;          /* gpu_sample() calls that reached NVML */
 	uint64_t errors;           /* NVML calls failing (not "not supported") */
 	uint64_t truncated;        /* devices or processes over a bound */
+	uint64_t layout_changes;   /* NVML filled process entries of another size
+				      than expected (detected, then used) */
+	uint64_t untrusted;        /* NVML arrays dropped: count beyond the
+				      array, or bytes written fit no known layout */
+	uint64_t overruns;         /* NVML wrote past an array (into its guard):
+				      that list is never called again */
 	uint64_t last_sample_ns;   /* wall duration of the last gpu_sample() */
 	uint64_t max_sample_ns;
 	uint64_t drm_scans;
@@ -92,15 +105,21 @@ struct gpu *gpu_new(const struct gpu_opts *o);
 /* nvmlShutdown + dlclose. NULL-safe; returns NULL. */
 struct gpu *gpu_free(struct gpu *g);
 
-/* "ok: 2 NVIDIA devices", "no NVIDIA driver (<dlerror>)", "NVML error: ...",
+/* "ok: 2 NVIDIA devices (driver 550.54.15)" (no parenthesis when the
+ * driver does not say), "no NVIDIA driver (<dlerror>)", "NVML error: ...",
  * "NVML disabled". Valid until the next call on g. */
 const char *gpu_state(const struct gpu *g);
+/* nvmlSystemGetDriverVersion (printable ASCII only), "" if unknown. */
+const char *gpu_driver_version(const struct gpu *g);
 /* true when NVML is loaded and initialised. */
 bool gpu_nvml_ok(const struct gpu *g);
 
 /* Reads every NVML device and its processes. now_ns stamps the results
  * (any clock, the caller's). Returns the number of devices read, 0 without
- * NVML; a failing device metric is counted in errors, never fatal. */
+ * NVML; a failing device metric is counted in errors, never fatal. The NVML
+ * processes of the previous sample are replaced by this sample's: a process
+ * that stopped using the GPU is no longer listed. Starts a new generation
+ * when NVML is loaded. */
 int gpu_sample(struct gpu *g, uint64_t now_ns);
 
 /* One DRM scan round over the given pids (pids NULL: every numeric entry of
@@ -109,15 +128,26 @@ int gpu_sample(struct gpu *g, uint64_t now_ns);
  * still holds the client, else the first pid seen); clients not seen in the
  * round are forgotten. Engine % is the busy-time delta against the previous
  * round divided by the now_ns delta (monotonic ns) times capacity. Returns
- * the number of clients found, or -errno when procfs itself is unreadable. */
+ * the number of clients found, or -errno when procfs itself is unreadable
+ * (the DRM view is then empty: nothing is known). Starts a new generation. */
 int gpu_scan_drm(struct gpu *g, const uint32_t *pids, size_t n, uint64_t now_ns);
 
 size_t gpu_device_count(const struct gpu *g);
 /* 0, or -ENOENT when i is out of range (ret untouched). */
 int gpu_device(const struct gpu *g, size_t i, struct gpu_device_info *ret);
-/* Merged NVML + DRM view of pid. 0, or -ENOENT if no GPU use is known. */
+/* The view: the NVML processes of the latest gpu_sample() merged with the
+ * DRM clients of the latest gpu_scan_drm(). Its generation counts the
+ * calls that rebuilt it (0 before the first); every gpu_proc_info handed
+ * out carries it in gen. A caller that keeps per-process GPU values stamps
+ * them with p->gen and treats them as gone (0 %, 0 bytes) once
+ * gpu_generation() has moved past the stamp: the process was not in the
+ * newer view. */
+uint64_t gpu_generation(const struct gpu *g);
+/* Merged NVML + DRM view of pid. 0, or -ENOENT if pid is not in the latest
+ * view (no GPU use known now). */
 int gpu_process(const struct gpu *g, uint32_t pid, struct gpu_proc_info *ret);
-/* Every process with GPU use, in pid order; fn returns non-zero to stop. */
+/* Every process of the latest view, in pid order, each with gen ==
+ * gpu_generation(); fn returns non-zero to stop. */
 void gpu_foreach_process(const struct gpu *g, int (*fn)(const struct gpu_proc_info *p, void *ctx), void *ctx);
 void gpu_get_stats(const struct gpu *g, struct gpu_stats *ret);
 

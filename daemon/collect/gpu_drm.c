@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,14 +413,19 @@ static void drm_note(struct gpu_drm *g, uint32_t pid, int fd, const struct gpu_d
 	client_update(c, f, now_ns);
 }
 
-/* Reads at most GPU_DRM_FDINFO_MAX - 1 bytes of one fdinfo file. */
+/* Reads at most size - 1 bytes of one fdinfo file. When the file is
+ * longer (*trunc), the length returned ends after the last whole line: a
+ * line cut by the bound would read as another value ("drm-resident-vram:
+ * 1048576 KiB" cut to "drm-resident-vram: 1048"). */
 static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size, bool *trunc)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
+	char extra;
 
 	if (fd < 0)
 		return -errno;
+	*trunc = false;
 	while (len < size - 1) {
 		ssize_t r = read(fd, buf + len, size - 1 - len);
 
@@ -429,8 +435,20 @@ static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size, b
 			break;
 		len += (size_t)r;
 	}
-	*trunc = len == size - 1;
+	/* Full: one more byte tells a file of exactly size - 1 bytes from a
+	 * longer one. */
+	if (len == size - 1) {
+		ssize_t r;
+
+		while ((r = read(fd, &extra, 1)) < 0 && errno == EINTR)
+			;
+		*trunc = r > 0;
+	}
 	close(fd);
+	if (*trunc) {
+		while (len > 0 && buf[len - 1] != '\n')
+			len--;
+	}
 	buf[len] = '\0';
 	return (ssize_t)len;
 }
@@ -443,6 +461,13 @@ static bool is_number(const char *s)
 		if (*s < '0' || *s > '9')
 			return false;
 	return true;
+}
+
+/* A directory entry named by a decimal number up to max (fd numbers,
+ * pids): false for anything else, never a wrapped value. */
+static bool parse_name(const char *s, uint64_t max, uint64_t *ret)
+{
+	return is_number(s) && parse_uint(s, strlen(s), ret) && *ret <= max;
 }
 
 static void drm_scan_pid(struct gpu_drm *g, uint32_t pid, uint64_t now_ns, char *buf)
@@ -475,9 +500,10 @@ static void drm_scan_pid(struct gpu_drm *g, uint32_t pid, uint64_t now_ns, char 
 	while ((de = readdir(dir))) {
 		struct gpu_drm_fdinfo f;
 		bool trunc = false;
+		uint64_t fdnum;
 		ssize_t len;
 
-		if (!is_number(de->d_name))
+		if (!parse_name(de->d_name, INT_MAX, &fdnum))
 			continue;
 		if (++nfds > GPU_DRM_MAX_FDS) {
 			g->st.drm_truncated++;
@@ -503,7 +529,7 @@ static void drm_scan_pid(struct gpu_drm *g, uint32_t pid, uint64_t now_ns, char 
 		/* NVML already accounts NVIDIA GPUs; do not count them twice. */
 		if (g->skip_nvidia && strncmp(f.driver, "nvidia", 6) == 0)
 			continue;
-		drm_note(g, pid, atoi(de->d_name), &f, now_ns);
+		drm_note(g, pid, (int)fdnum, &f, now_ns);
 	}
 	closedir(dir);
 out:
@@ -531,7 +557,7 @@ struct eng_sum {
 	double pct;
 };
 
-static void drm_finish(struct gpu_drm *g)
+static void drm_finish(struct gpu_drm *g, uint64_t now_ns)
 {
 	size_t w = 0, n = 0;
 
@@ -561,7 +587,7 @@ static void drm_finish(struct gpu_drm *g)
 				g->st.drm_truncated++;
 				break;
 			}
-			g->procs[n++] = (struct gpu_proc_info){ .pid = c->owner, .sources = GPU_SRC_DRM };
+			g->procs[n++] = (struct gpu_proc_info){ .pid = c->owner, .sources = GPU_SRC_DRM, .seen_ns = now_ns };
 		}
 		p = &g->procs[n - 1];
 		for (; j < g->nclients && client_owner_cmp(&g->clients[j], c) == 0; j++) {
@@ -604,10 +630,12 @@ int gpu_drm_scan(struct gpu_drm *g, const uint32_t *pids, size_t n, uint64_t now
 	char *buf = malloc(GPU_DRM_FDINFO_MAX);
 	int ret = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	g->round++;
 	g->skip_nvidia = skip_nvidia;
+	if (!buf) {
+		drm_finish(g, now_ns); /* nothing known: nothing listed */
+		return -ENOMEM;
+	}
 	if (pids) {
 		for (size_t i = 0; i < n; i++)
 			drm_scan_pid(g, pids[i], now_ns, buf);
@@ -619,20 +647,25 @@ int gpu_drm_scan(struct gpu_drm *g, const uint32_t *pids, size_t n, uint64_t now
 		if (!dir) {
 			ret = -errno;
 			g->st.drm_read_errors++;
+			/* Nothing is known this round: the previous
+			 * round's clients must not stay listed. */
+			drm_finish(g, now_ns);
 			goto out;
 		}
 		while ((de = readdir(dir))) {
-			if (!is_number(de->d_name))
+			uint64_t pid;
+
+			if (!parse_name(de->d_name, UINT32_MAX, &pid))
 				continue;
 			if (++seen > GPU_DRM_MAX_PIDS) {
 				g->st.drm_truncated++;
 				break;
 			}
-			drm_scan_pid(g, (uint32_t)strtoul(de->d_name, NULL, 10), now_ns, buf);
+			drm_scan_pid(g, (uint32_t)pid, now_ns, buf);
 		}
 		closedir(dir);
 	}
-	drm_finish(g);
+	drm_finish(g, now_ns);
 	ret = (int)g->nclients;
 out:
 	g->st.drm_scans++;

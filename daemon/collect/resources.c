@@ -41,6 +41,7 @@ struct pstate {
 	uint64_t start_ticks;     /* identity with the proc id (USER_HZ) */
 	struct res_gauges g;      /* latest gauges */
 	struct res_gauges g_rec;  /* gauges last written to the windows */
+	uint64_t gpu_gen;         /* gpu_generation() of the GPU view g.gpu* came from */
 	uint64_t g_rec_tick;
 	int have_k;
 	struct profd_sched_counters sched;
@@ -283,6 +284,21 @@ static int gauge_one(const struct proc_info *pi, void *ctx)
 
 	if (pi->exit_ns)
 		return 0;
+	/* GPU values from a view older than the latest: the process left
+	 * the GPU (runs before this tick's sample, so the latest view is the
+	 * previous tick's, which the GPU pass stamped). */
+	if (s && s->g.gpu && r->gpu && s->gpu_gen != gpu_generation(r->gpu)) {
+		s->g.gpu = 0;
+		s->g.gpu_pct = 0;
+		s->g.gpu_mem = 0;
+		if (s->g_rec.gpu_mem) {
+			struct wcounters wc;
+
+			memset(&wc, 0, sizeof(wc));
+			record_gauges(r, s, &wc);
+			window_add_counters(r->win, r->slot_ns, pi->id, &wc);
+		}
+	}
 	if (!s) {
 		if (r->new_budget) {
 			r->new_budget--;
@@ -343,6 +359,7 @@ static int gpu_one(const struct gpu_proc_info *gp, void *ctx)
 		return 0;
 	memset(&wc, 0, sizeof(wc));
 	s->g.gpu = 1;
+	s->gpu_gen = gp->gen;
 	s->g.gpu_pct = gp->util_valid ? gp->util_pct : 0;
 	s->g.gpu_mem = gp->mem_bytes;
 	if (gp->util_valid && gp->util_pct > 0)
@@ -532,6 +549,11 @@ int resources_gauges(const struct resources *r, uint32_t proc, struct res_gauges
 	if (!s || !s->g.valid)
 		return -ENOENT;
 	*ret = s->g;
+	if (ret->gpu && r->gpu && s->gpu_gen != gpu_generation(r->gpu)) {
+		ret->gpu = 0; /* not in the latest GPU view */
+		ret->gpu_pct = 0;
+		ret->gpu_mem = 0;
+	}
 	return 0;
 }
 

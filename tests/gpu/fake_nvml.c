@@ -1,9 +1,26 @@
 /* Stand-in libnvidia-ml.so.1 for tests: the NVML entry points profd uses,
  * with the real signatures, answering from a script file named by
  * $PROFD_FAKE_NVML_SCRIPT. The script is re-read on every call so a test
- * can change values between samples. Built twice: full, and with -DMINIMAL
- * (only the required symbols plus name, memory and the _v2 compute list)
- * to exercise missing optional symbols.
+ * can change values between samples. Built three times:
+ *   full       every entry point: process lists as _v3, _v2 and unversioned;
+ *   -DMINIMAL  only the required symbols plus name, memory and the _v2
+ *              compute list (missing optional symbols);
+ *   -DLEGACY   the required symbols, name, memory, the driver version and
+ *              only the unversioned lists (16-byte entries), as drivers
+ *              before the _v2 calls.
+ *
+ * How the driver behaves comes from the environment, read on every call:
+ *   PROFD_FAKE_NVML_DRIVER=V     nvmlSystemGetDriverVersion's answer
+ *                                (default 550.54.15; "none": NOT_SUPPORTED)
+ *   PROFD_FAKE_NVML_V3_ENTRY=B   bytes per entry the _v3 lists write: 24
+ *                                (default), 32 as drivers 535.43 to 535.86
+ *                                do, or 16; _v2 always writes 24 and the
+ *                                unversioned calls 16
+ *   PROFD_FAKE_NVML_SPILL=B      the lists write B zero bytes after their
+ *                                last entry (a driver writing past what it
+ *                                says; keep B <= 64, the caller's guard)
+ *   PROFD_FAKE_NVML_COUNT_EXTRA=N  the lists return N more than they wrote
+ *   PROFD_FAKE_NVML_NO_NUL=1     strings fill the whole buffer, unterminated
  *
  * Script, one key=value per line, '#' starts a comment:
  *   init=RC                  nvmlInit_v2 return code (default 0)
@@ -15,9 +32,10 @@
  *   devI.rc.KIND=RC          force a return code; KIND: name uuid util mem
  *                            temp power compute graphics procutil
  *   devI.proc=PID,MEM,KIND   KIND c (compute), g (graphics) or cg; repeatable
- *   devI.procgen=N,PID0,MEM  N compute processes PID0.., MEM bytes each
+ *   devI.procgen=N,PID0,MEM  N compute processes PID0 + k using MEM + k bytes
  *   devI.sample=PID,TS,SM    a process utilisation sample (TS in us); repeatable
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +43,7 @@
 #define NVML_SUCCESS 0
 #define NVML_ERROR_UNINITIALIZED 1
 #define NVML_ERROR_INVALID_ARGUMENT 2
+#define NVML_ERROR_NOT_SUPPORTED 3
 #define NVML_ERROR_NOT_FOUND 6
 #define NVML_ERROR_INSUFFICIENT_SIZE 7
 #define NVML_ERROR_UNKNOWN 999
@@ -37,11 +56,10 @@ typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;
 typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
 typedef struct { unsigned long long total, free, used; } nvmlMemory_t;
-typedef struct {
-	unsigned int pid;
-	unsigned long long usedGpuMemory;
-	unsigned int gpuInstanceId, computeInstanceId;
-} nvmlProcessInfo_t;
+/* Process entries are written byte by byte at the configured size, as a
+ * driver built against another nvml.h would: pid at 0, usedGpuMemory at 8,
+ * gpuInstanceId at 16, computeInstanceId at 20, usedGpuCcProtectedMemory
+ * at 24, as far as the entry size goes. */
 typedef struct {
 	unsigned int pid;
 	unsigned long long timeStamp;
@@ -75,6 +93,7 @@ static struct nvmlDevice_st devs[FAKE_MAX_DEV];
 static unsigned int ndevs;
 static int init_rc;
 static int inits; /* nvmlInit_v2 minus nvmlShutdown */
+static unsigned long list_calls; /* process-list calls, all kinds */
 
 /* The NVML entry points (signatures as in nvml.h), then two helpers for
  * assertions that are not NVML. */
@@ -84,23 +103,32 @@ nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count);
 nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *device);
 nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length);
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory);
-nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *infoCount,
-						     nvmlProcessInfo_t *infos);
-#ifndef MINIMAL
+#ifdef LEGACY
+nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length);
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device, unsigned int *infoCount, void *infos);
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t device, unsigned int *infoCount, void *infos);
+#else
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *infoCount, void *infos);
+#endif
+#if !defined(MINIMAL) && !defined(LEGACY)
+#define FULL 1
+nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length);
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device, unsigned int *infoCount, void *infos);
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t device, unsigned int *infoCount, void *infos);
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t device, unsigned int *infoCount, void *infos);
 const char *nvmlErrorString(nvmlReturn_t result);
 nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length);
 nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t *utilization);
 nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensorType, unsigned int *temp);
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *power);
-nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount,
-						     nvmlProcessInfo_t *infos);
-nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount,
-						      nvmlProcessInfo_t *infos);
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount, void *infos);
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount, void *infos);
 nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device, nvmlProcessUtilizationSample_t *utilization,
 					     unsigned int *processSamplesCount, unsigned long long lastSeenTimeStamp);
 #endif
 unsigned long long fake_nvml_last_seen(unsigned int dev);
 int fake_nvml_inits(void);
+unsigned long fake_nvml_list_calls(void);
 
 static void load(void)
 {
@@ -174,7 +202,7 @@ static void load(void)
 
 			sscanf(val, "%u,%u,%llu", &n, &pid0, &mem);
 			for (unsigned int k = 0; k < n && d->nproc < FAKE_MAX_PROC; k++)
-				d->proc[d->nproc++] = (struct fproc){ pid0 + k, mem, 1, 0 };
+				d->proc[d->nproc++] = (struct fproc){ pid0 + k, mem + k, 1, 0 };
 		} else if (strcmp(key, "sample") == 0 && d->nsamp < FAKE_MAX_SAMPLES) {
 			nvmlProcessUtilizationSample_t *s = &d->samp[d->nsamp];
 
@@ -204,6 +232,18 @@ unsigned long long fake_nvml_last_seen(unsigned int dev)
 int fake_nvml_inits(void)
 {
 	return inits;
+}
+
+unsigned long fake_nvml_list_calls(void)
+{
+	return list_calls;
+}
+
+static unsigned long env_ul(const char *name, unsigned long dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoul(v, NULL, 10) : dflt;
 }
 
 nvmlReturn_t nvmlInit_v2(void)
@@ -244,15 +284,40 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *dev
 	return NVML_SUCCESS;
 }
 
+/* NVML's contract: too short a buffer gets INSUFFICIENT_SIZE. With
+ * PROFD_FAKE_NVML_NO_NUL the string is repeated over the whole buffer and
+ * left unterminated instead. */
 static nvmlReturn_t copy_string(const char *s, char *buf, unsigned int length)
 {
+	size_t len = strlen(s);
+
 	if (!buf)
 		return NVML_ERROR_INVALID_ARGUMENT;
-	if (strlen(s) >= length)
+	if (env_ul("PROFD_FAKE_NVML_NO_NUL", 0)) {
+		for (unsigned int i = 0; i < length; i++)
+			buf[i] = len ? s[i % len] : 'x';
+		return NVML_SUCCESS;
+	}
+	if (len >= length)
 		return NVML_ERROR_INSUFFICIENT_SIZE;
-	memcpy(buf, s, strlen(s) + 1);
+	memcpy(buf, s, len + 1);
 	return NVML_SUCCESS;
 }
+
+#if defined(FULL) || defined(LEGACY)
+nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int length)
+{
+	const char *v = getenv("PROFD_FAKE_NVML_DRIVER");
+
+	if (inits <= 0)
+		return NVML_ERROR_UNINITIALIZED;
+	if (!v)
+		v = "550.54.15";
+	if (strcmp(v, "none") == 0)
+		return NVML_ERROR_NOT_SUPPORTED;
+	return copy_string(v, version, length);
+}
+#endif
 
 nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length)
 {
@@ -275,13 +340,24 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory)
 	return NVML_SUCCESS;
 }
 
+static void put(unsigned char *e, size_t off, size_t entry, const void *v, size_t len)
+{
+	if (off + len <= entry)
+		memcpy(e + off, v, len);
+}
+
 /* NVML's contract: too small an array gets INSUFFICIENT_SIZE, the needed
- * count, and nothing written. */
-static nvmlReturn_t list_procs(nvmlDevice_t device, int kind, unsigned int *count, nvmlProcessInfo_t *infos)
+ * count, and nothing written. Entries are entry bytes each. */
+static nvmlReturn_t list_procs(nvmlDevice_t device, int kind, unsigned int *count, void *infos, size_t entry)
 {
 	nvmlReturn_t r = enter(device, kind);
+	const unsigned int none = 0xffffffffu;
+	const unsigned long long cc = 0;
+	unsigned char *out = infos;
 	unsigned int n = 0;
+	size_t spill;
 
+	list_calls++;
 	if (r)
 		return r;
 	if (!count)
@@ -295,22 +371,43 @@ static nvmlReturn_t list_procs(nvmlDevice_t device, int kind, unsigned int *coun
 	n = 0;
 	for (unsigned int i = 0; i < device->nproc; i++) {
 		const struct fproc *p = &device->proc[i];
+		unsigned char *e;
 
 		if (kind == RC_COMPUTE ? !p->compute : !p->graphics)
 			continue;
-		infos[n++] = (nvmlProcessInfo_t){ p->pid, p->mem, 0xffffffffu, 0xffffffffu };
+		e = out + (size_t)n++ * entry;
+		memset(e, 0, entry);
+		put(e, 0, entry, &p->pid, sizeof(p->pid));
+		put(e, 8, entry, &p->mem, sizeof(p->mem));
+		put(e, 16, entry, &none, sizeof(none));
+		put(e, 20, entry, &none, sizeof(none));
+		put(e, 24, entry, &cc, sizeof(cc));
 	}
-	*count = n;
+	spill = env_ul("PROFD_FAKE_NVML_SPILL", 0);
+	if (spill && infos)
+		memset(out + (size_t)n * entry, 0, spill);
+	*count = n + (unsigned int)env_ul("PROFD_FAKE_NVML_COUNT_EXTRA", 0);
 	return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *infoCount,
-						     nvmlProcessInfo_t *infos)
+#ifdef LEGACY
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device, unsigned int *infoCount, void *infos)
 {
-	return list_procs(device, RC_COMPUTE, infoCount, infos);
+	return list_procs(device, RC_COMPUTE, infoCount, infos, 16);
 }
 
-#ifndef MINIMAL
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t device, unsigned int *infoCount, void *infos)
+{
+	return list_procs(device, RC_GRAPHICS, infoCount, infos, 16);
+}
+#else
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *infoCount, void *infos)
+{
+	return list_procs(device, RC_COMPUTE, infoCount, infos, 24);
+}
+#endif
+
+#ifdef FULL
 const char *nvmlErrorString(nvmlReturn_t result)
 {
 	switch (result) {
@@ -370,16 +467,36 @@ nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *power)
 	return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount,
-						     nvmlProcessInfo_t *infos)
+static size_t v3_entry(void)
 {
-	return list_procs(device, RC_COMPUTE, infoCount, infos);
+	unsigned long b = env_ul("PROFD_FAKE_NVML_V3_ENTRY", 24);
+
+	return b == 16 || b == 32 ? b : 24;
 }
 
-nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount,
-						      nvmlProcessInfo_t *infos)
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount, void *infos)
 {
-	return list_procs(device, RC_GRAPHICS, infoCount, infos);
+	return list_procs(device, RC_COMPUTE, infoCount, infos, v3_entry());
+}
+
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t device, unsigned int *infoCount, void *infos)
+{
+	return list_procs(device, RC_GRAPHICS, infoCount, infos, v3_entry());
+}
+
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t device, unsigned int *infoCount, void *infos)
+{
+	return list_procs(device, RC_GRAPHICS, infoCount, infos, 24);
+}
+
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device, unsigned int *infoCount, void *infos)
+{
+	return list_procs(device, RC_COMPUTE, infoCount, infos, 16);
+}
+
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t device, unsigned int *infoCount, void *infos)
+{
+	return list_procs(device, RC_GRAPHICS, infoCount, infos, 16);
 }
 
 nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device, nvmlProcessUtilizationSample_t *utilization,

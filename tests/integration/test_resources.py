@@ -8,10 +8,14 @@ known behaviour, on the real kernel:
 - a process that sleeps shows off-CPU time and voluntary switches;
 - a process that lives ~20 ms still appears with its CPU time and I/O;
 - 4 busy threads on 2 CPUs show run-queue latency;
-- sort by mem / unit filter / system header behave."""
+- sort by mem / unit filter / system header behave;
+- the GPU state line says what this host really has (its NVML library
+  probed the way the daemon does)."""
+import glob
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -36,6 +40,73 @@ def proc_cpu_s(pid):
 def row(top, pid):
     rows = [r for r in top["processes"] if r["pid"] == pid]
     return rows[0] if rows else None
+
+
+# What profd's NVML loader finds on this host, found the same way (dlopen
+# of $PROFD_NVML_LIBRARY or the soname, nvmlInit_v2, nvmlDeviceGetCount_v2,
+# a handle per device), in a child with the daemon's environment.
+NVML_PROBE = r"""
+import ctypes, json, os
+path = os.environ.get("PROFD_NVML_LIBRARY")
+path = "libnvidia-ml.so.1" if path is None else path
+def out(kind, **kw):
+    print(json.dumps(dict(kind=kind, path=path, **kw)))
+if path == "":
+    out("disabled")
+else:
+    try:
+        lib = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+    except OSError as e:
+        out("absent", why=str(e))
+    else:
+        try:
+            init, count, handle, shutdown = (lib.nvmlInit_v2, lib.nvmlDeviceGetCount_v2,
+                                             lib.nvmlDeviceGetHandleByIndex_v2, lib.nvmlShutdown)
+        except AttributeError as e:
+            out("error", why=str(e))
+        else:
+            rc = init()
+            if rc == 9:  # NVML_ERROR_DRIVER_NOT_LOADED
+                out("absent", why="driver not loaded")
+            elif rc != 0:
+                out("error", why="nvmlInit_v2: %d" % rc)
+            else:
+                n, h = ctypes.c_uint(0), ctypes.c_void_p()
+                rc = count(ctypes.byref(n))
+                if rc != 0:
+                    out("error", why="nvmlDeviceGetCount_v2: %d" % rc)
+                else:
+                    ok = sum(handle(i, ctypes.byref(h)) == 0 for i in range(min(n.value, 64)))
+                    out("ok", devices=ok)
+                shutdown()
+"""
+
+
+def host_nvml():
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    p = subprocess.run([sys.executable, "-c", NVML_PROBE], capture_output=True, text=True, env=env, timeout=120)
+    log("host: NVML probe %s%s; /dev/nvidia*: %s; DRM render nodes: %s"
+        % (p.stdout.strip(), p.stderr.strip(), glob.glob("/dev/nvidia*") or "none",
+           glob.glob("/dev/dri/renderD*") or "none"))
+    return json.loads(p.stdout)
+
+
+def check_gpu_state(g):
+    """The state line and device list against what the host really has."""
+    h = host_nvml()
+    state, devices = g["state"], g["devices"]
+    if h["kind"] == "ok":
+        n = h["devices"]
+        check(state.startswith("ok: %d NVIDIA device%s" % (n, "" if n == 1 else "s")) and len(devices) == n,
+              "GPU: '%s' with %d devices, as the host's NVML has %d" % (state, len(devices), n))
+    elif h["kind"] == "absent":
+        check(state.startswith("no NVIDIA driver") and devices == [],
+              "GPU: '%s', no devices: the host has no NVIDIA driver (%s)" % (state, h["why"]))
+    elif h["kind"] == "error":
+        check(state.startswith("NVML error") and devices == [],
+              "GPU: '%s', no devices: the host's NVML fails (%s)" % (state, h["why"]))
+    else:
+        check(state == "NVML disabled" and devices == [], "GPU: '%s' (PROFD_NVML_LIBRARY is empty)" % state)
 
 
 def block_dir():
@@ -119,7 +190,7 @@ def main():
         check(0 <= s["cpu_pct"] <= 100 and len(s["per_cpu_pct"]) == top["cpus"], "system CPU %.1f %%, per-CPU list" % s["cpu_pct"])
         check(s["mem_total_bytes"] > s["mem_used_bytes"] > 0 and s["load1"] is not None and s["load15"] is not None,
               "memory and load in the header")
-        check("no NVIDIA driver" in s["gpu"]["state"] and s["gpu"]["devices"] == [], "GPU: %s" % s["gpu"]["state"])
+        check_gpu_state(s["gpu"])
 
         top = d.ctl_json("top", "--window", "10s", "--sort", "mem", "--limit", "5")
         rss = [x["rss_bytes"] for x in top["processes"]]

@@ -1,7 +1,8 @@
 /* Unit tests for the GPU module: NVML against the stand-in libraries from
- * tests/gpu ($PROFD_FAKE_NVML, $PROFD_FAKE_NVML_MINIMAL) driven by a script
- * file, and DRM fdinfo on fixtures in $PROFD_FIXTURES/drm plus procfs trees
- * written to a temporary directory where counters must move. */
+ * tests/gpu ($PROFD_FAKE_NVML, $PROFD_FAKE_NVML_MINIMAL,
+ * $PROFD_FAKE_NVML_LEGACY) driven by a script file and PROFD_FAKE_NVML_*
+ * variables, and DRM fdinfo on fixtures in $PROFD_FIXTURES/drm plus procfs
+ * trees written to a temporary directory where counters must move. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,7 +29,19 @@
 static char fixtures[2048];
 static char tmpdir[64];
 static char script[128];
-static const char *fake, *fake_min;
+static const char *fake, *fake_min, *fake_legacy;
+
+/* The stand-in's behaviour switches (see tests/gpu/fake_nvml.c). */
+static const char *const fake_vars[] = {
+	"PROFD_FAKE_NVML_DRIVER", "PROFD_FAKE_NVML_V3_ENTRY", "PROFD_FAKE_NVML_SPILL",
+	"PROFD_FAKE_NVML_COUNT_EXTRA", "PROFD_FAKE_NVML_NO_NUL",
+};
+
+static void fake_reset(void)
+{
+	for (size_t i = 0; i < sizeof(fake_vars) / sizeof(fake_vars[0]); i++)
+		unsetenv(fake_vars[i]);
+}
 
 static int setup(void **state)
 {
@@ -38,13 +51,23 @@ static int setup(void **state)
 	snprintf(fixtures, sizeof(fixtures), "%s/drm", fx ? fx : "tests/fixtures");
 	fake = getenv("PROFD_FAKE_NVML");
 	fake_min = getenv("PROFD_FAKE_NVML_MINIMAL");
+	fake_legacy = getenv("PROFD_FAKE_NVML_LEGACY");
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_gpu.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
 	snprintf(script, sizeof(script), "%s/script", tmpdir);
 	setenv("PROFD_FAKE_NVML_SCRIPT", script, 1);
 	unsetenv(GPU_NVML_ENV);
-	return fake && fake_min && access(fixtures, R_OK) == 0 ? 0 : -1;
+	fake_reset();
+	return fake && fake_min && fake_legacy && access(fixtures, R_OK) == 0 ? 0 : -1;
+}
+
+/* Every test starts from the stand-in's defaults. */
+static int reset(void **state)
+{
+	(void)state;
+	fake_reset();
+	return 0;
 }
 
 static int teardown(void **state)
@@ -123,6 +146,16 @@ static int fake_inits(void *h)
 	return fn();
 }
 
+static unsigned long fake_list_calls(void *h)
+{
+	unsigned long (*fn)(void);
+	void *p = dlsym(h, "fake_nvml_list_calls");
+
+	assert_non_null(p);
+	memcpy(&fn, &p, sizeof(p));
+	return fn();
+}
+
 static unsigned long long fake_last_seen(void *h, unsigned int d)
 {
 	unsigned long long (*fn)(unsigned int);
@@ -190,7 +223,8 @@ static void test_two_devices(void **state)
 	write_script(two_devices);
 	g = mk(fake, NULL);
 	assert_true(gpu_nvml_ok(g));
-	assert_string_equal(gpu_state(g), "ok: 2 NVIDIA devices");
+	assert_string_equal(gpu_state(g), "ok: 2 NVIDIA devices (driver 550.54.15)");
+	assert_string_equal(gpu_driver_version(g), "550.54.15");
 	assert_int_equal(fake_inits(h), 1);
 	assert_int_equal(gpu_device_count(g), 2);
 	assert_int_equal(gpu_sample(g, 5 * SEC), 2);
@@ -243,9 +277,11 @@ static void test_env_var(void **state)
 	(void)state;
 	write_script("devices=1\ndev0.name=X\n");
 	setenv(GPU_NVML_ENV, fake, 1);
+	setenv("PROFD_FAKE_NVML_DRIVER", "none", 1);
 	g = mk(NULL, NULL);
 	unsetenv(GPU_NVML_ENV);
-	assert_string_equal(gpu_state(g), "ok: 1 NVIDIA device");
+	assert_string_equal(gpu_state(g), "ok: 1 NVIDIA device"); /* no version known */
+	assert_string_equal(gpu_driver_version(g), "");
 	gpu_free(g);
 }
 
@@ -341,7 +377,7 @@ static void test_growth(void **state)
 	g = mk(fake, NULL);
 	gpu_sample(g, 1);
 	assert_int_equal(dev(g, 0).procs, 100);
-	assert_int_equal(proc(g, 5099).mem_bytes, 4096);
+	assert_int_equal(proc(g, 5099).mem_bytes, 4096 + 99);
 	assert_int_equal(stats(g).truncated, 0);
 
 	/* Exactly the bound still fits. */
@@ -430,6 +466,277 @@ static void test_minimal(void **state)
 	g = mk("libc.so.6", NULL);
 	assert_false(gpu_nvml_ok(g));
 	assert_non_null(strstr(gpu_state(g), "NVML error: libc.so.6 lacks"));
+	gpu_free(g);
+}
+
+/* ---- NVML process-entry layouts ------------------------------------- */
+
+/* One way a driver lays out its process lists: the library, its version
+ * and the entry size its newest list call writes. */
+struct layout {
+	const char *name;
+	const char **lib;
+	const char *driver;   /* NULL: the stand-in's default */
+	const char *v3_entry; /* NULL: 24 */
+	bool graphics;        /* the library has a graphics list */
+};
+
+static const struct layout layouts[] = {
+	{ "v3, 24-byte entries", &fake, NULL, NULL, true },
+	{ "v3, 32-byte entries, 535.54.03", &fake, "535.54.03", "32", true },
+	{ "v3, 32-byte entries, 535.43.02", &fake, "535.43.02", "32", true },
+	{ "v3, 32-byte entries, 535.86.10", &fake, "535.86.10", "32", true },
+	{ "v3, 24-byte entries, 535.98", &fake, "535.98", NULL, true },
+	{ "v2 only, 24-byte entries", &fake_min, NULL, NULL, false },
+	{ "unversioned only, 16-byte entries", &fake_legacy, "340.108", NULL, true },
+};
+
+static void layout_env(const struct layout *l)
+{
+	fake_reset();
+	if (l->driver)
+		setenv("PROFD_FAKE_NVML_DRIVER", l->driver, 1);
+	if (l->v3_entry)
+		setenv("PROFD_FAKE_NVML_V3_ENTRY", l->v3_entry, 1);
+}
+
+static int count_procs(const struct gpu_proc_info *p, void *ctx)
+{
+	(void)p;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static size_t nprocs(const struct gpu *g)
+{
+	size_t n = 0;
+
+	gpu_foreach_process(g, count_procs, &n);
+	return n;
+}
+
+/* The same processes read back exactly whatever the layout, with the
+ * layout predicted from the symbols and the driver version (no change
+ * detected), on devices whose values differ entry by entry. */
+static void test_layouts(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		const struct layout *l = &layouts[i];
+		struct gpu_stats st;
+		struct gpu *g;
+
+		print_message("layout: %s\n", l->name);
+		layout_env(l);
+		write_script("devices=2\n"
+			     "dev0.proc=100,1073741824,c\n"
+			     "dev0.proc=101,85899345920,c\n"           /* 80 GiB */
+			     "dev0.proc=102,18446744073709551615,c\n"  /* NVML_VALUE_NOT_AVAILABLE */
+			     "dev0.proc=103,4096,g\n"
+			     "dev1.proc=4194304,7,c\n");              /* pid_max */
+		g = mk(*l->lib, NULL);
+		assert_true(gpu_nvml_ok(g));
+		if (l->driver)
+			assert_string_equal(gpu_driver_version(g), l->driver);
+		assert_int_equal(gpu_sample(g, 1 * SEC), 2);
+		assert_int_equal(proc(g, 100).mem_bytes, GiB);
+		assert_int_equal(proc(g, 101).mem_bytes, 80 * GiB);
+		assert_int_equal(proc(g, 102).mem_bytes, 0);
+		assert_int_equal(proc(g, 4194304).mem_bytes, 7);
+		assert_int_equal(proc(g, 4194304).devices, 1);
+		if (l->graphics)
+			assert_int_equal(proc(g, 103).mem_bytes, 4096);
+		assert_int_equal(nprocs(g), l->graphics ? 5 : 4);
+		assert_int_equal(dev(g, 0).procs, l->graphics ? 4 : 3);
+		assert_true(dev(g, 0).valid & GPU_HAVE_PROCS);
+		st = stats(g);
+		assert_int_equal(st.layout_changes, 0);
+		assert_int_equal(st.untrusted, 0);
+		assert_int_equal(st.overruns, 0);
+		assert_int_equal(st.errors, 0);
+		gpu_free(g);
+	}
+}
+
+static void check_many(struct gpu *g, uint32_t n, uint32_t pid0, uint64_t mem0)
+{
+	assert_int_equal(dev(g, 0).procs, n);
+	assert_true(dev(g, 0).valid & GPU_HAVE_PROCS);
+	assert_int_equal(nprocs(g), n);
+	for (uint32_t k = 0; k < n; k++)
+		assert_int_equal(proc(g, pid0 + k).mem_bytes, mem0 + k);
+}
+
+/* More processes than the first array holds: INSUFFICIENT_SIZE, a larger
+ * array, every entry read at its own size. Under ASan any write past an
+ * array fails the test; without it the guard would count an overrun. */
+static void test_layouts_many(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		const struct layout *l = &layouts[i];
+		struct gpu_proc_info p;
+		struct gpu_stats st;
+		struct gpu *g;
+
+		print_message("layout: %s\n", l->name);
+		layout_env(l);
+		write_script("devices=1\ndev0.procgen=1000,20000,1048576\n");
+		g = mk(*l->lib, NULL);
+		gpu_sample(g, 1);
+		check_many(g, 1000, 20000, 1048576);
+
+		/* Exactly the bound still fits. */
+		write_script("devices=1\ndev0.procgen=4096,30000,5\n");
+		gpu_sample(g, 2);
+		check_many(g, 4096, 30000, 5);
+		st = stats(g);
+		assert_int_equal(st.truncated, 0);
+
+		/* One over: lost whole and counted, nothing written. */
+		write_script("devices=1\ndev0.procgen=4097,30000,5\n");
+		gpu_sample(g, 3);
+		assert_int_equal(gpu_process(g, 30000, &p), -ENOENT);
+		assert_false(dev(g, 0).valid & GPU_HAVE_PROCS);
+		st = stats(g);
+		assert_int_equal(st.truncated, 1);
+		assert_int_equal(st.layout_changes, 0);
+		assert_int_equal(st.untrusted, 0);
+		assert_int_equal(st.overruns, 0);
+		assert_int_equal(st.errors, 0);
+		gpu_free(g);
+	}
+}
+
+/* A driver writing another entry size than its version says: found from
+ * how far it wrote, counted, then expected; values stay exact. */
+static void test_layout_detected(void **state)
+{
+	static const struct {
+		const char *driver, *entry;
+	} cases[] = {
+		{ "550.54.15", "32" }, /* a 32-byte driver outside the known range */
+		{ "535.54.03", "24" }, /* a known 32-byte version that writes 24 */
+		{ "550.127.08", "16" }, /* _v3 with the unversioned layout */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct gpu *g;
+
+		print_message("driver %s writing %s-byte entries\n", cases[i].driver, cases[i].entry);
+		fake_reset();
+		setenv("PROFD_FAKE_NVML_DRIVER", cases[i].driver, 1);
+		setenv("PROFD_FAKE_NVML_V3_ENTRY", cases[i].entry, 1);
+		/* One entry: its size alone tells the layout. */
+		write_script("devices=1\ndev0.proc=100,1073741824,c\n");
+		g = mk(fake, NULL);
+		gpu_sample(g, 1);
+		assert_int_equal(proc(g, 100).mem_bytes, GiB);
+		assert_int_equal(nprocs(g), 1);
+		assert_int_equal(stats(g).layout_changes, 1);
+		/* Learned: many entries, in both lists, no further change. */
+		write_script("devices=1\ndev0.procgen=300,7000,100\ndev0.proc=6000,9,g\n");
+		gpu_sample(g, 2);
+		assert_int_equal(nprocs(g), 301);
+		assert_int_equal(proc(g, 7299).mem_bytes, 399);
+		assert_int_equal(proc(g, 6000).mem_bytes, 9);
+		assert_int_equal(stats(g).layout_changes, 2); /* the graphics list's first entry */
+		gpu_sample(g, 3);
+		assert_int_equal(stats(g).layout_changes, 2);
+		assert_int_equal(stats(g).untrusted, 0);
+		/* The driver changes back (an upgrade under us): followed. */
+		unsetenv("PROFD_FAKE_NVML_V3_ENTRY");
+		gpu_sample(g, 4);
+		assert_int_equal(proc(g, 7299).mem_bytes, 399);
+		assert_int_equal(stats(g).layout_changes, strcmp(cases[i].entry, "24") ? 4 : 2);
+		assert_int_equal(stats(g).errors, 0);
+		gpu_free(g);
+	}
+}
+
+/* Answers that fit no layout are dropped, never read. */
+static void test_untrusted(void **state)
+{
+	void *h = fake_handle(fake);
+	struct gpu_proc_info p;
+	unsigned long calls;
+	struct gpu *g;
+
+	(void)state;
+	write_script("devices=1\ndev0.proc=100,1,c\ndev0.proc=101,2,c\ndev0.proc=102,3,c\n");
+	g = mk(fake, NULL);
+	gpu_sample(g, 1);
+	assert_int_equal(nprocs(g), 3);
+
+	/* Bytes written after the last entry it counts. */
+	setenv("PROFD_FAKE_NVML_SPILL", "8", 1);
+	gpu_sample(g, 2);
+	assert_int_equal(gpu_process(g, 100, &p), -ENOENT);
+	assert_false(dev(g, 0).valid & GPU_HAVE_PROCS);
+	assert_int_equal(stats(g).untrusted, 1); /* compute; graphics wrote no entry */
+	unsetenv("PROFD_FAKE_NVML_SPILL");
+
+	/* A count one more than the entries written. */
+	setenv("PROFD_FAKE_NVML_COUNT_EXTRA", "1", 1);
+	gpu_sample(g, 3);
+	assert_int_equal(nprocs(g), 0);
+	assert_int_equal(stats(g).untrusted, 3); /* both lists now */
+
+	/* A count beyond the array itself. */
+	setenv("PROFD_FAKE_NVML_COUNT_EXTRA", "100000", 1);
+	gpu_sample(g, 4);
+	assert_int_equal(nprocs(g), 0);
+	assert_int_equal(stats(g).untrusted, 5);
+	unsetenv("PROFD_FAKE_NVML_COUNT_EXTRA");
+
+	gpu_sample(g, 5);
+	assert_int_equal(nprocs(g), 3);
+	assert_true(dev(g, 0).valid & GPU_HAVE_PROCS);
+	assert_int_equal(stats(g).overruns, 0);
+	assert_int_equal(stats(g).layout_changes, 0);
+	gpu_free(g);
+
+	/* A full array and bytes after it: into the guard. The list is
+	 * dropped and never called again; the state says so. */
+	setenv("PROFD_FAKE_NVML_DRIVER", "535.54.03", 1);
+	setenv("PROFD_FAKE_NVML_V3_ENTRY", "32", 1);
+	setenv("PROFD_FAKE_NVML_SPILL", "8", 1);
+	write_script("devices=1\ndev0.procgen=64,100,1\ndev0.proc=50,1,g\n");
+	g = mk(fake, NULL);
+	gpu_sample(g, 1);
+	assert_int_equal(stats(g).overruns, 1);
+	assert_int_equal(gpu_process(g, 100, &p), -ENOENT);
+	assert_int_equal(stats(g).untrusted, 1); /* graphics: 1 entry + 8 bytes */
+	assert_non_null(strstr(gpu_state(g), "nvmlDeviceGetComputeRunningProcesses_v3 disabled"));
+	unsetenv("PROFD_FAKE_NVML_SPILL");
+	calls = fake_list_calls(h);
+	gpu_sample(g, 2);
+	assert_int_equal(fake_list_calls(h) - calls, 1); /* graphics only */
+	assert_int_equal(proc(g, 50).mem_bytes, 1);
+	assert_int_equal(gpu_process(g, 100, &p), -ENOENT);
+	assert_int_equal(stats(g).overruns, 1);
+	gpu_free(g);
+	dlclose(h);
+}
+
+/* Strings are not trusted to be terminated. */
+static void test_strings_unterminated(void **state)
+{
+	struct gpu_device_info d;
+	struct gpu *g;
+
+	(void)state;
+	setenv("PROFD_FAKE_NVML_NO_NUL", "1", 1);
+	write_script("devices=1\ndev0.name=0123456789\ndev0.uuid=GPU-abc\n");
+	g = mk(fake, NULL);
+	d = dev(g, 0);
+	assert_int_equal(strlen(d.name), GPU_NAME_MAX - 1);
+	assert_memory_equal(d.name, "01234567890123456789", 20);
+	assert_int_equal(strlen(d.uuid), GPU_NAME_MAX - 1);
+	assert_int_equal(strlen(gpu_driver_version(g)), GPU_DRIVER_MAX - 1);
+	assert_memory_equal(gpu_driver_version(g), "550.54.15550.54.15", 18);
+	assert_true(strlen(gpu_state(g)) < 512);
 	gpu_free(g);
 }
 
@@ -772,27 +1079,208 @@ static void test_scan_all(void **state)
 	gpu_free(g);
 }
 
+/* ---- staleness ------------------------------------------------------- */
+
+struct seen {
+	uint32_t pid[8];
+	uint64_t gen[8], seen_ns[8];
+	size_t n;
+};
+
+static int collect_seen(const struct gpu_proc_info *p, void *ctx)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 8) {
+		s->pid[s->n] = p->pid;
+		s->gen[s->n] = p->gen;
+		s->seen_ns[s->n] = p->seen_ns;
+		s->n++;
+	}
+	return 0;
+}
+
+static struct seen visit(const struct gpu *g)
+{
+	struct seen s;
+
+	memset(&s, 0, sizeof(s));
+	gpu_foreach_process(g, collect_seen, &s);
+	return s;
+}
+
+/* A process that stops using the GPU leaves the view at the next sample or
+ * scan; everything listed carries the current generation; what a caller
+ * stored from an older one is recognisably stale. */
+static void test_generation(void **state)
+{
+	const uint32_t drm_pid = 4005, both = 110;
+	uint32_t pids[] = { drm_pid, both };
+	char path[PATH_MAX], moved[PATH_MAX];
+	struct gpu_proc_info p, kept;
+	struct gpu *g;
+	struct seen s;
+
+	(void)state;
+	write_script("devices=1\ndev0.proc=110,1073741824,c\ndev0.proc=111,2147483648,c\n"
+		     "dev0.sample=111,1000,50\n");
+	g = mk_tmp_procfs(fake);
+	assert_int_equal(gpu_generation(g), 0);
+	gpu_sample(g, 1 * SEC);
+	assert_int_equal(gpu_generation(g), 1);
+	s = visit(g);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.gen[0], 1);
+	assert_int_equal(s.gen[1], 1);
+	assert_int_equal(s.seen_ns[1], 1 * SEC);
+	kept = proc(g, 111);
+	assert_true(kept.util_pct > 49.9);
+
+	/* 111 stopped using the GPU. */
+	write_script("devices=1\ndev0.proc=110,1073741824,c\n");
+	gpu_sample(g, 2 * SEC);
+	assert_int_equal(gpu_generation(g), 2);
+	s = visit(g);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.pid[0], 110);
+	assert_int_equal(s.gen[0], 2);
+	assert_int_equal(gpu_process(g, 111, &p), -ENOENT);
+	assert_true(kept.gen < gpu_generation(g)); /* what a caller kept is stale */
+
+	/* DRM clients: current until the next scan, whatever NVML does. */
+	put_fdinfo(drm_pid, 3, "drm-driver: amdgpu\ndrm-client-id: 5\ndrm-memory-vram: 4 KiB\n");
+	put_fdinfo(both, 3, "drm-driver: i915\ndrm-client-id: 6\ndrm-resident-system0: 8 KiB\n");
+	assert_int_equal(gpu_scan_drm(g, pids, 2, 3 * SEC), 2);
+	assert_int_equal(gpu_generation(g), 3);
+	gpu_sample(g, 4 * SEC);
+	s = visit(g);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.pid[0], both);
+	assert_int_equal(s.gen[0], 4);
+	assert_int_equal(s.seen_ns[0], 4 * SEC); /* the newer of its two sources */
+	assert_int_equal(s.pid[1], drm_pid);
+	assert_int_equal(s.gen[1], 4);
+	assert_int_equal(s.seen_ns[1], 3 * SEC); /* read by the scan */
+	assert_int_equal(proc(g, both).mem_bytes, GiB + 8 * 1024);
+
+	/* The client closed its fd: gone at the next scan. */
+	snprintf(path, sizeof(path), "%s/proc/%u/fdinfo/3", tmpdir, drm_pid);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(gpu_scan_drm(g, pids, 2, 5 * SEC), 1);
+	assert_int_equal(gpu_process(g, drm_pid, &p), -ENOENT);
+	assert_int_equal(proc(g, both).mem_bytes, GiB + 8 * 1024);
+
+	/* procfs unreadable: nothing known, nothing listed from DRM. */
+	assert_true(gpu_scan_drm(g, NULL, 0, 6 * SEC) >= 1); /* other tests' clients too */
+	assert_true(proc(g, both).sources & GPU_SRC_DRM);
+	snprintf(path, sizeof(path), "%s/proc", tmpdir);
+	snprintf(moved, sizeof(moved), "%s/proc.moved", tmpdir);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(gpu_scan_drm(g, NULL, 0, 7 * SEC), -ENOENT);
+	assert_int_equal(gpu_generation(g), 7);
+	p = proc(g, both);
+	assert_int_equal(p.sources, GPU_SRC_NVML);
+	assert_int_equal(p.mem_bytes, GiB);
+	assert_int_equal(rename(moved, path), 0);
+	gpu_free(g);
+}
+
+/* A line cut by the fdinfo bound is not read as a shorter value. */
+static void test_fdinfo_bound(void **state)
+{
+	const uint32_t pid = 4006;
+	const char *head = "drm-driver: amdgpu\ndrm-client-id: 12\ndrm-resident-system0: 4 KiB\n";
+	const char *tail = "drm-resident-vram: 1048576 KiB\n";
+	size_t cut = 24; /* bytes of tail inside the bound: "drm-resident-vram: 10485" */
+	size_t pad, len;
+	char *text;
+	struct gpu *g = mk_tmp_procfs("");
+
+	(void)state;
+	text = malloc(GPU_DRM_FDINFO_MAX * 2);
+	assert_non_null(text);
+	/* head, then comment-like lines up to where tail must start. */
+	len = (size_t)sprintf(text, "%s", head);
+	pad = GPU_DRM_FDINFO_MAX - 1 - cut - len;
+	while (pad > 0) {
+		size_t line = pad > 64 ? 64 : pad;
+
+		memset(text + len, 'x', line - 1);
+		text[len + line - 1] = '\n';
+		len += line;
+		pad -= line;
+	}
+	len += (size_t)sprintf(text + len, "%s", tail);
+	put_fdinfo(pid, 3, text);
+	assert_int_equal(gpu_scan_drm(g, &pid, 1, 1 * SEC), 1);
+	assert_int_equal(proc(g, pid).mem_bytes, 4 * 1024); /* not + 10485 bytes */
+	assert_int_equal(stats(g).drm_truncated, 1);
+	assert_int_equal(stats(g).drm_malformed, 0);
+
+	/* Exactly at the bound is not truncated: the last line counts. */
+	len = (size_t)sprintf(text, "%s", head);
+	pad = GPU_DRM_FDINFO_MAX - 1 - strlen(tail) - len;
+	memset(text + len, 'y', pad - 1);
+	text[len + pad - 1] = '\n';
+	len += pad;
+	len += (size_t)sprintf(text + len, "%s", tail);
+	assert_int_equal(len, GPU_DRM_FDINFO_MAX - 1);
+	put_fdinfo(pid, 3, text);
+	gpu_scan_drm(g, &pid, 1, 2 * SEC);
+	assert_int_equal(proc(g, pid).mem_bytes, 4 * 1024 + GiB);
+	assert_int_equal(stats(g).drm_truncated, 1);
+	free(text);
+	gpu_free(g);
+}
+
+/* fdinfo names that are no fd number are skipped, not wrapped. */
+static void test_fd_names(void **state)
+{
+	const uint32_t pid = 4007;
+	char path[PATH_MAX];
+	struct gpu *g = mk_tmp_procfs("");
+
+	(void)state;
+	put_fdinfo(pid, 3, "drm-driver: i915\ndrm-resident-system0: 1 KiB\n");
+	snprintf(path, sizeof(path), "%s/proc/%u/fdinfo/4294967299", tmpdir, pid); /* 2^32 + 3 */
+	write_file(path, "drm-driver: i915\ndrm-resident-system0: 2 KiB\n");
+	snprintf(path, sizeof(path), "%s/proc/%u/fdinfo/99999999999999999999999", tmpdir, pid);
+	write_file(path, "drm-driver: i915\ndrm-resident-system0: 4 KiB\n");
+	assert_int_equal(gpu_scan_drm(g, &pid, 1, 1 * SEC), 1);
+	assert_int_equal(proc(g, pid).mem_bytes, 1024);
+	assert_int_equal(stats(g).drm_fds_read, 1);
+	gpu_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_absent),
-		cmocka_unit_test(test_two_devices),
-		cmocka_unit_test(test_env_var),
-		cmocka_unit_test(test_processes),
-		cmocka_unit_test(test_growth),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_minimal),
-		cmocka_unit_test(test_parse_amdgpu),
-		cmocka_unit_test(test_parse_i915),
-		cmocka_unit_test(test_parse_xe),
-		cmocka_unit_test(test_parse_malformed),
-		cmocka_unit_test(test_parse_engine_bound),
-		cmocka_unit_test(test_scan_fixture),
-		cmocka_unit_test(test_engine_pct),
-		cmocka_unit_test(test_cycles_pct),
-		cmocka_unit_test(test_two_clients_one_pid),
-		cmocka_unit_test(test_merge_and_skip_nvidia),
-		cmocka_unit_test(test_scan_all),
+		cmocka_unit_test_setup(test_absent, reset),
+		cmocka_unit_test_setup(test_two_devices, reset),
+		cmocka_unit_test_setup(test_env_var, reset),
+		cmocka_unit_test_setup(test_processes, reset),
+		cmocka_unit_test_setup(test_growth, reset),
+		cmocka_unit_test_setup(test_errors, reset),
+		cmocka_unit_test_setup(test_minimal, reset),
+		cmocka_unit_test_setup(test_layouts, reset),
+		cmocka_unit_test_setup(test_layouts_many, reset),
+		cmocka_unit_test_setup(test_layout_detected, reset),
+		cmocka_unit_test_setup(test_untrusted, reset),
+		cmocka_unit_test_setup(test_strings_unterminated, reset),
+		cmocka_unit_test_setup(test_parse_amdgpu, reset),
+		cmocka_unit_test_setup(test_parse_i915, reset),
+		cmocka_unit_test_setup(test_parse_xe, reset),
+		cmocka_unit_test_setup(test_parse_malformed, reset),
+		cmocka_unit_test_setup(test_parse_engine_bound, reset),
+		cmocka_unit_test_setup(test_scan_fixture, reset),
+		cmocka_unit_test_setup(test_engine_pct, reset),
+		cmocka_unit_test_setup(test_cycles_pct, reset),
+		cmocka_unit_test_setup(test_two_clients_one_pid, reset),
+		cmocka_unit_test_setup(test_merge_and_skip_nvidia, reset),
+		cmocka_unit_test_setup(test_scan_all, reset),
+		cmocka_unit_test_setup(test_generation, reset),
+		cmocka_unit_test_setup(test_fdinfo_bound, reset),
+		cmocka_unit_test_setup(test_fd_names, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
