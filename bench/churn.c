@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Process population for the daemon-cost benchmark:
  *   bench_churn hold N SECONDS    N sleeping children for SECONDS
  *   bench_churn churn RATE SECONDS  start RATE short-lived processes per

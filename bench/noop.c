@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Smallest process for exec churn: static, returns at once. */
 int main(void)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Benchmark: the cost of reading per-process /proc counters (procstat)
  * for N sleeping processes, and of the system counters (sysstat).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* bench_spin: a CPU-bound throughput workload for overhead measurements.
  * N threads run the same deterministic integer hash loop for D seconds;
  * the total rate (ops_per_sec) drops by what a profiler steals from them. */

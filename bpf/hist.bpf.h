@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Shared by the BPF programs: the log2 histogram slot of a value in ns,
  * as include/profd/counters.h defines the buckets. */
 #ifndef PROFD_HIST_BPF_H

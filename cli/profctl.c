@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* profctl: the command-line client of profd. A verb table over one
  * request/response exchange on the daemon's socket; it renders what the
  * daemon computed and writes output files itself (the daemon never writes

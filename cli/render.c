@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* profctl rendering: status as grouped key/value lines, and the tolerant
  * member access every renderer uses. top is in render_top.c (text) and
  * render_tui.c (curses). See render.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* profctl rendering: turns the daemon's data objects (schemas in
  * docs/protocol.md) into text. Renders only; computes nothing the daemon
  * did not send, and tolerates missing members from an older daemon. */

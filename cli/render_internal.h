@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Shared by profctl's render*.c files; not part of its interface (that is
  * render.h). Member access that survives a different daemon version, and
  * the line-by-line form of the top view that both the plain and the curses

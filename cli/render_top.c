@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* profctl top as text: the system header and the process table, fitted to
  * a terminal width. The plain output (--once, pipes) prints these lines;
  * the curses view (render_tui.c) draws the same ones. */

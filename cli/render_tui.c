@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The interactive profctl top: the lines of render_top.c redrawn with
  * ncurses every interval, keys to change sort and window. See render.h. */
 #include <errno.h>

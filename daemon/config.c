@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* profd configuration: one table of keys drives the defaults, the INI parser
  * (inih), command-line overrides, range checks and --print-config. Pure
  * module: no logging, every error is one precise message in the caller's

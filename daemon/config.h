@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* profd configuration: defaults, INI file (inih), command-line overrides,
  * range checks with precise messages. One table drives parsing, checking
  * and the documentation (docs/configuration.md lists the same keys). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The daemon's state, its tick, and the ingestion of BPF records into the
  * process table, the stack table and the rolling windows. */
 #include "daemon.h"

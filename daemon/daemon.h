@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The daemon's state and its tick: ingestion of BPF records into the
  * process table, stack table and windows; shared by main.c and api.c. */
 #ifndef PROFD_DAEMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* profd: flags, configuration, signals, the tick timer and the event loop. */
 #include <errno.h>
 #include <getopt.h>

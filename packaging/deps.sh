@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Install every Debian package profd needs to build, test and benchmark.
 # Idempotent: asks apt only for what is missing. Run as root.
 set -euo pipefail

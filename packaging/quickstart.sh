@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # One command from a fresh Debian 12 machine to a live `profctl top`:
 # installs what is missing, builds, starts profd with the default config on
 # the default socket, and opens the live view. Quitting top (q) stops the

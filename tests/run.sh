@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The whole test suite: installs what is missing, builds profd twice (a
 # strict -Werror build and an ASan+UBSan build), runs unit and integration
 # tests on both, and ends with "N passed, N failed, N skipped".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* API server: the Unix socket, its non-blocking clients, line framing and
  * request dispatch, with every client-controlled resource bounded and each
  * bound hit counted (see server.h and docs/protocol.md). */

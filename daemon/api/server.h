@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* API server: the Unix socket, its clients, and request dispatch.
  *
  * Every client is non-blocking and lives in the daemon's epoll loop.

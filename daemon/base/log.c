@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Daemon logger, see log.h. */
 #include "base/log.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Daemon logger: stderr (journald adds the timestamp) with a syslog level
  * prefix "<N>" when running under systemd, else "profd: level: msg". */
 #ifndef PROFD_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* A minimal epoll loop whose sources are {fd, callback, data}. */
 #include "base/loop.h"
 

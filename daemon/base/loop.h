@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The daemon's single epoll loop: sources are {fd, callback, data}. */
 #ifndef PROFD_LOOP_H
 #define PROFD_LOOP_H

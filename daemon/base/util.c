@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Small helpers shared by the parsers and file readers, see util.h. */
 #include "base/util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Small helpers shared by the parsers and file readers of the daemon. */
 #ifndef PROFD_UTIL_H
 #define PROFD_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Pins the BPF <-> user-space ABI sizes: a change to include/profd/sample.h
  * that moves a field breaks the build here, not the daemon at run time. */
 #include <stddef.h>

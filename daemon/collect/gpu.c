@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* GPU counters: NVML through dlopen (per device and per process) and DRM
  * fdinfo per client, merged into one per-pid view. */
 #include "collect/gpu.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* GPU counters: NVIDIA devices through NVML, loaded with dlopen at run time
  * (no build dependency, no driver needed to run), and any DRM driver's
  * per-client usage from /proc/PID/fdinfo (Documentation/gpu/

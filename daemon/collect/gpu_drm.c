@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* DRM fdinfo: parse one client's usage text, de-duplicate clients shared
  * between fds and processes, and turn busy counters into rates. */
 #include "collect/gpu_drm.h"

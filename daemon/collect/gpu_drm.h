@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* DRM per-client GPU usage from /proc/PID/fdinfo, for any driver that
  * follows Documentation/gpu/drm-usage-stats.rst (amdgpu, i915, xe, msm,
  * panfrost, ...): a pure parser for one fdinfo text, and a client table

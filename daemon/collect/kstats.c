@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* kstats: loads bpf/sched.bpf.c and bpf/blkio.bpf.c, reads their
  * per-process counters with the slices still on CPU added, and drains
  * exit records. See kstats.h; the metrics are documented in docs/metrics.md. */

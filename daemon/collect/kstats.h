@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* kstats: exact per-process scheduler and block-I/O counters from BPF
  * (bpf/sched.bpf.c, bpf/blkio.bpf.c). Loads and attaches both programs,
  * reads every process's cumulative counters on demand (slices still on CPU

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Per-process /proc counters: buffer parsers and dirfd-based readers. */
 #include "collect/procstat.h"
 #include "base/util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Per-process counters from /proc/PID/{stat,status,io,cgroup,fd}: CPU
  * time, faults, threads, memory, context switches, open fds, I/O bytes, and
  * the systemd unit / container a process runs in.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Resources: per-tick collection of per-process and system counters into
  * the rolling windows. See resources.h. */
 #include "collect/resources.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Sampler: BPF loading, perf_event attachment per online CPU, ring buffer
  * draining. See sampler.h. */
 #include "collect/sampler.h"

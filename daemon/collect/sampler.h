@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Sampler: loads and attaches the BPF programs (CPU sampling on every
  * online CPU, process lifecycle) and hands their ring-buffer records to
  * callbacks. Owns every BPF object; sampler_free() detaches everything. */

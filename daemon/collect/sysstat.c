@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* System counters from /proc: buffer parsers and root-injectable readers. */
 #include "collect/sysstat.h"
 #include "base/util.h"

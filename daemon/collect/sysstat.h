@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* System counters from /proc: CPU jiffies (/proc/stat) and busy % between
  * two snapshots, memory (/proc/meminfo), load (/proc/loadavg), pressure
  * stall information (/proc/pressure/{cpu,memory,io}) and uptime.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Process table: (tgid, start time) -> what a user recognises a process by,
  * read once from an injectable /proc and kept after the process exits. */
 #include "store/proctable.h"

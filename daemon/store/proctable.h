@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Process table: every process profd has seen, keyed by (tgid, start
  * time) so that a reused pid is a new process. Holds what a user needs to
  * recognise it (comm, cmdline, exe, uid) even after it has exited.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Stack interning: a chained hash over (flags, frames) that hands out dense,
  * reusable ids, so windows store 4-byte ids instead of whole stacks. */
 #include "store/stacks.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Stack interning: identical stacks share one id.
  *
  * A stack is an array of frames, leaf first: kernel frames (if any) come

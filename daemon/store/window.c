@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Rolling windows: per-tier rings of time slots, each an open-addressing
  * map (proc, stack) -> count plus per-process counters (daemon/store/wmap.c);
  * closed slots roll up into coarser tiers and a memory bound coarsens,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Rolling windows: a tiered ring of time slots holding sample counts per
  * (process, stack), and per-process resource counters (struct wcounters).
  *

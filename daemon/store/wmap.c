@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Per-slot maps of the window store: open-addressing hash maps for
  * (proc, stack) counts and per-process counters, and the packed form a
  * slot's counters take once the slot has closed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Per-slot maps of the window store, internal to window.c: the
  * (proc, stack) -> count map, and the proc -> struct wcounters map in its
  * open form (hashed, mutable: the slot still takes adds or roll-ups) and

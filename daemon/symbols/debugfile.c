@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Separate debug-file search: build-id directories, debuglink locations, CRC32 check. */
 #include "symbols/debugfile.h"
 #include "base/util.h"

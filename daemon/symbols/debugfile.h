@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Separate debug files: where to look for them and whether a candidate matches.
  *
  * Knows the GDB conventions (DIR/.build-id/xx/rest.debug, .gnu_debuglink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* ELF function symbols via libelf: symtab, dynsym, MiniDebugInfo, merged debug files. */
 #include "symbols/elfsym.h"
 

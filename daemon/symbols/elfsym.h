@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Function symbols of one ELF file, looked up by file offset or vaddr.
  *
  * Sources, merged into one sorted table: .symtab, .dynsym, .gnu_debugdata

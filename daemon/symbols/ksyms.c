@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* kallsyms parser: sorted text symbols, names in one arena. */
 #include "symbols/ksyms.h"
 #include "base/util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Kernel symbols from kallsyms text: address -> nearest text symbol.
  *
  * Pure: the path is injectable. Only text symbols (types t, T, w, W) of the

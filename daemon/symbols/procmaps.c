@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* /proc/PID/maps parser: bounded, tolerant of malformed lines. */
 #include "symbols/procmaps.h"
 #include "base/util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* /proc/PID/maps parser: text in, sorted mapping entries out.
  *
  * Pure: takes a buffer or a path, so tests feed fixtures. Malformed or

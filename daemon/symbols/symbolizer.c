@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Symbolizer: object table, per-pid maps cache, bounded table cache; loads run in symloader.c. */
 #include "symbols/symbolizer.h"
 

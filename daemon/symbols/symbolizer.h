@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Symbolizer: turns frames into function names.
  *
  * Every user frame is reduced, at drain time, to (object, file offset):

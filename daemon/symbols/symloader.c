@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Symbol-table loader: one worker thread, a job queue in, a done list out, an eventfd. */
 #include "symbols/symloader.h"
 #include "base/util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Symbol-table loader: parses ELF files off the main thread for the symbolizer.
  *
  * The symbolizer describes what to load in a symloader_job (candidate paths

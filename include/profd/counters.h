@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* BPF <-> user-space ABI for the exact per-process counters: scheduler
  * (bpf/sched.bpf.c) and block I/O (bpf/blkio.bpf.c), read by daemon/collect/kstats.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Socket protocol constants shared by profd and profctl.
  * The protocol itself is described in docs/protocol.md. */
 #ifndef PROFD_PROTO_CONST_H

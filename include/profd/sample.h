@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* BPF <-> user-space ABI for the CPU sampler and the process lifecycle
  * programs: ring-buffer record layouts and per-CPU counters.
  *

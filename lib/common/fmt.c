@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Duration and size parsing (with overflow checks) and human-readable
  * formatting, shared by profd (config, requests) and profctl (rendering). */
 #include "common/fmt.h"

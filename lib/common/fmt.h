@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Formatting and parsing helpers shared by profd and profctl. */
 #ifndef PROFD_FMT_H
 #define PROFD_FMT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Protocol framing shared by profd and profctl: a bounded line splitter,
  * request/response parsing and building with json-c. See docs/protocol.md. */
 #include "common/proto.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Protocol framing shared by profd and profctl: newline-delimited JSON
  * (json-c), bounded line reader, response/error builders, payload headers.
  * Pure: works on buffers and fds given by the caller. */

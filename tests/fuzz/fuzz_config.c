@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Fuzz target: the INI config file (config_load_file through a memfd), and
  * the promise of --print-config: what config_dump writes loads back alike. */
 #include "fuzz_util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Fuzz target: ELF files through elfsym (load, build-id, lookups, merging a
  * debug file) and the debug-file search in debugfile.c, all from a memfd
  * or a scratch directory, never from the system's own files. */

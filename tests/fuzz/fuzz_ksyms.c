@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Fuzz target: kallsyms text -> ksyms_parse (buffer) and ksyms_load (file),
  * which must agree: the daemon reads the file, the unit tests the buffer. */
 #include "fuzz_util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Fuzz target: /proc/PID/maps text -> procmaps_parse, then the lookups. */
 #include "fuzz_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Fuzz target: the /proc readers of proctable (stat, status, cmdline, exe).
  * proctable has no buffer parser, so each input becomes a fixture procfs
  * tree ROOT/4242/{stat,status,cmdline,exe} that a fresh table reads.

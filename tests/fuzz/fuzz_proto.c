@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Fuzz target: the wire protocol. Bytes are fed to the line splitter in
  * input-chosen chunks; every line is parsed as a request and as a response,
  * and a response's data must survive being re-wrapped by proto_ok. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Helpers shared by the fuzz targets: a reusable memfd holding the current input. */
 #ifndef PROFD_FUZZ_UTIL_H
 #define PROFD_FUZZ_UTIL_H

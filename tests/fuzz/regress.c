@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Regression driver: runs a fuzz target over every file of corpus directories
  * (or single files) given as arguments, so the committed corpus and crash
  * reproducers run under plain `meson test` with any compiler. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Stand-in libnvidia-ml.so.1 for tests: the NVML entry points profd uses,
  * with the real signatures, answering from a script file named by
  * $PROFD_FAKE_NVML_SCRIPT. The script is re-read on every call so a test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Helpers for profd integration tests (Python standard library only).
 
 Starts a real profd (real BPF, real kernel) on a temporary socket, runs

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """A workload spending known shares of its CPU in work_alpha/beta/gamma
 (two threads, rounds of random length so nothing phase-locks with the
 sampler): `profctl export --format folded --pid` must attribute each share

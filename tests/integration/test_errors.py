@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Bad input gets a clear error and never a crash: malformed requests,
 unknown commands, wrong versions, oversized lines, bad arguments, idle and
 excess clients, bad flags and config values, SIGHUP with a broken config,

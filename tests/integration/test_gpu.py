@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """GPU counters through the stand-in libnvidia-ml.so.1 (built by the test
 suite, loaded through the same dlopen path as the real library, selected
 by PROFD_NVML_LIBRARY): devices in the top header, per-process GPU % and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Integration test of kstats (bpf/sched.bpf.c, bpf/blkio.bpf.c) on the
  * running kernel: forks workloads with known behaviour and checks the
  * counters against them and against /proc. Root; exits 77 (skip) when BPF

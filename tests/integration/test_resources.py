@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """`profctl top --json` per-process resource counters against workloads of
 known behaviour, on the real kernel:
 - a process busy 50 % of one CPU shows that CPU % within 3 points of its

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """20 processes of 50 ms each, one after another: each must be attributed
 by name (sl_child) and pid, with its own function child_spin named, after
 it has exited."""

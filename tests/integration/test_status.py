@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """profctl status: the sample totals reconcile (taken = idle + drained +
 dropped + pending), what the windows hold equals what was drained, and
 every counter the status promises is there."""

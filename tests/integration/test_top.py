@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """profctl top: a process busy on one full CPU shows ~100 % (±5 points,
 cross-checked against its /proc utime+stime over the same window) and its
 hottest function work_alpha (50 % of its time); the plain table shows it."""

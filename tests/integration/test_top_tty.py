@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """The interactive `profctl top` on a real pseudo-terminal (tmux): it draws
 a header and the process table, refreshes, changes sort on a key, follows a
 busy workload, and quits on q."""

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Checks packaging/profd.service offline: systemd-analyze verify must be
 # silent, the hardening settings must be present, and the offline exposure
 # score must stay at or below a measured bound.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Test helpers shared by test_elfsym and test_symbolizer: build small ELF
  * programs with known functions at test time, query them with nm. */
 #ifndef PROFD_SYMTEST_UTIL_H

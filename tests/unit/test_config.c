@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for daemon/config.c: defaults, INI parsing with precise
  * file:line messages, range checks, command-line overrides, cross-field
  * validation, --print-config round trip and the shipped packaging file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for ELF symbol loading: real binaries built at test time,
  * and malformed input that must fail cleanly. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for fmt: duration and size parsing, human formatting. */
 #include <errno.h>
 #include <setjmp.h>

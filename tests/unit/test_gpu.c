@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the GPU module: NVML against the stand-in libraries from
  * tests/gpu ($PROFD_FAKE_NVML, $PROFD_FAKE_NVML_MINIMAL,
  * $PROFD_FAKE_NVML_LEGACY) driven by a script file and PROFD_FAKE_NVML_*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the kallsyms parser. */
 #include <stdarg.h>
 #include <stddef.h>

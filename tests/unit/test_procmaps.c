@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the /proc/PID/maps parser. */
 #include <stdarg.h>
 #include <stddef.h>

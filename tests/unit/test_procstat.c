@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the per-process /proc counters: parsers on fixtures under
  * $PROFD_FIXTURES/procstat, the reader on a fixture procfs tree, and a live
  * read of /proc/self. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the process table, against fixture /proc trees in
  * $PROFD_FIXTURES/proc (see the pids listed below). */
 #include <stdarg.h>

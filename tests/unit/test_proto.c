@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for proto: line framing, request validation, response
  * building and parsing, typed member access. */
 #include <errno.h>

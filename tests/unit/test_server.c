@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the API server. The server runs in this process's epoll
  * loop (one thread, as in profd); each scenario's client runs in a forked
  * child with blocking sockets and a receive timeout, and the loop stops

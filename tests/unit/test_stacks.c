@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for stack interning: identity, collisions, bound, gc. */
 #include <stdarg.h>
 #include <stddef.h>

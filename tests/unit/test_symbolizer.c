@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the symbolizer: live child processes, build-id objects,
  * the load worker, cache eviction and bounds. */
 #include <stdarg.h>

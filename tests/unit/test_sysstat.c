@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the system counters: parsers on fixtures under
  * $PROFD_FIXTURES/sysstat, readers on fixture roots and on /proc. */
 #include <stdarg.h>

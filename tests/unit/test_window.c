@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for the rolling windows: slots, tiers, roll-up, gaps, the
  * memory bound, per-process counters. Time is driven by the test. */
 #include <stdarg.h>

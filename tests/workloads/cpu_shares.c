@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Workload with known behaviour: spends fixed shares of its CPU time in
  * three named functions (default 50/30/20 %) for --duration seconds, then
  * prints the shares it really measured (thread CPU time around each call)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Workloads with known resource use, one per sub-command:
  *   hog duty PCT SECONDS      busy PCT % of one CPU (10 ms periods of CPU time)
  *   hog alloc MIB SECONDS     allocate and touch MIB MiB, then sleep

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Workload with known behaviour: starts N short-lived child processes one
  * after another (default 20), each running `sl_child MS` which burns MS ms
  * of CPU (default 50) in child_spin() and exits. Prints each child's pid. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Child of short_lived: burns argv[1] ms of CPU in child_spin(), exits. */
 #include <stdint.h>
 #include <stdlib.h>

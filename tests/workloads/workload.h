@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Shared by the test workloads. */
 #ifndef PROFD_WORKLOAD_H
 #define PROFD_WORKLOAD_H
