@@ -23,6 +23,7 @@
 
 #include "common/fmt.h"
 #include "common/proto.h"
+#include "client.h"
 #include "render.h"
 #include "common/clock.h"
 
@@ -33,8 +34,6 @@
 #define EXIT_USAGE 64
 
 #define DEFAULT_TIMEOUT_MS 10000
-/* A response line holds export data; bound it like a payload. */
-#define MAX_RESPONSE_LINE PROFD_MAX_PAYLOAD
 
 struct ctx {
 	const char *socket;
@@ -43,20 +42,6 @@ struct ctx {
 	char *errbuf; /* set: errors go here instead of being printed */
 	size_t errsz;
 };
-
-struct response {
-	struct json_object *resp; /* owns data */
-	struct json_object *data;
-	char *payload;
-	size_t payload_len;
-};
-
-static void response_release(struct response *r)
-{
-	json_object_put(r->resp);
-	free(r->payload);
-	memset(r, 0, sizeof(*r));
-}
 
 /* The one error printer: a line on stderr (and a hint line if any), and
  * under --json the same as an object on stdout. Returns exit_code. */
@@ -138,162 +123,7 @@ static int fail_usage(const struct ctx *c, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* ---- transport ---- */
-
-/* Waits for fd to be ready; -ETIMEDOUT when the daemon stays silent. */
-static int wait_fd(int fd, short events, uint64_t timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	uint64_t end = clock_mono_ms() + timeout_ms;
-
-	for (;;) {
-		uint64_t now = clock_mono_ms();
-		int r;
-
-		if (now >= end)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)(end - now > INT_MAX ? INT_MAX : end - now));
-		if (r > 0)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
-static int sock_connect(const struct ctx *c, int *ret_fd)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = (time_t)(c->timeout_ms / 1000), .tv_usec = (suseconds_t)(c->timeout_ms % 1000 * 1000) };
-	int fd, r;
-
-	if (strlen(c->socket) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, c->socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A blocking connect() on a full backlog waits up to SO_SNDTIMEO. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	do
-		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
-	while (r == -EINTR);
-	if (r == 0 && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
-		r = -errno;
-	if (r < 0) {
-		close(fd);
-		return r == -EAGAIN || r == -EINPROGRESS ? -ETIMEDOUT : r;
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-static int send_all(int fd, const char *p, size_t n, uint64_t timeout_ms)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		int r;
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			r = wait_fd(fd, POLLOUT, timeout_ms);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Reads into buf[*len..cap); 0 on EOF, bytes read, or -errno. */
-static ssize_t recv_some(int fd, char *buf, size_t cap, uint64_t timeout_ms)
-{
-	for (;;) {
-		ssize_t n = recv(fd, buf, cap, 0);
-		int r;
-
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		r = wait_fd(fd, POLLIN, timeout_ms);
-		if (r < 0)
-			return r;
-	}
-}
-
-/* Reads the response line, then the payload it announces. */
-static int read_response(int fd, uint64_t timeout_ms, struct response *ret, const char **ret_code, const char **ret_message)
-{
-	char *buf = NULL, *nl = NULL;
-	size_t len = 0, cap = 0, scanned = 0, line_len;
-	int r;
-
-	while (!nl) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb;
-			if (cap >= MAX_RESPONSE_LINE) {
-				r = -EPROTO;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 65536;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = recv_some(fd, buf + len, cap - len, timeout_ms);
-		if (n <= 0) {
-			r = n == 0 ? -ECONNRESET : (int)n;
-			goto out;
-		}
-		len += (size_t)n;
-		nl = memchr(buf + scanned, '\n', len - scanned);
-		scanned = len;
-	}
-	*nl = '\0';
-	line_len = (size_t)(nl - buf) + 1;
-	r = proto_parse_response(buf, &ret->resp, &ret->data, &ret->payload_len, ret_code, ret_message);
-	if (r < 0)
-		goto out;
-	/* What came after the line is the start of the payload. */
-	ret->payload = malloc(ret->payload_len + 1);
-	if (!ret->payload) {
-		r = -ENOMEM;
-		goto out;
-	}
-	len -= line_len;
-	if (len > ret->payload_len) {
-		r = -EPROTO; /* the daemon answers one request at a time */
-		goto out;
-	}
-	memcpy(ret->payload, buf + line_len, len);
-	while (len < ret->payload_len) {
-		ssize_t n = recv_some(fd, ret->payload + len, ret->payload_len - len, timeout_ms);
-		if (n <= 0) {
-			r = n == 0 ? -ECONNRESET : (int)n;
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	ret->payload[len] = '\0';
-	r = 0;
-out:
-	free(buf);
-	if (r < 0 && r != -EREMOTEIO)
-		response_release(ret);
-	return r;
-}
+/* ---- requests ---- */
 
 /* Sends req (put) and waits for the answer. Daemon errors and transport
  * failures are reported here; returns 0 or the exit code to use. */
@@ -311,7 +141,7 @@ static int request(const struct ctx *c, struct json_object *req, struct response
 		return fail(c, EXIT_DAEMON, "internal", NULL, "out of memory");
 	}
 	json_object_put(req);
-	r = sock_connect(c, &fd);
+	r = client_connect(c->socket, c->timeout_ms, &fd);
 	if (r < 0) {
 		free(line);
 		return fail(c, EXIT_CONNECT, "cannot_connect",
@@ -319,17 +149,17 @@ static int request(const struct ctx *c, struct json_object *req, struct response
 			    "cannot connect to profd at %s: %s", c->socket,
 			    r == -ETIMEDOUT ? "timed out (daemon busy?)" : strerror(-r));
 	}
-	r = send_all(fd, line, strlen(line), c->timeout_ms);
+	r = client_send_all(fd, line, strlen(line), c->timeout_ms);
 	free(line);
 	if (r == 0)
-		r = read_response(fd, c->timeout_ms, ret, &code, &message);
+		r = client_read_response(fd, c->timeout_ms, ret, &code, &message);
 	close(fd);
 	switch (r) {
 	case 0:
 		return 0;
 	case -EREMOTEIO:
 		ex = fail_remote(c, code, message);
-		response_release(ret);
+		client_response_release(ret);
 		return ex;
 	case -ETIMEDOUT:
 		return fail(c, EXIT_CONNECT, "timeout", NULL, "profd at %s did not answer within %s", c->socket,
@@ -430,7 +260,7 @@ static int verb_status(struct ctx *c, int argc, char **argv)
 		print_json(stdout, resp.data);
 	else
 		render_status(stdout, resp.data);
-	response_release(&resp);
+	client_response_release(&resp);
 	return 0;
 }
 
@@ -471,7 +301,7 @@ static int top_fetch(void *ud, const char *window, const char *sort, int limit, 
 	if (request(&quiet, top_request(window, sort, limit > 10000 ? 10000 : limit, a->pid, a->unit), &resp))
 		return -EIO;
 	*ret_data = json_object_get(resp.data);
-	response_release(&resp);
+	client_response_release(&resp);
 	return 0;
 }
 
@@ -610,7 +440,7 @@ static int verb_top(struct ctx *c, int argc, char **argv)
 		if (r < 0)
 			ex = fail(c, EXIT_DAEMON, "terminal", NULL, "cannot set up the terminal: %s", strerror(-r));
 	}
-	response_release(&resp);
+	client_response_release(&resp);
 	return ex;
 }
 
@@ -741,7 +571,7 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 		printf("wrote %s: %lld stacks, %lld samples\n", out, stacks,
 		       (long long)json_object_get_int64(json_object_object_get(resp.data, "samples")));
 	}
-	response_release(&resp);
+	client_response_release(&resp);
 	return ex;
 }
 
