@@ -9,8 +9,14 @@ PKGS=(
   gcc meson ninja-build pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libinih-dev liblzma-dev
   libncurses-dev libcurl4-openssl-dev
+  # pushers: remote write is protobuf + snappy; .proto files compiled by protoc-c
+  libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   # tests
   libcmocka-dev python3 binutils xz-utils systemd tmux procps
+  # push tests: real receivers on 127.0.0.1, independent payload checkers
+  # (protoc --decode for OTLP, go tool pprof for profiles), openssl for
+  # the TLS test's CA
+  prometheus prometheus-pushgateway protobuf-compiler golang-go openssl
   # benchmarks
   linux-perf
 )
@@ -34,4 +40,17 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts these receivers as services listening on every address;
+# the tests run their own on 127.0.0.1 with temporary data directories.
+for unit in prometheus prometheus-pushgateway; do
+  if [[ " ${missing[*]} " == *" $unit "* ]]; then
+    systemctl stop "$unit.service" >/dev/null 2>&1 || true
+    systemctl disable "$unit.service" >/dev/null 2>&1 || true
+    # without systemd as PID 1 the package may have used its init script
+    if [ -x "/etc/init.d/$unit" ]; then
+      "/etc/init.d/$unit" stop >/dev/null 2>&1 || true
+      update-rc.d "$unit" disable >/dev/null 2>&1 || true
+    fi
+  fi
+done
 echo "deps: done"

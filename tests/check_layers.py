@@ -14,14 +14,17 @@ ROOT = os.environ.get("PROFD_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os
 SHARED = {"profd", "common"}          # include/profd (ABI), lib/common
 ALLOWED = {
     "daemon/base": SHARED,
+    # outbound HTTP (curl in the loop, queues, spool): below everything
+    # that sends, above nothing but the loop and the logger
+    "daemon/net": SHARED | {"base"},
     "daemon/store": SHARED | {"base"},
     "daemon/symbols": SHARED | {"base"},
     "daemon/collect": SHARED | {"base", "store"},
     "daemon/profile": SHARED | {"base", "store", "symbols"},
     # the registry names the stats of every lower layer (and the server's)
     "daemon/metrics": SHARED | {"base", "store", "symbols", "collect", "profile", "api/server.h"},
-    "daemon/alerts": SHARED | {"base", "store", "symbols", "collect", "profile", "metrics"},
-    "daemon/push": SHARED | {"base", "store", "symbols", "collect", "profile", "metrics", "alerts"},
+    "daemon/alerts": SHARED | {"base", "net", "store", "symbols", "collect", "profile", "metrics"},
+    "daemon/push": SHARED | {"base", "net", "store", "symbols", "collect", "profile", "metrics", "alerts"},
     "daemon/api": None,                # holds the daemon: anything
     "daemon": None,                    # main.c, daemon.c, config.c wire it all
     "lib/common": SHARED,
