@@ -31,6 +31,7 @@ enum key_type {
 	KEY_STRING,   /* copied into a char array; max = longest allowed length */
 	KEY_LOGLEVEL, /* error|warning|info|debug -> syslog level (int) */
 	KEY_BOOL,     /* yes/no, true/false, on/off, 1/0 -> uint32 0/1 */
+	KEY_CHOICE,   /* a string that must be one of key.choices ('|'-separated) */
 };
 
 enum {
@@ -39,6 +40,7 @@ enum {
 	KEY_ABSPATH = 1 << 2,   /* string must be an absolute path */
 	KEY_PATHLIST = 1 << 3,  /* string is ':'-separated absolute paths */
 	KEY_NONEMPTY = 1 << 4,  /* string must not be empty */
+	KEY_PUSH = 1 << 5,      /* a key of a [push NAME] section: offset into struct push_conf */
 };
 
 struct key {
@@ -52,9 +54,11 @@ struct key {
 	unsigned flags;
 	const char *def;  /* default, as it would be written in the file */
 	const char *doc;  /* one line: meaning, units, range */
+	const char *choices; /* KEY_CHOICE: "a|b|c" */
 };
 
 #define FIELD(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
+#define PFIELD(m) offsetof(struct push_conf, m), sizeof(((struct push_conf *)0)->m)
 
 #define MS UINT64_C(1000000)
 #define SEC (1000 * MS)
@@ -64,52 +68,125 @@ struct key {
 
 static const struct key keys[] = {
 	{ "daemon", "socket", KEY_STRING, FIELD(socket), 1, 1, 107, KEY_ABSPATH,
-	  "/run/profd/profd.sock", "Unix socket path for profctl (absolute, at most 107 characters)" },
+	  "/run/profd/profd.sock", "Unix socket path for profctl (absolute, at most 107 characters)", NULL },
 	{ "daemon", "socket_group", KEY_STRING, FIELD(socket_group), 1, 1, 63, KEY_NONEMPTY,
-	  "profd", "group that owns the socket (mode 0660); its members may query profd" },
+	  "profd", "group that owns the socket (mode 0660); its members may query profd", NULL },
 	{ "daemon", "log_level", KEY_LOGLEVEL, FIELD(log_level), 1, LOG_ERR, LOG_DEBUG, 0,
-	  "info", "error, warning, info or debug" },
+	  "info", "error, warning, info or debug", NULL },
+	{ "daemon", "state_dir", KEY_STRING, FIELD(state_dir), 1, 1, 180, KEY_ABSPATH,
+	  "/var/lib/profd", "directory for state that survives restarts (push spools under spool/NAME)", NULL },
 
 	{ "sampling", "frequency", KEY_UINT, FIELD(frequency), 1, 1, 10000, 0,
-	  "99", "CPU samples per second per CPU, Hz (1..10000)" },
+	  "99", "CPU samples per second per CPU, Hz (1..10000)", NULL },
 	{ "sampling", "tick", KEY_DURATION, FIELD(tick_ns), 1, 100 * MS, 10 * SEC, 0,
-	  "1s", "how often samples are drained into the windows (100ms..10s)" },
+	  "1s", "how often samples are drained into the windows (100ms..10s)", NULL },
 	{ "sampling", "ringbuf_size", KEY_SIZE, FIELD(ringbuf_kib), KIB, 64 * KIB, GIB,
 	  KEY_ZERO_AUTO | KEY_POW2,
-	  "0", "BPF event ring buffer; 0 = auto, else a power of two (64K..1G)" },
+	  "0", "BPF event ring buffer; 0 = auto, else a power of two (64K..1G)", NULL },
 
 	{ "windows", "fine_slot", KEY_DURATION, FIELD(fine_slot_ns), 1, 100 * MS, 3600 * SEC, 0,
-	  "1s", "length of one fine slot; a multiple of tick (100ms..1h)" },
+	  "1s", "length of one fine slot; a multiple of tick (100ms..1h)", NULL },
 	{ "windows", "fine_slots", KEY_UINT, FIELD(fine_slots), 1, 10, 1000000, 0,
-	  "600", "number of fine slots kept (10..1000000)" },
+	  "600", "number of fine slots kept (10..1000000)", NULL },
 	{ "windows", "coarse_slot", KEY_DURATION, FIELD(coarse_slot_ns), 1, SEC, 86400 * SEC, 0,
-	  "1m", "length of one coarse slot; a multiple of fine_slot (1s..1d)" },
+	  "1m", "length of one coarse slot; a multiple of fine_slot (1s..1d)", NULL },
 	{ "windows", "coarse_slots", KEY_UINT, FIELD(coarse_slots), 1, 1, 1000000, 0,
-	  "1440", "number of coarse slots kept (1..1000000)" },
+	  "1440", "number of coarse slots kept (1..1000000)", NULL },
 	{ "windows", "memory_limit", KEY_SIZE, FIELD(store_max_bytes), 1, MIB, 64 * GIB, 0,
-	  "256M", "memory bound of the window store; past it old detail is coarsened (1M..64G)" },
+	  "256M", "memory bound of the window store; past it old detail is coarsened (1M..64G)", NULL },
 
 	{ "limits", "max_clients", KEY_UINT, FIELD(max_clients), 1, 1, 4096, 0,
-	  "64", "concurrent socket clients (1..4096)" },
+	  "64", "concurrent socket clients (1..4096)", NULL },
 	{ "limits", "max_request", KEY_SIZE, FIELD(max_request), 1, KIB, 16 * MIB, 0,
-	  "64K", "largest request line accepted from a client (1K..16M)" },
+	  "64K", "largest request line accepted from a client (1K..16M)", NULL },
 	{ "limits", "max_reply", KEY_SIZE, FIELD(max_reply), 1, MIB, 16 * GIB, 0,
-	  "64M", "largest reply (JSON plus binary payload) sent to a client (1M..16G)" },
+	  "64M", "largest reply (JSON plus binary payload) sent to a client (1M..16G)", NULL },
 	{ "limits", "client_idle_timeout", KEY_DURATION, FIELD(client_idle_ms), MS, SEC, 86400 * SEC, 0,
-	  "30s", "a client silent for this long is disconnected (1s..1d)" },
+	  "30s", "a client silent for this long is disconnected (1s..1d)", NULL },
 	{ "limits", "max_processes", KEY_UINT, FIELD(max_procs), 1, 64, 4000000, 0,
-	  "32768", "processes tracked at once (64..4000000)" },
+	  "32768", "processes tracked at once (64..4000000)", NULL },
 	{ "limits", "max_stacks", KEY_UINT, FIELD(max_stacks), 1, 1024, 100000000, 0,
-	  "200000", "distinct stacks interned (1024..100000000)" },
+	  "200000", "distinct stacks interned (1024..100000000)", NULL },
 
 	{ "symbols", "cache_size", KEY_SIZE, FIELD(symcache_bytes), 1, MIB, 64 * GIB, 0,
-	  "256M", "memory bound of the symbol cache (1M..64G)" },
+	  "256M", "memory bound of the symbol cache (1M..64G)", NULL },
 	{ "symbols", "max_objects", KEY_UINT, FIELD(max_objects), 1, 64, 10000000, 0,
-	  "16384", "ELF objects (binaries, libraries) kept in the symbol cache (64..10000000)" },
+	  "16384", "ELF objects (binaries, libraries) kept in the symbol cache (64..10000000)", NULL },
 	/* 180, not 511: a config line holds at most 198 characters (inih's
 	 * line buffer), and --print-config output must parse back. */
 	{ "symbols", "debug_dirs", KEY_STRING, FIELD(debug_dirs), 1, 0, 180, KEY_PATHLIST,
-	  "/usr/lib/debug", "':'-separated directories searched for debug files (by build-id, debuglink)" },
+	  "/usr/lib/debug", "':'-separated directories searched for debug files (by build-id, debuglink)", NULL },
+
+	{ "scrape", "enabled", KEY_BOOL, FIELD(scrape.enabled), 1, 0, 1, 0,
+	  "no", "serve /metrics (Prometheus text format) for servers that pull", NULL },
+	{ "scrape", "listen", KEY_STRING, FIELD(scrape.listen), 1, 1, 63, KEY_NONEMPTY,
+	  "127.0.0.1:9464", "address:port of the scrape endpoint ([::1]:9464 for IPv6); loopback unless widened here", NULL },
+	{ "scrape", "interval", KEY_DURATION, FIELD(scrape.interval_ns), 1, SEC, 600 * SEC, 0,
+	  "15s", "how often /metrics is rebuilt (1s..10m; a multiple of fine_slot)", NULL },
+	{ "scrape", "max_clients", KEY_UINT, FIELD(scrape.max_clients), 1, 1, 256, 0,
+	  "8", "concurrent scrape connections (1..256)", NULL },
+	{ "scrape", "top_cpu", KEY_UINT, FIELD(scrape.top_cpu), 1, 0, 10000, 0,
+	  "20", "processes with series of their own: the top N by CPU time (0..10000)", NULL },
+	{ "scrape", "top_memory", KEY_UINT, FIELD(scrape.top_mem), 1, 0, 10000, 0,
+	  "20", "... and the top N by resident memory (0..10000)", NULL },
+	{ "scrape", "max_processes", KEY_UINT, FIELD(scrape.max_series_procs), 1, 1, 100000, 0,
+	  "200", "bound on processes with series of their own; the rest are comm=\"other\" (1..100000)", NULL },
+	{ "scrape", "units", KEY_STRING, FIELD(scrape.units), 1, 0, 180, 0,
+	  "", "space-separated systemd units whose every process gets its own series", NULL },
+
+	/* [push NAME]: repeated sections, one per target (see docs/push.md) */
+	{ "push", "type", KEY_CHOICE, PFIELD(type), 1, 1, 15, KEY_PUSH,
+	  "remote_write", "remote_write, pushgateway, otlp or pyroscope", "remote_write|pushgateway|otlp|pyroscope" },
+	{ "push", "url", KEY_STRING, PFIELD(url), 1, 1, 180, KEY_PUSH,
+	  "", "http:// or https:// URL of the receiver (required; no user:password@: use the auth keys)", NULL },
+	{ "push", "interval", KEY_DURATION, PFIELD(interval_ns), 1, SEC, 600 * SEC, KEY_PUSH,
+	  "15s", "push period (1s..10m; a multiple of fine_slot)", NULL },
+	{ "push", "timeout", KEY_DURATION, PFIELD(timeout_ms), MS, 100 * MS, 300 * SEC, KEY_PUSH,
+	  "10s", "bound on one request, connection included (100ms..5m)", NULL },
+	{ "push", "ca_file", KEY_STRING, PFIELD(ca_file), 1, 0, 180, KEY_PUSH,
+	  "", "PEM CA bundle to verify the receiver with; empty: the system's CAs", NULL },
+	{ "push", "client_cert", KEY_STRING, PFIELD(client_cert), 1, 0, 180, KEY_PUSH,
+	  "", "PEM client certificate (mutual TLS); empty: none", NULL },
+	{ "push", "client_key", KEY_STRING, PFIELD(client_key), 1, 0, 180, KEY_PUSH,
+	  "", "PEM key of client_cert; empty: in the certificate file", NULL },
+	{ "push", "tls_verify", KEY_BOOL, PFIELD(tls_verify), 1, 0, 1, KEY_PUSH,
+	  "yes", "verify the receiver's certificate and name; no: logs a warning at start", NULL },
+	{ "push", "bearer_token_file", KEY_STRING, PFIELD(bearer_token_file), 1, 0, 180, KEY_PUSH,
+	  "", "file whose first line is sent as 'Authorization: Bearer'; never logged", NULL },
+	{ "push", "basic_auth_user", KEY_STRING, PFIELD(basic_auth_user), 1, 0, 127, KEY_PUSH,
+	  "", "HTTP basic auth user; empty: none", NULL },
+	{ "push", "basic_auth_password_file", KEY_STRING, PFIELD(basic_auth_password_file), 1, 0, 180, KEY_PUSH,
+	  "", "file whose first line is the basic auth password; never logged", NULL },
+	{ "push", "queue_max", KEY_UINT, PFIELD(queue_max), 1, 2, 1000000, KEY_PUSH,
+	  "240", "payloads held while the receiver is unreachable; past it the oldest is dropped (2..1000000)", NULL },
+	{ "push", "queue_memory", KEY_SIZE, PFIELD(queue_bytes), 1, 64 * KIB, 4 * GIB, KEY_PUSH,
+	  "64M", "memory bound of the queue without a spool (64K..4G)", NULL },
+	{ "push", "spool", KEY_BOOL, PFIELD(spool), 1, 0, 1, KEY_PUSH,
+	  "no", "keep the queue on disk under state_dir/spool/NAME: it survives restarts", NULL },
+	{ "push", "spool_size", KEY_SIZE, PFIELD(spool_bytes), 1, MIB, 64 * GIB, KEY_PUSH,
+	  "256M", "disk bound of the spool; past it the oldest payload is dropped (1M..64G)", NULL },
+	{ "push", "backoff_max", KEY_DURATION, PFIELD(backoff_max_ns), 1, SEC, 3600 * SEC, KEY_PUSH,
+	  "2m", "longest wait between retries (1s..1h); retries start at 1s and double", NULL },
+	{ "push", "top_cpu", KEY_UINT, PFIELD(top_cpu), 1, 0, 10000, KEY_PUSH,
+	  "20", "processes with series of their own: the top N by CPU time in the interval (0..10000)", NULL },
+	{ "push", "top_memory", KEY_UINT, PFIELD(top_mem), 1, 0, 10000, KEY_PUSH,
+	  "20", "... and the top N by resident memory (0..10000)", NULL },
+	{ "push", "max_processes", KEY_UINT, PFIELD(max_series_procs), 1, 1, 100000, KEY_PUSH,
+	  "200", "bound on processes with series of their own; the rest are summed as comm=\"other\" (1..100000)", NULL },
+	{ "push", "units", KEY_STRING, PFIELD(units), 1, 0, 180, KEY_PUSH,
+	  "", "space-separated systemd units whose every process gets its own series", NULL },
+	{ "push", "job", KEY_STRING, PFIELD(job), 1, 1, 63, KEY_PUSH | KEY_NONEMPTY,
+	  "profd", "pushgateway: the job of the group /metrics/job/JOB/instance/HOST", NULL },
+	{ "push", "encoding", KEY_CHOICE, PFIELD(encoding), 1, 1, 15, KEY_PUSH,
+	  "protobuf", "otlp: protobuf or json", "protobuf|json" },
+	{ "push", "service_name", KEY_STRING, PFIELD(service_name), 1, 1, 63, KEY_PUSH | KEY_NONEMPTY,
+	  "profd", "otlp: the service.name resource attribute", NULL },
+	{ "push", "app", KEY_STRING, PFIELD(app), 1, 1, 63, KEY_PUSH | KEY_NONEMPTY,
+	  "profd", "pyroscope: application name prefix (APP.cpu{host=...,unit=...})", NULL },
+	{ "push", "group_by", KEY_CHOICE, PFIELD(group_by), 1, 1, 7, KEY_PUSH,
+	  "unit", "pyroscope: one application per unit (comm where none) or per comm", "unit|comm" },
+	{ "push", "max_apps", KEY_UINT, PFIELD(max_apps), 1, 1, 10000, KEY_PUSH,
+	  "50", "pyroscope: applications per interval; the rest are one comm=\"other\" (1..10000)", NULL },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -344,9 +421,10 @@ static int parse_bool(const char *value, uint32_t *ret)
 
 /* Check value for k and store it in c. On error c is unchanged and msg
  * says why (without the key or location). */
-static int key_apply(const struct key *k, struct config *c, const char *value, char *msg, size_t msgsz)
+/* base: the struct config, or the struct push_conf of a KEY_PUSH key. */
+static int key_apply(const struct key *k, void *base, const char *value, char *msg, size_t msgsz)
 {
-	char *field = (char *)c + k->offset;
+	char *field = (char *)base + k->offset;
 	uint64_t v;
 	int r;
 
@@ -356,6 +434,22 @@ static int key_apply(const struct key *k, struct config *c, const char *value, c
 	}
 
 	switch (k->type) {
+	case KEY_CHOICE: {
+		size_t vl = strlen(value);
+		bool ok = false;
+
+		for (const char *p = k->choices; *p && !ok;) {
+			size_t n = strcspn(p, "|");
+
+			ok = n == vl && !strncmp(p, value, n);
+			p += n + (p[n] == '|');
+		}
+		if (!ok) {
+			snprintf(msg, msgsz, "must be one of %s", k->choices);
+			return -EINVAL;
+		}
+	}
+		/* fall through */
 	case KEY_STRING:
 		r = parse_string(k, value, msg, msgsz);
 		if (r < 0)
@@ -406,9 +500,9 @@ static int key_apply(const struct key *k, struct config *c, const char *value, c
 }
 
 /* The stored value back in parsed units (count, ns, bytes). */
-static uint64_t key_get(const struct key *k, const struct config *c)
+static uint64_t key_get(const struct key *k, const void *base)
 {
-	const char *field = (const char *)c + k->offset;
+	const char *field = (const char *)base + k->offset;
 
 	if (k->width == sizeof(uint32_t)) {
 		uint32_t v32;
@@ -430,12 +524,52 @@ static const struct key *key_find(const char *section, const char *name)
 	return NULL;
 }
 
+/* "push NAME": a repeated section; *ret_name gets NAME. A name is what a
+ * spool directory is called: [A-Za-z0-9_-], 1..PUSH_NAME_MAX. */
+static bool push_section(const char *section, const char **ret_name)
+{
+	const char *n;
+
+	if (strncmp(section, "push ", 5))
+		return false;
+	n = section + 5;
+	if (!*n || strlen(n) > PUSH_NAME_MAX)
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		      *p == '-'))
+			return false;
+	*ret_name = n;
+	return true;
+}
+
 static bool section_known(const char *section)
 {
+	const char *name;
+
+	if (push_section(section, &name))
+		return true;
 	for (size_t i = 0; i < N_KEYS; i++)
-		if (strcmp(keys[i].section, section) == 0)
+		if (strcmp(keys[i].section, section) == 0 && !(keys[i].flags & KEY_PUSH))
 			return true;
 	return false;
+}
+
+static void push_defaults(struct push_conf *pc, const char *name)
+{
+	char msg[256];
+
+	memset(pc, 0, sizeof(*pc));
+	for (size_t i = 0; i < N_KEYS; i++) {
+		int r;
+
+		if (!(keys[i].flags & KEY_PUSH))
+			continue;
+		r = key_apply(&keys[i], pc, keys[i].def, msg, sizeof(msg));
+		assert(r == 0 || keys[i].def[0] == '\0');
+		(void)r;
+	}
+	snprintf(pc->name, sizeof(pc->name), "%s", name);
 }
 
 void config_defaults(struct config *c)
@@ -444,7 +578,11 @@ void config_defaults(struct config *c)
 
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < N_KEYS; i++) {
-		int r = key_apply(&keys[i], c, keys[i].def, msg, sizeof(msg));
+		int r;
+
+		if (keys[i].flags & KEY_PUSH)
+			continue; /* applied to each [push NAME] as it appears */
+		r = key_apply(&keys[i], c, keys[i].def, msg, sizeof(msg));
 
 		/* The table's own defaults must pass its own checks; the unit
 		 * test holds us to it. */
@@ -467,6 +605,8 @@ struct load {
 	int err;              /* its errno */
 	char msg[512];        /* its message, complete */
 	int seen[N_KEYS];     /* line a key was first set on, to refuse duplicates */
+	int seen_push[PUSH_MAX_TARGETS][N_KEYS];
+	uint32_t npush_base;  /* [push] sections of the config loaded on top of */
 };
 
 static void load_fail(struct load *ld, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -529,9 +669,13 @@ static char *load_reader(char *str, int num, void *stream)
 			sl = sizeof(section) - 1;
 		memcpy(section, line + 1, sl);
 		section[sl] = '\0';
-		if (!section_known(section))
-			load_fail(ld, EINVAL, "unknown section [%s] (known: daemon, sampling, windows, limits, symbols)",
-				  section);
+		if (!strncmp(section, "push", 4) && !section_known(section))
+			load_fail(ld, EINVAL, "[%s]: a push section is [push NAME], NAME of 1..%d letters, digits, '_' "
+				  "or '-'", section, PUSH_NAME_MAX);
+		else if (!section_known(section))
+			load_fail(ld, EINVAL,
+				  "unknown section [%s] (known: daemon, sampling, windows, limits, symbols, scrape, "
+				  "push NAME)", section);
 	}
 	return str;
 }
@@ -540,6 +684,7 @@ static int load_handler(void *user, const char *section, const char *name, const
 {
 	struct load *ld = user;
 	const struct key *k;
+	const char *pname;
 	char msg[256];
 	size_t i;
 
@@ -551,6 +696,39 @@ static int load_handler(void *user, const char *section, const char *name, const
 	}
 	if (!section_known(section))
 		return 0; /* already reported at the header line */
+	if (push_section(section, &pname)) {
+		uint32_t j;
+
+		k = key_find("push", name);
+		if (!k) {
+			load_fail(ld, EINVAL, "unknown key '%s' in section [%s]", name, section);
+			return 0;
+		}
+		for (j = 0; j < ld->cfg.npush; j++)
+			if (!strcmp(ld->cfg.push[j].name, pname))
+				break;
+		if (j == ld->cfg.npush) {
+			if (j == PUSH_MAX_TARGETS) {
+				load_fail(ld, EINVAL, "[%s]: more than %d push targets", section, PUSH_MAX_TARGETS);
+				return 0;
+			}
+			push_defaults(&ld->cfg.push[j], pname);
+			memset(ld->seen_push[j], 0, sizeof(ld->seen_push[j]));
+			ld->cfg.npush++;
+		}
+		i = (size_t)(k - keys);
+		if (ld->seen_push[j][i]) {
+			load_fail(ld, EINVAL, "[%s] %s: set twice (first on line %d)", section, name,
+				  ld->seen_push[j][i]);
+			return 0;
+		}
+		ld->seen_push[j][i] = ld->lineno;
+		if (key_apply(k, &ld->cfg.push[j], value, msg, sizeof(msg)) < 0) {
+			load_fail(ld, EINVAL, "[%s] %s = %s: %s", section, name, value, msg);
+			return 0;
+		}
+		return 1;
+	}
 	k = key_find(section, name);
 	if (!k) {
 		load_fail(ld, EINVAL, "unknown key '%s' in section [%s]", name, section);
@@ -693,7 +871,7 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 		}
 	} else {
 		for (size_t i = 0; i < N_KEYS; i++) {
-			if (strcmp(keys[i].name, key) != 0)
+			if (strcmp(keys[i].name, key) != 0 || (keys[i].flags & KEY_PUSH))
 				continue;
 			if (k) {
 				seterr(err, errsz, "key '%s' is ambiguous: say %s.%s or %s.%s", key,
@@ -703,12 +881,115 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 			k = &keys[i];
 		}
 	}
-	if (!k) {
+	if (!k || (k->flags & KEY_PUSH)) {
 		seterr(err, errsz, "unknown configuration key '%s' (profd --print-config lists them)", key);
 		return -EINVAL;
 	}
 	if (key_apply(k, c, value, msg, sizeof(msg)) < 0) {
 		seterr(err, errsz, "command line: [%s] %s = %s: %s", k->section, k->name, value, msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Range and form of one key's stored value (base: the struct the key's
+ * offset is into), as the parser would have checked it. */
+static int check_key(const struct key *k, const void *base, const char *section, char *err, size_t errsz)
+{
+	const char *field = (const char *)base + k->offset;
+	char range[128], val[32];
+	uint64_t v;
+
+	if (k->type == KEY_STRING || k->type == KEY_CHOICE) {
+		if (memchr(field, '\0', k->width) == NULL || strlen(field) > k->max ||
+		    ((k->flags & (KEY_ABSPATH | KEY_NONEMPTY)) && field[0] == '\0') ||
+		    ((k->flags & KEY_ABSPATH) && field[0] != '/')) {
+			seterr(err, errsz, "[%s] %s: invalid value", section, k->name);
+			return -EINVAL;
+		}
+		if (k->type == KEY_CHOICE) {
+			char msg[128];
+
+			if (key_apply(k, (void *)(uintptr_t)base, field, msg, sizeof(msg)) < 0) {
+				seterr(err, errsz, "[%s] %s = %s: %s", section, k->name, field, msg);
+				return -EINVAL;
+			}
+		}
+		return 0;
+	}
+	if (k->type == KEY_LOGLEVEL) {
+		int lvl;
+
+		memcpy(&lvl, field, sizeof(lvl));
+		if (lvl < LOG_ERR || lvl > LOG_DEBUG || lvl == LOG_NOTICE) {
+			seterr(err, errsz, "[%s] %s = %d: must be error, warning, info or debug", section, k->name, lvl);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (k->type == KEY_BOOL)
+		return 0;
+	v = key_get(k, base);
+	if (v == 0 && (k->flags & KEY_ZERO_AUTO))
+		return 0;
+	if (v < k->min || v > k->max) {
+		range_str(k, range, sizeof(range));
+		value_str(k, val, sizeof(val), v);
+		seterr(err, errsz, "[%s] %s = %s: %s", section, k->name, val, range);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One [push NAME]: its keys, and what they mean together. */
+static int check_push(const struct config *c, const struct push_conf *p, char *err, size_t errsz)
+{
+	const char *url = p->url, *host, *name;
+	char section[64], a[32], b[32];
+
+	snprintf(section, sizeof(section), "push %s", p->name);
+	if (!push_section(section, &name)) {
+		seterr(err, errsz, "[push %s]: invalid name", p->name);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < N_KEYS; i++)
+		if ((keys[i].flags & KEY_PUSH) && check_key(&keys[i], p, section, err, errsz) < 0)
+			return -EINVAL;
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+		seterr(err, errsz, "[%s] url = %s: must start with http:// or https://", section, url);
+		return -EINVAL;
+	}
+	host = strstr(url, "://") + 3;
+	if (!*host || *host == '/' || (strchr(host, '@') && (!strchr(host, '/') || strchr(host, '@') < strchr(host, '/')))) {
+		/* credentials in a URL end up in logs and process listings */
+		seterr(err, errsz, "[%s] url: must name a host, without user:password@ (use bearer_token_file or "
+		       "basic_auth_*)", section);
+		return -EINVAL;
+	}
+	if (strchr(url, ' ') || strchr(url, '\t')) {
+		seterr(err, errsz, "[%s] url: must not contain blanks", section);
+		return -EINVAL;
+	}
+	/* An interval ends on a slot boundary and is read from the fine tier:
+	 * each slot's counters are then pushed exactly once. */
+	if (p->interval_ns % c->fine_slot_ns ||
+	    p->interval_ns > c->fine_slot_ns * (uint64_t)c->fine_slots / 10) {
+		duration_str(a, sizeof(a), p->interval_ns);
+		duration_str(b, sizeof(b), c->fine_slot_ns);
+		seterr(err, errsz, "[%s] interval = %s: must be a multiple of [windows] fine_slot = %s and at most a "
+		       "tenth of the fine tier (fine_slot x fine_slots)", section, a, b);
+		return -EINVAL;
+	}
+	if (p->client_key[0] && !p->client_cert[0]) {
+		seterr(err, errsz, "[%s] client_key: needs client_cert", section);
+		return -EINVAL;
+	}
+	if (p->basic_auth_password_file[0] && !p->basic_auth_user[0]) {
+		seterr(err, errsz, "[%s] basic_auth_password_file: needs basic_auth_user", section);
+		return -EINVAL;
+	}
+	if (p->bearer_token_file[0] && p->basic_auth_user[0]) {
+		seterr(err, errsz, "[%s]: bearer_token_file and basic_auth_user exclude each other", section);
 		return -EINVAL;
 	}
 	return 0;
@@ -760,44 +1041,22 @@ int config_validate(const struct config *c, char *err, size_t errsz)
 	}
 	/* Values may have been set directly in the struct: re-check the ranges
 	 * the parser enforces, so validate is a complete gate. */
-	for (size_t i = 0; i < N_KEYS; i++) {
-		const struct key *k = &keys[i];
-		const char *field = (const char *)c + k->offset;
-		char range[128], val[32];
-		uint64_t v;
-
-		if (k->type == KEY_STRING) {
-			if (memchr(field, '\0', k->width) == NULL || strlen(field) > k->max ||
-			    ((k->flags & (KEY_ABSPATH | KEY_NONEMPTY)) && field[0] == '\0') ||
-			    ((k->flags & KEY_ABSPATH) && field[0] != '/')) {
-				seterr(err, errsz, "[%s] %s: invalid value", k->section, k->name);
-				return -EINVAL;
-			}
-			continue;
-		}
-		if (k->type == KEY_LOGLEVEL) {
-			int lvl;
-
-			memcpy(&lvl, field, sizeof(lvl));
-			if (lvl < LOG_ERR || lvl > LOG_DEBUG || lvl == LOG_NOTICE) {
-				seterr(err, errsz, "[%s] %s = %d: must be error, warning, info or debug",
-				       k->section, k->name, lvl);
-				return -EINVAL;
-			}
-			continue;
-		}
-		if (k->type == KEY_BOOL)
-			continue;
-		v = key_get(k, c);
-		if (v == 0 && (k->flags & KEY_ZERO_AUTO))
-			continue;
-		if (v < k->min || v > k->max) {
-			range_str(k, range, sizeof(range));
-			value_str(k, val, sizeof(val), v);
-			seterr(err, errsz, "[%s] %s = %s: %s", k->section, k->name, val, range);
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (!(keys[i].flags & KEY_PUSH) && check_key(&keys[i], c, keys[i].section, err, errsz) < 0)
 			return -EINVAL;
-		}
+	if (c->npush > PUSH_MAX_TARGETS) {
+		seterr(err, errsz, "at most %d [push NAME] sections", PUSH_MAX_TARGETS);
+		return -EINVAL;
 	}
+	if (c->scrape.enabled && c->scrape.interval_ns % c->fine_slot_ns) {
+		duration_str(a, sizeof(a), c->scrape.interval_ns);
+		duration_str(b, sizeof(b), c->fine_slot_ns);
+		seterr(err, errsz, "[scrape] interval = %s: must be a multiple of [windows] fine_slot = %s", a, b);
+		return -EINVAL;
+	}
+	for (uint32_t j = 0; j < c->npush; j++)
+		if (check_push(c, &c->push[j], err, errsz) < 0)
+			return -EINVAL;
 	return 0;
 }
 
@@ -816,17 +1075,27 @@ int config_dump(const struct config *c, char *buf, size_t n)
 	} while (0)
 
 	EMIT("# profd effective configuration (profd --print-config)\n");
+	for (uint32_t j = 0; j <= c->npush; j++) {
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
-		const char *field = (const char *)c + k->offset;
+		const void *base = j ? (const void *)&c->push[j - 1] : (const void *)c;
+		const char *field = (const char *)base + k->offset;
 		char val[32];
 
-		if (!section || strcmp(section, k->section) != 0) {
+		/* pass 0: the fixed sections; pass j: [push NAME] j */
+		if (!!(k->flags & KEY_PUSH) != !!j)
+			continue;
+		if (j && i > 0 && !(keys[i - 1].flags & KEY_PUSH)) {
+			EMIT("\n[push %s]\n", c->push[j - 1].name);
+		} else if (!j && (!section || strcmp(section, k->section) != 0)) {
 			section = k->section;
 			EMIT("\n[%s]\n", section);
 		}
-		EMIT("# %s\n", k->doc);
+		/* the keys of push sections are described once */
+		if (j <= 1)
+			EMIT("# %s\n", k->doc);
 		switch (k->type) {
+		case KEY_CHOICE:
 		case KEY_STRING:
 			EMIT("%s = %.*s\n", k->name, (int)strnlen(field, k->width), field);
 			break;
@@ -835,9 +1104,9 @@ int config_dump(const struct config *c, char *buf, size_t n)
 			const char *name = "info";
 
 			memcpy(&lvl, field, sizeof(lvl));
-			for (size_t j = 0; j < sizeof(log_levels) / sizeof(log_levels[0]); j++)
-				if (log_levels[j].level == lvl)
-					name = log_levels[j].name;
+			for (size_t l = 0; l < sizeof(log_levels) / sizeof(log_levels[0]); l++)
+				if (log_levels[l].level == lvl)
+					name = log_levels[l].name;
 			EMIT("%s = %s\n", k->name, name);
 			break;
 		}
@@ -849,10 +1118,11 @@ int config_dump(const struct config *c, char *buf, size_t n)
 			break;
 		}
 		default:
-			value_str(k, val, sizeof(val), key_get(k, c));
+			value_str(k, val, sizeof(val), key_get(k, base));
 			EMIT("%s = %s\n", k->name, val);
 			break;
 		}
+	}
 	}
 #undef EMIT
 	if (off >= n)

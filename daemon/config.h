@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "push/conf.h"
+
 #define PROFD_DEFAULT_CONFIG "/etc/profd/profd.conf"
 
 struct config {
@@ -15,6 +17,7 @@ struct config {
 	char socket[108];          /* socket = /run/profd/profd.sock */
 	char socket_group[64];     /* socket_group = profd */
 	int log_level;             /* log_level = info (error|warning|info|debug) -> 3,4,6,7 (syslog) */
+	char state_dir[256];       /* state_dir = /var/lib/profd (push spools) */
 	/* [sampling] */
 	uint32_t frequency;        /* frequency = 99 (Hz, 1..10000) */
 	uint64_t tick_ns;          /* tick = 1s (100ms..10s) */
@@ -36,6 +39,11 @@ struct config {
 	uint64_t symcache_bytes;   /* cache_size = 256M */
 	uint32_t max_objects;      /* max_objects = 16384 */
 	char debug_dirs[512];      /* debug_dirs = /usr/lib/debug */
+	/* [push NAME], any number up to PUSH_MAX_TARGETS: see docs/push.md */
+	struct push_conf push[PUSH_MAX_TARGETS];
+	uint32_t npush;
+	/* [scrape] */
+	struct push_scrape_conf scrape;
 };
 
 /* Fill with defaults. */

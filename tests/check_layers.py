@@ -33,6 +33,8 @@ ALLOWED = {
 INC = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 # generated BPF skeletons, found through the build tree
 GENERATED = re.compile(r"^[a-z_]+\.skel\.h$")
+# protobuf-c code generated from daemon/push/proto, found through the build tree
+GENERATED_PB = re.compile(r"^[a-z_]+\.pb-c\.h$")
 
 
 def layer_of(rel):
@@ -65,6 +67,10 @@ def main():
                 if allowed is None:
                     continue
                 for i in incs:
+                    if GENERATED_PB.match(i):
+                        if layer != "daemon/push":
+                            bad.append("%s includes generated %s: only push encodes protobuf" % (rel, i))
+                        continue
                     if GENERATED.match(i):
                         if layer != "daemon/collect":
                             bad.append("%s includes BPF skeleton %s: only collect loads programs" % (rel, i))
