@@ -12,6 +12,7 @@
 #include "store/proctable.h"
 #include "collect/resources.h"
 #include "api/server.h"
+#include "push/push.h"
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
 #include "store/window.h"
@@ -207,11 +208,24 @@ int daemon_init(struct daemon *d)
 	}, &d->res);
 	if (err)
 		return log_err_errno(err, "resources: %m");
+	if (d->cfg.npush || d->cfg.scrape.enabled) {
+		err = push_new(&(struct push_opts){
+			.loop = d->loop,
+			.targets = d->cfg.push,
+			.ntargets = d->cfg.npush,
+			.scrape = &d->cfg.scrape,
+			.state_dir = d->cfg.state_dir,
+			.fine_slot_ns = d->cfg.fine_slot_ns,
+		}, &d->push);
+		if (err)
+			return log_err_errno(err, "push: %m");
+	}
 	return 0;
 }
 
 void daemon_fini(struct daemon *d)
 {
+	d->push = push_free(d->push);
 	d->res = resources_free(d->res);
 	d->sampler = sampler_free(d->sampler);
 	d->win = window_free(d->win);
@@ -238,6 +252,21 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	d->data_until_ns = boundary;
 	resources_tick(d->res, now, boundary - 1);
 	window_tick(d->win, now);
+	/* right after window_tick: the slot just opened is still empty, so
+	 * each pusher's interval sees every closed slot exactly once */
+	if (d->push) {
+		const struct res_system *rs = resources_system(d->res);
+		struct profile_src src = {
+			.win = d->win, .stacks = d->stacks, .procs = d->procs, .sym = d->sym,
+			.data_until_ns = d->data_until_ns, .start_ns = d->start_boot_ns,
+			.frequency = sampler_frequency(d->sampler),
+		};
+
+		push_tick(d->push, &(struct push_input){
+			.src = &src, .res = d->res, .exact_cpu = resources_exact_cpu(d->res),
+			.mem_total = rs->mem_ok ? rs->mem.total : 0,
+		});
+	}
 	d->last_tick_ns = now;
 	server_tick(d->server, clock_mono_ms());
 
@@ -276,6 +305,13 @@ void daemon_reload(struct daemon *d)
 	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
 	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns)
 		log_warn("config: socket, tick and window geometry changes apply at restart");
+	if (c.npush != d->cfg.npush || memcmp(c.push, d->cfg.push, sizeof(c.push)) ||
+	    memcmp(&c.scrape, &d->cfg.scrape, sizeof(c.scrape)) || strcmp(c.state_dir, d->cfg.state_dir))
+		log_warn("config: push, scrape and state_dir changes apply at restart");
+	memcpy(c.push, d->cfg.push, sizeof(c.push));
+	c.npush = d->cfg.npush;
+	c.scrape = d->cfg.scrape;
+	memcpy(c.state_dir, d->cfg.state_dir, sizeof(c.state_dir));
 	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
 	c.fine_slot_ns = d->cfg.fine_slot_ns;
 	c.fine_slots = d->cfg.fine_slots;

@@ -16,6 +16,7 @@ struct stacks;
 struct proctable;
 struct window;
 struct resources;
+struct push;
 
 struct daemon {
 	struct config cfg;
@@ -29,6 +30,7 @@ struct daemon {
 	struct window *win;
 	struct server *server;
 	struct resources *res;
+	struct push *push;          /* pushers and scrape endpoint; NULL: none */
 	int tfd, sfd;
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */

@@ -260,7 +260,7 @@ int main(int argc, char **argv)
 		return 78;
 	}
 	if (print_config) {
-		static char buf[16384];
+		static char buf[65536]; /* 16 [push] sections fit */
 		config_dump(&d.cfg, buf, sizeof(buf));
 		fputs(buf, stdout);
 		return 0;

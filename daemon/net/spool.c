@@ -216,6 +216,10 @@ int spool_open(const char *state_dir, const char *name, spool_found_fn fn, void 
 
 	if (!state_dir || state_dir[0] != '/' || !name_ok(name))
 		return -EINVAL;
+	/* the state directory itself comes from the configuration; systemd
+	 * creates it (StateDirectory=), a start outside systemd may not have */
+	if (mkdir(state_dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
 	top = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (top < 0)
 		return -errno;
