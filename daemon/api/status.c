@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "metrics/registry.h"
 #include "profd/protocol.h"
+#include "push/push.h"
 #include "store/proctable.h"
 #include "store/stacks.h"
 #include "store/window.h"
@@ -101,5 +102,9 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 	x = json_object_object_get(o, "resources");
 	json_object_object_add(x, "cpu_source", json_object_new_string(resources_exact_cpu(d->res) ? "sched" : "samples"));
 	json_object_object_add(x, "gpu", json_object_new_string(gpu ? gpu_state(gpu) : "unavailable"));
+	/* per-target delivery counters: sent, retried, failed, dropped, queue */
+	y = json_object_new_object();
+	push_status_json(d->push, y);
+	json_object_object_add(o, "push", y);
 	server_reply_ok(reply, o);
 }
