@@ -141,6 +141,29 @@ static void render_store(FILE *f, struct json_object *d)
 	}
 }
 
+/* One line per push target: what was delivered and what is waiting or lost. */
+static void render_push(FILE *f, struct json_object *d)
+{
+	struct json_object *t = rj_get(d, "push.targets");
+	size_t n = t && json_object_is_type(t, json_type_array) ? json_object_array_length(t) : 0;
+
+	if (!n && !rj_get(d, "push.scrape"))
+		return;
+	fprintf(f, "push\n");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *x = json_object_array_get_idx(t, i);
+
+		fprintf(f, "  %s (%s, %s): sent %s, retried %s, failed %s, dropped %s, queued %s of %s\n", S(x, "name"),
+			S(x, "type"), S(x, "url"), N(x, "sent"), N(x, "retried"), N(x, "failed"), N(x, "dropped"),
+			N(x, "queue_depth"), N(x, "queue_limit"));
+		if (*S(x, "last_error"))
+			fprintf(f, "    last error: %s\n", S(x, "last_error"));
+	}
+	if (rj_get(d, "push.scrape"))
+		fprintf(f, "  scrape %s: served %s, refused %s, oversized %s\n", S(d, "push.scrape.listen"),
+			N(d, "push.scrape.served"), N(d, "push.scrape.rejected"), N(d, "push.scrape.oversized"));
+}
+
 void render_status(FILE *f, struct json_object *d)
 {
 	fprintf(f, "profd %s (pid %s), up %s\n", S(d, "version"), N(d, "pid"), D(d, "uptime_s"));
@@ -178,4 +201,5 @@ void render_status(FILE *f, struct json_object *d)
 	fprintf(f, "  ticks: %s (overruns %s)\n", N(d, "daemon.ticks"), N(d, "daemon.tick_overruns"));
 	if (rj_has_num(d, "daemon.reloads"))
 		fprintf(f, "  reloads: %s (failed %s)\n", N(d, "daemon.reloads"), N(d, "daemon.reload_failures"));
+	render_push(f, d);
 }

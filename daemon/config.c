@@ -421,6 +421,20 @@ static int parse_bool(const char *value, uint32_t *ret)
 
 /* Check value for k and store it in c. On error c is unchanged and msg
  * says why (without the key or location). */
+static bool choice_ok(const struct key *k, const char *value)
+{
+	size_t vl = strlen(value);
+
+	for (const char *p = k->choices; *p;) {
+		size_t n = strcspn(p, "|");
+
+		if (n == vl && !strncmp(p, value, n))
+			return true;
+		p += n + (p[n] == '|');
+	}
+	return false;
+}
+
 /* base: the struct config, or the struct push_conf of a KEY_PUSH key. */
 static int key_apply(const struct key *k, void *base, const char *value, char *msg, size_t msgsz)
 {
@@ -434,21 +448,11 @@ static int key_apply(const struct key *k, void *base, const char *value, char *m
 	}
 
 	switch (k->type) {
-	case KEY_CHOICE: {
-		size_t vl = strlen(value);
-		bool ok = false;
-
-		for (const char *p = k->choices; *p && !ok;) {
-			size_t n = strcspn(p, "|");
-
-			ok = n == vl && !strncmp(p, value, n);
-			p += n + (p[n] == '|');
-		}
-		if (!ok) {
+	case KEY_CHOICE:
+		if (!choice_ok(k, value)) {
 			snprintf(msg, msgsz, "must be one of %s", k->choices);
 			return -EINVAL;
 		}
-	}
 		/* fall through */
 	case KEY_STRING:
 		r = parse_string(k, value, msg, msgsz);
@@ -907,13 +911,9 @@ static int check_key(const struct key *k, const void *base, const char *section,
 			seterr(err, errsz, "[%s] %s: invalid value", section, k->name);
 			return -EINVAL;
 		}
-		if (k->type == KEY_CHOICE) {
-			char msg[128];
-
-			if (key_apply(k, (void *)(uintptr_t)base, field, msg, sizeof(msg)) < 0) {
-				seterr(err, errsz, "[%s] %s = %s: %s", section, k->name, field, msg);
-				return -EINVAL;
-			}
+		if (k->type == KEY_CHOICE && !choice_ok(k, field)) {
+			seterr(err, errsz, "[%s] %s = %s: must be one of %s", section, k->name, field, k->choices);
+			return -EINVAL;
 		}
 		return 0;
 	}

@@ -199,7 +199,8 @@ static int target_build(struct push *p, struct ptarget *t, const char *state_dir
 	int r;
 
 	if (kind_of(c->type, &t->kind) < 0)
-		return -EINVAL;
+		return log_err_errno(EINVAL, "push %s: type \"%s\" is not one of remote_write, pushgateway, otlp, "
+				     "pyroscope", c->name, c->type);
 	o.name = c->name;
 	o.method = "POST";
 	snprintf(url, sizeof(url), "%s", c->url);
