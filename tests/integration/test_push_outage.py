@@ -75,15 +75,22 @@ def main():
         t2 = target(d2)
         log("profd 2 after: %s" % t2)
         check(t2["dropped"] == 0 and t2["failed"] == 0, "no payload dropped or refused")
-        # every interval pushed, by either run, is one sample
-        sent_total = t1["sent"] + t2["sent"]
-        time.sleep(1)
+        # every interval pushed, by either run, is one sample; pushes go on
+        # while we look, so read the count between two equal status reads
         span = int(time.time() - t0) + 30
-        r = prom_query(port, 'count_over_time(profd_process_resident_memory_bytes{comm="other"}[%ds])' % span)
+        for _ in range(20):
+            before = target(d2)["sent"]
+            time.sleep(0.5)
+            r = prom_query(port, 'count_over_time(profd_process_resident_memory_bytes{comm="other"}[%ds])' % span)
+            after = target(d2)["sent"]
+            if before == after:
+                break
         check(len(r) == 1, "one 'other' series across both runs")
         samples = int(r[0][1])
+        sent_total = t1["sent"] + after
         log("samples %d, payloads delivered %d (run 1 %d, run 2 %d incl. %d spooled)"
-            % (samples, sent_total, t1["sent"], t2["sent"], spooled))
+            % (samples, sent_total, t1["sent"], after, spooled))
+        check(before == after, "a quiet moment to compare in")
         check(samples == sent_total, "every delivered interval is one sample, none duplicated (%d == %d)"
               % (samples, sent_total))
         check(t2["sent"] >= spooled + 3, "the second run delivered the spool and its own intervals")
