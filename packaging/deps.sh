@@ -8,9 +8,12 @@ PKGS=(
   # build
   gcc meson ninja-build pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libinih-dev liblzma-dev
-  libncurses-dev libcurl4-openssl-dev
+  libncurses-dev libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler
   # tests
   libcmocka-dev python3 binutils xz-utils systemd tmux procps
+  # tests: independent readers of the export formats (go tool pprof;
+  # headless Chromium for the SVG flame graphs)
+  golang-go chromium
   # benchmarks
   linux-perf
 )

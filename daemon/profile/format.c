@@ -11,6 +11,7 @@
 static const struct format *const formats[] = {
 	&format_folded,
 	&format_json,
+	&format_pprof,
 	NULL,
 };
 
