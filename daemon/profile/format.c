@@ -12,6 +12,7 @@ static const struct format *const formats[] = {
 	&format_folded,
 	&format_json,
 	&format_pprof,
+	&format_speedscope,
 	NULL,
 };
 
