@@ -13,6 +13,7 @@ static const struct format *const formats[] = {
 	&format_json,
 	&format_pprof,
 	&format_speedscope,
+	&format_svg,
 	NULL,
 };
 
