@@ -196,6 +196,45 @@ static void test_long_names_cut(void **state)
 	profile_free(p);
 }
 
+/* --by-thread: the thread under the process in folded, tid and thread
+ * members in JSON; without it, the golden output (above) is unchanged. */
+static void test_by_thread(void **state)
+{
+	struct profile *p = fixture_threads();
+	struct format_opts o = { .flags = FORMAT_BY_THREAD };
+	struct format_result res;
+	struct json_object *j, *st;
+	size_t len;
+	int err;
+	char *out = encode_with(p, "folded", &o, 0, &err, &res, &len);
+
+	(void)state;
+	assert_int_equal(err, 0);
+	assert_non_null(strstr(out, "app;[app_tid=4242];_start;main;ns::work<int>(int) 50\n"));
+	assert_non_null(strstr(out, "app;[worker_tid=4243];_start;main;ns::work<int>(int) 5\n"));
+	assert_non_null(strstr(out, "app;[worker_tid=4243];_start;main;read;ksys_read_[k];vfs_read_[k] 11\n"));
+	assert_non_null(strstr(out, "my_proc_x;[truncated];[unknown];odd_name_with_spaces 4\n"));
+	assert_int_equal(res.samples, 83);
+	free(out);
+	out = encode_with(p, "json", &o, 0, &err, &res, &len);
+	j = json_tokener_parse(out);
+	assert_non_null(j);
+	st = json_object_array_get_idx(json_object_object_get(j, "stacks"), 3);
+	assert_int_equal(json_object_get_int64(json_object_object_get(st, "tid")), 4243);
+	assert_string_equal(json_object_get_string(json_object_object_get(st, "thread")), "worker");
+	st = json_object_array_get_idx(json_object_object_get(j, "stacks"), 6);
+	assert_true(json_object_object_get_ex(st, "tid", NULL));
+	assert_null(json_object_object_get(st, "tid"));
+	json_object_put(j);
+	free(out);
+	/* the same profile without the flag: byte-identical to the goldens */
+	o.flags = 0;
+	out = encode_with(p, "folded", &o, 0, &err, &res, &len);
+	check_golden("fixture.folded", out, len);
+	free(out);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_long_names_cut),
+		cmocka_unit_test(test_by_thread),
 	};
 
 	/* profd's wire format for doubles (set in main()); the encoder must
