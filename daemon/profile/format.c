@@ -14,6 +14,8 @@ static const struct format *const formats[] = {
 	&format_pprof,
 	&format_speedscope,
 	&format_svg,
+	&format_csv,
+	&format_report,
 	NULL,
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "profd/sample.h"
 #include "store/proctable.h"
@@ -433,6 +434,20 @@ int profile_add_stack(struct profile *p, uint32_t proc, const uint32_t *frames, 
 	p->nrefs += n;
 	p->samples += count;
 	return (int)p->nstacks++;
+}
+
+int profile_time_text(const struct profile *p, uint64_t boot_ns, char *buf, size_t n)
+{
+	if (p->boot_to_real_ns) {
+		int64_t real = (int64_t)boot_ns + p->boot_to_real_ns;
+		time_t secs = (time_t)(real / 1000000000);
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		return snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+				tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(real % 1000000000 / 1000000));
+	}
+	return snprintf(buf, n, "%.3f", (double)boot_ns / 1e9);
 }
 
 /* ---- naming frames of the store ---- */

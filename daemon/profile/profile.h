@@ -181,6 +181,10 @@ int profile_add_host_metric(struct profile *p, const char *name, const char *uni
 int profile_add_alert(struct profile *p, const char *name, const char *severity, const char *summary,
 		      uint64_t since_ns);
 
+/* A CLOCK_BOOTTIME time as text: RFC 3339 in UTC with milliseconds when
+ * p->boot_to_real_ns is known, else seconds since boot. snprintf's return. */
+int profile_time_text(const struct profile *p, uint64_t boot_ns, char *buf, size_t n);
+
 /* Name of one frame of the store: "func", "module+0xoff" or "[unknown]".
  * Return addresses (every frame but the leaf of its part) are looked up
  * at addr - 1, so a call at a function's very end names the caller. */
