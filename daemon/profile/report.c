@@ -31,6 +31,8 @@
 #define HOT_HIGH 25.0
 /* Frames of a stack shown in full; deeper stacks keep the leaf end. */
 #define STACK_SHOWN 12
+/* Characters of a command line shown. */
+#define CMD_SHOWN 48
 
 /* A Markdown table held until written, so columns can be padded. */
 struct mdtable {
@@ -229,6 +231,8 @@ static int put_top(const struct profile *p, struct sink *out, const char *title,
 		snprintf(m->cell[m->nrows][0], CELL, "%u", pr->pid);
 		md_cell(m->cell[m->nrows][1], pr->comm);
 		md_cell(m->cell[m->nrows][2], pr->cmdline && *pr->cmdline ? pr->cmdline : "");
+		if (strlen(m->cell[m->nrows][2]) > CMD_SHOWN) /* a terminal's width for the table */
+			strcpy(m->cell[m->nrows][2] + CMD_SHOWN - 2, "..");
 		fmt_value(m->cell[m->nrows][3], CELL, key_of(order[i]), unit);
 		m->nrows++;
 	}
