@@ -79,8 +79,9 @@ def main():
               "work_gamma (10 %% in both halves: %+.1f points) is not significant" % fns["work_gamma"]["delta_total_pts"])
 
         text = diff(d, pid, t0, "text")
-        first = [l for l in text.splitlines() if re.match(r"\s*\d", l)][:2]
-        check(any("work_beta" in l and " yes " in l for l in first), "text: work_beta on top, marked significant")
+        rows = [l for l in text.splitlines() if re.match(r"\s*-?\d+\.\d+ ->", l)]
+        check(any("work_beta" in l and " yes " in l for l in rows[:2]),
+              "text: work_beta in the first two rows, marked significant")
         folded = diff(d, pid, t0, "folded")
         a = b = 0
         for line in folded.splitlines():

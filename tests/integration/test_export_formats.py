@@ -98,7 +98,7 @@ def main():
         _, folded_text = export("folded", "--pid", str(pid))
         folded = parse_folded(folded_text.decode())
         total = sum(c for _, c in folded)
-        check(total > 8 * FREQ * 0.5, "folded export of pid %d has %d samples" % (pid, total))
+        check(total > 100, "folded export of pid %d has %d samples" % (pid, total))
         flat, cum = folded_functions(folded)
 
         # ---- pprof ----
