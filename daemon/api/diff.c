@@ -34,7 +34,8 @@ void api_diff(struct daemon *d, struct json_object *req, struct server_reply *re
 
 	if (api_parse_window(req, "base_from_ns", "base_to_ns", 0, &w[0], reply) ||
 	    api_parse_window(req, "from_ns", "to_ns", 0, &w[1], reply) || api_parse_filter(d, req, &filt, reply) ||
-	    api_get_flag(req, "by_thread", &by_thread, reply) || api_get_flag(req, "icicle", &icicle, reply))
+	    api_get_flag(req, "by_thread", &by_thread, reply) || api_get_flag(req, "icicle", &icicle, reply) ||
+	    api_check_threads(d, by_thread, reply))
 		return;
 	if (!w[0].absolute || !w[1].absolute) {
 		server_reply_error(reply, PROFD_E_BAD_REQUEST,

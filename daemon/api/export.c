@@ -42,7 +42,7 @@ void api_export(struct daemon *d, struct json_object *req, struct server_reply *
 	if (api_parse_window(req, "from_ns", "to_ns", 30 * NSEC_PER_SEC, &w, reply) ||
 	    api_parse_filter(d, req, &filt, reply) || api_get_flag(req, "labels", &labels, reply) ||
 	    api_get_flag(req, "by_process", &by_process, reply) || api_get_flag(req, "by_thread", &by_thread, reply) ||
-	    api_get_flag(req, "icicle", &icicle, reply))
+	    api_get_flag(req, "icicle", &icicle, reply) || api_check_threads(d, by_thread, reply))
 		return;
 	fo.flags = (labels ? FORMAT_LABELS : 0) | (by_process ? FORMAT_BY_PROCESS : 0) |
 		   (by_thread ? FORMAT_BY_THREAD : 0) | (icicle ? FORMAT_ICICLE : 0);

@@ -44,6 +44,12 @@ struct api_filter {
 	const char *unit;
 };
 
+/* profile_src.thread_name: /proc/TGID/task/TID/comm of a live thread. */
+void api_thread_name(void *ctx, uint32_t tgid, uint32_t tid, char *buf, size_t n);
+/* by_thread asked where thread ids are not kept: the error reply is sent
+ * and -EINVAL returned. */
+int api_check_threads(const struct daemon *d, int by_thread, struct server_reply *reply);
+
 /* CLOCK_REALTIME - CLOCK_BOOTTIME now. */
 int64_t api_boot_to_real_ns(void);
 /* from_key/to_key (ns since the epoch) if present, else "window" (a

@@ -5,10 +5,13 @@
  * per process over the window, the host), computed with the metric
  * registry exactly as `top` computes its rows. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -24,6 +27,37 @@
 #include "profile/profile.h"
 #include "store/proctable.h"
 #include "store/window.h"
+
+void api_thread_name(void *ctx, uint32_t tgid, uint32_t tid, char *buf, size_t n)
+{
+	char path[64];
+	ssize_t got;
+	int fd;
+
+	(void)ctx;
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", tgid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	got = read(fd, buf, n - 1);
+	close(fd);
+	if (got <= 0) {
+		buf[0] = 0;
+		return;
+	}
+	buf[got] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+int api_check_threads(const struct daemon *d, int by_thread, struct server_reply *reply)
+{
+	if (!by_thread || d->cfg.thread_stacks)
+		return 0;
+	server_reply_error(reply, PROFD_E_BAD_ARGUMENT,
+			   "by_thread: profd keeps no thread ids; set thread_stacks = 1 in [sampling] and reload");
+	return -EINVAL;
+}
 
 int64_t api_boot_to_real_ns(void)
 {

@@ -50,6 +50,7 @@ struct profile_priv {
 	size_t ftab_cap;
 	struct imap mapping_idx; /* object id -> mapping */
 	struct imap proc_idx;    /* process id -> proc */
+	struct imap thread_idx;  /* (proc index, tid) -> thread */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -213,6 +214,7 @@ struct profile *profile_free(struct profile *p)
 		}
 		imap_release(&p->priv->mapping_idx);
 		imap_release(&p->priv->proc_idx);
+		imap_release(&p->priv->thread_idx);
 		free(p->priv->fkeys);
 		free(p->priv->ftab);
 		free(p->priv);
@@ -509,6 +511,27 @@ static int proc_for(struct profile *p, const struct profile_src *src, uint32_t i
 	return idx;
 }
 
+/* Thread index for (proc index, tid), named once. */
+static int thread_for(struct profile *p, const struct profile_src *src, uint32_t proc, uint32_t tid)
+{
+	char name[64] = "";
+	uint32_t *slot;
+	int found, idx;
+
+	slot = imap_slot(&p->priv->thread_idx, (uint64_t)proc << 32 | tid | (1ull << 63), &found);
+	if (!slot)
+		return -ENOMEM;
+	if (found)
+		return (int)*slot;
+	if (src->thread_name && p->procs[proc].pid)
+		src->thread_name(src->thread_ctx, p->procs[proc].pid, tid, name, sizeof(name));
+	idx = profile_add_thread(p, proc, tid, name);
+	if (idx < 0)
+		return idx;
+	*slot = (uint32_t)idx;
+	return idx;
+}
+
 static int mapping_for(struct profile *p, struct symbolizer *sym, uint32_t obj)
 {
 	const uint8_t *bid = NULL;
@@ -576,7 +599,7 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 {
 	uint32_t refs[MAX_FRAMES];
 	const struct frame *fr;
-	uint32_t sflags = 0, flags = 0, k = 0;
+	uint32_t sflags = 0, flags = 0, k = 0, thread = PROFILE_NO_THREAD;
 	int n, nk = 0, root = -1, proc, idx;
 
 	proc = proc_for(p, src, e->proc);
@@ -589,6 +612,16 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 	n = stacks_get(src->stacks, e->stack, &fr, &sflags);
 	if (n <= 0)
 		return profile_add_stack(p, (uint32_t)proc, NULL, 0, flags, e->count);
+	if (n > MAX_FRAMES + 1)
+		n = MAX_FRAMES + 1;
+	/* the thread's pseudo frame, outermost: not code */
+	if (fr[n - 1].flags & STACK_FRAME_THREAD) {
+		idx = thread_for(p, src, (uint32_t)proc, (uint32_t)fr[n - 1].addr);
+		if (idx < 0)
+			return idx;
+		thread = (uint32_t)idx;
+		n--;
+	}
 	if (n > MAX_FRAMES)
 		n = MAX_FRAMES;
 	while (nk < n && (fr[nk].flags & STACK_FRAME_KERNEL))
@@ -620,7 +653,10 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 			return idx;
 		refs[k++] = (uint32_t)idx;
 	}
-	return profile_add_stack(p, (uint32_t)proc, refs, k, flags, e->count);
+	idx = profile_add_stack(p, (uint32_t)proc, refs, k, flags, e->count);
+	if (idx >= 0)
+		p->stacks[idx].thread = thread;
+	return idx;
 }
 
 int profile_build(const struct profile_src *src, const struct pq_result *q, struct profile **ret)

@@ -23,6 +23,11 @@ struct profile_src {
 	uint64_t data_until_ns; /* slot boundary all drained data precedes */
 	uint64_t start_ns;      /* daemon start: no data before it */
 	uint32_t frequency;     /* Hz per CPU */
+	/* The comm of thread tid of process tgid into buf ("" if unknown),
+	 * for stacks that carry a thread (STACK_FRAME_THREAD); NULL: names
+	 * unknown. */
+	void (*thread_name)(void *ctx, uint32_t tgid, uint32_t tid, char *buf, size_t n);
+	void *thread_ctx;
 };
 
 struct pq_filter {
