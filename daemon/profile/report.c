@@ -176,12 +176,14 @@ static int put_summary(const struct profile *p, const struct format_opts *o, str
 	return r;
 }
 
-static const struct profile_table *sort_t;
-static int sort_col, sort_col2;
+struct sort_key {
+	const struct profile_table *t;
+	int col, col2;
+};
 
-static double key_of(size_t row)
+static double key_of(const struct sort_key *k, size_t row)
 {
-	double a = val(sort_t, row, sort_col), b = sort_col2 >= 0 ? val(sort_t, row, sort_col2) : 0;
+	double a = val(k->t, row, k->col), b = k->col2 >= 0 ? val(k->t, row, k->col2) : 0;
 
 	if (isnan(a))
 		a = 0;
@@ -190,9 +192,9 @@ static double key_of(size_t row)
 	return a + b;
 }
 
-static int cmp_rows(const void *x, const void *y)
+static int cmp_rows(const void *x, const void *y, void *ctx)
 {
-	double a = key_of(*(const size_t *)x), b = key_of(*(const size_t *)y);
+	double a = key_of(ctx, *(const size_t *)x), b = key_of(ctx, *(const size_t *)y);
 
 	return a > b ? -1 : a < b ? 1 : 0;
 }
@@ -202,6 +204,7 @@ static int put_top(const struct profile *p, struct sink *out, const char *title,
 		   const char *vhead, const char *unit, size_t *order)
 {
 	const struct profile_table *t = p->totals;
+	struct sort_key k = { .t = t, .col = col, .col2 = col2 };
 	struct mdtable *m;
 	int r;
 
@@ -209,11 +212,8 @@ static int put_top(const struct profile *p, struct sink *out, const char *title,
 		return 0;
 	for (size_t i = 0; i < t->nrows; i++)
 		order[i] = i;
-	sort_t = t;
-	sort_col = col;
-	sort_col2 = col2;
-	qsort(order, t->nrows, sizeof(*order), cmp_rows);
-	if (key_of(order[0]) <= 0)
+	qsort_r(order, t->nrows, sizeof(*order), cmp_rows, &k);
+	if (key_of(&k, order[0]) <= 0)
 		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -225,7 +225,7 @@ static int put_top(const struct profile *p, struct sink *out, const char *title,
 	snprintf(m->cell[0][2], CELL, "command");
 	snprintf(m->cell[0][3], CELL, "%s", vhead);
 	m->nrows = 1;
-	for (size_t i = 0; i < t->nrows && m->nrows <= TOP && key_of(order[i]) > 0; i++) {
+	for (size_t i = 0; i < t->nrows && m->nrows <= TOP && key_of(&k, order[i]) > 0; i++) {
 		const struct profile_proc *pr = &p->procs[t->rows[order[i]].proc];
 
 		snprintf(m->cell[m->nrows][0], CELL, "%u", pr->pid);
@@ -233,7 +233,7 @@ static int put_top(const struct profile *p, struct sink *out, const char *title,
 		md_cell(m->cell[m->nrows][2], pr->cmdline && *pr->cmdline ? pr->cmdline : "");
 		if (strlen(m->cell[m->nrows][2]) > CMD_SHOWN) /* a terminal's width for the table */
 			strcpy(m->cell[m->nrows][2] + CMD_SHOWN - 2, "..");
-		fmt_value(m->cell[m->nrows][3], CELL, key_of(order[i]), unit);
+		fmt_value(m->cell[m->nrows][3], CELL, key_of(&k, order[i]), unit);
 		m->nrows++;
 	}
 	r = sink_printf(out, "### %s\n\n", title);

@@ -142,18 +142,21 @@ static int put_profile(struct ss *e, struct sink *out, const char *name, const u
 	return r ? r : sink_puts(out, "]}");
 }
 
-static const struct profile *sort_p;
-static uint64_t *sort_total;
+struct by_proc {
+	const struct profile *p;
+	const uint64_t *total;
+};
 
 /* Processes by samples, largest first; stacks in profile order within. */
-static int cmp_by_proc(const void *a, const void *b)
+static int cmp_by_proc(const void *a, const void *b, void *ctx)
 {
-	const struct profile_stack *x = &sort_p->stacks[*(const uint32_t *)a];
-	const struct profile_stack *y = &sort_p->stacks[*(const uint32_t *)b];
+	const struct by_proc *c = ctx;
+	const struct profile_stack *x = &c->p->stacks[*(const uint32_t *)a];
+	const struct profile_stack *y = &c->p->stacks[*(const uint32_t *)b];
 
 	if (x->proc != y->proc) {
-		if (sort_total[x->proc] != sort_total[y->proc])
-			return sort_total[x->proc] > sort_total[y->proc] ? -1 : 1;
+		if (c->total[x->proc] != c->total[y->proc])
+			return c->total[x->proc] > c->total[y->proc] ? -1 : 1;
 		return x->proc < y->proc ? -1 : 1;
 	}
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
@@ -193,13 +196,8 @@ static int encode_speedscope(const struct profile *p, const struct format_opts *
 		idx[i] = (uint32_t)i;
 		total[p->stacks[i].proc] += p->stacks[i].count;
 	}
-	if (by_proc && p->nstacks) {
-		sort_p = p;
-		sort_total = total;
-		qsort(idx, p->nstacks, sizeof(*idx), cmp_by_proc);
-		sort_p = NULL;
-		sort_total = NULL;
-	}
+	if (by_proc && p->nstacks)
+		qsort_r(idx, p->nstacks, sizeof(*idx), cmp_by_proc, &(struct by_proc){ .p = p, .total = total });
 	r = collect_frames(&e);
 	if (!r)
 		r = sink_printf(out, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\","
