@@ -83,6 +83,8 @@ static const struct key keys[] = {
 	{ "sampling", "ringbuf_size", KEY_SIZE, FIELD(ringbuf_kib), KIB, 64 * KIB, GIB,
 	  KEY_ZERO_AUTO | KEY_POW2,
 	  "0", "BPF event ring buffer; 0 = auto, else a power of two (64K..1G)", NULL },
+	{ "sampling", "thread_stacks", KEY_UINT, FIELD(thread_stacks), 1, 0, 1, 0,
+	  "0", "1: keep each sample's thread id with its stack (export --by-thread); stacks become per thread", NULL },
 
 	{ "windows", "fine_slot", KEY_DURATION, FIELD(fine_slot_ns), 1, 100 * MS, 3600 * SEC, 0,
 	  "1s", "length of one fine slot; a multiple of tick (100ms..1h)", NULL },

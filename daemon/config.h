@@ -22,6 +22,7 @@ struct config {
 	uint32_t frequency;        /* frequency = 99 (Hz, 1..10000) */
 	uint64_t tick_ns;          /* tick = 1s (100ms..10s) */
 	uint32_t ringbuf_kib;      /* ringbuf_size = 0 (auto), else KiB, power of two, 64..1048576 */
+	uint32_t thread_stacks;    /* thread_stacks = 0 (1: stacks keep the thread id, for --by-thread) */
 	/* [windows] */
 	uint64_t fine_slot_ns;     /* fine_slot = 1s   */
 	uint32_t fine_slots;       /* fine_slots = 600 */

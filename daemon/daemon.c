@@ -96,6 +96,14 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 		}
 		n++;
 	}
+	/* the thread as the outermost pseudo frame (export --by-thread); a
+	 * stack that fills every frame keeps its code instead */
+	if (d->cfg.thread_stacks && n < MAX_FRAMES) {
+		frames[n].obj = SYM_OBJ_UNKNOWN;
+		frames[n].flags = STACK_FRAME_THREAD;
+		frames[n].addr = r->pid;
+		n++;
+	}
 	if (r->udepth >= PROFD_MAX_USTACK)
 		flags |= STACK_F_TRUNCATED;
 	if (r->flags & PROFD_SF_KSTACK_ERR)

@@ -9,7 +9,8 @@ PKGS=(
   gcc meson ninja-build pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libinih-dev liblzma-dev
   libncurses-dev libcurl4-openssl-dev
-  # pushers: remote write is protobuf + snappy; .proto files compiled by protoc-c
+  # pushers and pprof: .proto files compiled by protoc-c; remote write is
+  # protobuf + snappy
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   # tests
   libcmocka-dev python3 binutils xz-utils systemd tmux procps
@@ -17,6 +18,8 @@ PKGS=(
   # (protoc --decode for OTLP, go tool pprof for profiles), openssl for
   # the TLS test's CA
   prometheus prometheus-pushgateway protobuf-compiler golang-go openssl
+  # export tests: headless Chromium for the SVG flame graphs
+  chromium
   # benchmarks
   linux-perf
 )

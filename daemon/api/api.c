@@ -17,6 +17,7 @@ static const struct command {
 	{ "status", api_status },
 	{ "top", api_top },
 	{ "export", api_export },
+	{ "diff", api_diff },
 };
 
 void api_handle(void *userdata, const char *cmd, struct json_object *req, struct server_reply *reply)
