@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,11 +26,11 @@
 
 /* The ABI with the BPF programs: a field moved in counters.h breaks here. */
 _Static_assert(sizeof(struct profd_hist) == 256, "hist size");
-_Static_assert(sizeof(struct profd_sched_counters) == 320, "sched counters size");
+_Static_assert(sizeof(struct profd_sched_counters) == 328, "sched counters size");
 _Static_assert(sizeof(struct profd_io_counters) == 336, "io counters size");
 _Static_assert(sizeof(struct profd_cgroup_io) == 32, "cgroup io size");
-_Static_assert(sizeof(struct profd_cpu_slot) == 32, "cpu slot size (mmap stride)");
-_Static_assert(sizeof(struct profd_kstats_exit) == 696, "exit record size");
+_Static_assert(sizeof(struct profd_cpu_slot) == 64, "cpu slot size (mmap stride: one cache line)");
+_Static_assert(sizeof(struct profd_kstats_exit) == 704, "exit record size");
 _Static_assert(sizeof(struct profd_sched_stats) == 128, "sched stats size");
 _Static_assert(sizeof(struct profd_io_stats) == 128, "io stats size");
 
@@ -62,8 +64,23 @@ struct kstats {
 	uint8_t *sflags;
 	struct profd_cpu_slot *s1, *c1;
 	uint64_t *seq2;
+	/* on-CPU totals handed out by the last read, sorted by tgid (pv, npv;
+	 * pv2 is the next one being built): never hand out less */
+	struct handed *pv, *pv2;
+	uint32_t npv;
+	int compat_switch; /* sched_switch without prev_state (< 5.18) */
+	int blkio_insert;  /* ownership at block_rq_insert (< 6.5) */
+	char why_sched[KSTATS_REASON_LEN]; /* why the scheduler part is absent */
+	char why_blkio[KSTATS_REASON_LEN]; /* why block I/O is absent */
 	/* user-space counters */
-	uint64_t exit_records, malformed, inexact, orphans, last_procs, last_io;
+	uint64_t exit_records, malformed, inexact, orphans, held, last_procs, last_io;
+};
+
+/* A process's on-CPU total as last handed out. */
+struct handed {
+	uint32_t tgid;
+	uint64_t start_time;
+	uint64_t oncpu_ns;
 };
 
 static uint32_t clamp_entries(uint32_t v, uint32_t def)
@@ -89,6 +106,40 @@ static int prog_fits_kernel(struct bpf_program *p, const struct btf *vmbtf, cons
 	log_warn("kstats: %s: kernel has no tracepoint %s, left out", part, sec + 7);
 	bpf_program__set_autoload(p, false);
 	return 0;
+}
+
+/* Number of arguments of tracepoint NAME in the running kernel's BTF
+ * (btf_trace_NAME: typedef -> pointer -> prototype whose first parameter
+ * is the tracepoint's private data). -ENOENT when it has none. */
+static int tp_nargs(const struct btf *vmbtf, const char *name)
+{
+	char tn[128];
+	const struct btf_type *t;
+	int id;
+
+	if (!vmbtf)
+		return -ENOENT;
+	snprintf(tn, sizeof(tn), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(vmbtf, tn, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(vmbtf, id);
+	for (int hops = 0; t && hops < 4 && !btf_is_func_proto(t); hops++)
+		t = btf__type_by_id(vmbtf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		return -ENOENT;
+	return btf_vlen(t) - 1;
+}
+
+/* The running kernel's major * 1000 + minor (6.18 -> 6018); 0 unknown. */
+static int kernel_version(void)
+{
+	struct utsname u;
+	unsigned maj, min;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &maj, &min) != 2)
+		return 0;
+	return (int)(maj * 1000 + min);
 }
 
 static void attach_all(struct kstats *k, struct bpf_object *obj, const char *part)
@@ -120,8 +171,10 @@ static void attach_all(struct kstats *k, struct bpf_object *obj, const char *par
 			bit = KSTATS_PART_SEED;
 		else if (!strcmp(name, "profd_rq_complete"))
 			bit = KSTATS_PART_BLKIO;
-		else if (!strcmp(name, "profd_io_start") || !strcmp(name, "profd_rq_insert"))
+		else if (!strcmp(name, "profd_io_start"))
 			bit = KSTATS_PART_BLKIO_SUBMIT;
+		else if (!strcmp(name, "profd_rq_insert"))
+			k->blkio_insert = 1;
 		k->parts |= bit;
 	}
 }
@@ -133,7 +186,18 @@ static int load_blkio(struct kstats *k, const struct kstats_opts *o, const struc
 
 	if (!b) {
 		err = log_warn_errno(errno, "kstats: block I/O: open BPF object: %m");
+		snprintf(k->why_blkio, sizeof(k->why_blkio), "BPF object could not be opened: %s", strerror(-err));
 		return err;
+	}
+	/* Before 5.11 block_rq_issue/insert took (queue, request): the
+	 * programs would read the queue as a request. Not worked around. */
+	if (tp_nargs(vmbtf, "block_rq_issue") > 1) {
+		log_warn("kstats: block I/O: this kernel's block tracepoints take (queue, request) "
+			 "(before 5.11): left out");
+		snprintf(k->why_blkio, sizeof(k->why_blkio),
+			 "kernel before 5.11: block tracepoints take (queue, request); per-process block I/O needs 5.11");
+		profd_blkio_bpf__destroy(b);
+		return -EOPNOTSUPP;
 	}
 	/* Submission-time ownership: block_io_start (6.5+) sees every request
 	 * in its submitter's context; block_rq_insert only those that go
@@ -144,6 +208,7 @@ static int load_blkio(struct kstats *k, const struct kstats_opts *o, const struc
 		prog_fits_kernel(b->progs.profd_rq_insert, vmbtf, "block I/O");
 	prog_fits_kernel(b->progs.profd_rq_issue, vmbtf, "block I/O");
 	if (!prog_fits_kernel(b->progs.profd_rq_complete, vmbtf, "block I/O")) {
+		snprintf(k->why_blkio, sizeof(k->why_blkio), "kernel has no block_rq_complete tracepoint");
 		profd_blkio_bpf__destroy(b);
 		return -ENOENT;
 	}
@@ -156,6 +221,7 @@ static int load_blkio(struct kstats *k, const struct kstats_opts *o, const struc
 		err = profd_blkio_bpf__load(b);
 	if (err) {
 		log_warn_errno(err, "kstats: block I/O: load BPF programs: %m");
+		snprintf(k->why_blkio, sizeof(k->why_blkio), "BPF programs failed to load: %s", strerror(-err));
 		profd_blkio_bpf__destroy(b);
 		return err;
 	}
@@ -171,14 +237,21 @@ static int load_sched(struct kstats *k, const struct kstats_opts *o, const struc
 
 	if (!s) {
 		err = log_warn_errno(errno, "kstats: scheduler: open BPF object: %m");
+		snprintf(k->why_sched, sizeof(k->why_sched), "BPF object could not be opened: %s", strerror(-err));
 		return err;
 	}
 	if (n <= 0) {
+		snprintf(k->why_sched, sizeof(k->why_sched), "number of possible CPUs unknown");
 		profd_sched_bpf__destroy(s);
 		return n < 0 ? n : -EINVAL;
 	}
 	bpf_object__for_each_program(p, s->obj)
 		prog_fits_kernel(p, vmbtf, "scheduler");
+	/* sched_switch's prev_state argument: 5.18+ (core_fixes.bpf.h). */
+	k->compat_switch = (o->flags & KSTATS_OPT_COMPAT_SWITCH) || tp_nargs(vmbtf, "sched_switch") < 4;
+	s->rodata->switch_has_prev_state = !k->compat_switch;
+	if (k->compat_switch)
+		log_info("kstats: sched_switch without prev_state (kernel before 5.18): state read from the task");
 	k->nslots = n;
 	err = bpf_map__set_max_entries(s->maps.procs, k->max_procs);
 	if (!err)
@@ -191,11 +264,19 @@ static int load_sched(struct kstats *k, const struct kstats_opts *o, const struc
 	if (!err && k->blkio)
 		err = bpf_map__reuse_fd(s->maps.io_procs, bpf_map__fd(k->blkio->maps.io_procs));
 	s->rodata->ringbuf_wakeup_bytes = rbsz / 2;
-	(void)o;
 	if (!err)
 		err = profd_sched_bpf__load(s);
 	if (err) {
+		int v = kernel_version();
+
 		log_warn_errno(err, "kstats: scheduler: load BPF programs: %m");
+		if (v && v < 5013)
+			snprintf(k->why_sched, sizeof(k->why_sched),
+				 "kernel %d.%d: the scheduler programs need 5.13 (task-local storage in tracing programs)",
+				 v / 1000, v % 1000);
+		else
+			snprintf(k->why_sched, sizeof(k->why_sched), "BPF programs failed to load: %s",
+				 strerror(-err));
 		profd_sched_bpf__destroy(s);
 		return err;
 	}
@@ -203,11 +284,28 @@ static int load_sched(struct kstats *k, const struct kstats_opts *o, const struc
 	return 0;
 }
 
+static int cmp_handed(const void *a, const void *b)
+{
+	const struct handed *x = a, *y = b;
+
+	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
+}
+
+/* What the last read handed out for this process, or NULL. */
+static const struct handed *handed_find(const struct kstats *k, uint32_t tgid, uint64_t start_time)
+{
+	struct handed key = {.tgid = tgid};
+	const struct handed *h = k->pv ? bsearch(&key, k->pv, k->npv, sizeof(key), cmp_handed) : NULL;
+
+	return h && h->start_time == start_time ? h : NULL;
+}
+
 static int handle_exit(void *ctx, void *data, size_t len)
 {
 	struct kstats *k = ctx;
 	const struct profd_kstats_exit *e = data;
 	struct kstats_proc p = {0};
+	struct profd_sched_counters sched;
 	char comm[PROFD_KSTATS_COMM_LEN + 1];
 
 	if (len < sizeof(*e) || e->kind != PROFD_REC_KSTATS_EXIT) {
@@ -222,8 +320,20 @@ static int handle_exit(void *ctx, void *data, size_t len)
 	p.flags = KSTATS_F_EXITED;
 	p.exit_code = e->exit_code;
 	p.comm = comm;
-	p.sched = e->has_sched ? &e->sched : NULL;
 	p.io = e->has_io ? &e->io : NULL;
+	if (e->has_sched) {
+		const struct handed *h = handed_find(k, e->sched.tgid, e->sched.start_time);
+
+		/* The final total is every slice, complete: never below what a
+		 * read handed out (running slices are lower bounds). Held here
+		 * all the same, so a consumer's baseline can never go down. */
+		sched = e->sched;
+		if (h && h->oncpu_ns > sched.oncpu_ns) {
+			sched.oncpu_ns = h->oncpu_ns;
+			k->held++;
+		}
+		p.sched = &sched;
+	}
 	p.tgid = p.sched ? e->sched.tgid : e->io.tgid;
 	p.start_time = p.sched ? e->sched.start_time : e->io.start_time;
 	k->cb.exit(k->cb.ctx, &p);
@@ -292,7 +402,10 @@ int kstats_new(const struct kstats_opts *opts, const struct kstats_callbacks *cb
 	k->s1 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->s1));
 	k->c1 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->c1));
 	k->seq2 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->seq2));
-	if (!k->keys || !k->sv || !k->iv || !k->running || !k->sflags || !k->s1 || !k->c1 || !k->seq2) {
+	k->pv = calloc(k->max_procs, sizeof(*k->pv));
+	k->pv2 = calloc(k->max_procs, sizeof(*k->pv2));
+	if (!k->keys || !k->sv || !k->iv || !k->running || !k->sflags || !k->s1 || !k->c1 || !k->seq2 || !k->pv ||
+	    !k->pv2) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -329,6 +442,8 @@ struct kstats *kstats_free(struct kstats *k)
 	free(k->s1);
 	free(k->c1);
 	free(k->seq2);
+	free(k->pv);
+	free(k->pv2);
 	free(k);
 	return NULL;
 }
@@ -421,8 +536,9 @@ static int slot_read(const struct profd_cpu_slot *s, struct profd_cpu_slot *out)
 			continue;
 		out->tgid = __atomic_load_n(&s->tgid, __ATOMIC_RELAXED);
 		out->pid = __atomic_load_n(&s->pid, __ATOMIC_RELAXED);
-		out->since = __atomic_load_n(&s->since, __ATOMIC_RELAXED);
 		out->start_time = __atomic_load_n(&s->start_time, __ATOMIC_RELAXED);
+		out->sum_in = __atomic_load_n(&s->sum_in, __ATOMIC_RELAXED);
+		out->sum_now = __atomic_load_n(&s->sum_now, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == a) {
 			out->seq = a;
@@ -447,6 +563,14 @@ static void seqs_read(struct kstats *k)
 		k->seq2[c] = __atomic_load_n(&k->slots[c].seq, __ATOMIC_RELAXED);
 }
 
+/* The slice a slot shows: what its thread has run since its switch-in,
+ * as of the scheduler's last runtime update of it (a lower bound, at most
+ * one tick behind on a CPU whose tick runs). */
+static uint64_t slot_slice(const struct profd_cpu_slot *s)
+{
+	return s->sum_now > s->sum_in ? s->sum_now - s->sum_in : 0;
+}
+
 /* Re-read one process consistently with every CPU that ran it: the
  * snapshot lost consistency because one of its threads switched out
  * during it. Returns 0, -ENOENT (gone: its exit record follows), or
@@ -456,7 +580,7 @@ static int redo_one(struct kstats *k, uint32_t tgid, struct profd_sched_counters
 	int fd = bpf_map__fd(k->sched->maps.procs);
 
 	for (int t = 0; t < REDO_TRIES; t++) {
-		uint64_t now, add = 0;
+		uint64_t add = 0;
 		uint32_t run = 0;
 		int ok = 1;
 
@@ -464,16 +588,15 @@ static int redo_one(struct kstats *k, uint32_t tgid, struct profd_sched_counters
 		if (bpf_map_lookup_elem(fd, &tgid, v))
 			return -ENOENT;
 		v->tgid = tgid;
-		now = clock_mono_ns();
 		seqs_read(k);
 		for (uint32_t c = 0; c < k->nslots && ok; c++) {
 			if (k->c1[c].seq & 1) {
 				ok = 0;
 			} else if (k->c1[c].tgid == tgid && k->c1[c].start_time == v->start_time) {
-				if (k->c1[c].seq != k->seq2[c])
+				if (k->c1[c].seq != k->seq2[c]) {
 					ok = 0;
-				else if (now > k->c1[c].since) {
-					add += now - k->c1[c].since;
+				} else {
+					add += slot_slice(&k->c1[c]);
 					run++;
 				}
 			}
@@ -513,11 +636,44 @@ static int proc_alive(struct kstats *k, uint32_t tgid, uint64_t start_ns)
 	return st + 1 >= want && st <= want + 1;
 }
 
+/* Never hand out less on-CPU time for a process than an earlier read did:
+ * a read without its running slices (KSTATS_F_INEXACT) would otherwise
+ * lower a consumer's baseline, and the slice would be counted twice once
+ * it is in the map. Slices are lower bounds of the kernel's figure, so
+ * the map catches up and the held value is then passed. k->pv and k->sv
+ * are both sorted by tgid: one merge pass, which also builds the next
+ * k->pv. */
+static void hold_monotonic(struct kstats *k, uint32_t ns)
+{
+	uint32_t a = 0, n = 0;
+	struct handed *t;
+
+	for (uint32_t i = 0; i < ns; i++) {
+		struct profd_sched_counters *v = &k->sv[i];
+
+		while (a < k->npv && k->pv[a].tgid < v->tgid)
+			a++;
+		if (a < k->npv && k->pv[a].tgid == v->tgid && k->pv[a].start_time == v->start_time &&
+		    k->pv[a].oncpu_ns > v->oncpu_ns) {
+			v->oncpu_ns = k->pv[a].oncpu_ns;
+			if (k->sflags[i] != 2) /* 2: gone, not handed out */
+				k->held++;
+		}
+		k->pv2[n].tgid = v->tgid;
+		k->pv2[n].start_time = v->start_time;
+		k->pv2[n].oncpu_ns = v->oncpu_ns;
+		n++;
+	}
+	t = k->pv;
+	k->pv = k->pv2;
+	k->pv2 = t;
+	k->npv = n;
+}
+
 int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 {
 	uint32_t ns = 0, ni = 0, i, j;
 	int have_slots = k->sched && k->slots;
-	uint64_t now = 0;
 	int err, r = 0;
 
 	if (have_slots)
@@ -529,10 +685,8 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 		for (i = 0; i < ns; i++)
 			k->sv[i].tgid = k->keys[i];
 	}
-	if (have_slots) {
-		now = clock_mono_ns();
+	if (have_slots)
 		seqs_read(k);
-	}
 	if (k->blkio) {
 		err = map_dump(k, bpf_map__fd(k->blkio->maps.io_procs), k->iv, sizeof(*k->iv), k->max_procs, &ni);
 		if (err)
@@ -560,7 +714,7 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 	memset(k->running, 0, ns * sizeof(*k->running));
 	memset(k->sflags, 0, ns);
 
-	/* Slices in progress: exact where the CPU's slot held still across
+	/* Slices in progress: added where the CPU's slot held still across
 	 * the dump (the slice is then not in oncpu_ns); the processes whose
 	 * thread switched out meanwhile are re-read on their own. */
 	for (uint32_t c = 0; have_slots && c < k->nslots; c++) {
@@ -572,8 +726,7 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 		if (!v || v->start_time != k->s1[c].start_time)
 			continue;
 		if (k->s1[c].seq == k->seq2[c] && !(k->s1[c].seq & 1)) {
-			if (now > k->s1[c].since)
-				v->oncpu_ns += now - k->s1[c].since;
+			v->oncpu_ns += slot_slice(&k->s1[c]);
 			k->running[v - k->sv]++;
 		} else {
 			k->sflags[v - k->sv] = 1;
@@ -593,6 +746,7 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 			k->sflags[i] = 0;
 		}
 	}
+	hold_monotonic(k, ns);
 
 	/* Merge by tgid. An I/O entry without a scheduler entry of the same
 	 * process may belong to one that has exited (I/O completed after its
@@ -679,6 +833,7 @@ void kstats_get_stats(struct kstats *k, struct kstats_stats *ret)
 	ret->exit_records = k->exit_records;
 	ret->malformed = k->malformed;
 	ret->inexact = k->inexact;
+	ret->held = k->held;
 	ret->orphans = k->orphans;
 	if (ncpu <= 0)
 		return;
@@ -709,6 +864,113 @@ void kstats_get_stats(struct kstats *k, struct kstats_stats *ret)
 			}
 		}
 		free(v);
+	}
+}
+
+/* Raise f to state and append a reason ("; " between reasons). */
+static void fam_note(struct kstats_family *f, uint32_t state, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fam_note(struct kstats_family *f, uint32_t state, const char *fmt, ...)
+{
+	size_t len = strlen(f->reason);
+	va_list ap;
+
+	if (state > f->state)
+		f->state = state;
+	if (len && len + 2 < sizeof(f->reason)) {
+		memcpy(f->reason + len, "; ", 3);
+		len += 2;
+	}
+	if (len + 1 >= sizeof(f->reason))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->reason + len, sizeof(f->reason) - len, fmt, ap);
+	va_end(ap);
+}
+
+static void describe_absent(struct kstats_exactness *x, const char *sched_why, const char *blkio_why)
+{
+	for (int i = 0; i < KSTATS_FAM_COUNT; i++)
+		if (!x->fam[i].reason[0])
+			fam_note(&x->fam[i], KSTATS_ABSENT, "%s", i == KSTATS_FAM_BLKIO ? blkio_why : sched_why);
+}
+
+void kstats_describe(struct kstats *k, struct kstats_exactness *ret)
+{
+	static const char *const names[KSTATS_FAM_COUNT] = {"oncpu", "switches", "runq", "blkio", "exit"};
+	struct kstats_family *on = &ret->fam[KSTATS_FAM_ONCPU], *sw = &ret->fam[KSTATS_FAM_SWITCHES];
+	struct kstats_family *rq = &ret->fam[KSTATS_FAM_RUNQ], *io = &ret->fam[KSTATS_FAM_BLKIO];
+	struct kstats_family *ex = &ret->fam[KSTATS_FAM_EXIT];
+	struct kstats_stats st;
+	const char *compat = "kernel before 5.18 (sched_switch without prev_state): the outgoing thread's state is "
+			     "read after the switch, so a racing wake-up";
+
+	memset(ret, 0, sizeof(*ret));
+	for (int i = 0; i < KSTATS_FAM_COUNT; i++)
+		ret->fam[i].name = names[i];
+	if (!k) {
+		int v = kernel_version();
+		char why[KSTATS_REASON_LEN];
+
+		if (v && v < 5013)
+			snprintf(why, sizeof(why), "kernel %d.%d: the scheduler programs need 5.13", v / 1000, v % 1000);
+		else
+			snprintf(why, sizeof(why), "scheduler and block I/O programs not loaded (see the log)");
+		describe_absent(ret, why, v && v < 5011 ? "kernel before 5.11: block I/O programs need 5.11" : why);
+		return;
+	}
+	kstats_get_stats(k, &st);
+
+	if (!k->sched || !(k->parts & KSTATS_PART_ONCPU)) {
+		const char *why = k->why_sched[0] ? k->why_sched : "sched_switch program not attached (see the log)";
+
+		fam_note(on, KSTATS_ABSENT, "%s", why);
+		fam_note(sw, KSTATS_ABSENT, "%s", why);
+		fam_note(rq, KSTATS_ABSENT, "%s", why);
+		fam_note(ex, KSTATS_ABSENT, "%s", why);
+	} else {
+		if (!k->slots)
+			fam_note(on, KSTATS_ESTIMATED, "CPU slots not mapped: totals lag by the slices in progress");
+		if ((uint64_t)st.sched.storage_fail)
+			fam_note(on, KSTATS_ESTIMATED, "%" PRIu64 " task-storage allocations failed: slices lost",
+				 (uint64_t)st.sched.storage_fail);
+		if (k->compat_switch) {
+			fam_note(sw, KSTATS_ESTIMATED, "%s can count a voluntary switch as involuntary", compat);
+			fam_note(rq, KSTATS_ESTIMATED, "%s can turn blocked time into run-queue wait", compat);
+		}
+		if (!(k->parts & KSTATS_PART_RUNQ))
+			fam_note(rq, KSTATS_ABSENT, "sched_wakeup programs not attached (see the log)");
+		if (!(k->parts & KSTATS_PART_EXIT))
+			fam_note(ex, KSTATS_ABSENT, "exit ring buffer unavailable: exited processes lose their last counters");
+		else if ((uint64_t)st.sched.exit_lost)
+			fam_note(ex, KSTATS_ESTIMATED, "%" PRIu64 " exit records lost (ring full)", (uint64_t)st.sched.exit_lost);
+		if ((uint64_t)st.sched.proc_full) {
+			for (int i = KSTATS_FAM_ONCPU; i <= KSTATS_FAM_RUNQ; i++)
+				fam_note(&ret->fam[i], KSTATS_ESTIMATED,
+					 "%" PRIu64 " updates dropped: process map full (%" PRIu64 " entries)",
+					 (uint64_t)st.sched.proc_full, (uint64_t)st.max_procs);
+		}
+	}
+
+	if (!k->blkio || !(k->parts & KSTATS_PART_BLKIO)) {
+		fam_note(io, KSTATS_ABSENT, "%s",
+			 k->why_blkio[0] ? k->why_blkio : "block_rq_complete program not attached (see the log)");
+	} else {
+		if (!(k->parts & KSTATS_PART_BLKIO_SUBMIT))
+			fam_note(io, KSTATS_ESTIMATED,
+				 "%s: %" PRIu64 " requests attributed to the context that issued them "
+				 "(often a kworker), not the submitter",
+				 k->blkio_insert ? "kernel before 6.5 (no block_io_start)" : "block_io_start not attached",
+				 (uint64_t)st.io.issuer_attrib);
+		if ((uint64_t)st.io.inflight_full)
+			fam_note(io, KSTATS_ESTIMATED, "%" PRIu64 " requests not tracked: in-flight map full",
+				 (uint64_t)st.io.inflight_full);
+		if ((uint64_t)st.io.proc_full)
+			fam_note(io, KSTATS_ESTIMATED, "%" PRIu64 " completions dropped: process map full", (uint64_t)st.io.proc_full);
+		if ((uint64_t)st.io.cgroup_full)
+			fam_note(io, KSTATS_ESTIMATED, "%" PRIu64 " completions not counted per cgroup: cgroup map full",
+				 (uint64_t)st.io.cgroup_full);
 	}
 }
 
