@@ -35,6 +35,10 @@ char LICENSE[] SEC("license") = "GPL";
 /* errno values: vmlinux.h has no macros. */
 #define EEXIST 17
 
+/* CPU time of a thread the CPU's slot does not show that is added at a
+ * runtime update rather than left for its next switch. */
+#define LATE_FLUSH_NS 1000000ull
+
 /* Knobs set through the skeleton's rodata before load. */
 const volatile __u32 ringbuf_wakeup_bytes = 0; /* wake user space past this fill */
 /* sched_switch has its prev_state argument (5.18+): see core_fixes.bpf.h. */
@@ -414,8 +418,8 @@ int BPF_PROG(profd_sched_fork, struct task_struct *parent, struct task_struct *c
  *    CPU-bound thread is seen within one tick (`seeded`);
  *  - seen before: a switch to it was not reported to this program (seen
  *    on 6.18; the cause is not known), so the slot shows another thread:
- *    its time is added to its process directly (`late`), and again at each
- *    update until a reported switch puts it back in a slot.
+ *    its time is added to its process directly (`late`) once 1 ms has
+ *    gathered, else at its next switch: reads lag by at most that.
  * Updates made for a task on another CPU (a remote reader's
  * task_sched_runtime()) are left to that CPU's next update. */
 SEC("tp_btf/sched_stat_runtime")
@@ -444,7 +448,9 @@ int BPF_PROG(profd_sched_runtime, struct task_struct *p)
 	if (!ts || !st)
 		return 0;
 	if (ts->seen) {
-		if (sum > ts->acct) {
+		/* Left for its next switch when small: the process's entry is
+		 * not worth a lookup per update for a few microseconds. */
+		if (sum >= ts->acct + LATE_FLUSH_NS) {
 			struct profd_sched_counters *c = proc_get(p, p->tgid, 1, st);
 
 			thread_count(ts, c);

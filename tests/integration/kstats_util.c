@@ -106,6 +106,40 @@ uint64_t proc_schedstat_ns(pid_t pid)
 	return sum;
 }
 
+int proc_ctxsw(pid_t pid, uint64_t *vol, uint64_t *invol)
+{
+	char path[64], line[256];
+	struct dirent *de;
+	DIR *d;
+
+	*vol = *invol = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char p[320];
+		unsigned long long v;
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/task/%s/status", pid, de->d_name);
+		f = fopen(p, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
+				*vol += v;
+			else if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+				*invol += v;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return 0;
+}
+
 uint64_t proc_stat_cpu_ns(pid_t pid)
 {
 	char path[64], buf[1024], *p;

@@ -36,6 +36,10 @@ void spin_cpu(uint64_t ns);
  * threads (/proc/PID/task/TID/schedstat field 1, ns), as /proc, top and
  * cgroups account it. 0 if unreadable. */
 uint64_t proc_schedstat_ns(pid_t pid);
+/* The kernel's context-switch counts of a process, summed over its live
+ * threads (/proc/PID/task/TID/status voluntary_ctxt_switches and
+ * nonvoluntary_ctxt_switches). 0 or -errno. */
+int proc_ctxsw(pid_t pid, uint64_t *vol, uint64_t *invol);
 /* utime + stime of a process in ns (USER_HZ ticks, /proc/PID/stat). */
 uint64_t proc_stat_cpu_ns(pid_t pid);
 /* Steal ticks of all CPUs so far (/proc/stat "cpu" line, USER_HZ). */

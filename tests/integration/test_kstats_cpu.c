@@ -11,6 +11,7 @@
  * Root; exits 77 (skip) when BPF cannot be loaded, unless
  * PROFD_REQUIRE_BPF=1 makes that a failure. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -88,6 +89,28 @@ static pid_t workload_start(void *(*fn)(void *), int nthreads, void *(*fn2)(void
 	return pid;
 }
 
+/* Switch counts against the kernel's (read just after kstats at both ends:
+ * a switch in between moves one by one or two). Exact: each count within
+ * 1 % + 4 of the kernel's. Pre-5.18 path: the total within that, voluntary
+ * switches at least 90 % of the kernel's (some are misread, see
+ * core_fixes.bpf.h). */
+static void check_switches(const char *what, uint64_t v, uint64_t i, uint64_t kv, uint64_t ki, int compat)
+{
+	double tol = (double)(kv + ki) * 0.01 + 4;
+
+	printf("# %s: kstats voluntary %llu, involuntary %llu; kernel %llu, %llu\n", what, (unsigned long long)v,
+	       (unsigned long long)i, (unsigned long long)kv, (unsigned long long)ki);
+	CHECK(kv + ki > 0 && fabs((double)(v + i) - (double)(kv + ki)) <= tol,
+	      "%s: %llu switches, the kernel's %llu (1 %% + 4)", what, (unsigned long long)(v + i),
+	      (unsigned long long)(kv + ki));
+	if (!compat)
+		CHECK(fabs((double)v - (double)kv) <= tol && fabs((double)i - (double)ki) <= tol,
+		      "%s: voluntary and involuntary each match the kernel's (1 %% of all + 4)", what);
+	else
+		CHECK((double)v >= 0.9 * (double)kv, "%s: voluntary %llu >= 90 %% of the kernel's %llu", what,
+		      (unsigned long long)v, (unsigned long long)kv);
+}
+
 /* 1: the workload (one CPU-bound thread, one 50 % duty-cycle thread) beside
  * a hog on every CPU. Reference: the kernel's sum_exec_runtime of its
  * threads, read right after kstats at both ends of a 4 s window. */
@@ -97,7 +120,7 @@ static void test_with_hogs(void)
 	pid_t hogs[MAX_HOGS], pid;
 	int nhogs = hogs_start(hogs, ncpu < MAX_HOGS ? (int)ncpu : MAX_HOGS);
 	struct find_ctx a, b;
-	uint64_t x0, x1, t0, t1, s0, s1;
+	uint64_t x0, x1, t0, t1, s0, s1, kv0, ki0, kv1, ki1;
 
 	CHECK(nhogs == ncpu, "%d CPU hogs started (one per CPU)", nhogs);
 	pid = workload_start(cpu_bound, 1, duty);
@@ -106,10 +129,12 @@ static void test_with_hogs(void)
 	t0 = mono_ns();
 	read_proc(pid, &a);
 	x0 = proc_schedstat_ns(pid);
+	proc_ctxsw(pid, &kv0, &ki0);
 	sleep_ns(4000000000ull);
 	t1 = mono_ns();
 	read_proc(pid, &b);
 	x1 = proc_schedstat_ns(pid);
+	proc_ctxsw(pid, &kv1, &ki1);
 	s1 = host_steal_ticks();
 	atomic_store(stop_flag, 1);
 	reap(pid);
@@ -126,6 +151,8 @@ static void test_with_hogs(void)
 		CHECK(a.found && b.found, "workload listed by kstats_read");
 		CHECK(xd > 0 && kd >= xd * 0.99 && kd <= xd * 1.01,
 		      "on-CPU %.4f s within 1 %% of the kernel's sum_exec_runtime %.4f s", kd / 1e9, xd / 1e9);
+		check_switches("switches", b.sched.nvcsw - a.sched.nvcsw, b.sched.nivcsw - a.sched.nivcsw, kv1 - kv0,
+			       ki1 - ki0, 0);
 	}
 }
 
@@ -187,7 +214,7 @@ static void test_compat(void)
 	struct kstats_exactness x;
 	struct find_ctx a, b;
 	struct exit_rec *e;
-	uint64_t x0, x1;
+	uint64_t x0, x1, kv0, ki0, kv1, ki1;
 	pid_t pid;
 
 	ks = kstats_free(ks);
@@ -204,25 +231,26 @@ static void test_compat(void)
 	sleep_ns(300000000);
 	read_proc(pid, &a);
 	x0 = proc_schedstat_ns(pid);
+	proc_ctxsw(pid, &kv0, &ki0);
 	sleep_ns(2000000000ull);
 	read_proc(pid, &b);
 	x1 = proc_schedstat_ns(pid);
+	proc_ctxsw(pid, &kv1, &ki1);
 	atomic_store(stop_flag, 1);
 	e = reap(pid);
 	{
 		double kd = (double)(b.sched.oncpu_ns - a.sched.oncpu_ns), xd = (double)(x1 - x0);
-		uint64_t vol = b.sched.nvcsw - a.sched.nvcsw, invol = b.sched.nivcsw - a.sched.nivcsw;
 
-		printf("# compat duty cycle: on-CPU %.4f s, schedstat %.4f s; voluntary %llu, involuntary %llu, "
-		       "off-CPU %.3f s\n",
-		       kd / 1e9, xd / 1e9, (unsigned long long)vol, (unsigned long long)invol,
+		printf("# compat duty cycle: on-CPU %.4f s, schedstat %.4f s; off-CPU %.3f s\n", kd / 1e9, xd / 1e9,
 		       (b.sched.offcpu_ns - a.sched.offcpu_ns) / 1e9);
 		CHECK(xd > 0 && kd >= xd * 0.99 && kd <= xd * 1.01, "pre-5.18 path: on-CPU within 1 %% of schedstat");
-		/* 5 ms sleeps for 2 s: ~200 voluntary switches. A few may be
-		 * misread as involuntary (the race the reason names). */
-		CHECK(vol >= 100 && vol > invol, "pre-5.18 path: sleeps counted as voluntary switches (%llu vs %llu)",
-		      (unsigned long long)vol, (unsigned long long)invol);
-		CHECK(b.sched.offcpu_ns - a.sched.offcpu_ns >= 500000000ull, "pre-5.18 path: blocked time counted");
+		/* 5 ms sleeps for 2 s: ~200 voluntary switches, fewer when the
+		 * thread does not get its CPU. */
+		check_switches("pre-5.18 path switches", b.sched.nvcsw - a.sched.nvcsw, b.sched.nivcsw - a.sched.nivcsw,
+			       kv1 - kv0, ki1 - ki0, 1);
+		CHECK(b.sched.offcpu_ns - a.sched.offcpu_ns >= 200000000ull,
+		      "pre-5.18 path: blocked time counted (%.3f s >= 0.2 s)",
+		      (b.sched.offcpu_ns - a.sched.offcpu_ns) / 1e9);
 	}
 	CHECK(e && e->has_sched, "pre-5.18 path: exit record arrived");
 }
