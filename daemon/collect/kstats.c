@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "blkio.skel.h"
+#include "collect/khold.h"
 #include "base/log.h"
 #include "sched.skel.h"
 #include "common/clock.h"
@@ -53,6 +54,7 @@ struct kstats {
 	uint32_t nslots;
 	uint32_t parts;
 	uint32_t max_procs;
+	uint32_t max_cgroups;
 	int batch_ok; /* bpf_map_lookup_batch works on this kernel */
 	long clk_tck;
 	struct kstats_callbacks cb;
@@ -64,10 +66,7 @@ struct kstats {
 	uint8_t *sflags;
 	struct profd_cpu_slot *s1, *c1;
 	uint64_t *seq2;
-	/* on-CPU totals handed out by the last read, sorted by tgid (pv, npv;
-	 * pv2 is the next one being built): never hand out less */
-	struct handed *pv, *pv2;
-	uint32_t npv;
+	struct khold *hold; /* on-CPU totals handed out: never hand out less */
 	int compat_switch; /* sched_switch without prev_state (< 5.18) */
 	int blkio_insert;  /* ownership at block_rq_insert (< 6.5) */
 	char why_sched[KSTATS_REASON_LEN]; /* why the scheduler part is absent */
@@ -76,12 +75,6 @@ struct kstats {
 	uint64_t exit_records, malformed, inexact, orphans, held, last_procs, last_io;
 };
 
-/* A process's on-CPU total as last handed out. */
-struct handed {
-	uint32_t tgid;
-	uint64_t start_time;
-	uint64_t oncpu_ns;
-};
 
 static uint32_t clamp_entries(uint32_t v, uint32_t def)
 {
@@ -212,11 +205,12 @@ static int load_blkio(struct kstats *k, const struct kstats_opts *o, const struc
 		profd_blkio_bpf__destroy(b);
 		return -ENOENT;
 	}
+	k->max_cgroups = clamp_entries(o->max_cgroups, DEFAULT_MAX_CGROUPS);
 	err = bpf_map__set_max_entries(b->maps.inflight, clamp_entries(o->max_inflight, DEFAULT_MAX_INFLIGHT));
 	if (!err)
 		err = bpf_map__set_max_entries(b->maps.io_procs, k->max_procs);
 	if (!err)
-		err = bpf_map__set_max_entries(b->maps.io_cgroups, clamp_entries(o->max_cgroups, DEFAULT_MAX_CGROUPS));
+		err = bpf_map__set_max_entries(b->maps.io_cgroups, k->max_cgroups);
 	if (!err)
 		err = profd_blkio_bpf__load(b);
 	if (err) {
@@ -284,22 +278,6 @@ static int load_sched(struct kstats *k, const struct kstats_opts *o, const struc
 	return 0;
 }
 
-static int cmp_handed(const void *a, const void *b)
-{
-	const struct handed *x = a, *y = b;
-
-	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
-}
-
-/* What the last read handed out for this process, or NULL. */
-static const struct handed *handed_find(const struct kstats *k, uint32_t tgid, uint64_t start_time)
-{
-	struct handed key = {.tgid = tgid};
-	const struct handed *h = k->pv ? bsearch(&key, k->pv, k->npv, sizeof(key), cmp_handed) : NULL;
-
-	return h && h->start_time == start_time ? h : NULL;
-}
-
 static int handle_exit(void *ctx, void *data, size_t len)
 {
 	struct kstats *k = ctx;
@@ -322,14 +300,14 @@ static int handle_exit(void *ctx, void *data, size_t len)
 	p.comm = comm;
 	p.io = e->has_io ? &e->io : NULL;
 	if (e->has_sched) {
-		const struct handed *h = handed_find(k, e->sched.tgid, e->sched.start_time);
+		uint64_t before;
 
-		/* The final total is every slice, complete: never below what a
-		 * read handed out (running slices are lower bounds). Held here
-		 * all the same, so a consumer's baseline can never go down. */
+		/* The final total is every slice, complete: not below what a
+		 * read handed out, unless a slot showed a slice twice. Held
+		 * here all the same, so a consumer's baseline never goes down. */
 		sched = e->sched;
-		if (h && h->oncpu_ns > sched.oncpu_ns) {
-			sched.oncpu_ns = h->oncpu_ns;
+		if (!khold_find(k->hold, sched.tgid, sched.start_time, &before) && before > sched.oncpu_ns) {
+			sched.oncpu_ns = before;
 			k->held++;
 		}
 		p.sched = &sched;
@@ -402,10 +380,8 @@ int kstats_new(const struct kstats_opts *opts, const struct kstats_callbacks *cb
 	k->s1 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->s1));
 	k->c1 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->c1));
 	k->seq2 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->seq2));
-	k->pv = calloc(k->max_procs, sizeof(*k->pv));
-	k->pv2 = calloc(k->max_procs, sizeof(*k->pv2));
-	if (!k->keys || !k->sv || !k->iv || !k->running || !k->sflags || !k->s1 || !k->c1 || !k->seq2 || !k->pv ||
-	    !k->pv2) {
+	err = khold_new(k->max_procs, &k->hold);
+	if (err || !k->keys || !k->sv || !k->iv || !k->running || !k->sflags || !k->s1 || !k->c1 || !k->seq2) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -442,8 +418,7 @@ struct kstats *kstats_free(struct kstats *k)
 	free(k->s1);
 	free(k->c1);
 	free(k->seq2);
-	free(k->pv);
-	free(k->pv2);
+	khold_free(k->hold);
 	free(k);
 	return NULL;
 }
@@ -636,38 +611,20 @@ static int proc_alive(struct kstats *k, uint32_t tgid, uint64_t start_ns)
 	return st + 1 >= want && st <= want + 1;
 }
 
-/* Never hand out less on-CPU time for a process than an earlier read did:
- * a read without its running slices (KSTATS_F_INEXACT) would otherwise
- * lower a consumer's baseline, and the slice would be counted twice once
- * it is in the map. Slices are lower bounds of the kernel's figure, so
- * the map catches up and the held value is then passed. k->pv and k->sv
- * are both sorted by tgid: one merge pass, which also builds the next
- * k->pv. */
+/* Never hand out less on-CPU time for a process than an earlier read did
+ * (khold.h says why). Every process in the map goes through, handed out
+ * or not (gone: sflags 2), so the exit record that follows is held too. */
 static void hold_monotonic(struct kstats *k, uint32_t ns)
 {
-	uint32_t a = 0, n = 0;
-	struct handed *t;
-
+	khold_begin(k->hold);
 	for (uint32_t i = 0; i < ns; i++) {
-		struct profd_sched_counters *v = &k->sv[i];
+		uint64_t v = k->sv[i].oncpu_ns; /* __u64 is unsigned long long */
 
-		while (a < k->npv && k->pv[a].tgid < v->tgid)
-			a++;
-		if (a < k->npv && k->pv[a].tgid == v->tgid && k->pv[a].start_time == v->start_time &&
-		    k->pv[a].oncpu_ns > v->oncpu_ns) {
-			v->oncpu_ns = k->pv[a].oncpu_ns;
-			if (k->sflags[i] != 2) /* 2: gone, not handed out */
-				k->held++;
-		}
-		k->pv2[n].tgid = v->tgid;
-		k->pv2[n].start_time = v->start_time;
-		k->pv2[n].oncpu_ns = v->oncpu_ns;
-		n++;
+		if (khold_apply(k->hold, k->sv[i].tgid, k->sv[i].start_time, &v) && k->sflags[i] != 2)
+			k->held++;
+		k->sv[i].oncpu_ns = v;
 	}
-	t = k->pv;
-	k->pv = k->pv2;
-	k->pv2 = t;
-	k->npv = n;
+	khold_end(k->hold);
 }
 
 int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
@@ -805,13 +762,16 @@ int kstats_read_cgroups(struct kstats *k, kstats_cgroup_fn fn, void *ctx)
 {
 	uint64_t key, next;
 	struct profd_cgroup_io v;
+	uint32_t n = 0;
 	int fd, err, r = 0;
 
 	if (!k->blkio)
 		return 0;
 	fd = bpf_map__fd(k->blkio->maps.io_cgroups);
 	err = bpf_map_get_next_key(fd, NULL, &next);
-	while (!err && !r) {
+	/* Entries are never deleted, so the walk cannot restart; the bound
+	 * (the map's size) keeps it finite whatever happens. */
+	while (!err && !r && n++ < k->max_cgroups) {
 		key = next;
 		if (!bpf_map_lookup_elem(fd, &key, &v))
 			r = fn(ctx, key, &v);

@@ -113,7 +113,15 @@ int kstats_drain(struct kstats *k);
  * visitor's non-zero value, or -errno. The pointers are valid only during
  * the call. Not thread-safe: one reader at a time. */
 int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx);
-/* Visit per-cgroup block I/O (cgroup v2 id). Returns 0, non-zero, -errno. */
+/* Visit the cumulative block I/O of every cgroup that has completed a
+ * read or write since attach, in no particular order. cgroup_id is the
+ * inode number of the cgroup's directory in the hierarchy that carries
+ * the io controller (cgroup v2; the blkio hierarchy on a v1 host): what
+ * stat(2) gives for it, and name_to_handle_at() on cgroupfs. Requests are
+ * charged to the bio's blkcg, so with cgroup v2 (io + memory) writeback
+ * by a flusher kworker counts for the cgroup that dirtied the pages.
+ * Counters only grow. Returns 0, fn's non-zero value, or 0 without the
+ * block I/O part. */
 int kstats_read_cgroups(struct kstats *k, kstats_cgroup_fn fn, void *ctx);
 
 void kstats_get_stats(struct kstats *k, struct kstats_stats *ret);
