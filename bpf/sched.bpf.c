@@ -3,14 +3,15 @@
  * and involuntary switches, run-queue latency histogram, kept in a hash map
  * keyed by tgid that user space reads each tick (daemon/collect/kstats.c).
  *
- * On-CPU time is the kernel's own accounting, se.sum_exec_runtime, taken at
- * switch-in and switch-out: it leaves out hypervisor steal and IRQ time the
- * way /proc, top and cgroups do, where wall-clock deltas would count them.
- * Threads' switch-in values live in task-local storage (freed with the
- * task: no pid reuse issue). What each CPU runs now is published in an
- * mmap-able seqcount array so user space adds the slices still in
- * progress. A process's final counters go to a ring buffer at its last
- * thread's final switch.
+ * On-CPU time is the kernel's own accounting, se.sum_exec_runtime: it
+ * leaves out hypervisor steal and IRQ time the way /proc, top and cgroups
+ * do, where wall-clock deltas would count them. Each thread remembers, in
+ * task-local storage (freed with the task: no pid reuse issue), the value
+ * up to which its time is in its process's counter; every event that sees
+ * the thread adds the growth since (oncpu_add). What each CPU runs now is
+ * published in an mmap-able seqcount array so user space adds the slices
+ * still in progress. A process's final counters go to a ring buffer at its
+ * last thread's final switch.
  *
  * BTF pointers (tracepoint arguments and what they point to) are read with
  * plain loads, not BPF_CORE_READ: a helper call per field was most of the
@@ -102,7 +103,7 @@ static __always_inline struct profd_sched_stats *stats_get(void)
  * update: an entry is never visible half-initialised, so another CPU can
  * never take a new entry for a stale one and reset it (wiping what was
  * added meanwhile). stale: replace an entry of an earlier process with
- * the same tgid whose exit was not seen. Out of line: the 320-byte
+ * the same tgid whose exit was not seen. Out of line: the 328-byte
  * template lives in this frame only. */
 static __noinline int proc_insert(__u32 tgid, __u64 start, __u32 flags, int stale, struct profd_sched_stats *st)
 {
