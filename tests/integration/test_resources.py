@@ -145,7 +145,7 @@ def main():
     try:
         wdir = tempfile.mkdtemp(prefix="profd-io-", dir=block_dir())
         duty, duty_pid = start("duty", 50, 14)
-        alloc, alloc_pid = start("alloc", 256, 20)
+        alloc, alloc_pid = start("alloc", 256, 60)
         sleeper, sleeper_pid = start("sleeper", 6)
         threads, threads_pid = start("threads", 4, 5)
         procs += [duty, alloc, sleeper, threads]
