@@ -185,7 +185,7 @@ def main():
 
         # the writer and the short process ran at the start of the 10 s:
         # read them over a window that surely covers them
-        top20 = d.ctl_json("top", "--window", "20s", "--limit", "10000")
+        top20 = d.ctl_json("top", "--window", "40s", "--limit", "10000")
         r = row(top20, dw_pid)
         check(r is not None, "O_DIRECT writer listed after exit")
         check(r["io_write_bytes"] >= 0.95 * 64 * MIB,
