@@ -53,6 +53,7 @@ static void alert_free(struct alert *a)
 	free(a->exe);
 	free(a->unit);
 	free(a->function);
+	free(a->summary);
 	alert_stacks_free(a->stacks);
 	free(a);
 }
@@ -246,7 +247,9 @@ static struct alert *copy_for_history(const struct alert *a)
 	c->exe = a->exe ? strdup(a->exe) : NULL;
 	c->unit = a->unit ? strdup(a->unit) : NULL;
 	c->function = a->function ? strdup(a->function) : NULL;
-	if (!c->rule_name || (a->exe && !c->exe) || (a->unit && !c->unit) || (a->function && !c->function)) {
+	c->summary = a->summary ? strdup(a->summary) : NULL;
+	if (!c->rule_name || (a->exe && !c->exe) || (a->unit && !c->unit) || (a->function && !c->function) ||
+	    (a->summary && !c->summary)) {
 		alert_free(c);
 		return NULL;
 	}
@@ -330,6 +333,8 @@ static void take_rule(struct alert *a, const struct rule *r)
 	a->below = r->below;
 	a->threshold = r->threshold;
 	a->clear = r->clear;
+	a->window_ns = r->window_ns;
+	a->for_ns = r->for_ns;
 }
 
 static struct alert *new_alert(const struct rule *r, const struct alert_entity *ent, uint64_t h, uint64_t id)

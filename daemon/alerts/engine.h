@@ -81,6 +81,7 @@ struct alert {
 	enum alert_severity severity;
 	int below;
 	double threshold, clear;
+	uint64_t window_ns, for_ns;  /* the rule's, when the alert was last evaluated */
 
 	enum alert_entity_kind kind;
 	uint32_t pid, proc_id;
@@ -97,6 +98,7 @@ struct alert {
 	uint64_t last_sent_ns;       /* notifications: last (re)send */
 	const char *reason;          /* why it resolved (static string) */
 	struct alert_stacks *stacks; /* evidence, NULL until taken */
+	char *summary;               /* rendered at the last transition or send */
 
 	/* engine bookkeeping */
 	uint64_t hash;
