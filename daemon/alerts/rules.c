@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <ini.h>
 #include <math.h>
@@ -106,6 +107,22 @@ int rule_same_identity(const struct rule *a, const struct rule *b)
 		    !str_eq(a->match[i].pattern, b->match[i].pattern))
 			return 0;
 	return 1;
+}
+
+int rule_glob_match(const struct rule_match *m, const char *s)
+{
+	if (!s)
+		return 0;
+	switch (m->glob) {
+	case GLOB_LITERAL:
+		return !strcmp(m->pattern, s);
+	case GLOB_PREFIX:
+		return !strncmp(m->pattern, s, m->fixed);
+	case GLOB_ANY:
+		return 1;
+	default:
+		return !fnmatch(m->pattern, s, 0);
+	}
 }
 
 /* ---- values ---- */
@@ -564,6 +581,11 @@ static int add_match(struct load *ld, const char *term)
 		m->pattern = dup_or_fail(ld, colon);
 		if (!m->pattern)
 			return -ENOMEM;
+		m->fixed = strcspn(colon, "*?[\\");
+		m->glob = !colon[m->fixed]					? GLOB_LITERAL
+			  : !strcmp(colon, "*")					? GLOB_ANY
+			  : colon[m->fixed] == '*' && !colon[m->fixed + 1]	? GLOB_PREFIX
+										: GLOB_FNMATCH;
 	}
 	r->nmatch++;
 	return 0;

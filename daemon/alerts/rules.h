@@ -38,11 +38,25 @@ enum rule_match_kind {
 	MATCH_UID,                /* uid:N */
 };
 
+/* How a pattern is matched: most are a name or a prefix, which need no
+ * fnmatch (it is evaluated per process per rule every tick). */
+enum rule_glob {
+	GLOB_LITERAL,             /* no wildcard: strcmp */
+	GLOB_PREFIX,              /* "abc*": strncmp */
+	GLOB_ANY,                 /* "*" */
+	GLOB_FNMATCH,             /* anything else */
+};
+
 struct rule_match {
 	enum rule_match_kind kind;
 	char *pattern;            /* GLOB (fnmatch), NULL for pid/uid */
 	uint32_t num;             /* pid or uid */
+	enum rule_glob glob;
+	size_t fixed;             /* GLOB_PREFIX: bytes before the '*' */
 };
+
+/* Does s match the pattern of m (s may be NULL: no match)? */
+int rule_glob_match(const struct rule_match *m, const char *s);
 
 enum alert_severity {
 	SEVERITY_INFO,

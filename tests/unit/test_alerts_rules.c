@@ -246,6 +246,28 @@ static void test_thresholds(void **state)
 		if (!rule_parse_threshold(metric_find(bad[i].metric), bad[i].text, &v, msg, sizeof(msg)))
 			fail_msg("%s %s: accepted as %g", bad[i].metric, bad[i].text, v);
 	assert_int_equal(rule_check_template("{{literal}} {rule} {value:.2f}% of {threshold}", msg, sizeof(msg)), 0);
+	{
+		static const struct {
+			const char *pattern, *s;
+			int want;
+		} g[] = {
+			{ "postgres", "postgres", 1 }, { "postgres", "postgres2", 0 }, { "post*", "postgres", 1 },
+			{ "post*", "pos", 0 },	       { "*", "x", 1 },		       { "*gres", "postgres", 1 },
+			{ "p?stgres", "postgres", 1 }, { "[pq]ostgres", "qostgres", 1 }, { "/usr/bin/*", "/usr/bin/x", 1 },
+		};
+		struct ruleset *rs;
+		char err[256], text[256];
+
+		for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+			assert_int_equal(ruleset_new(&rs), 0);
+			snprintf(text, sizeof(text), "[rule g]\nmetric = process.fds\nabove = 1\nmatch = comm:%s\n", g[i].pattern);
+			assert_int_equal(ruleset_load_buffer(rs, "t", text, strlen(text), RULES_FILE, err, sizeof(err)), 0);
+			if (rule_glob_match(&rs->v[0].match[0], g[i].s) != g[i].want)
+				fail_msg("%s vs %s", g[i].pattern, g[i].s);
+			assert_false(rule_glob_match(&rs->v[0].match[0], NULL));
+			ruleset_free(rs);
+		}
+	}
 	assert_int_equal(rule_check_template("a } b", msg, sizeof(msg)), -EINVAL);
 }
 
