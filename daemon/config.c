@@ -39,6 +39,7 @@ enum {
 	KEY_ABSPATH = 1 << 2,   /* string must be an absolute path */
 	KEY_PATHLIST = 1 << 3,  /* string is ':'-separated absolute paths */
 	KEY_NONEMPTY = 1 << 4,  /* string must not be empty */
+	KEY_URL = 1 << 5,       /* string is empty or an http:// or https:// URL */
 };
 
 struct key {
@@ -110,6 +111,37 @@ static const struct key keys[] = {
 	 * line buffer), and --print-config output must parse back. */
 	{ "symbols", "debug_dirs", KEY_STRING, FIELD(debug_dirs), 1, 0, 180, KEY_PATHLIST,
 	  "/usr/lib/debug", "':'-separated directories searched for debug files (by build-id, debuglink)" },
+
+	{ "alerts", "rules_dir", KEY_STRING, FIELD(rules_dir), 1, 0, 180, KEY_ABSPATH,
+	  "/etc/profd/rules.d/*.conf", "alert rule files: a glob, or a directory (its *.conf files), read in name order" },
+	{ "alerts", "history", KEY_UINT, FIELD(alert_history), 1, 10, 1000000, 0,
+	  "1000", "alert transitions (firing, resolved) kept for profctl alerts --history (10..1000000)" },
+	{ "alerts", "max_alerts", KEY_UINT, FIELD(max_alerts), 1, 10, 1000000, 0,
+	  "10000", "pending and firing alerts at once; more are refused and counted (10..1000000)" },
+	{ "alerts", "stacks_refresh", KEY_DURATION, FIELD(stacks_refresh_ns), 1, SEC, 3600 * SEC, 0,
+	  "30s", "a firing alert's stacks are taken again this often (1s..1h)" },
+	{ "alerts", "log", KEY_BOOL, FIELD(alert_log), 1, 0, 1, 0,
+	  "yes", "log every alert transition" },
+	{ "alerts", "host", KEY_STRING, FIELD(alert_host), 1, 0, 63, 0,
+	  "", "the host label of notifications; empty: the hostname" },
+	{ "alerts", "alertmanager_url", KEY_STRING, FIELD(alertmanager_url), 1, 0, 180, KEY_URL,
+	  "", "Prometheus Alertmanager (http://host:9093); alerts are POSTed to /api/v2/alerts; empty: none" },
+	{ "alerts", "alertmanager_resend", KEY_DURATION, FIELD(alertmanager_resend_ns), 1, SEC, 3600 * SEC, 0,
+	  "1m", "firing alerts are sent to Alertmanager again this often (1s..1h)" },
+	{ "alerts", "webhook_url", KEY_STRING, FIELD(webhook_url), 1, 0, 180, KEY_URL,
+	  "", "a JSON webhook, POSTed on every firing and resolved transition; empty: none" },
+	{ "alerts", "webhook_resend", KEY_DURATION, FIELD(webhook_resend_ns), 1, SEC, 86400 * SEC, KEY_ZERO_AUTO,
+	  "0", "firing alerts are sent to the webhook again this often; 0: transitions only (1s..1d)" },
+	{ "alerts", "notify_timeout", KEY_DURATION, FIELD(notify_timeout_ns), 1, 100 * MS, 60 * SEC, 0,
+	  "5s", "one HTTP attempt, connection included (100ms..60s)" },
+	{ "alerts", "notify_attempts", KEY_UINT, FIELD(notify_attempts), 1, 1, 100, 0,
+	  "6", "attempts per notification before it is dropped (1..100)" },
+	{ "alerts", "notify_backoff", KEY_DURATION, FIELD(notify_backoff_ns), 1, 10 * MS, 60 * SEC, 0,
+	  "1s", "delay before the first retry, doubled each retry, with jitter (10ms..60s)" },
+	{ "alerts", "notify_backoff_max", KEY_DURATION, FIELD(notify_backoff_max_ns), 1, 10 * MS, 3600 * SEC, 0,
+	  "1m", "longest delay between two attempts (10ms..1h)" },
+	{ "alerts", "notify_queue", KEY_UINT, FIELD(notify_queue), 1, 1, 100000, 0,
+	  "1024", "notifications waiting per receiver; past it the oldest is dropped (1..100000)" },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -302,6 +334,10 @@ static int parse_string(const struct key *k, const char *value, char *msg, size_
 		snprintf(msg, msgsz, "must be an absolute path");
 		return -EINVAL;
 	}
+	if ((k->flags & KEY_URL) && len && strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {
+		snprintf(msg, msgsz, "must be an http:// or https:// URL (or empty)");
+		return -EINVAL;
+	}
 	if ((k->flags & KEY_PATHLIST) && len > 0) {
 		/* Every element absolute: a relative debug dir would depend on
 		 * the daemon's cwd. */
@@ -430,6 +466,13 @@ static const struct key *key_find(const char *section, const char *name)
 	return NULL;
 }
 
+/* "[rule NAME]" sections are alert rules: daemon/alerts/rules.c reads
+ * and checks them from the same file; here they are skipped. */
+static bool rule_section(const char *section, size_t len)
+{
+	return len > 5 && !strncmp(section, "rule", 4) && (section[4] == ' ' || section[4] == '\t');
+}
+
 static bool section_known(const char *section)
 {
 	for (size_t i = 0; i < N_KEYS; i++)
@@ -529,8 +572,9 @@ static char *load_reader(char *str, int num, void *stream)
 			sl = sizeof(section) - 1;
 		memcpy(section, line + 1, sl);
 		section[sl] = '\0';
-		if (!section_known(section))
-			load_fail(ld, EINVAL, "unknown section [%s] (known: daemon, sampling, windows, limits, symbols)",
+		if (!section_known(section) && !rule_section(line + 1, (size_t)(close - line - 1)))
+			load_fail(ld, EINVAL,
+				  "unknown section [%s] (known: daemon, sampling, windows, limits, symbols, alerts, rule NAME)",
 				  section);
 	}
 	return str;
@@ -549,6 +593,8 @@ static int load_handler(void *user, const char *section, const char *name, const
 		load_fail(ld, EINVAL, "%s = %s: key outside of any [section]", name, value);
 		return 0;
 	}
+	if (rule_section(section, strlen(section)))
+		return 1; /* an alert rule: daemon/alerts/rules.c reads it */
 	if (!section_known(section))
 		return 0; /* already reported at the header line */
 	k = key_find(section, name);
