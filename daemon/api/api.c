@@ -17,6 +17,9 @@ static const struct command {
 	{ "status", api_status },
 	{ "top", api_top },
 	{ "export", api_export },
+	{ "alerts", api_alerts },
+	{ "hotspots", api_hotspots },
+	{ "reload", api_reload },
 };
 
 void api_handle(void *userdata, const char *cmd, struct json_object *req, struct server_reply *reply)

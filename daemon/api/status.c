@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "alerts/alerts.h"
 #include "api/handlers.h"
 #include "api/server.h"
 #include "collect/gpu.h"
@@ -101,5 +102,7 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 	x = json_object_object_get(o, "resources");
 	json_object_object_add(x, "cpu_source", json_object_new_string(resources_exact_cpu(d->res) ? "sched" : "samples"));
 	json_object_object_add(x, "gpu", json_object_new_string(gpu ? gpu_state(gpu) : "unavailable"));
+	if (d->alerts)
+		alerts_status_json(d->alerts, o);
 	server_reply_ok(reply, o);
 }
