@@ -228,14 +228,33 @@ static double unix_s(uint64_t boot_ns, int64_t off)
 	return ((double)boot_ns + (double)off) / 1e9;
 }
 
+/* Unix seconds with milliseconds, written exactly: the daemon's global
+ * double format (%.6g) would round a timestamp to the nearest 1,000 s. */
+static void add_time(struct json_object *o, const char *k, double unix_secs)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.3f", unix_secs);
+	json_object_object_add(o, k, json_object_new_double_s(unix_secs, buf));
+}
+
 static void add_str(struct json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
+/* Ten significant digits: RSS in bytes and growth in bytes/s survive
+ * (the daemon's global format keeps six). */
 static void add_num(struct json_object *o, const char *k, double v)
 {
-	json_object_object_add(o, k, isnan(v) ? NULL : json_object_new_double(v));
+	char buf[32];
+
+	if (isnan(v)) {
+		json_object_object_add(o, k, NULL);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.10g", v);
+	json_object_object_add(o, k, json_object_new_double_s(v, buf));
 }
 
 static const char *kind_name(enum alert_entity_kind k)
@@ -272,11 +291,11 @@ struct json_object *alert_to_json(const struct alert *a, int64_t off)
 	add_str(o, "comparison", a->below ? "below" : "above");
 	add_num(o, "window_s", (double)a->window_ns / 1e9);
 	add_num(o, "for_s", (double)a->for_ns / 1e9);
-	add_num(o, "active_since", unix_s(a->active_since_ns, off));
+	add_time(o, "active_since", unix_s(a->active_since_ns, off));
 	if (a->fired_at_ns)
-		add_num(o, "fired_at", unix_s(a->fired_at_ns, off));
+		add_time(o, "fired_at", unix_s(a->fired_at_ns, off));
 	if (a->state == ALERT_RESOLVED) {
-		add_num(o, "resolved_at", unix_s(a->resolved_at_ns, off));
+		add_time(o, "resolved_at", unix_s(a->resolved_at_ns, off));
 		add_str(o, "reason", a->reason);
 	}
 	add_str(o, "summary", summary_of(a, sbuf, sizeof(sbuf)));
@@ -300,7 +319,7 @@ struct json_object *alert_to_json(const struct alert *a, int64_t off)
 	json_object_object_add(o, "stacks", arr);
 	if (a->stacks) {
 		json_object_object_add(o, "stacks_samples", json_object_new_uint64(a->stacks->samples));
-		add_num(o, "stacks_at", unix_s(a->stacks->taken_ns, off));
+		add_time(o, "stacks_at", unix_s(a->stacks->taken_ns, off));
 		add_str(o, "evidence", a->stacks->evidence);
 	}
 	return o;
@@ -390,7 +409,7 @@ char *alert_payload_webhook(const struct alert_notification *n, size_t *ret_len)
 	add_str(o, "status", n->alert->state == ALERT_RESOLVED ? "resolved" : alert_state_name(n->alert->state));
 	json_object_object_add(o, "resend", json_object_new_boolean(n->resend));
 	add_str(o, "host", n->host);
-	add_num(o, "sent_at", unix_s(n->now_ns, n->realtime_offset_ns));
+	add_time(o, "sent_at", unix_s(n->now_ns, n->realtime_offset_ns));
 	json_object_object_add(o, "alert", a);
 	return to_text(o, ret_len);
 }
