@@ -178,4 +178,5 @@ void render_status(FILE *f, struct json_object *d)
 	fprintf(f, "  ticks: %s (overruns %s)\n", N(d, "daemon.ticks"), N(d, "daemon.tick_overruns"));
 	if (rj_has_num(d, "daemon.reloads"))
 		fprintf(f, "  reloads: %s (failed %s)\n", N(d, "daemon.reloads"), N(d, "daemon.reload_failures"));
+	render_status_alerts(f, d);
 }

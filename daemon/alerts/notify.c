@@ -288,6 +288,9 @@ struct json_object *alert_to_json(const struct alert *a, int64_t off)
 	add_num(o, "value", a->value);
 	add_num(o, "threshold", a->threshold);
 	add_num(o, "clear", a->clear);
+	/* for people (profctl renders, it does not compute) */
+	add_str(o, "value_text", alert_format_value(a, a->value, sbuf, sizeof(sbuf)));
+	add_str(o, "threshold_text", alert_format_value(a, a->threshold, sbuf, sizeof(sbuf)));
 	add_str(o, "comparison", a->below ? "below" : "above");
 	add_num(o, "window_s", (double)a->window_ns / 1e9);
 	add_num(o, "for_s", (double)a->for_ns / 1e9);
