@@ -351,6 +351,14 @@ struct alerts *alerts_free(struct alerts *a)
 	return NULL;
 }
 
+/* Field by field: the struct has padding. */
+static int same_http(const struct http_queue_opts *x, const struct http_queue_opts *y)
+{
+	return x->timeout_ms == y->timeout_ms && x->max_attempts == y->max_attempts &&
+	       x->backoff_min_ms == y->backoff_min_ms && x->backoff_max_ms == y->backoff_max_ms &&
+	       x->max_queue == y->max_queue;
+}
+
 int alerts_configure(struct alerts *a, const struct alerts_opts *o)
 {
 	const char *am = o->alertmanager_url ? o->alertmanager_url : "";
@@ -362,7 +370,7 @@ int alerts_configure(struct alerts *a, const struct alerts_opts *o)
 	/* The same receivers: keep them, queues and counters included. */
 	if (a->configured && !!a->o.log == !!o->log && !strcmp(a->am_url, am) && !strcmp(a->wh_url, wh) &&
 	    a->o.alertmanager_resend_ns == o->alertmanager_resend_ns && a->o.webhook_resend_ns == o->webhook_resend_ns &&
-	    !memcmp(&a->o.http, &o->http, sizeof(o->http)))
+	    same_http(&a->o.http, &o->http))
 		return 0;
 	drop_sinks(a, 0);
 	a->o.log = o->log;
@@ -904,7 +912,9 @@ static int refresh_one(struct alert *al, void *ctx)
 	if (al->state != ALERT_FIRING)
 		return 0;
 	render(a, al);
-	if (c->budget > 0 && (!al->stacks || a->now - al->stacks->taken_ns >= a->o.stacks_refresh_ns)) {
+	/* no evidence yet (a budget ran out, or symbols were still loading):
+	 * try again at the next tick rather than at the next refresh */
+	if (c->budget > 0 && (!al->stacks || !al->stacks->n || a->now - al->stacks->taken_ns >= a->o.stacks_refresh_ns)) {
 		c->budget--;
 		take_stacks(a, al);
 	}
