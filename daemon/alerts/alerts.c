@@ -855,7 +855,7 @@ static void eval_window(struct alerts *a, uint64_t w)
 			struct metrics_host hm;
 			const struct alert_entity host = { .kind = ENTITY_HOST };
 
-			metrics_host_compute(resources_system(src->res), a->have_sys ? &a->sys : NULL, &hm);
+			metrics_host_compute(resources_system(src->res), a->have_sys ? &a->sys : NULL, resources_gpu(src->res), &hm);
 			alert_engine_rule_begin(a->eng, r);
 			alert_engine_observe(a->eng, r, &host, metric_value(r->metric, &hm), a->now);
 			alert_engine_rule_end(a->eng, r, a->now, "gone");

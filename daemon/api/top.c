@@ -204,7 +204,7 @@ static int cmp_rows(const void *a, const void *b)
 /* The host's metrics: the one computation of the registry. */
 static void host_metrics(const struct res_system *s, const struct top *t, struct metrics_host *h)
 {
-	metrics_host_compute(s, t->have_sys ? &t->sys : NULL, h);
+	metrics_host_compute(s, t->have_sys ? &t->sys : NULL, NULL, h);
 }
 
 static struct json_object *system_json(struct daemon *d, const struct top *t)

@@ -12,6 +12,8 @@
 
 #include <json-c/json.h>
 
+#include "collect/gpu.h"
+
 #define DAEMON(f) .scope = METRIC_DAEMON, .offset = offsetof(struct metrics_daemon, f)
 #define HOST(f) .scope = METRIC_HOST, .offset = offsetof(struct metrics_host, f)
 #define PROC(f) .scope = METRIC_PROCESS, .offset = offsetof(struct metrics_process, f)
@@ -199,6 +201,8 @@ static const struct metric table[] = {
 	  "percent", "PSI: some task stalled on I/O (avg10)", HOST(psi_io_some) },
 	{ "host.psi.io_full", "psi.io.full_avg10", "profd_host_pressure_io_full_ratio", PCT_TO_RATIO, GAUGE, F64,
 	  "percent", "PSI: every non-idle task stalled on I/O (avg10)", HOST(psi_io_full) },
+	{ "host.gpu_mem_pct", NULL, NULL, 1, GAUGE, F64, "percent",
+	  "memory in use on the fullest GPU, % of its memory (null: no GPU)", HOST(gpu_mem_pct) },
 
 	/* ---- one process over a window (top's rows) ---- */
 	{ "process.cpu_pct", "cpu_pct", NULL, 1, GAUGE, F64, "percent",
@@ -415,7 +419,8 @@ static double psi_of(const struct sysstat_psi *p, unsigned bit, int full)
 	return full ? p->full.avg10 : p->some.avg10;
 }
 
-void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct metrics_host *h)
+void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct gpu *gpu,
+			  struct metrics_host *h)
 {
 	double cpu = s->cpu_pct;
 
@@ -443,6 +448,17 @@ void metrics_host_compute(const struct res_system *s, const struct wcounters *sy
 	h->psi_mem_full = s->psi_ok ? psi_of(&s->psi.memory, SYSSTAT_PSI_FULL, 1) : NAN;
 	h->psi_io_some = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_SOME, 0) : NAN;
 	h->psi_io_full = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_FULL, 1) : NAN;
+	h->gpu_mem_pct = NAN;
+	for (size_t i = 0; gpu && i < gpu_device_count(gpu); i++) {
+		struct gpu_device_info di;
+		double pct;
+
+		if (gpu_device(gpu, i, &di) || !(di.valid & GPU_HAVE_MEM) || !di.mem_total_bytes)
+			continue;
+		pct = 100.0 * (double)di.mem_used_bytes / (double)di.mem_total_bytes;
+		if (isnan(h->gpu_mem_pct) || pct > h->gpu_mem_pct)
+			h->gpu_mem_pct = pct;
+	}
 }
 
 const struct metric *metrics_all(size_t *ret_n)

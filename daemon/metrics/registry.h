@@ -91,6 +91,7 @@ struct metrics_host {
 	double mem_used_pct;
 	double load1, load5, load15;
 	double psi_cpu_some, psi_mem_some, psi_mem_full, psi_io_some, psi_io_full;
+	double gpu_mem_pct;               /* fullest GPU's memory in use, %; NaN: no GPU */
 };
 
 /* Scope METRIC_PROCESS: one process over a window. */
@@ -159,8 +160,10 @@ void metrics_unit_finish(const struct metrics_unit_acc *acc, struct metrics_proc
 
 /* The host's metrics: CPU over the window from the system pseudo-process's
  * window counters (sys, NULL: the last tick's figure), the rest as of the
- * last tick. */
-void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct metrics_host *ret);
+ * last tick; GPU memory from the devices of gpu (NULL: none). */
+struct gpu;
+void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct gpu *gpu,
+			  struct metrics_host *ret);
 
 /* Every metric, in table order; *ret_n gets the count. */
 const struct metric *metrics_all(size_t *ret_n);

@@ -342,12 +342,56 @@ static void test_identity(void **state)
 	assert_null(ruleset_free(NULL));
 }
 
+/* The shipped rules (packaging/rules.d) load, and so do the commented-out
+ * ones once uncommented: enabling one must not be a syntax lesson. */
+static void test_shipped_rules(void **state)
+{
+	const char *root = getenv("PROFD_SOURCE_ROOT");
+	char path[1024], err[512], line[512];
+	struct ruleset *rs;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f, *m;
+
+	(void)state;
+	if (!root || !*root)
+		skip();
+	snprintf(path, sizeof(path), "%s/packaging/rules.d/*.conf", root);
+	assert_int_equal(ruleset_new(&rs), 0);
+	if (ruleset_load_glob(rs, path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(rs->n, 3);
+	assert_non_null(ruleset_find(rs, "host_memory_high"));
+	assert_true(ruleset_find(rs, "process_fd_leak")->threshold == 10000);
+	assert_true(fabs(ruleset_find(rs, "process_memory_leak")->threshold - 10 * MIB / 60) < 1e-6);
+	assert_int_equal(ruleset_find(rs, "process_memory_leak")->for_ns, 15 * 60 * SEC);
+	ruleset_free(rs);
+
+	snprintf(path, sizeof(path), "%s/packaging/rules.d/default.conf", root);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	m = open_memstream(&text, &len);
+	while (fgets(line, sizeof(line), f))
+		fputs(line[0] == '#' && (line[1] == '[' || (line[1] >= 'a' && line[1] <= 'z')) ? line + 1 : line, m);
+	fclose(f);
+	fclose(m);
+	assert_int_equal(ruleset_new(&rs), 0);
+	if (ruleset_load_buffer(rs, "default.conf", text, len, RULES_FILE, err, sizeof(err)))
+		fail_msg("uncommented: %s", err);
+	assert_int_equal(rs->n, 6);
+	assert_true(ruleset_find(rs, "process_runqueue_delay")->threshold == 50e6);
+	assert_true(ruleset_find(rs, "process_cpu_hot")->clear == 80);
+	assert_non_null(ruleset_find(rs, "gpu_memory_full"));
+	ruleset_free(rs);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_issue_example), cmocka_unit_test(test_errors),   cmocka_unit_test(test_all_or_nothing),
 		cmocka_unit_test(test_config_mode),   cmocka_unit_test(test_thresholds), cmocka_unit_test(test_glob),
-		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_identity),      cmocka_unit_test(test_shipped_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,14 +189,15 @@ static void test_unit_and_host(void **state)
 	sys.mem_ok = 1;
 	sys.mem.total = 1000;
 	sys.mem.available = 250;
-	metrics_host_compute(&sys, NULL, &h);
+	metrics_host_compute(&sys, NULL, NULL, &h);
+	assert_true(isnan(h.gpu_mem_pct));
 	assert_true(h.cpu_pct == 12);
 	assert_true(fabs(h.mem_used_pct - 75.0) < 1e-9);
 	assert_true(isnan(h.psi_cpu_some)); /* no PSI read: absent, not 0 */
 	memset(&wa, 0, sizeof(wa));
 	wa.sum[WC_CPU_NS] = 1;
 	wa.sum[WC_OFFCPU_NS] = 4;
-	metrics_host_compute(&sys, &wa, &h);
+	metrics_host_compute(&sys, &wa, NULL, &h);
 	assert_true(fabs(h.cpu_pct - 25.0) < 1e-9);
 }
 
