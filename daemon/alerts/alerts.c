@@ -37,6 +37,8 @@
 /* Series key of a unit: a hash of its name with the top bit set (process
  * keys are proctable ids, below 2^32). */
 #define UNIT_KEY_BIT (1ull << 63)
+/* A window is read again once the data moved by window / this. */
+#define ALERTS_REFRESH_DIV 30
 
 /* A live process this tick, and its figures over the window in hand. */
 struct pent {
@@ -44,10 +46,36 @@ struct pent {
 	const char *unit;
 	struct res_gauges g;
 	int have_g;
-	int have_wc, have_m;
-	struct wcounters wc;
+	int have_m;
+	const struct wcounters *wc;  /* over the window in hand, NULL: none */
 	uint64_t samples;
 	struct metrics_process m;
+};
+
+/* One rule window's per-process counters and samples, as last read from
+ * the store. Reading a window costs its slots x the processes in them (a
+ * 5 m window is 300 fine slots): a window is read again once the data has
+ * moved by window / ALERTS_REFRESH_DIV (at least every tick), so the
+ * figures a rule sees lag its window by at most that, 2 s for 1 m. */
+struct wentry {
+	uint32_t proc;
+	uint64_t samples;
+	int have_wc;
+	struct wcounters wc;
+};
+
+struct wagg {
+	uint64_t window_ns;
+	uint64_t until_ns;           /* data end of the last read, 0: never */
+	int with_samples;            /* samples were read too */
+	int used;                    /* a rule of this tick has this window */
+	int fresh;                   /* read at this tick */
+	double secs;                 /* time the read covered */
+	struct wcounters sys;
+	int have_sys;
+	int32_t *idx;                /* proctable index -> entry, -1 */
+	struct wentry *e;
+	size_t n, cap;
 };
 
 /* A unit's processes added up, over the window in hand. */
@@ -85,8 +113,9 @@ struct alerts {
 	size_t np, pcap;
 	struct uent *u;
 	size_t nu, ucap;
-	struct wcounters sys;
-	int have_sys;
+	struct wagg *aggs;           /* one per distinct rule window */
+	size_t naggs;
+	struct wagg *cur;            /* the window in hand */
 	double secs;                 /* window covered */
 	int stacks_budget;
 
@@ -94,6 +123,8 @@ struct alerts {
 	uint64_t *cgroup_start;
 	struct alerts_stats st;
 };
+
+static void wagg_release(struct wagg *g);
 
 static int64_t realtime_offset(void)
 {
@@ -345,6 +376,9 @@ struct alerts *alerts_free(struct alerts *a)
 	free(a->cgroup);
 	free(a->cgroup_start);
 	free(a->idx);
+	for (size_t i = 0; i < a->naggs; i++)
+		wagg_release(&a->aggs[i]);
+	free(a->aggs);
 	free(a->p);
 	free(a->u);
 	free(a);
@@ -554,30 +588,138 @@ static struct pent *pent_of(struct alerts *a, uint32_t proc)
 	return p->pi->id == proc ? p : NULL;
 }
 
+static struct wentry *wentry_get(struct alerts *a, struct wagg *g, uint32_t proc)
+{
+	uint32_t i = proctable_id_index(proc);
+	struct wentry *e;
+
+	if (i >= a->nidx)
+		return NULL;
+	if (g->idx[i] >= 0 && g->e[g->idx[i]].proc == proc)
+		return &g->e[g->idx[i]];
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 256;
+		struct wentry *v = realloc(g->e, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		g->e = v;
+		g->cap = cap;
+	}
+	e = &g->e[g->n];
+	memset(e, 0, sizeof(*e));
+	e->proc = proc;
+	g->idx[i] = (int32_t)g->n++;
+	return e;
+}
+
 static void on_counters(uint32_t proc, const struct wcounters *c, void *ctx)
 {
 	struct alerts *a = ctx;
-	struct pent *p;
+	struct wentry *e;
 
 	if (proc == PROC_ID_SYSTEM) {
-		a->sys = *c;
-		a->have_sys = 1;
+		a->cur->sys = *c;
+		a->cur->have_sys = 1;
 		return;
 	}
-	p = pent_of(a, proc);
-	if (p) {
-		p->wc = *c;
-		p->have_wc = 1;
+	if (proctable_id_index(proc) < PROC_ID_FIRST)
+		return;
+	e = wentry_get(a, a->cur, proc);
+	if (e) {
+		e->wc = *c;
+		e->have_wc = 1;
 	}
 }
 
 static void on_samples(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
 {
-	struct pent *p = pent_of(ctx, proc);
+	struct alerts *a = ctx;
+	struct wentry *e;
 
 	(void)stack;
-	if (p)
-		p->samples += count;
+	if (proctable_id_index(proc) < PROC_ID_FIRST)
+		return;
+	e = wentry_get(a, a->cur, proc);
+	if (e)
+		e->samples += count;
+}
+
+static struct wagg *wagg_of(struct alerts *a, uint64_t w)
+{
+	struct wagg *g;
+
+	for (size_t i = 0; i < a->naggs; i++)
+		if (a->aggs[i].window_ns == w)
+			return &a->aggs[i];
+	g = realloc(a->aggs, (a->naggs + 1) * sizeof(*g));
+	if (!g)
+		return NULL;
+	a->aggs = g;
+	g = &a->aggs[a->naggs];
+	memset(g, 0, sizeof(*g));
+	g->window_ns = w;
+	g->idx = malloc(a->nidx * sizeof(*g->idx));
+	if (!g->idx)
+		return NULL;
+	memset(g->idx, 0xff, a->nidx * sizeof(*g->idx));
+	a->naggs++;
+	return g;
+}
+
+static void wagg_release(struct wagg *g)
+{
+	free(g->idx);
+	free(g->e);
+}
+
+/* Windows no rule has any more go. */
+static void wagg_gc(struct alerts *a)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->naggs; i++) {
+		if (!a->aggs[i].used) {
+			wagg_release(&a->aggs[i]);
+			continue;
+		}
+		a->aggs[i].used = 0; /* until the next tick's rules say again */
+		a->aggs[k++] = a->aggs[i];
+	}
+	a->naggs = k;
+}
+
+/* Read window w from the store if the data moved far enough since. */
+static struct wagg *wagg_read(struct alerts *a, uint64_t w, int counters, int samples)
+{
+	const struct alerts_src *src = a->src;
+	uint64_t now = src->prof.data_until_ns, from, step = w / ALERTS_REFRESH_DIV;
+	struct wagg *g = wagg_of(a, w);
+	struct window_range wr;
+
+	if (!g)
+		return NULL;
+	g->used = 1;
+	g->fresh = 0;
+	if (g->until_ns && now >= g->until_ns && now - g->until_ns < step && (!samples || g->with_samples))
+		return g;
+	for (size_t i = 0; i < g->n; i++)
+		g->idx[proctable_id_index(g->e[i].proc)] = -1;
+	g->n = 0;
+	g->have_sys = 0;
+	a->cur = g;
+	if (counters)
+		window_query_counters(src->prof.win, now, w, on_counters, a, &wr);
+	if (samples)
+		window_query(src->prof.win, now, w, on_samples, a, &wr);
+	from = now > w ? now - w : 0;
+	if (from < src->prof.start_ns)
+		from = src->prof.start_ns;
+	g->secs = now > from ? (double)(now - from) / 1e9 : 0;
+	g->until_ns = now;
+	g->with_samples = samples;
+	g->fresh = 1;
+	return g;
 }
 
 static void compute(struct alerts *a, struct pent *p)
@@ -587,7 +729,7 @@ static void compute(struct alerts *a, struct pent *p)
 	if (p->have_m)
 		return;
 	metrics_process_compute(&(struct metrics_process_in){
-		.wc = p->have_wc ? &p->wc : NULL,
+		.wc = p->wc,
 		.g = p->have_g ? &p->g : NULL,
 		.samples = p->samples,
 		.secs = a->secs,
@@ -648,7 +790,7 @@ static int build_units(struct alerts *a)
 			a->nu++;
 		}
 		compute(a, p);
-		metrics_unit_add(&a->u[j].acc, &p->m, p->have_wc ? &p->wc : NULL);
+		metrics_unit_add(&a->u[j].acc, &p->m, p->wc);
 		if (p->have_g && p->g.ns > a->u[j].newest_ns)
 			a->u[j].newest_ns = p->g.ns;
 	}
@@ -684,8 +826,10 @@ static void sample_series(struct alerts *a)
 		 * at the time of the newest of them (gauges of idle processes
 		 * are read every few ticks only: repeating a sum at every tick
 		 * would draw stairs, not the growth) */
-		for (size_t i = 0; i < a->np; i++)
+		for (size_t i = 0; i < a->np; i++) {
 			a->p[i].have_m = 0;
+			a->p[i].wc = NULL;
+		}
 		a->secs = 1;
 		if (!build_units(a))
 			for (size_t j = 0; j < a->nu; j++)
@@ -826,24 +970,23 @@ static void eval_window(struct alerts *a, uint64_t w)
 {
 	const struct alerts_src *src = a->src;
 	struct window_needs need;
-	struct window_range wr;
-	uint64_t now = src->prof.data_until_ns, from;
+	struct wagg *g;
 	int exact = resources_exact_cpu(src->res);
 
 	window_needs(a, w, exact, &need);
-	from = now > w ? now - w : 0;
-	if (from < src->prof.start_ns)
-		from = src->prof.start_ns;
-	a->secs = now > from ? (double)(now - from) / 1e9 : 0;
-	a->have_sys = 0;
+	g = wagg_read(a, w, need.counters, need.samples);
+	if (!g)
+		return;
+	a->secs = g->secs;
 	for (size_t i = 0; i < a->np; i++) {
-		a->p[i].have_wc = a->p[i].have_m = 0;
-		a->p[i].samples = 0;
+		struct pent *p = &a->p[i];
+		uint32_t k = proctable_id_index(p->pi->id);
+		const struct wentry *e = g->idx[k] >= 0 && g->e[g->idx[k]].proc == p->pi->id ? &g->e[g->idx[k]] : NULL;
+
+		p->have_m = 0;
+		p->wc = e && e->have_wc ? &e->wc : NULL;
+		p->samples = e ? e->samples : 0;
 	}
-	if (need.counters)
-		window_query_counters(src->prof.win, now, w, on_counters, a, &wr);
-	if (need.samples)
-		window_query(src->prof.win, now, w, on_samples, a, &wr);
 	if (need.units && build_units(a))
 		need.units = 0;
 	for (size_t j = 0; j < a->rs->n; j++) {
@@ -855,12 +998,12 @@ static void eval_window(struct alerts *a, uint64_t w)
 			struct metrics_host hm;
 			const struct alert_entity host = { .kind = ENTITY_HOST };
 
-			metrics_host_compute(resources_system(src->res), a->have_sys ? &a->sys : NULL, resources_gpu(src->res), &hm);
+			metrics_host_compute(resources_system(src->res), g->have_sys ? &g->sys : NULL, resources_gpu(src->res), &hm);
 			alert_engine_rule_begin(a->eng, r);
 			alert_engine_observe(a->eng, r, &host, metric_value(r->metric, &hm), a->now);
 			alert_engine_rule_end(a->eng, r, a->now, "gone");
 		} else if (r->scope == RULE_PROCESS) {
-			int g = is_growth(r);
+			int grows = is_growth(r);
 
 			alert_engine_rule_begin(a->eng, r);
 			for (size_t i = 0; i < a->np; i++) {
@@ -870,7 +1013,7 @@ static void eval_window(struct alerts *a, uint64_t w)
 				if (!proc_matches(a, r, p))
 					continue;
 				compute(a, p);
-				if (g)
+				if (grows)
 					growth(a, p->pi->id, w, &p->m);
 				ent = (struct alert_entity){ .kind = ENTITY_PROCESS, .pid = p->pi->tgid,
 							     .start_ns = p->pi->start_ns, .proc_id = p->pi->id,
@@ -894,7 +1037,8 @@ static void eval_window(struct alerts *a, uint64_t w)
 			alert_engine_rule_end(a->eng, r, a->now, "unit has no process left");
 		}
 	}
-	if (need.profile)
+	/* function rules read a profile of the window: with the counters */
+	if (need.profile && (g->fresh || !need.counters))
 		eval_functions(a, w, &need);
 }
 
@@ -957,6 +1101,7 @@ void alerts_tick(struct alerts *a, const struct alerts_src *src, uint64_t now)
 		done[ndone++] = w;
 		eval_window(a, w);
 	}
+	wagg_gc(a);
 	alert_engine_foreach(a->eng, refresh_one, &rc);
 	if (a->st.evaluations % 60 == 0)
 		series_gc(a->series, now > longest + SERIES_GRACE_NS ? now - longest - SERIES_GRACE_NS : 0);
