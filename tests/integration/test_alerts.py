@@ -12,9 +12,15 @@
 - hotspots --pid names burn_hot first; a reload with a bad rule is refused
   with file:line and the running rules stay.
 
-Thresholds leave room for a busy 2-CPU VM: the burner is asked for more
-than 30 % of a CPU while it spins at 100 %, the leak rule fires above
-5 MiB/s for a 20 MiB/s leak, the share rule splits 50 % from 30 % at 40 %."""
+Thresholds leave room for a busy 2-CPU VM (other builds and tests running,
+load average 10 was seen): the burner spins at 100 % when it can and is
+asked for more than 10 % of a CPU (one runnable task among twelve on two
+CPUs still gets 16 %), while the sawtooth workload, which sleeps most of the
+time, must stay below it (the same rule on it is the control); the leak
+rule fires above 5 MiB/s for a 20 MiB/s leak; the share rule splits 50 %
+from 30 % at 40 % over 20 s (some 400 samples of a process that gets a
+fifth of a CPU: 40 % is over 4 standard deviations from either). Each
+alert is checked as it was first seen firing."""
 import json
 import os
 import subprocess
@@ -27,11 +33,18 @@ RULES = """
 [rule burn]
 metric = process.cpu_pct
 match = comm:alert_burn
-above = 30
-clear = 10
+above = 10
+clear = 5
 window = 5s
 for = 3s
 summary = {comm} ({pid}) at {value:.0f}% CPU for {for}
+
+[rule burn_control]
+metric = process.cpu_pct
+match = comm:alert_saw
+above = 10
+window = 5s
+for = 3s
 
 [rule leak]
 metric = process.rss_growth_bytes_per_s
@@ -58,8 +71,8 @@ metric = function.self_pct
 match = comm:cpu_shares
 function = work_*
 above = 40
-window = 10s
-for = 3s
+window = 20s
+for = 5s
 """
 
 
@@ -86,37 +99,48 @@ def main():
     procs = []
     d = Daemon(extra_conf="[alerts]\nrules_dir = %s\n%s" % (rdir, RULES))
     try:
-        burn, burn_pid = start("alert_burn", "burn", 60)
-        leak, leak_pid = start("alert_leak", "leak", 20, 45)
-        saw, saw_pid = start("alert_saw", "saw", 20, 4, 45)
-        fds, fds_pid = start("alert_fds", "fds", 3000, 12000, 45)
-        shares = subprocess.Popen([os.path.join(WORKLOADS, "cpu_shares"), "--duration", "45", "--threads", "1"],
+        burn, burn_pid = start("alert_burn", "burn", 120)
+        leak, leak_pid = start("alert_leak", "leak", 20, 90)
+        saw, saw_pid = start("alert_saw", "saw", 20, 4, 90)
+        fds, fds_pid = start("alert_fds", "fds", 3000, 12000, 90)
+        shares = subprocess.Popen([os.path.join(WORKLOADS, "cpu_shares"), "--duration", "90", "--threads", "1"],
                                   stdout=subprocess.PIPE, text=True)
         shares_pid = json.loads(shares.stdout.readline())["pid"]
         procs = [burn, leak, saw, fds, shares]
 
-        want = {"burn": False, "leak": False, "fds": False, "share": False}
-        saw_seen = []
-        deadline = time.time() + 60
-        while time.time() < deadline and not all(want.values()):
+        # each alert as first seen firing (pid-matched: other tests may run
+        # the same workloads on this host)
+        seen = {}
+        keys = {"burn": ("burn", burn_pid, None), "leak": ("leak", leak_pid, None), "fds": ("fds", fds_pid, None),
+                "share": ("share", shares_pid, "work_alpha")}
+        saw_seen, control, others = [], [], []
+        deadline = time.time() + 75
+        while time.time() < deadline and len(seen) < len(keys):
             cur = alerts(d)["alerts"]
             saw_seen += find(cur, "saw")
-            want["burn"] = bool([a for a in find(cur, "burn", burn_pid) if a["state"] == "firing"])
-            want["leak"] = bool([a for a in find(cur, "leak", leak_pid) if a["state"] == "firing"])
-            want["fds"] = bool([a for a in find(cur, "fds", fds_pid) if a["state"] == "firing"])
-            want["share"] = bool([a for a in find(cur, "share", shares_pid, "work_alpha") if a["state"] == "firing"])
+            control += find(cur, "burn_control", saw_pid)
+            others += [a for a in find(cur, "share", shares_pid) if a.get("function") != "work_alpha"]
+            for k, (rule, pid, fn) in keys.items():
+                hit = [a for a in find(cur, rule, pid, fn) if a["state"] == "firing" and a["stacks"]]
+                if k not in seen and hit:
+                    seen[k] = hit[0]
             time.sleep(1)
+        want = {k: k in seen for k in keys}
         log("fired: %s" % want)
-        cur = alerts(d)["alerts"]
-        for a in cur:
+        for a in seen.values():
             log("  %s %s %s %s %s %s" % (a["state"], a["rule"], a.get("comm"), a.get("function", ""),
                                           a["value_text"], a.get("evidence", "")))
-        check(all(want.values()), "burn, leak, fds and share fired within 60 s (%s)" % want)
+        if not all(want.values()):
+            log("status: %s" % json.dumps(d.ctl_json("status")["alerts"]))
+            log("profd log:\n" + "\n".join(d.log_text().splitlines()[-40:]))
+        check(all(want.values()), "burn, leak, fds and share fired, with evidence, within 75 s (%s)" % want)
 
-        b = find(cur, "burn", burn_pid)[0]
+        b = seen["burn"]
         check(b["severity"] == "warning" and b["comm"] == "alert_burn" and b["start_time_ns"] > 0,
               "the burn alert names its process (comm, pid, start time)")
-        check(b["value"] > 30 and b["threshold"] == 30, "burn value %.1f %% > 30 %%" % b["value"])
+        check(b["value"] > 10 and b["threshold"] == 10, "burn value %.1f %% > 10 %%" % b["value"])
+        check(not control, "the control (the same rule on the mostly sleeping sawtooth) never fired: %s" %
+              [(a["state"], a["value"]) for a in control[:3]])
         check(len(b["stacks"]) >= 1, "the burn alert carries %d stacks" % len(b["stacks"]))
         top = b["stacks"][0]
         check("burn_hot" in top["frames"] and "burn_loop" in top["frames"],
@@ -128,18 +152,17 @@ def main():
         human = d.ctl("alerts").stdout
         check("burn_hot" in human and "firing" in human, "profctl alerts shows the stacks")
 
-        lk = find(cur, "leak", leak_pid)[0]
+        lk = seen["leak"]
         mib_s = lk["value"] / 1048576.0
         check(10 <= mib_s <= 30, "leak measured at %.1f MiB/s for a 20 MiB/s leak" % mib_s)
 
-        f = find(cur, "fds", fds_pid)[0]
+        f = seen["fds"]
         check(f["value"] > 10000, "fds alert at %d descriptors" % f["value"])
 
-        sh = find(cur, "share", shares_pid, "work_alpha")[0]
+        sh = seen["share"]
         check(40 < sh["value"] < 62, "work_alpha self share %.1f %% (50 %% by construction)" % sh["value"])
-        others = [a for a in find(cur, "share", shares_pid) if a.get("function") != "work_alpha"]
-        check(not others, "no share alert on work_beta or work_gamma (%s)" %
-              [(a.get("function"), a["value"]) for a in others])
+        check(not [a for a in others if a["state"] == "firing"], "no share alert fired on work_beta or work_gamma (%s)" %
+              [(a.get("function"), a["state"], a["value"]) for a in others])
 
         # the sawtooth: polled all along, and nothing in the history
         time.sleep(3)
@@ -161,13 +184,13 @@ def main():
         p = d.ctl("reload", check_rc=False)
         check(p.returncode == 1 and ("%s:4: window = forever" % bad) in p.stderr,
               "reload refused: %s" % p.stderr.strip())
-        check(alerts(d)["rules"] == 5 and find(alerts(d)["alerts"], "burn", burn_pid),
-              "the five running rules stay, the burn alert still firing")
+        check(alerts(d)["rules"] == 6 and find(alerts(d)["alerts"], "burn", burn_pid),
+              "the six running rules stay, the burn alert still there")
         os.unlink(bad)
         p = d.ctl("reload")
-        check("5 alert rules" in p.stdout, "a good reload: %s" % p.stdout.strip())
-        check(find(alerts(d)["alerts"], "burn", burn_pid)[0]["state"] == "firing",
-              "the burn alert carried over the reload")
+        check("6 alert rules" in p.stdout, "a good reload: %s" % p.stdout.strip())
+        check(find(alerts(d)["alerts"], "burn", burn_pid)[0]["active_since"] == b["active_since"],
+              "the burn alert carried over the reload (same active_since)")
 
         # the burner exits: resolved, its stacks still readable
         burn.terminate()
@@ -184,7 +207,7 @@ def main():
         check(any("burn_hot" in s["frames"] for s in gone[0]["stacks"]),
               "its stacks stay readable in the history")
         st = d.ctl_json("status")["alerts"]
-        check(st["rules"] == 5 and st["evaluations"] > 10 and st["receivers"][0]["kind"] == "log"
+        check(st["rules"] == 6 and st["evaluations"] > 10 and st["receivers"][0]["kind"] == "log"
               and st["receivers"][0]["sent"] >= 8,
               "status: %d rules, %d evaluations, max %.2f ms, log receiver sent %d" %
               (st["rules"], st["evaluations"], st["max_eval_ms"], st["receivers"][0]["sent"]))
