@@ -227,8 +227,6 @@ static void *worker(void *arg)
 int http_queue_new(const char *url, const struct http_queue_opts *o, struct http_queue **ret)
 {
 	struct http_queue *q;
-	int r;
-
 	if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) || !o->max_attempts || !o->max_queue ||
 	    !o->timeout_ms || !o->backoff_min_ms || o->backoff_max_ms < o->backoff_min_ms)
 		return -EINVAL;
@@ -247,13 +245,25 @@ int http_queue_new(const char *url, const struct http_queue_opts *o, struct http
 		http_queue_free(q);
 		return -ENOMEM;
 	}
+	*ret = q;
+	return 0;
+}
+
+/* The worker starts with the first message, not here: profd creates its
+ * receivers before it drops its capabilities, and a thread keeps the
+ * capabilities it was created with. Called with the lock held. */
+static int start_worker(struct http_queue *q)
+{
+	int r;
+
+	if (q->started)
+		return 0;
 	r = pthread_create(&q->thread, NULL, worker, q);
 	if (r) {
-		http_queue_free(q);
+		set_error(q, "cannot start the delivery thread: %s", strerror(r));
 		return -r;
 	}
 	q->started = 1;
-	*ret = q;
 	return 0;
 }
 
@@ -292,6 +302,12 @@ int http_queue_post(struct http_queue *q, const char *key, char *body, size_t le
 	int r = 0;
 
 	pthread_mutex_lock(&q->lock);
+	if (start_worker(q) < 0) {
+		q->st.dropped++;
+		pthread_mutex_unlock(&q->lock);
+		free(body);
+		return -EAGAIN;
+	}
 	for (m = key ? q->head : NULL; m; m = m->next) {
 		if (!m->easy && m->key && !strcmp(m->key, key)) {
 			free(m->body);

@@ -30,8 +30,9 @@ struct http_queue_opts {
 
 struct http_queue;
 
-/* url: http:// or https://. Starts the worker. 0 and *ret, -EINVAL,
- * -ENOMEM or pthread_create's -errno. */
+/* url: http:// or https://. The worker thread starts with the first
+ * message (so that it is created after profd dropped its capabilities).
+ * 0 and *ret, -EINVAL or -ENOMEM. */
 int http_queue_new(const char *url, const struct http_queue_opts *o, struct http_queue **ret);
 /* Stops the worker (in-flight attempts are abandoned, waiting messages
  * counted as dropped). */
@@ -40,7 +41,8 @@ struct http_queue *http_queue_free(struct http_queue *q);
 /* Queue body (len bytes, taken over: freed by the queue) as a POST of
  * application/json. key (may be NULL): a waiting message with the same key
  * is replaced. 0; -ENOBUFS when the oldest waiting message was dropped to
- * make room; -ENOMEM (body freed). */
+ * make room; -ENOMEM or -EAGAIN (no worker thread; body freed, counted as
+ * dropped). */
 int http_queue_post(struct http_queue *q, const char *key, char *body, size_t len);
 void http_queue_get_stats(struct http_queue *q, struct alert_sink_stats *ret);
 
