@@ -1155,7 +1155,8 @@ struct json_object *alerts_list_json(struct alerts *a, int with_history, const c
 	}
 	end = v;
 	alert_engine_foreach(a->eng, collect_alert, &end);
-	qsort(v, (size_t)(end - v), sizeof(*v), cmp_alerts);
+	if (end > v)
+		qsort(v, (size_t)(end - v), sizeof(*v), cmp_alerts);
 	for (struct alert **p = v; p < end; p++)
 		if (!rule || !strcmp((*p)->rule_name, rule))
 			json_object_array_add(arr, alert_to_json(*p, off));

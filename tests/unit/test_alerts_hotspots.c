@@ -194,12 +194,43 @@ static void test_evidence(void **state)
 	profile_free(p);
 }
 
+/* An empty profile, and one whose stacks have no frame: no function,
+ * nothing undefined (UBSan runs this too). */
+static void test_empty(void **state)
+{
+	struct profile *p;
+	struct hotspots *h;
+	struct alert_stacks *as;
+	struct json_object *o;
+
+	(void)state;
+	assert_int_equal(profile_new_empty(&p), 0);
+	assert_int_equal(hotspots_compute(p, NULL, &h), 0);
+	assert_int_equal(h->nfuncs, 0);
+	o = hotspots_to_json(h, 10, 10);
+	assert_int_equal(json_object_array_length(json_object_object_get(o, "functions")), 0);
+	json_object_put(o);
+	hotspots_free(h);
+	assert_int_equal(profile_add_proc(p, 1, 1, "x", ""), 0);
+	assert_int_equal(profile_add_stack(p, 0, NULL, 0, PROFILE_STACK_OVERFLOW, 5), 0);
+	assert_int_equal(hotspots_compute(p, NULL, &h), 0);
+	assert_int_equal(h->samples, 5);
+	assert_int_equal(h->nfuncs, 0);
+	hotspots_free(h);
+	assert_int_equal(alert_stacks_from_profile(p, NULL, NULL, 1, 1, &as), 0);
+	assert_int_equal(as->n, 1);
+	assert_int_equal(as->v[0].nframes, 0);
+	alert_stacks_free(as);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shares),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_evidence),
+		cmocka_unit_test(test_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
