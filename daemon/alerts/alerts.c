@@ -1053,9 +1053,9 @@ static int refresh_one(struct alert *al, void *ctx)
 	struct refresh_ctx *c = ctx;
 	struct alerts *a = c->a;
 
+	render(a, al);
 	if (al->state != ALERT_FIRING)
 		return 0;
-	render(a, al);
 	/* no evidence yet (a budget ran out, or symbols were still loading):
 	 * try again at the next tick rather than at the next refresh */
 	if (c->budget > 0 && (!al->stacks || !al->stacks->n || a->now - al->stacks->taken_ns >= a->o.stacks_refresh_ns)) {
