@@ -117,6 +117,7 @@ struct world {
 	struct resources *res;
 	struct alerts *a;
 	struct alerts_src src;
+	struct alerts_opts opts;
 	uint32_t hot, warm;          /* stack ids */
 	unsigned k;                  /* ticks so far */
 };
@@ -149,13 +150,11 @@ static void world_new(struct world *wd)
 			 0);
 	wd->hot = stacks_intern(wd->st, hot, 2, 0, T0);
 	wd->warm = stacks_intern(wd->st, warm, 3, 0, T0);
-	assert_int_equal(alerts_new(&(struct alerts_opts){ .host = "testhost", .history = 100, .max_active = 100,
-							   .stacks_refresh_ns = 10 * S, .max_procs = 64, .log = 1,
-							   .http = { .timeout_ms = 1000, .max_attempts = 1,
-								     .backoff_min_ms = 10, .backoff_max_ms = 10,
-								     .max_queue = 4 } },
-				    &wd->a),
-			 0);
+	wd->opts = (struct alerts_opts){ .host = "testhost", .history = 100, .max_active = 100,
+					 .stacks_refresh_ns = 10 * S, .max_procs = 64, .log = 1,
+					 .http = { .timeout_ms = 1000, .max_attempts = 1, .backoff_min_ms = 10,
+						   .backoff_max_ms = 10, .max_queue = 4 } };
+	assert_int_equal(alerts_new(&wd->opts, &wd->a), 0);
 	wd->src = (struct alerts_src){
 		.prof = { .win = wd->w, .stacks = wd->st, .procs = wd->pt, .sym = wd->sym, .start_ns = T0,
 			  .frequency = FREQ },
@@ -343,6 +342,10 @@ static void test_end_to_end(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(x, "reason")), "rule removed");
 	json_object_put(o);
 
+	/* the same receiver settings again (a reload): the receivers, their
+	 * queues and counters stay */
+	assert_int_equal(alerts_configure(wd.a, &wd.opts), 0);
+
 	/* status: the log receiver said something for every transition */
 	o = json_object_new_object();
 	alerts_status_json(wd.a, o);
@@ -352,6 +355,19 @@ static void test_end_to_end(void **state)
 	v = json_object_array_get_idx(json_object_object_get(x, "receivers"), 0);
 	assert_string_equal(json_object_get_string(json_object_object_get(v, "kind")), "log");
 	assert_true(json_object_get_int(json_object_object_get(v, "sent")) >= 10);
+	assert_int_equal(json_object_array_length(json_object_object_get(x, "receivers")), 1);
+	json_object_put(o);
+
+	/* a rule naming its own webhook gets a receiver of its own */
+	set_rules(&wd, "[rule psi]\nmetric = host.psi.cpu_some\nabove = 10\nwebhook_url = http://127.0.0.1:9/hook\n");
+	o = json_object_new_object();
+	alerts_status_json(wd.a, o);
+	x = json_object_object_get(json_object_object_get(o, "alerts"), "receivers");
+	assert_int_equal(json_object_array_length(x), 2);
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(x, 1), "kind")),
+			    "webhook");
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(x, 1), "url")),
+			    "http://127.0.0.1:9/hook");
 	json_object_put(o);
 	world_free(&wd);
 }
