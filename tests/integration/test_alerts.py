@@ -121,7 +121,10 @@ def main():
             control += find(cur, "burn_control", saw_pid)
             others += [a for a in find(cur, "share", shares_pid) if a.get("function") != "work_alpha"]
             for k, (rule, pid, fn) in keys.items():
-                hit = [a for a in find(cur, rule, pid, fn) if a["state"] == "firing" and a["stacks"]]
+                # the CPU alerts must carry stacks; a process that mostly
+                # sleeps (the fd opener, the leak) may have too few samples
+                hit = [a for a in find(cur, rule, pid, fn) if a["state"] == "firing"
+                       and (a["stacks"] or k in ("fds", "leak"))]
                 if k not in seen and hit:
                     seen[k] = hit[0]
             time.sleep(1)
@@ -133,7 +136,7 @@ def main():
         if not all(want.values()):
             log("status: %s" % json.dumps(d.ctl_json("status")["alerts"]))
             log("profd log:\n" + "\n".join(d.log_text().splitlines()[-40:]))
-        check(all(want.values()), "burn, leak, fds and share fired, with evidence, within 75 s (%s)" % want)
+        check(all(want.values()), "burn, leak, fds and share fired (burn and share with stacks) within 75 s (%s)" % want)
 
         b = seen["burn"]
         check(b["severity"] == "warning" and b["comm"] == "alert_burn" and b["start_time_ns"] > 0,
