@@ -110,6 +110,13 @@ static void usage(FILE *f)
 		"      --comm GLOB] [--format text|json|svg|folded] [-o FILE]\n"
 		"                              what changed between two windows (the base defaults\n"
 		"                              to the same length just before the window)\n"
+		"  alerts [--history] [--rule NAME]\n"
+		"                              firing and pending alerts with their top stacks;\n"
+		"                              --history adds past transitions\n"
+		"  hotspots [--window 30s] [--pid PID | --unit UNIT] [--limit N]\n"
+		"                              functions by share of CPU samples, with severity\n"
+		"  reload                      re-read the config and the alert rules (as SIGHUP);\n"
+		"                              a bad rule is refused with file:line\n"
 		"  help                        this text\n"
 		"\n"
 		"The socket is %s unless --socket or $%s says otherwise.\n"
@@ -804,6 +811,139 @@ static int verb_diff(struct ctx *c, int argc, char **argv)
 	return ex;
 }
 
+static int verb_alerts(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "history", no_argument, NULL, 'H' },
+		{ "rule", required_argument, NULL, 'r' },
+		{ 0 },
+	};
+	struct json_object *req;
+	struct response resp;
+	const char *rule = NULL;
+	bool history = false;
+	int opt, ex = 0, r;
+
+	while ((opt = getopt_long(argc, argv, "hHr:", opts, NULL)) != -1) {
+		r = common_opt(c, opt, &ex);
+		if (r < 0)
+			return ex;
+		if (r > 0)
+			continue;
+		if (opt == 'H')
+			history = true;
+		else if (opt == 'r')
+			rule = optarg;
+	}
+	if (optind < argc)
+		return fail_usage(c, "alerts: unexpected argument '%s'", argv[optind]);
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("alerts"));
+	if (history)
+		json_object_object_add(req, "history", json_object_new_boolean(1));
+	if (rule)
+		json_object_object_add(req, "rule", json_object_new_string(rule));
+	ex = request(c, req, &resp);
+	if (ex)
+		return ex;
+	if (c->json)
+		print_json(stdout, resp.data);
+	else
+		render_alerts(stdout, resp.data, history);
+	client_response_release(&resp);
+	return 0;
+}
+
+static int verb_hotspots(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "window", required_argument, NULL, 'w' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ 0 },
+	};
+	const char *window = "30s", *unit = NULL;
+	long long pid = 0, limit = 20;
+	struct json_object *req;
+	struct response resp;
+	int opt, ex = 0, r;
+
+	while ((opt = getopt_long(argc, argv, "hw:p:u:n:", opts, NULL)) != -1) {
+		r = common_opt(c, opt, &ex);
+		if (r < 0)
+			return ex;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'w':
+			if ((ex = check_duration(c, "--window", optarg, NULL)))
+				return ex;
+			window = optarg;
+			break;
+		case 'p':
+			if ((ex = check_int(c, "--pid", optarg, 1, INT32_MAX, &pid)))
+				return ex;
+			break;
+		case 'u':
+			if (!unit_valid(optarg))
+				return fail_usage(c, "--unit '%s': not a unit name (e.g. nginx.service)", optarg);
+			unit = optarg;
+			break;
+		case 'n':
+			if ((ex = check_int(c, "--limit", optarg, 1, 1000, &limit)))
+				return ex;
+			break;
+		}
+	}
+	if (optind < argc)
+		return fail_usage(c, "hotspots: unexpected argument '%s'", argv[optind]);
+	if (pid && unit)
+		return fail_usage(c, "hotspots: give --pid or --unit, not both");
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("hotspots"));
+	json_object_object_add(req, "window", json_object_new_string(window));
+	json_object_object_add(req, "limit", json_object_new_int((int)limit));
+	if (pid)
+		json_object_object_add(req, "pid", json_object_new_int64(pid));
+	if (unit)
+		json_object_object_add(req, "unit", json_object_new_string(unit));
+	ex = request(c, req, &resp);
+	if (ex)
+		return ex;
+	if (c->json)
+		print_json(stdout, resp.data);
+	else
+		render_hotspots(stdout, resp.data);
+	client_response_release(&resp);
+	return 0;
+}
+
+static int verb_reload(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
+	struct response resp;
+	int opt, ex = 0;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		if (common_opt(c, opt, &ex) <= 0)
+			return ex;
+	if (optind < argc)
+		return fail_usage(c, "reload: unexpected argument '%s'", argv[optind]);
+	ex = request(c, json_tokener_parse("{\"cmd\":\"reload\"}"), &resp);
+	if (ex)
+		return ex;
+	if (c->json)
+		print_json(stdout, resp.data);
+	else
+		printf("reloaded %s: %lld alert rules\n", json_object_get_string(json_object_object_get(resp.data, "config")),
+		       (long long)json_object_get_int64(json_object_object_get(resp.data, "rules")));
+	client_response_release(&resp);
+	return 0;
+}
+
 static int verb_help(struct ctx *c, int argc, char **argv)
 {
 	usage(stdout);
@@ -818,6 +958,9 @@ static const struct verb {
 	{ "top", verb_top },
 	{ "export", verb_export },
 	{ "diff", verb_diff },
+	{ "alerts", verb_alerts },
+	{ "hotspots", verb_hotspots },
+	{ "reload", verb_reload },
 	{ "help", verb_help },
 };
 

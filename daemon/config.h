@@ -45,6 +45,23 @@ struct config {
 	uint32_t npush;
 	/* [scrape] */
 	struct push_scrape_conf scrape;
+	/* [alerts] (the rules themselves are [rule NAME] sections, read by
+	 * daemon/alerts/rules.c; this file skips them) */
+	char rules_dir[184];       /* rules_dir = /etc/profd/rules.d/\*.conf (a glob or a directory) */
+	uint32_t alert_history;    /* history = 1000 */
+	uint32_t max_alerts;       /* max_alerts = 10000 */
+	uint64_t stacks_refresh_ns;/* stacks_refresh = 30s */
+	uint32_t alert_log;        /* log = yes */
+	char alert_host[64];       /* host =  (empty: the hostname) */
+	char alertmanager_url[184];/* alertmanager_url =  (empty: none) */
+	uint64_t alertmanager_resend_ns; /* alertmanager_resend = 1m */
+	char webhook_url[184];     /* webhook_url = */
+	uint64_t webhook_resend_ns;/* webhook_resend = 0 (transitions only) */
+	uint64_t notify_timeout_ns;/* notify_timeout = 5s */
+	uint32_t notify_attempts;  /* notify_attempts = 6 */
+	uint64_t notify_backoff_ns;/* notify_backoff = 1s */
+	uint64_t notify_backoff_max_ns; /* notify_backoff_max = 1m */
+	uint32_t notify_queue;     /* notify_queue = 1024 */
 };
 
 /* Fill with defaults. */

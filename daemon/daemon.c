@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -228,11 +229,12 @@ int daemon_init(struct daemon *d)
 		if (err)
 			return log_err_errno(err, "push: %m");
 	}
-	return 0;
+	return daemon_alerts_init(d);
 }
 
 void daemon_fini(struct daemon *d)
 {
+	daemon_alerts_fini(d);
 	d->push = push_free(d->push);
 	d->res = resources_free(d->res);
 	d->sampler = sampler_free(d->sampler);
@@ -276,6 +278,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 		});
 	}
 	d->last_tick_ns = now;
+	daemon_alerts_tick(d, now);
 	server_tick(d->server, clock_mono_ms());
 
 	if (d->ticks % 5 == 0)
@@ -292,6 +295,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 void daemon_reload(struct daemon *d)
 {
 	struct config c;
+	struct ruleset *rules = NULL;
 	char err[512];
 	int r;
 
@@ -303,11 +307,15 @@ void daemon_reload(struct daemon *d)
 		r = 0;
 	if (!r)
 		r = config_validate(&c, err, sizeof(err));
+	if (!r)
+		r = daemon_alerts_prepare(d, &c, &rules, err, sizeof(err));
 	if (r) {
 		d->reload_failures++;
-		log_err("config: reload failed, keeping the running configuration: %s", err);
+		snprintf(d->reload_error, sizeof(d->reload_error), "%s", err);
+		log_err("config: reload failed, keeping the running configuration and rules: %s", err);
 		return;
 	}
+	d->reload_error[0] = 0;
 	/* Settings that need a restart keep their running values. */
 	if (strcmp(c.socket, d->cfg.socket) || c.fine_slot_ns != d->cfg.fine_slot_ns ||
 	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
@@ -336,5 +344,6 @@ void daemon_reload(struct daemon *d)
 	}
 	log_set_level(c.log_level);
 	d->cfg = c;
+	daemon_alerts_apply(d, rules);
 	log_info("config: reloaded %s", d->config_path);
 }

@@ -17,6 +17,8 @@ struct proctable;
 struct window;
 struct resources;
 struct push;
+struct alerts;
+struct ruleset;
 
 struct daemon {
 	struct config cfg;
@@ -31,6 +33,7 @@ struct daemon {
 	struct server *server;
 	struct resources *res;
 	struct push *push;          /* pushers and scrape endpoint; NULL: none */
+	struct alerts *alerts;
 	int tfd, sfd;
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */
@@ -38,6 +41,7 @@ struct daemon {
 	uint64_t data_until_ns;     /* slot boundary all drained data precedes */
 	uint64_t ticks, tick_overruns;
 	uint64_t reloads, reload_failures;
+	char reload_error[512];     /* why the last reload failed, "" if it did not */
 
 	/* proc id -> start_ns for which /proc/PID/maps were indexed */
 	uint64_t *noted;
@@ -54,6 +58,16 @@ void daemon_fini(struct daemon *d);
 void daemon_tick(struct daemon *d, uint64_t now_ns);
 /* SIGHUP: reload the config file; keep the old one if invalid. */
 void daemon_reload(struct daemon *d);
+
+/* Alerts (daemon_alerts.c): created after resources, evaluated after the
+ * windows advance at each tick; a reload reads the new rules first
+ * (prepare: 0 and *ret, or -errno with "file:line: reason" in err, which
+ * refuses the reload) and switches to them with the new config (apply). */
+int daemon_alerts_init(struct daemon *d);
+void daemon_alerts_tick(struct daemon *d, uint64_t now_ns);
+int daemon_alerts_prepare(struct daemon *d, const struct config *c, struct ruleset **ret, char *err, size_t errsz);
+void daemon_alerts_apply(struct daemon *d, struct ruleset *rs);
+void daemon_alerts_fini(struct daemon *d);
 
 
 #endif

@@ -18,6 +18,9 @@ static const struct command {
 	{ "top", api_top },
 	{ "export", api_export },
 	{ "diff", api_diff },
+	{ "alerts", api_alerts },
+	{ "hotspots", api_hotspots },
+	{ "reload", api_reload },
 };
 
 void api_handle(void *userdata, const char *cmd, struct json_object *req, struct server_reply *reply)
