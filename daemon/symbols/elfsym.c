@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #define MAX_SEGMENTS 64       /* PT_LOAD kept; real files have 2-5 */
-#define MAX_SECTIONS 65536    /* sections examined per file */
 #define NEIGHBOURS 8          /* earlier symbols tried when the nearest ends short */
 #define ZERO_SIZE_LAST 4096   /* extent of a size-less last symbol without a segment */
 #define LZMA_MEMLIMIT (128u << 20)
@@ -145,6 +144,9 @@ static int collect_table(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Sh
 		return -EBADMSG;
 	if (!section_in_file(sh, file_size) || !section_in_file(&strsh, file_size))
 		return -EBADMSG;
+	/* Sizes are checked before libelf reads the sections into memory. */
+	if (sh->sh_size > ELFSYM_SYMTAB_MAX || strsh.sh_size > ELFSYM_STRTAB_MAX)
+		return -EFBIG;
 	d = section_data(scn, sh, file_size);
 	strd = section_data(strscn, &strsh, file_size);
 	if (!d || !strd)
@@ -184,25 +186,224 @@ static int collect_table(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Sh
 	return 0;
 }
 
-static int parse_notes(struct elfsym *e, Elf_Data *d)
+/* ---- raw headers and notes, read with bounded pread ----
+ *
+ * libelf reads a whole section into memory on first access, and sizes
+ * its tables from header counts: both are taken from the file. So the
+ * counts are checked here before libelf sees the file, and notes (the
+ * build-id) are read without libelf, a bounded slice at a time. */
+
+struct rawhdr {
+	int is64;
+	int msb;
+	uint64_t size;       /* file size */
+	uint64_t shoff, phoff;
+	uint64_t shnum, phnum; /* extended numbering resolved */
+	uint32_t shentsize, phentsize;
+};
+
+static uint64_t get_u(const unsigned char *p, size_t n, int msb)
 {
-	size_t off = 0, name_off, desc_off;
-	GElf_Nhdr nh;
+	uint64_t v = 0;
 
-	while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-		const char *base = d->d_buf;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[msb ? n - 1 - i : i] << (8 * i);
+	return v;
+}
 
-		if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
-		    name_off + 4 > d->d_size || memcmp(base + name_off, "GNU", 4) != 0)
+/* pread exactly len bytes at off: 0, -EIO on a short file, -errno. */
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	if (off > (uint64_t)INT64_MAX - len)
+		return -EBADMSG;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (nh.n_descsz == 0 || nh.n_descsz > ELFSYM_BUILD_ID_MAX ||
-		    desc_off > d->d_size || nh.n_descsz > d->d_size - desc_off)
-			continue;
-		memcpy(e->build_id, base + desc_off, nh.n_descsz);
-		e->build_id_len = nh.n_descsz;
-		return 1;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		got += (size_t)n;
 	}
 	return 0;
+}
+
+/* Table of count entries of entsize bytes at off lies inside the file. */
+static int table_in_file(uint64_t off, uint64_t count, uint64_t entsize, uint64_t size)
+{
+	return off <= size && count <= (size - off) / entsize;
+}
+
+static int raw_header(int fd, uint64_t size, struct rawhdr *h)
+{
+	unsigned char eh[64], s0[64];
+	uint64_t shnum, phnum;
+	int r;
+
+	if (size < 52)
+		return -ENOEXEC;
+	r = pread_all(fd, eh, size < 64 ? 52 : 64, 0);
+	if (r < 0)
+		return r;
+	if (memcmp(eh, ELFMAG, SELFMAG) != 0 || (eh[EI_CLASS] != ELFCLASS32 && eh[EI_CLASS] != ELFCLASS64) ||
+	    (eh[EI_DATA] != ELFDATA2LSB && eh[EI_DATA] != ELFDATA2MSB))
+		return -ENOEXEC;
+	memset(h, 0, sizeof(*h));
+	h->is64 = eh[EI_CLASS] == ELFCLASS64;
+	h->msb = eh[EI_DATA] == ELFDATA2MSB;
+	h->size = size;
+	if (h->is64) {
+		if (size < 64)
+			return -ENOEXEC;
+		h->phoff = get_u(eh + 32, 8, h->msb);
+		h->shoff = get_u(eh + 40, 8, h->msb);
+		h->phentsize = (uint32_t)get_u(eh + 54, 2, h->msb);
+		phnum = get_u(eh + 56, 2, h->msb);
+		h->shentsize = (uint32_t)get_u(eh + 58, 2, h->msb);
+		shnum = get_u(eh + 60, 2, h->msb);
+	} else {
+		h->phoff = get_u(eh + 28, 4, h->msb);
+		h->shoff = get_u(eh + 32, 4, h->msb);
+		h->phentsize = (uint32_t)get_u(eh + 42, 2, h->msb);
+		phnum = get_u(eh + 44, 2, h->msb);
+		h->shentsize = (uint32_t)get_u(eh + 46, 2, h->msb);
+		shnum = get_u(eh + 48, 2, h->msb);
+	}
+	if (h->shoff && (shnum == 0 || phnum == PN_XNUM)) {
+		/* Extended numbering: the real counts live in section 0. */
+		size_t n = h->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+
+		if (!table_in_file(h->shoff, 1, n, size))
+			return -EBADMSG;
+		r = pread_all(fd, s0, n, h->shoff);
+		if (r < 0)
+			return r;
+		if (shnum == 0)
+			shnum = h->is64 ? get_u(s0 + 32, 8, h->msb) : get_u(s0 + 20, 4, h->msb);
+		if (phnum == PN_XNUM)
+			phnum = get_u(s0 + (h->is64 ? 44 : 28), 4, h->msb);
+	}
+	if (!h->shoff)
+		shnum = 0;
+	if (!h->phoff)
+		phnum = 0;
+	if (shnum > ELFSYM_MAX_SECTIONS || phnum > ELFSYM_MAX_SECTIONS)
+		return -EFBIG;
+	if (shnum && (h->shentsize != (h->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr)) ||
+		      !table_in_file(h->shoff, shnum, h->shentsize, size)))
+		return -EBADMSG;
+	if (phnum && (h->phentsize != (h->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) ||
+		      !table_in_file(h->phoff, phnum, h->phentsize, size)))
+		return -EBADMSG;
+	h->shnum = shnum;
+	h->phnum = phnum;
+	return 0;
+}
+
+/* Find a GNU build-id note in buf[0..len); a = 4 or 8 (note alignment). */
+static int notes_build_id(const unsigned char *buf, size_t len, int msb, size_t a,
+			  uint8_t out[ELFSYM_BUILD_ID_MAX])
+{
+	size_t off = 0;
+
+	while (len - off >= 12) {
+		uint64_t namesz = get_u(buf + off, 4, msb), descsz = get_u(buf + off + 4, 4, msb);
+		uint64_t type = get_u(buf + off + 8, 4, msb);
+		uint64_t name_off = off + 12, desc_off, next;
+
+		desc_off = name_off + ((namesz + a - 1) & ~(uint64_t)(a - 1));
+		next = desc_off + ((descsz + a - 1) & ~(uint64_t)(a - 1));
+		if (desc_off > len || descsz > len - desc_off)
+			return 0;
+		if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(buf + name_off, "GNU", 4) == 0 &&
+		    descsz > 0 && descsz <= ELFSYM_BUILD_ID_MAX) {
+			memcpy(out, buf + desc_off, descsz);
+			return (int)descsz;
+		}
+		if (next <= off || next > len)
+			return 0;
+		off = (size_t)next;
+	}
+	return 0;
+}
+
+/* Read at most ELFSYM_NOTE_READ_MAX (and what is left of *budget) of a
+ * note area and look for a build-id. >0: its length; 0: none; -errno. */
+static int note_area(int fd, const struct rawhdr *h, uint64_t off, uint64_t len, uint64_t align,
+		     size_t *budget, unsigned char *buf, uint8_t out[ELFSYM_BUILD_ID_MAX])
+{
+	size_t n = ELFSYM_NOTE_READ_MAX;
+	int r;
+
+	if (off > h->size || len > h->size - off)
+		return 0;
+	if (len < n)
+		n = (size_t)len;
+	if (*budget < n)
+		n = *budget;
+	if (n < 12)
+		return 0;
+	*budget -= n;
+	r = pread_all(fd, buf, n, off);
+	if (r < 0)
+		return r;
+	return notes_build_id(buf, n, h->msb, align == 8 ? 8 : 4, out);
+}
+
+#define HDR_CHUNK 64 /* headers read per pread */
+
+/* Build-id from SHT_NOTE sections, then from PT_NOTE segments. */
+static int raw_build_id(int fd, const struct rawhdr *h, uint8_t out[ELFSYM_BUILD_ID_MAX])
+{
+	unsigned char hdrs[HDR_CHUNK * sizeof(Elf64_Shdr)];
+	size_t budget = ELFSYM_NOTES_BUDGET;
+	unsigned char *buf = malloc(ELFSYM_NOTE_READ_MAX);
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	/* Sections first: a separate debug file keeps PT_NOTE headers whose
+	 * file contents were dropped. */
+	for (uint64_t i = 0; i < h->shnum && r == 0 && budget >= 12; i += HDR_CHUNK) {
+		size_t k = h->shnum - i < HDR_CHUNK ? (size_t)(h->shnum - i) : HDR_CHUNK;
+
+		r = pread_all(fd, hdrs, k * h->shentsize, h->shoff + i * h->shentsize);
+		for (size_t j = 0; j < k && r == 0; j++) {
+			const unsigned char *sh = hdrs + j * h->shentsize;
+			uint64_t type = get_u(sh + 4, 4, h->msb), off, size, align;
+
+			if (i + j == 0 || type != SHT_NOTE)
+				continue;
+			off = h->is64 ? get_u(sh + 24, 8, h->msb) : get_u(sh + 16, 4, h->msb);
+			size = h->is64 ? get_u(sh + 32, 8, h->msb) : get_u(sh + 20, 4, h->msb);
+			align = h->is64 ? get_u(sh + 48, 8, h->msb) : get_u(sh + 32, 4, h->msb);
+			r = note_area(fd, h, off, size, align, &budget, buf, out);
+		}
+	}
+	for (uint64_t i = 0; i < h->phnum && r == 0 && budget >= 12; i += HDR_CHUNK) {
+		size_t k = h->phnum - i < HDR_CHUNK ? (size_t)(h->phnum - i) : HDR_CHUNK;
+
+		r = pread_all(fd, hdrs, k * h->phentsize, h->phoff + i * h->phentsize);
+		for (size_t j = 0; j < k && r == 0; j++) {
+			const unsigned char *ph = hdrs + j * h->phentsize;
+			uint64_t off, size, align;
+
+			if (get_u(ph, 4, h->msb) != PT_NOTE)
+				continue;
+			off = h->is64 ? get_u(ph + 8, 8, h->msb) : get_u(ph + 4, 4, h->msb);
+			size = h->is64 ? get_u(ph + 32, 8, h->msb) : get_u(ph + 16, 4, h->msb);
+			align = h->is64 ? get_u(ph + 48, 8, h->msb) : get_u(ph + 28, 4, h->msb);
+			r = note_area(fd, h, off, size, align, &budget, buf, out);
+		}
+	}
+	free(buf);
+	if (r == -EIO)
+		r = -EBADMSG; /* a header said the data was there */
+	return r < 0 ? r : r > 0 ? r : -ENODATA;
 }
 
 static void read_debuglink(struct elfsym *e, Elf *elf, Elf_Data *d)
@@ -241,7 +442,7 @@ static int load_debugdata(struct elfsym *e, Elf_Data *d)
 	Elf *inner = NULL;
 	int r;
 
-	if (d->d_size > ELFSYM_DEBUGDATA_IN_MAX)
+	if (d->d_size > ELFSYM_DEBUGDATA_IN_MAX) /* also checked before reading */
 		return -EFBIG;
 	if (cap > ELFSYM_DEBUGDATA_OUT_MAX)
 		cap = ELFSYM_DEBUGDATA_OUT_MAX;
@@ -319,13 +520,6 @@ static int read_segments(struct elfsym *e, Elf *elf, size_t file_size)
 
 		if (!gelf_getphdr(elf, (int)i, &ph))
 			return -EBADMSG;
-		if (ph.p_type == PT_NOTE && !e->build_id_len && ph.p_filesz > 0 &&
-		    ph.p_offset <= file_size && ph.p_filesz <= file_size - ph.p_offset) {
-			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
-							   ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
-			if (d)
-				parse_notes(e, d);
-		}
 		if (ph.p_type != PT_LOAD || e->nsegs == MAX_SEGMENTS)
 			continue;
 		if (ph.p_offset > UINT64_MAX - ph.p_filesz)
@@ -345,6 +539,8 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 {
 	size_t shnum, shstrndx;
 	Elf_Data *debugdata = NULL;
+	unsigned seen = 0;
+	int names_ok = 0;
 	GElf_Ehdr eh;
 	int r;
 
@@ -359,7 +555,7 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 	}
 	if (elf_getshdrnum(elf, &shnum) != 0 || elf_getshdrstrndx(elf, &shstrndx) != 0)
 		return -EBADMSG;
-	if (shnum > MAX_SECTIONS)
+	if (shnum > ELFSYM_MAX_SECTIONS)
 		return -EFBIG;
 	/* libelf quietly shows no sections when the table lies past the end
 	 * of a truncated file: call that what it is. */
@@ -370,6 +566,13 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 		return -EBADMSG;
 	if (shnum && shstrndx >= shnum)
 		return -EBADMSG;
+	/* Section names need the whole name table in memory: only a sane one. */
+	if (shnum) {
+		Elf_Scn *strscn = elf_getscn(elf, shstrndx);
+		GElf_Shdr strsh;
+
+		names_ok = strscn && gelf_getshdr(strscn, &strsh) && strsh.sh_size <= ELFSYM_SHSTRTAB_MAX;
+	}
 	for (size_t i = 1; i < shnum; i++) {
 		Elf_Scn *scn = elf_getscn(elf, i);
 		const char *name;
@@ -381,33 +584,34 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 		if (!section_in_file(&sh, file_size))
 			return -EBADMSG;
 		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
+			unsigned src = sh.sh_type == SHT_SYMTAB ? ELFSYM_SRC_SYMTAB : ELFSYM_SRC_DYNSYM;
 			size_t before = e->count;
 
+			/* The gABI allows one of each; more would only multiply
+			 * what a hostile file makes us read. */
+			if (seen & src)
+				continue;
+			seen |= src;
 			r = collect_table(e, elf, scn, &sh, shnum, file_size);
 			if (r < 0)
 				return r;
 			if (e->count > before)
-				e->sources |= sh.sh_type == SHT_SYMTAB ? ELFSYM_SRC_SYMTAB : ELFSYM_SRC_DYNSYM;
+				e->sources |= src;
 			continue;
 		}
-		if (!main_file)
-			continue;
-		if (sh.sh_type == SHT_NOTE && !e->build_id_len) {
-			d = section_data(scn, &sh, file_size);
-			if (d)
-				parse_notes(e, d);
-			continue;
-		}
-		if (sh.sh_type != SHT_PROGBITS)
+		if (!main_file || sh.sh_type != SHT_PROGBITS || !names_ok)
 			continue;
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!name)
 			continue;
 		if (strcmp(name, ".gnu_debuglink") == 0) {
+			/* name, NUL, padding to 4, CRC32 */
+			if (sh.sh_size > ELFSYM_DEBUGLINK_MAX + 1 + 3 + 4)
+				continue;
 			d = section_data(scn, &sh, file_size);
 			if (d)
 				read_debuglink(e, elf, d);
-		} else if (strcmp(name, ".gnu_debugdata") == 0) {
+		} else if (strcmp(name, ".gnu_debugdata") == 0 && sh.sh_size <= ELFSYM_DEBUGDATA_IN_MAX) {
 			debugdata = section_data(scn, &sh, file_size);
 		}
 	}
@@ -486,6 +690,7 @@ static void finish(struct elfsym *e)
 /* Open an ELF for reading on fd; *ret_size is the file size. */
 static int elf_open_fd(int fd, Elf **ret, size_t *ret_size)
 {
+	struct rawhdr h;
 	struct stat st;
 	Elf *elf;
 	int r = libelf_init();
@@ -498,6 +703,10 @@ static int elf_open_fd(int fd, Elf **ret, size_t *ret_size)
 		return -EINVAL;
 	if (st.st_size < (off_t)sizeof(Elf32_Ehdr))
 		return -ENOEXEC;
+	/* Header counts size libelf's allocations: check them first. */
+	r = raw_header(fd, (uint64_t)st.st_size, &h);
+	if (r < 0)
+		return r;
 	/* ELF_C_READ, not _MMAP: a file truncated under us must give a
 	 * read error, not SIGBUS. */
 	elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -533,6 +742,8 @@ int elfsym_load_fd(int fd, struct elfsym **ret)
 		elfsym_free(e);
 		return r;
 	}
+	r = elfsym_read_build_id_fd(fd, e->build_id);
+	e->build_id_len = r > 0 ? (size_t)r : 0;
 	finish(e);
 	*ret = e;
 	return 0;
@@ -561,41 +772,18 @@ struct elfsym *elfsym_free(struct elfsym *e)
 
 int elfsym_read_build_id_fd(int fd, uint8_t buf[ELFSYM_BUILD_ID_MAX])
 {
-	struct elfsym tmp = {0};
-	size_t size, shnum;
-	Elf *elf;
+	struct rawhdr h;
+	struct stat st;
 	int r;
 
-	r = elf_open_fd(fd, &elf, &size);
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	r = raw_header(fd, (uint64_t)st.st_size, &h);
 	if (r < 0)
 		return r;
-	/* Sections first: a separate debug file keeps PT_NOTE headers whose
-	 * file contents were dropped. */
-	if (elf_getshdrnum(elf, &shnum) == 0 && shnum <= MAX_SECTIONS) {
-		for (size_t i = 1; i < shnum && !tmp.build_id_len; i++) {
-			Elf_Scn *scn = elf_getscn(elf, i);
-			GElf_Shdr sh;
-			Elf_Data *d;
-
-			if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-				continue;
-			d = section_data(scn, &sh, size);
-			if (d)
-				parse_notes(&tmp, d);
-		}
-	}
-	if (!tmp.build_id_len) {
-		r = read_segments(&tmp, elf, size);
-		if (r < 0) {
-			elf_end(elf);
-			return r;
-		}
-	}
-	elf_end(elf);
-	if (!tmp.build_id_len)
-		return -ENODATA;
-	memcpy(buf, tmp.build_id, tmp.build_id_len);
-	return (int)tmp.build_id_len;
+	return raw_build_id(fd, &h, buf);
 }
 
 int elfsym_merge_debug_fd(struct elfsym *e, int fd)

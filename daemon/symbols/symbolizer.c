@@ -388,9 +388,9 @@ static uint32_t resolve_mapping(struct symbolizer *s, struct pid_entry *p, size_
 	n = snprintf(rootp, sizeof(rootp), "%s/%" PRIu32 "/root%s", s->procfs, p->pid, e->path);
 	have_root = !e->deleted && n > 0 && (size_t)n < sizeof(rootp);
 	/* map_files works for deleted files and across mount namespaces. */
-	fd = util_open_regular(mf, &st);
+	fd = util_open_regular_in(NULL, mf, UTIL_OPEN_MAGICLINKS, &st);
 	if (fd < 0 && have_root)
-		fd = util_open_regular(rootp, &st);
+		fd = util_open_regular_in(NULL, rootp, UTIL_OPEN_MAGICLINKS, &st);
 	if (fd < 0)
 		return SYM_OBJ_UNKNOWN;
 	oid = obj_for_fd(s, fd, &st);
@@ -462,7 +462,7 @@ void symbolizer_note_exec(struct symbolizer *s, uint32_t pid, const char *path)
 	if (!path || path[0] != '/')
 		return;
 	n = snprintf(rootp, sizeof(rootp), "%s/%" PRIu32 "/root%s", s->procfs, pid, path);
-	fd = n > 0 && (size_t)n < sizeof(rootp) ? util_open_regular(rootp, &st) : -ENAMETOOLONG;
+	fd = n > 0 && (size_t)n < sizeof(rootp) ? util_open_regular_in(NULL, rootp, UTIL_OPEN_MAGICLINKS, &st) : -ENAMETOOLONG;
 	if (fd >= 0)
 		via_root = 1;
 	else

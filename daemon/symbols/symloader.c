@@ -60,7 +60,7 @@ void symloader_job_run(struct symloader_job *j)
 	for (size_t i = 0; i < SYMLOADER_PATHS && j->paths[i]; i++) {
 		struct elfsym *e;
 		struct stat st;
-		int fd = util_open_regular(j->paths[i], &st), r;
+		int fd = util_open_regular_in(NULL, j->paths[i], UTIL_OPEN_MAGICLINKS, &st), r;
 
 		if (fd < 0)
 			continue;
