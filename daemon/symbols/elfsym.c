@@ -832,15 +832,16 @@ static int merge_candidate(int fd, void *arg)
 	return elfsym_merge_debug_fd(arg, fd);
 }
 
-int elfsym_load_debug(struct elfsym *e, const char *debug_dirs, const char *open_dir,
-		      const char *logical_dir)
+int elfsym_load_debug(struct elfsym *e, const char *debug_dirs, const char *open_root,
+		      const char *open_dir, const char *logical_dir)
 {
 	/* Where to look lives in debugfile.c; merging (and the build-id
 	 * check that goes with it) stays here. */
 	const struct debugfile_query q = {
 		.build_id = e->build_id, .build_id_len = e->build_id_len,
 		.debuglink = e->debuglink, .debuglink_crc = e->debuglink_crc,
-		.debug_dirs = debug_dirs, .open_dir = open_dir, .logical_dir = logical_dir,
+		.debug_dirs = debug_dirs, .open_root = open_root, .open_dir = open_dir,
+		.logical_dir = logical_dir,
 	};
 
 	return debugfile_search(&q, merge_candidate, e);

@@ -41,13 +41,14 @@ struct elfsym *elfsym_free(struct elfsym *e);
 int elfsym_merge_debug_fd(struct elfsym *e, int fd);
 /* Look for e's debug file and merge it. Candidates, in order:
  * DIR/.build-id/xx/rest.debug for each DIR of ':'-separated debug_dirs;
- * then, with a debuglink: open_dir/LINK, open_dir/.debug/LINK and
- * DIR/logical_dir/LINK (open_dir: where the file can be opened from,
- * e.g. "/proc/PID/root/usr/bin"; logical_dir: the same as the process
- * sees it, "/usr/bin"; either may be NULL). A candidate must match the
- * build-id or, without one, the debuglink CRC. 0 when merged, -ENOENT. */
-int elfsym_load_debug(struct elfsym *e, const char *debug_dirs, const char *open_dir,
-		      const char *logical_dir);
+ * then, with a debuglink: open_dir/LINK, open_dir/.debug/LINK (resolved
+ * inside open_root when it is not NULL, e.g. "/proc/PID/root") and
+ * DIR/logical_dir/LINK (open_dir: where the file can be opened from;
+ * logical_dir: the directory as the process sees it, "/usr/bin"; either
+ * may be NULL). A candidate must match the build-id or, without one, the
+ * debuglink CRC. 0 when merged, -ENOENT. */
+int elfsym_load_debug(struct elfsym *e, const char *debug_dirs, const char *open_root,
+		      const char *open_dir, const char *logical_dir);
 
 /* GNU build-id of the ELF on fd, reading its headers and notes with
  * bounded pread() (never more than ELFSYM_NOTE_READ_MAX of one note

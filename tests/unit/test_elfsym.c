@@ -235,8 +235,8 @@ static void test_debug_files(void **state)
 	e = load("prog_bid");
 	assert_false(elfsym_sources(e) & ELFSYM_SRC_SYMTAB);
 	snprintf(dbg, sizeof(dbg), "/nonexistent:%s/dbg", dir);
-	assert_int_equal(elfsym_load_debug(e, "/nonexistent", NULL, NULL), -ENOENT);
-	assert_int_equal(elfsym_load_debug(e, dbg, NULL, NULL), 0);
+	assert_int_equal(elfsym_load_debug(e, "/nonexistent", NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(elfsym_load_debug(e, dbg, NULL, NULL, NULL), 0);
 	assert_true(elfsym_sources(e) & ELFSYM_SRC_DEBUGFILE);
 	expect_name(e, "prog_bid.orig", "beta_local", 0);
 	expect_name(e, "prog_bid.orig", "main", 0);
@@ -250,14 +250,14 @@ static void test_debug_files(void **state)
 	e = load("ln/prog_ln");
 	assert_string_equal(elfsym_debuglink(e), "prog_ln.dbg");
 	snprintf(p, sizeof(p), "%s/ln", dir);
-	assert_int_equal(elfsym_load_debug(e, "/nonexistent", p, "/usr/bin"), 0);
+	assert_int_equal(elfsym_load_debug(e, "/nonexistent", NULL, p, "/usr/bin"), 0);
 	expect_name(e, "prog_ln.orig", "beta_local", 0);
 	elfsym_free(e);
 
 	/* the same link with a changed debug file: CRC mismatch, refused */
 	assert_int_equal(symtest_sh("cd '%s/ln' && printf x >> prog_ln.dbg", dir), 0);
 	e = load("ln/prog_ln");
-	assert_int_equal(elfsym_load_debug(e, NULL, p, NULL), -ENOENT);
+	assert_int_equal(elfsym_load_debug(e, NULL, NULL, p, NULL), -ENOENT);
 	elfsym_free(e);
 }
 

@@ -162,19 +162,28 @@ static void test_live_worker(void **state)
 	struct sym_result r;
 	struct child c;
 	char path[4096];
-	uint64_t off = 0;
-	uint32_t obj;
+	uint64_t off = 0, off2 = 0, foff = 0;
+	uint32_t obj, fobj = 0;
 	int ret, rounds = 0;
 
 	(void)state;
 	assert_true(symbolizer_fd(s) >= 0);
 	path_of(path, sizeof(path), "prog_b");
 	child_start(&c, path);
+	/* No maps read yet: the caller's thread reads nothing, the frame
+	 * gets a process object and its raw IP, bound when the read is in. */
 	obj = symbolizer_object_for_ip(s, (uint32_t)c.pid, c.gamma, &off);
-	assert_int_not_equal(obj, SYM_OBJ_UNKNOWN);
+	assert_true(symbolizer_object_is_process(obj));
+	assert_int_equal(off, c.gamma);
 	assert_int_equal(symbolizer_lookup(s, obj, off, &r), -EAGAIN);
+	assert_int_equal(symbolizer_frame_resolve(s, obj, off, &fobj, &foff), -EAGAIN);
 	symbolizer_get_stats(s, &st);
-	assert_int_equal(st.pending, 1);
+	assert_int_equal(st.identify_pending, 1);
+	assert_int_equal(st.proc_pending, 1);
+	assert_int_equal(st.proc_frames, 1);
+	/* the same IP again: the same frame */
+	assert_int_equal(symbolizer_object_for_ip(s, (uint32_t)c.pid, c.gamma, &off2), obj);
+	assert_int_equal(off2, off);
 	while ((ret = symbolizer_lookup(s, obj, off, &r)) == -EAGAIN && rounds++ < 50) {
 		struct pollfd pfd = { .fd = symbolizer_fd(s), .events = POLLIN };
 
@@ -183,9 +192,21 @@ static void test_live_worker(void **state)
 	}
 	assert_int_equal(ret, 0);
 	assert_string_equal(r.name, "gamma_func");
+	assert_string_equal(r.module, "prog_b");
 	assert_int_equal(r.offset, 0);
+	/* bound: the file object and the file offset */
+	assert_int_equal(symbolizer_frame_resolve(s, obj, off, &fobj, &foff), 0);
+	assert_false(symbolizer_object_is_process(fobj));
+	assert_int_equal(foff, func_off("prog_b", "gamma_func"));
+	assert_string_equal(symbolizer_object_name(s, fobj), "prog_b");
+	assert_string_equal(symbolizer_object_name(s, obj), "[unknown]");
+	/* later frames of the process use the file object directly */
+	assert_int_equal(symbolizer_object_for_ip(s, (uint32_t)c.pid, c.gamma + 1, &off2), fobj);
+	assert_int_equal(off2, foff + 1);
 	symbolizer_get_stats(s, &st);
 	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.identify_pending, 0);
+	assert_int_equal(st.proc_pending, 0);
 	assert_int_equal(st.objects_loaded, 1);
 	child_stop(&c);
 	symbolizer_free(s);
@@ -215,6 +236,7 @@ static int read_id(const char *name, uint8_t id[ELFSYM_BUILD_ID_MAX])
 static void test_note_exec(void **state)
 {
 	struct symbolizer *s = new_sym(1, 0, 0);
+	struct symbolizer_stats st;
 	uint8_t id[ELFSYM_BUILD_ID_MAX];
 	struct sym_result r;
 	char path[4096];
@@ -231,9 +253,14 @@ static void test_note_exec(void **state)
 	/* no file known yet */
 	assert_int_equal(symbolizer_lookup(s, obj, func_off("prog_a", "alpha_func"), &r), -ENOENT);
 
-	/* an exec by a pid that is gone: the plain path is used */
+	/* an exec by a pid that is gone: its path meant something only
+	 * inside its root, which is gone too: nothing is opened */
 	path_of(path, sizeof(path), "prog_a");
 	symbolizer_note_exec(s, 0x7ffffff0u, path);
+	assert_string_equal(symbolizer_object_name(s, obj), "[unknown]");
+	assert_int_equal(symbolizer_lookup(s, obj, func_off("prog_a", "alpha_func"), &r), -ENOENT);
+	/* a live process sharing our root: the plain path is kept as well */
+	symbolizer_note_exec(s, (uint32_t)getpid(), path);
 	assert_string_equal(symbolizer_object_name(s, obj), "prog_a");
 	assert_int_equal(symbolizer_lookup(s, obj, func_off("prog_a", "alpha_func"), &r), 0);
 	assert_string_equal(r.name, "alpha_func");
@@ -259,7 +286,10 @@ static void test_note_exec(void **state)
 	assert_int_equal(symbolizer_object_by_build_id(s, NULL, 20), SYM_OBJ_UNKNOWN);
 	/* relative and missing paths are ignored */
 	symbolizer_note_exec(s, 1, "relative/path");
-	symbolizer_note_exec(s, 0x7ffffff0u, "/nonexistent/bin");
+	symbolizer_note_exec(s, (uint32_t)getpid(), "/nonexistent/bin");
+	symbolizer_get_stats(s, &st);
+	assert_int_equal(st.objects, 2);
+	assert_int_equal(st.identify_failures, 1);
 	symbolizer_free(s);
 }
 
@@ -328,7 +358,7 @@ static void test_eviction(void **state)
 	path_of(pa, sizeof(pa), "prog_a");
 	path_of(pb, sizeof(pb), "prog_b");
 	/* measure one table */
-	symbolizer_note_exec(s, 0x7ffffff0u, pa);
+	symbolizer_note_exec(s, (uint32_t)getpid(), pa);
 	a = symbolizer_object_by_build_id(s, ida, (size_t)read_id("prog_a", ida));
 	assert_int_equal(symbolizer_lookup(s, a, func_off("prog_a", "alpha_func"), &r), 0);
 	symbolizer_get_stats(s, &st);
@@ -337,8 +367,8 @@ static void test_eviction(void **state)
 
 	/* room for about one table: the least recently used goes */
 	s = new_sym(1, one + one / 2, 0);
-	symbolizer_note_exec(s, 0x7ffffff0u, pa);
-	symbolizer_note_exec(s, 0x7ffffff0u, pb);
+	symbolizer_note_exec(s, (uint32_t)getpid(), pa);
+	symbolizer_note_exec(s, (uint32_t)getpid(), pb);
 	a = symbolizer_object_by_build_id(s, ida, (size_t)read_id("prog_a", ida));
 	b = symbolizer_object_by_build_id(s, idb, (size_t)read_id("prog_b", idb));
 	assert_int_not_equal(a, b);
@@ -360,7 +390,7 @@ static void test_eviction(void **state)
 
 	/* a tiny bound evicts everything not just installed */
 	s = new_sym(1, 1, 0);
-	symbolizer_note_exec(s, 0x7ffffff0u, pa);
+	symbolizer_note_exec(s, (uint32_t)getpid(), pa);
 	assert_int_equal(symbolizer_lookup(s, a, func_off("prog_a", "alpha_func"), &r), 0);
 	symbolizer_poll(s);
 	symbolizer_get_stats(s, &st);
@@ -401,7 +431,7 @@ static void test_unknown_and_bounds(void **state)
 	char path[4096];
 	path_of(path, sizeof(path), "not_elf");
 	assert_int_equal(symtest_write(path, "hello, not an ELF file\n"), 0);
-	symbolizer_note_exec(s, 0x7ffffff0u, path);
+	symbolizer_note_exec(s, (uint32_t)getpid(), path);
 	symbolizer_get_stats(s, &st);
 	assert_int_equal(st.objects, 1);
 	assert_int_equal(symbolizer_lookup(s, 1, 0, &r), -ENOENT);
