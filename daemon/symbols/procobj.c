@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Process objects: ids for frames whose process mappings are not read yet, bound later. */
 #include "symbols/procobj.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Process objects: user frames drained before their process's mappings were read.
  *
  * A raw user IP becomes (file object, file offset) only through the

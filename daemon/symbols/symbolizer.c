@@ -1,8 +1,9 @@
-/* Symbolizer: object table, per-pid code mappings, bounded table cache; all file work runs in symloader.c. */
+/* Symbolizer: per-pid code mappings, bounded table cache, lookups; objects in objtab.c, file work in symloader.c. */
 #include "symbols/symbolizer.h"
 
 #include "symbols/elfsym.h"
 #include "symbols/ksyms.h"
+#include "symbols/objtab.h"
 #include "symbols/procobj.h"
 #include "symbols/symloader.h"
 #include "common/clock.h"
@@ -15,8 +16,6 @@
 
 #define DEFAULT_CACHE_BYTES (256u << 20)
 #define DEFAULT_MAX_OBJECTS 65536u
-#define MAX_OBJECTS_LIMIT (1u << 22)
-#define PATHS_PER_OBJECT SYMLOADER_PATHS /* candidate paths kept, newest first */
 #define PID_CACHE_MAX 1024        /* processes whose code mappings are kept */
 #define PID_BUCKETS 2048
 #define LOAD_QUEUE_MAX 256        /* table loads queued or running */
@@ -24,27 +23,7 @@
 #define MAPS_REREAD_NS 50000000ull /* a pid's maps are re-read at most every 50 ms */
 #define PROC_OBJECTS_MAX 16384    /* process objects (see procobj.h) */
 #define PROC_FRAMES_MAX (256u << 10) /* frames recorded under them: 24 bytes each */
-#define NIL UINT32_MAX
-
-enum obj_state { OBJ_IDLE, OBJ_QUEUED, OBJ_LOADED, OBJ_FAILED };
-
-struct object {
-	uint8_t build_id[ELFSYM_BUILD_ID_MAX];
-	uint8_t build_id_len;
-	uint8_t has_key;
-	uint8_t state;              /* enum obj_state */
-	struct symloader_key key;   /* identity when there is no build-id */
-	uint64_t size;              /* file size; 0 until identified or loaded */
-	char *name;                 /* display basename; NULL until a path is known */
-	char *logical_dir;          /* dirname as the process saw it (debuglink) */
-	struct symloader_cand paths[PATHS_PER_OBJECT];
-	uint32_t paths_gen;         /* bumped when a path is learned */
-	uint32_t next_bid;          /* hash chains (object index or NIL) */
-	uint32_t next_key;
-	struct elfsym *table;
-	uint64_t last_use;
-	uint64_t installed_poll;
-};
+#define NIL UINT32_MAX /* end of a pid bucket chain */
 
 /* A code mapping of a process, its file already identified. */
 struct pmap {
@@ -79,17 +58,11 @@ struct symbolizer {
 	char *kallsyms;
 	char *debug_dirs;
 	size_t cache_max;
-	size_t max_objects;
 	int no_worker;
 
 	struct ksyms *ksyms;
 
-	struct object *objs;
-	size_t nobjs;
-	size_t objs_cap;
-	uint32_t *bid_buckets;
-	uint32_t *key_buckets;
-	size_t nbuckets;
+	struct objtab *objtab;
 
 	struct pid_entry pids[PID_CACHE_MAX];
 	uint32_t pid_buckets[PID_BUCKETS];
@@ -103,7 +76,7 @@ struct symbolizer {
 	uint64_t tick;
 	uint64_t poll_gen;
 	size_t cache_bytes;
-	uint64_t evictions, load_failures, objects_full, maps_reads, loaded, pending;
+	uint64_t evictions, load_failures, maps_reads, loaded, pending;
 	uint64_t identify_failures, bad_offsets;
 
 	struct symloader *loader;   /* without threads when no_worker: jobs run inline */
@@ -120,164 +93,15 @@ static uint64_t hash64(uint64_t x)
 	return x ^ (x >> 33);
 }
 
-static uint64_t hash_bid(const uint8_t *id, size_t len)
+static struct sym_object *obj_get(struct symbolizer *s, uint32_t id)
 {
-	uint64_t h = len;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ id[i]) * 0x100000001b3ull;
-	return hash64(h);
-}
-
-static uint64_t hash_key(const struct symloader_key *k)
-{
-	return hash64(k->dev ^ hash64(k->ino ^ hash64(k->mtime_ns)));
-}
-
-/* ---- object table ---- */
-
-static struct object *obj_get(struct symbolizer *s, uint32_t id)
-{
-	if (id == SYM_OBJ_KERNEL || id == SYM_OBJ_UNKNOWN || (size_t)id - 1 >= s->nobjs)
-		return NULL;
-	return &s->objs[id - 1];
-}
-
-static uint32_t obj_new(struct symbolizer *s)
-{
-	struct object *o;
-
-	if (s->nobjs >= s->max_objects) {
-		s->objects_full++;
-		return SYM_OBJ_UNKNOWN;
-	}
-	if (s->nobjs == s->objs_cap) {
-		size_t cap = s->objs_cap ? s->objs_cap * 2 : 64;
-		struct object *n;
-
-		if (cap > s->max_objects)
-			cap = s->max_objects;
-		n = realloc(s->objs, cap * sizeof(*n));
-		if (!n)
-			return SYM_OBJ_UNKNOWN;
-		s->objs = n;
-		s->objs_cap = cap;
-	}
-	o = &s->objs[s->nobjs];
-	memset(o, 0, sizeof(*o));
-	o->next_bid = o->next_key = NIL;
-	return (uint32_t)++s->nobjs;
-}
-
-static uint32_t obj_by_build_id(struct symbolizer *s, const uint8_t *id, size_t len)
-{
-	size_t b = hash_bid(id, len) & (s->nbuckets - 1);
-	uint32_t i, oid;
-
-	for (i = s->bid_buckets[b]; i != NIL; i = s->objs[i].next_bid)
-		if (s->objs[i].build_id_len == len && memcmp(s->objs[i].build_id, id, len) == 0)
-			return i + 1;
-	oid = obj_new(s);
-	if (oid == SYM_OBJ_UNKNOWN)
-		return oid;
-	memcpy(s->objs[oid - 1].build_id, id, len);
-	s->objs[oid - 1].build_id_len = (uint8_t)len;
-	s->objs[oid - 1].next_bid = s->bid_buckets[b];
-	s->bid_buckets[b] = oid - 1;
-	return oid;
-}
-
-static uint32_t obj_by_key(struct symbolizer *s, const struct symloader_key *k)
-{
-	size_t b = hash_key(k) & (s->nbuckets - 1);
-	uint32_t i, oid;
-
-	for (i = s->key_buckets[b]; i != NIL; i = s->objs[i].next_key)
-		if (s->objs[i].has_key && symloader_key_eq(&s->objs[i].key, k))
-			return i + 1;
-	oid = obj_new(s);
-	if (oid == SYM_OBJ_UNKNOWN)
-		return oid;
-	s->objs[oid - 1].key = *k;
-	s->objs[oid - 1].has_key = 1;
-	s->objs[oid - 1].next_key = s->key_buckets[b];
-	s->key_buckets[b] = oid - 1;
-	return oid;
-}
-
-static int cand_eq(const struct symloader_cand *a, const struct symloader_cand *b)
-{
-	return a->path && b->path && strcmp(a->path, b->path) == 0 &&
-	       (a->root ? b->root && strcmp(a->root, b->root) == 0 : !b->root);
-}
-
-/* Remember where the file opens from (newest first) and the directory the
- * process saw it in. A new path lets a failed object be retried. */
-static void obj_add_path(struct symbolizer *s, uint32_t id, const struct symloader_cand *c, const char *logical)
-{
-	struct object *o = obj_get(s, id);
-	struct symloader_cand n;
-
-	if (!o || !c->path)
-		return;
-	for (size_t i = 0; i < PATHS_PER_OBJECT; i++)
-		if (cand_eq(&o->paths[i], c))
-			return;
-	n = (struct symloader_cand){
-		.root = c->root ? strdup(c->root) : NULL, .path = strdup(c->path), .magic = c->magic,
-	};
-	if (!n.path || (c->root && !n.root)) {
-		free(n.root);
-		free(n.path);
-		return;
-	}
-	free(o->paths[PATHS_PER_OBJECT - 1].root);
-	free(o->paths[PATHS_PER_OBJECT - 1].path);
-	memmove(&o->paths[1], &o->paths[0], (PATHS_PER_OBJECT - 1) * sizeof(o->paths[0]));
-	o->paths[0] = n;
-	o->paths_gen++;
-	if (logical && logical[0] == '/') {
-		const char *slash = strrchr(logical, '/');
-		char *dir = strndup(logical, slash == logical ? 1 : (size_t)(slash - logical));
-		char *base = strdup(slash + 1);
-
-		if (dir) {
-			free(o->logical_dir);
-			o->logical_dir = dir;
-		}
-		if (base && base[0] && !o->name)
-			o->name = base;
-		else
-			free(base);
-	}
-	if (o->state == OBJ_FAILED)
-		o->state = OBJ_IDLE;
-}
-
-/* Object for a file the worker identified; learns its paths and size. */
-static uint32_t obj_for_ident(struct symbolizer *s, const struct symloader_ident *id)
-{
-	uint32_t oid = id->build_id_len ? obj_by_build_id(s, id->build_id, id->build_id_len)
-					: obj_by_key(s, &id->key);
-	struct object *o = obj_get(s, oid);
-
-	if (!o)
-		return SYM_OBJ_UNKNOWN;
-	/* Copies sharing a build-id may differ in size (one stripped): the
-	 * code lies at the same offsets in both. */
-	if (id->size > o->size)
-		o->size = id->size;
-	/* Least preferred first: obj_add_path puts the newest in front. */
-	for (size_t i = SYMLOADER_IDENT_PATHS; i-- > 0;)
-		if (id->cands[i].path)
-			obj_add_path(s, oid, &id->cands[i], id->logical);
-	return oid;
+	return objtab_get(s->objtab, id);
 }
 
 /* Can file offset off lie in object oid's file? */
 static int offset_ok(struct symbolizer *s, uint32_t oid, uint64_t off)
 {
-	struct object *o = obj_get(s, oid);
+	struct sym_object *o = obj_get(s, oid);
 
 	if (off < (o && o->size ? o->size : SYM_MAX_FILE_OFFSET))
 		return 1;
@@ -289,7 +113,7 @@ static int offset_ok(struct symbolizer *s, uint32_t oid, uint64_t off)
 
 static struct symloader_job *job_new_load(struct symbolizer *s, uint32_t id)
 {
-	struct object *o = obj_get(s, id);
+	struct sym_object *o = obj_get(s, id);
 	struct symloader_job *j = symloader_job_new(SYMLOADER_LOAD);
 
 	if (!j)
@@ -300,7 +124,7 @@ static struct symloader_job *job_new_load(struct symbolizer *s, uint32_t id)
 	j->build_id_len = o->build_id_len;
 	j->has_key = o->has_key;
 	j->key = o->key;
-	for (size_t i = 0; i < PATHS_PER_OBJECT && o->paths[i].path; i++) {
+	for (size_t i = 0; i < OBJTAB_PATHS && o->paths[i].path; i++) {
 		struct symloader_cand *c = &j->paths[i];
 
 		c->magic = o->paths[i].magic;
@@ -317,7 +141,7 @@ static struct symloader_job *job_new_load(struct symbolizer *s, uint32_t id)
 /* Start loading object id. 0 (queued or, with no_worker, done) or -errno. */
 static int load_start(struct symbolizer *s, uint32_t id)
 {
-	struct object *o = obj_get(s, id);
+	struct sym_object *o = obj_get(s, id);
 	struct symloader_job *j;
 
 	if (s->pending >= LOAD_QUEUE_MAX)
@@ -336,7 +160,7 @@ static int load_start(struct symbolizer *s, uint32_t id)
 /* Ask for a table early, so it is there when a query renders the frame. */
 static void warm(struct symbolizer *s, uint32_t id)
 {
-	struct object *o = obj_get(s, id);
+	struct sym_object *o = obj_get(s, id);
 
 	if (o && o->state == OBJ_IDLE && o->paths[0].path)
 		(void)load_start(s, id);
@@ -344,7 +168,7 @@ static void warm(struct symbolizer *s, uint32_t id)
 
 static void install_load(struct symbolizer *s, struct symloader_job *j)
 {
-	struct object *o = obj_get(s, j->obj);
+	struct sym_object *o = obj_get(s, j->obj);
 
 	s->pending--;
 	if (!o || o->state != OBJ_QUEUED)
@@ -535,7 +359,7 @@ static void install_maps(struct symbolizer *s, struct symloader_job *j, struct r
 		return;
 	}
 	for (size_t i = 0; i < j->nidents; i++)
-		objs[i] = obj_for_ident(s, &j->idents[i]);
+		objs[i] = objtab_for_ident(s->objtab, &j->idents[i]);
 	for (size_t i = 0; i < j->nmaps; i++)
 		maps[i] = (struct pmap){
 			.start = j->maps[i].start, .end = j->maps[i].end, .pgoff = j->maps[i].pgoff,
@@ -561,7 +385,7 @@ static void install_maps(struct symbolizer *s, struct symloader_job *j, struct r
 static void install_exec(struct symbolizer *s, struct symloader_job *j)
 {
 	if (j->err == 0 && j->nidents == 1)
-		(void)obj_for_ident(s, &j->idents[0]);
+		(void)objtab_for_ident(s->objtab, &j->idents[0]);
 }
 
 /* Install every finished job. Main thread only. */
@@ -664,7 +488,7 @@ uint32_t symbolizer_object_by_build_id(struct symbolizer *s, const uint8_t *buil
 {
 	if (!build_id || len == 0 || len > ELFSYM_BUILD_ID_MAX)
 		return SYM_OBJ_UNKNOWN;
-	return obj_by_build_id(s, build_id, len);
+	return objtab_by_build_id(s->objtab, build_id, len);
 }
 
 uint32_t symbolizer_build_id_frame(struct symbolizer *s, const uint8_t *build_id, size_t len, uint64_t off)
@@ -702,10 +526,10 @@ int symbolizer_frame_resolve(struct symbolizer *s, uint32_t obj, uint64_t addr, 
 static void evict(struct symbolizer *s)
 {
 	while (s->cache_bytes > s->cache_max) {
-		struct object *victim = NULL;
+		struct sym_object *victim = NULL;
 
-		for (size_t i = 0; i < s->nobjs; i++) {
-			struct object *o = &s->objs[i];
+		for (size_t i = 0; i < objtab_count(s->objtab); i++) {
+			struct sym_object *o = objtab_at(s->objtab, i);
 
 			/* Tables installed by this poll have not been used yet:
 			 * evicting them would only make loads thrash. */
@@ -733,7 +557,7 @@ void symbolizer_poll(struct symbolizer *s)
 
 static int lookup_file(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret)
 {
-	struct object *o = obj_get(s, obj);
+	struct sym_object *o = obj_get(s, obj);
 	const char *name;
 	uint64_t off;
 
@@ -788,7 +612,7 @@ int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct 
 
 const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj)
 {
-	struct object *o;
+	struct sym_object *o;
 
 	if (obj == SYM_OBJ_KERNEL)
 		return "vmlinux";
@@ -819,13 +643,13 @@ void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
 
 	procobj_get_stats(s->procobj, &ps);
 	*ret = (struct symbolizer_stats){
-		.objects = s->nobjs,
+		.objects = objtab_count(s->objtab),
 		.objects_loaded = s->loaded,
 		.cache_bytes = s->cache_bytes,
 		.evictions = s->evictions,
 		.load_failures = s->load_failures,
 		.pending = s->pending,
-		.objects_full = s->objects_full,
+		.objects_full = objtab_full(s->objtab),
 		.kernel_symbols = ksyms_count(s->ksyms),
 		.maps_reads = s->maps_reads,
 		.identify_failures = s->identify_failures,
@@ -852,20 +676,14 @@ int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 	s->kallsyms = strdup(opts && opts->kallsyms ? opts->kallsyms : "/proc/kallsyms");
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->cache_max = opts && opts->cache_bytes ? opts->cache_bytes : DEFAULT_CACHE_BYTES;
-	s->max_objects = opts && opts->max_objects ? opts->max_objects : DEFAULT_MAX_OBJECTS;
-	if (s->max_objects > MAX_OBJECTS_LIMIT)
-		s->max_objects = MAX_OBJECTS_LIMIT;
-	for (s->nbuckets = 64; s->nbuckets < s->max_objects; s->nbuckets *= 2)
-		;
-	s->bid_buckets = malloc(s->nbuckets * sizeof(uint32_t));
-	s->key_buckets = malloc(s->nbuckets * sizeof(uint32_t));
-	if (!s->procfs || !s->kallsyms || !s->debug_dirs || !s->bid_buckets || !s->key_buckets) {
+	if (!s->procfs || !s->kallsyms || !s->debug_dirs) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	memset(s->bid_buckets, 0xff, s->nbuckets * sizeof(uint32_t));
-	memset(s->key_buckets, 0xff, s->nbuckets * sizeof(uint32_t));
 	memset(s->pid_buckets, 0xff, sizeof(s->pid_buckets));
+	r = objtab_new(opts && opts->max_objects ? opts->max_objects : DEFAULT_MAX_OBJECTS, &s->objtab);
+	if (r < 0)
+		goto fail;
 	r = procobj_new(PROC_OBJECTS_MAX, PROC_FRAMES_MAX, &s->procobj);
 	if (r < 0)
 		goto fail;
@@ -892,21 +710,8 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 	s->loader = symloader_free(s->loader);
 	for (size_t i = 0; i < PID_CACHE_MAX; i++)
 		pid_drop_maps(&s->pids[i]);
-	for (size_t i = 0; i < s->nobjs; i++) {
-		struct object *o = &s->objs[i];
-
-		elfsym_free(o->table);
-		free(o->name);
-		free(o->logical_dir);
-		for (size_t k = 0; k < PATHS_PER_OBJECT; k++) {
-			free(o->paths[k].root);
-			free(o->paths[k].path);
-		}
-	}
+	s->objtab = objtab_free(s->objtab);
 	procobj_free(s->procobj);
-	free(s->objs);
-	free(s->bid_buckets);
-	free(s->key_buckets);
 	ksyms_free(s->ksyms);
 	free(s->procfs);
 	free(s->kallsyms);
