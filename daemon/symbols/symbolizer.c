@@ -21,6 +21,8 @@
 #define LOAD_QUEUE_MAX 256        /* table loads queued or running */
 #define REQ_MAX 256               /* maps reads and exec identifications in flight */
 #define MAPS_REREAD_NS 50000000ull /* a pid's maps are re-read at most every 50 ms */
+#define GONE_RETRY_NS 1000000000ull /* a pid whose maps read failed is retried after 1 s
+				     * (its exit event may have been lost, the pid reused) */
 #define PROC_OBJECTS_MAX 16384    /* process objects (see procobj.h) */
 #define PROC_FRAMES_MAX (256u << 10) /* frames recorded under them: 24 bytes each */
 #define NIL UINT32_MAX /* end of a pid bucket chain */
@@ -43,7 +45,8 @@ struct pid_entry {
 	uint64_t read_ns;           /* when the last maps read was asked for */
 	uint32_t req;               /* maps read in flight (request id), 0: none */
 	uint32_t req_slot;
-	uint32_t gone;              /* its maps could not be read: ask no more */
+	uint32_t gone;              /* its maps could not be read: ask again only
+				     * after GONE_RETRY_NS */
 	uint64_t last_use;
 };
 
@@ -304,8 +307,9 @@ static int request_submit(struct symbolizer *s, enum symloader_kind kind, uint32
  * the process is known to be gone. */
 static void pid_request_maps(struct symbolizer *s, struct pid_entry *p)
 {
-	if (p->req || p->gone)
+	if (p->req || (p->gone && clock_mono_ns() - p->read_ns < GONE_RETRY_NS))
 		return;
+	p->gone = 0;
 	p->read_ns = clock_mono_ns();
 	if (request_submit(s, SYMLOADER_MAPS, p->pid, NULL, &p->req_slot, &p->req) < 0)
 		return;
