@@ -35,7 +35,8 @@ struct symbolizer_opts {
 	const char *debug_dirs;  /* ':'-separated, default "/usr/lib/debug" */
 	size_t cache_bytes;      /* bound on memory held by loaded symbol tables */
 	size_t max_objects;      /* bound on objects known (build-id/path records) */
-	int no_worker;           /* 1: load tables synchronously (unit tests) */
+	int no_worker;           /* 1: no threads: maps reads, identification and
+				  * loads run inline, answered at once (unit tests) */
 };
 
 struct symbolizer_stats {
@@ -43,7 +44,7 @@ struct symbolizer_stats {
 	uint64_t objects_loaded; /* objects whose symbol table is in memory */
 	uint64_t cache_bytes;    /* bytes held by loaded tables */
 	uint64_t evictions;      /* tables evicted to respect cache_bytes */
-	uint64_t load_failures;  /* files that could not be opened/parsed */
+	uint64_t load_failures;  /* symbol tables that could not be loaded (open, parse, bounds) */
 	uint64_t pending;        /* loads queued or running */
 	uint64_t objects_full;   /* objects refused: max_objects reached */
 	uint64_t kernel_symbols; /* kallsyms entries loaded */
