@@ -1,4 +1,4 @@
-/* Symbol-file worker: an identify thread and a load thread, a queue each, one done list, an eventfd. */
+/* Symbol-file worker: exec, identify and load threads, a queue each, one done list, an eventfd. */
 #include "symbols/symloader.h"
 
 #include "symbols/procmaps.h"
@@ -18,7 +18,7 @@
 #define IDCACHE_SLOTS 16384 /* (dev, ino, mtime) -> build-id; cleared when 3/4 full */
 #define LEAKED_MAX 8        /* loaders left behind by stuck threads (kept reachable) */
 
-enum { W_IDENTIFY, W_LOAD, W_COUNT };
+enum { W_EXEC, W_IDENTIFY, W_LOAD, W_COUNT };
 
 struct idcache_slot {
 	struct symloader_key key;
@@ -46,7 +46,9 @@ struct symloader {
 	struct symloader_job *done;
 	int stop;
 	int efd;
-	/* Touched only by the identify thread (or, without threads, the caller). */
+	/* Shared by the exec and identify threads; the lock is never held
+	 * across I/O. */
+	pthread_mutex_t idlock;
 	struct idcache_slot *idcache;
 	size_t nidcache;
 };
@@ -132,10 +134,16 @@ static void idcache_put(struct symloader *l, const struct idcache_slot *v)
 static int identify(struct symloader *l, int pfd, const struct stat *st, struct symloader_ident *id)
 {
 	struct idcache_slot v = { .key = symloader_key_of(st), .size = (uint64_t)st->st_size };
-	struct idcache_slot *c = idcache_find(l, &v.key);
-	int fd, n;
+	struct idcache_slot *c;
+	int fd, n, hit;
 
-	if (!c) {
+	pthread_mutex_lock(&l->idlock);
+	c = idcache_find(l, &v.key);
+	hit = c != NULL;
+	if (hit)
+		v = *c;
+	pthread_mutex_unlock(&l->idlock);
+	if (!hit) {
 		fd = util_reopen_read(pfd);
 		if (fd < 0)
 			return fd;
@@ -143,13 +151,15 @@ static int identify(struct symloader *l, int pfd, const struct stat *st, struct 
 		close(fd);
 		/* Not ELF, or no build-id: identified by key; loading tells the rest. */
 		v.build_id_len = n > 0 ? (uint8_t)n : 0;
-		idcache_put(l, &v);
-		c = &v;
+		pthread_mutex_lock(&l->idlock);
+		if (!idcache_find(l, &v.key))
+			idcache_put(l, &v);
+		pthread_mutex_unlock(&l->idlock);
 	}
-	memcpy(id->build_id, c->build_id, c->build_id_len);
-	id->build_id_len = c->build_id_len;
-	id->key = c->key;
-	id->size = c->size;
+	memcpy(id->build_id, v.build_id, v.build_id_len);
+	id->build_id_len = v.build_id_len;
+	id->key = v.key;
+	id->size = v.size;
 	return 0;
 }
 
@@ -514,6 +524,7 @@ static void loader_destroy(struct symloader *l)
 	}
 	free_list(l->done);
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->idlock);
 	if (l->efd >= 0)
 		close(l->efd);
 	free(l->idcache);
@@ -531,6 +542,7 @@ int symloader_new(const struct symloader_opts *opts, struct symloader **ret)
 		return -ENOMEM;
 	l->efd = -1;
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->idlock, NULL);
 	for (int i = 0; i < W_COUNT; i++)
 		pthread_cond_init(&l->w[i].cond, NULL);
 	l->threads = opts->threads;
@@ -620,7 +632,7 @@ int symloader_fd(const struct symloader *l)
 
 void symloader_submit(struct symloader *l, struct symloader_job *j)
 {
-	struct worker *w = &l->w[j->kind == SYMLOADER_LOAD ? W_LOAD : W_IDENTIFY];
+	struct worker *w = &l->w[j->kind == SYMLOADER_LOAD ? W_LOAD : j->kind == SYMLOADER_MAPS ? W_IDENTIFY : W_EXEC];
 
 	j->next = NULL;
 	if (!l->threads) {

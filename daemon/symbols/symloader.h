@@ -1,15 +1,16 @@
 /* Symbol-file worker: every file access of the symbolizer happens here.
  *
- * Two threads, each with its own queue, so a slow table load never delays
- * identification and a file stuck on a hung mount blocks one thread, never
- * the caller's loop:
+ * Three threads, each with its own queue, so a slow table load never
+ * delays identification, a burst of maps reads never delays an exec, and
+ * a file stuck on a hung mount blocks one thread, never the caller's loop:
+ *  - the exec thread resolves exec'd paths inside the process's root, at
+ *    once: a process that lives 50 ms must still be there;
  *  - the identify thread reads /proc/PID/maps and learns which file backs
- *    each executable mapping (build-id, or dev/ino/mtime), and resolves
- *    exec'd paths inside the process's root;
+ *    each executable mapping (build-id, or dev/ino/mtime);
  *  - the load thread parses symbol tables.
  * The symbolizer describes the work in a symloader_job, submits it, and
  * takes finished jobs back on its own thread after the eventfd fires. The
- * loader owns only its queues and the identify thread's cache; it never
+ * loader owns only its queues and the identification cache; it never
  * touches symbolizer state, so the symbolizer's tables need no lock.
  * Internal to the symbolizer. */
 #ifndef PROFD_SYMLOADER_H
@@ -77,7 +78,7 @@ struct symloader_map {
 enum symloader_kind {
 	SYMLOADER_LOAD,  /* parse a symbol table (load thread) */
 	SYMLOADER_MAPS,  /* read procfs/PID/maps, identify its code files (identify thread) */
-	SYMLOADER_EXEC,  /* identify an exec'd path inside procfs/PID/root (identify thread) */
+	SYMLOADER_EXEC,  /* identify an exec'd path inside procfs/PID/root (exec thread) */
 };
 
 /* One piece of work. The caller fills the request, the loader the result;
@@ -129,7 +130,7 @@ struct symloader_opts {
 
 struct symloader;
 
-/* New loader (copies opts' strings); with threads, starts both threads.
+/* New loader (copies opts' strings); with threads, starts all three.
  * 0 and *ret, or -errno (eventfd, pthread_create, -ENOMEM); *ret
  * untouched on failure. */
 int symloader_new(const struct symloader_opts *opts, struct symloader **ret);
