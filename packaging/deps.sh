@@ -10,6 +10,7 @@ PKGS=(
   libncurses-dev libcurl4-openssl-dev
   # tests
   libcmocka-dev python3 binutils xz-utils systemd tmux procps
+  libc6-dev  # libc.a: the hostile-files workload is linked statically
   # benchmarks
   linux-perf
 )
