@@ -22,6 +22,7 @@ PKGS=(
   prometheus prometheus-pushgateway protobuf-compiler golang-go openssl
   # export tests: headless Chromium for the SVG flame graphs
   chromium
+  libc6-dev  # libc.a: the hostile-files workload is linked statically
   # benchmarks
   linux-perf
 )
