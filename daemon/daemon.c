@@ -83,7 +83,7 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 		memcpy(&f, &uf[i], sizeof(f));
 		frames[n].flags = 0;
 		if (f.status == PROFD_BUILD_ID_VALID) {
-			frames[n].obj = symbolizer_object_by_build_id(d->sym, f.build_id, PROFD_BUILD_ID_SIZE);
+			frames[n].obj = symbolizer_build_id_frame(d->sym, f.build_id, PROFD_BUILD_ID_SIZE, f.offset_or_ip);
 			frames[n].addr = f.offset_or_ip;
 			if (frames[n].obj == SYM_OBJ_UNKNOWN)
 				frames[n].addr = 0;
