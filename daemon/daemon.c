@@ -236,13 +236,17 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	if (n < 0)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
 	d->data_until_ns = boundary;
+	sampler_tick(d->sampler); /* CPU hotplug */
+	/* collect (BPF counters staged, a /proc round asked of the collector
+	 * thread), then apply what is finished to the store; dead processes
+	 * are found by the collector's /proc reads */
+	resources_note_idle(d->res, sampler_idle_total(d->sampler));
 	resources_tick(d->res, now, boundary - 1);
+	resources_apply(d->res);
 	window_tick(d->win, now);
 	d->last_tick_ns = now;
 	server_tick(d->server, clock_mono_ms());
 
-	if (d->ticks % 5 == 0)
-		proctable_reap(d->procs, now);
 	if (d->ticks % 10 == 0) {
 		struct window_stats ws;
 

@@ -84,6 +84,7 @@ struct metrics_daemon {
 /* Scope METRIC_HOST: the host over a window (CPU) or now (the rest). */
 struct metrics_host {
 	double cpu_pct;                   /* all CPUs, % of their time */
+	double steal_pct;                 /* all CPUs, % of their time the hypervisor took */
 	uint64_t mem_total, mem_available, mem_used, swap_total, swap_used;
 	double mem_used_pct;
 	double load1, load5, load15;
