@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Resources: the loop's half of resource collection. resources_tick stages
- * the BPF counters' deltas and asks the collector thread for a round;
- * resources_apply writes staged batches and finished snapshots into the
- * process table and the windows. See resources.h. */
+/* Resources: the loop's half of resource collection. resources_tick asks
+ * the collector thread for a round; resources_apply writes finished
+ * snapshots into the process table and the windows. See resources.h. */
 #include "collect/resources.h"
 
 #include <errno.h>
@@ -14,7 +13,6 @@
 #include "base/log.h"
 #include "collect/collector.h"
 #include "collect/kstats.h"
-#include "collect/pidmap.h"
 #include "collect/procstat.h"
 #include "common/clock.h"
 #include "store/proctable.h"
@@ -25,9 +23,6 @@
  * sleeping processes would otherwise add a thousand records to every slot.
  * Current values are kept here for top. */
 #define GAUGE_KEEP_ROUNDS 60
-/* Staged BPF batches waiting for apply; past it BPF reads are skipped
- * (their deltas carry over) until apply catches up. */
-#define KBATCH_MAX COLLECT_QUEUE_MAX
 /* Rounds the status's steal figure covers. */
 #define STEAL_RING 10
 
@@ -42,56 +37,14 @@ struct pstate {
 	char container[16];
 };
 
-/* Scheduler and block-I/O counters of one tgid as last read: the deltas'
- * baseline. Keyed by tgid (the BPF maps' key), checked by start time. */
-struct kbase {
-	uint32_t tgid;
-	uint32_t have;            /* KB_SCHED, KB_IO */
-	uint64_t start_ns;
-	uint64_t seen;            /* the read that last listed it */
-	struct profd_sched_counters sched;
-	struct profd_io_counters io;
-};
-#define KB_SCHED (1u << 0)
-#define KB_IO (1u << 1)
-
-/* One staged delta: a process's window counters for the batch's slot. */
-struct kstage {
-	uint32_t tgid;
-	uint32_t exited;
-	uint64_t start_ns;
-	char comm[16];
-	struct wcounters wc;
-};
-
-/* A tick's staged BPF deltas (and exit records drained meanwhile). */
-struct kbatch {
-	uint64_t slot_ns;
-	uint64_t idle;            /* idle samples of the tick */
-	struct kstage *v;
-	uint32_t n, cap;
-};
-
 struct resources {
 	struct proctable *procs;
 	struct window *win;
-	uint64_t tick_ns;
-	struct kstats *ks;
 	struct collector *col;
 
 	/* collect side (loop, no store) */
-	struct kbase *kb;
-	uint32_t nkb, kbcap;
-	struct pidmap kbidx;      /* tgid -> kb index */
-	uint64_t kgen;            /* kstats reads */
-	struct kbatch *open;      /* the batch being staged */
-	struct kbatch *kq[KBATCH_MAX];
-	uint32_t kq_head, kq_n;
-	struct kbatch *kspare;
-	struct collect_key *active;
-	uint32_t nactive, acap;
 	uint64_t idle_last, idle_pending;
-	int idle_seen;
+	uint64_t tick_slot_ns;    /* slot_ns of the last resources_tick */
 	uint64_t tick_loop_ns;    /* resources_tick's time, this tick */
 
 	/* apply side (loop, what top reads) */
@@ -110,11 +63,6 @@ struct resources {
 	struct res_stats stats;
 };
 
-static uint64_t sub(uint64_t cur, uint64_t prev)
-{
-	return cur >= prev ? cur - prev : 0;
-}
-
 static int wc_empty(const struct wcounters *c)
 {
 	static const struct wcounters zero;
@@ -122,189 +70,7 @@ static int wc_empty(const struct wcounters *c)
 	return !memcmp(c, &zero, sizeof(zero));
 }
 
-/* ---- collect: BPF counters -> staged deltas ---- */
-
-static struct kbatch *open_batch(struct resources *r, uint64_t slot_ns)
-{
-	if (!r->open) {
-		r->open = r->kspare ? r->kspare : calloc(1, sizeof(*r->open));
-		r->kspare = NULL;
-		if (!r->open)
-			return NULL;
-		r->open->n = 0;
-		r->open->idle = 0;
-		r->open->slot_ns = slot_ns;
-	}
-	return r->open;
-}
-
-static struct kstage *stage(struct resources *r, uint32_t tgid, uint64_t start_ns)
-{
-	struct kbatch *b = open_batch(r, clock_boot_ns());
-	struct kstage *k;
-
-	if (!b)
-		return NULL;
-	if (b->n == b->cap) {
-		uint32_t cap = b->cap ? b->cap * 2 : 256;
-		struct kstage *v = realloc(b->v, (size_t)cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		b->v = v;
-		b->cap = cap;
-	}
-	k = &b->v[b->n++];
-	memset(k, 0, sizeof(*k));
-	k->tgid = tgid;
-	k->start_ns = start_ns;
-	return k;
-}
-
-static void hist_delta(uint32_t *out, const struct profd_hist *cur, const struct profd_hist *prev)
-{
-	for (int i = 0; i < WC_HIST_BUCKETS && i < PROFD_HIST_SLOTS; i++) {
-		uint64_t v = sub(cur->slot[i], prev ? prev->slot[i] : 0);
-		out[i] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-	}
-}
-
-/* The baseline of p's tgid (reset when the tgid is another process now),
- * NULL without memory. */
-static struct kbase *kbase_get(struct resources *r, const struct kstats_proc *p)
-{
-	uint32_t *i = pidmap_get(&r->kbidx, p->tgid);
-	struct kbase *b;
-
-	if (i) {
-		b = &r->kb[*i];
-		/* an exit record of a process whose tgid is already another's:
-		 * that one's baseline stays */
-		if (b->start_ns != p->start_time && (p->flags & KSTATS_F_EXITED))
-			return NULL;
-		if (b->start_ns != p->start_time) {
-			memset(b, 0, sizeof(*b));
-			b->tgid = p->tgid;
-			b->start_ns = p->start_time;
-		}
-		return b;
-	}
-	if (r->nkb == r->kbcap) {
-		uint32_t cap = r->kbcap ? r->kbcap * 2 : 256;
-		struct kbase *v = realloc(r->kb, (size_t)cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		r->kb = v;
-		r->kbcap = cap;
-	}
-	if (pidmap_put(&r->kbidx, p->tgid, r->nkb) < 0)
-		return NULL;
-	b = &r->kb[r->nkb++];
-	memset(b, 0, sizeof(*b));
-	b->tgid = p->tgid;
-	b->start_ns = p->start_time;
-	return b;
-}
-
-static void kbase_remove(struct resources *r, uint32_t at)
-{
-	pidmap_del(&r->kbidx, r->kb[at].tgid);
-	if (at != --r->nkb) {
-		r->kb[at] = r->kb[r->nkb];
-		pidmap_put(&r->kbidx, r->kb[at].tgid, at);
-	}
-}
-
-static void add_active(struct resources *r, uint32_t tgid, uint64_t start_ns)
-{
-	if (r->nactive == r->acap) {
-		uint32_t cap = r->acap ? r->acap * 2 : 256;
-		struct collect_key *v = realloc(r->active, (size_t)cap * sizeof(*v));
-
-		if (!v)
-			return; /* read on the slow cycle instead */
-		r->active = v;
-		r->acap = cap;
-	}
-	r->active[r->nactive++] = (struct collect_key){ .pid = tgid, .start_ns = start_ns };
-}
-
-/* Cumulative kernel counters of one process -> a staged delta. */
-static void account_kstats(struct resources *r, const struct kstats_proc *p)
-{
-	struct kbase *b;
-	struct kstage *k;
-	struct wcounters wc;
-
-	if (!p->tgid)
-		return;
-	b = kbase_get(r, p);
-	memset(&wc, 0, sizeof(wc));
-	if (p->sched) {
-		const struct profd_sched_counters *c = p->sched, *o = b && (b->have & KB_SCHED) ? &b->sched : NULL;
-
-		wc.sum[WC_CPU_NS] = sub(c->oncpu_ns, o ? o->oncpu_ns : 0);
-		wc.sum[WC_OFFCPU_NS] = sub(c->offcpu_ns, o ? o->offcpu_ns : 0);
-		wc.sum[WC_VCSW] = sub(c->nvcsw, o ? o->nvcsw : 0);
-		wc.sum[WC_IVCSW] = sub(c->nivcsw, o ? o->nivcsw : 0);
-		hist_delta(wc.hist_runq, &c->runq_hist, o ? &o->runq_hist : NULL);
-	}
-	if (p->io) {
-		const struct profd_io_counters *c = p->io, *o = b && (b->have & KB_IO) ? &b->io : NULL;
-
-		wc.sum[WC_IO_RBYTES] = sub(c->read_bytes, o ? o->read_bytes : 0);
-		wc.sum[WC_IO_WBYTES] = sub(c->write_bytes, o ? o->write_bytes : 0);
-		wc.sum[WC_IO_RREQS] = sub(c->read_reqs, o ? o->read_reqs : 0);
-		wc.sum[WC_IO_WREQS] = sub(c->write_reqs, o ? o->write_reqs : 0);
-		hist_delta(wc.hist_iolat, &c->lat_hist, o ? &o->lat_hist : NULL);
-	}
-	if (b) {
-		if (p->sched) {
-			b->sched = *p->sched;
-			b->have |= KB_SCHED;
-		}
-		if (p->io) {
-			b->io = *p->io;
-			b->have |= KB_IO;
-		}
-		b->seen = r->kgen;
-	}
-	if ((wc.sum[WC_CPU_NS] > 0 || p->running) && !(p->flags & KSTATS_F_EXITED))
-		add_active(r, p->tgid, p->start_time);
-	if (!wc_empty(&wc) || (p->flags & KSTATS_F_EXITED)) {
-		k = stage(r, p->tgid, p->start_time);
-		if (k) {
-			k->wc = wc;
-			k->exited = !!(p->flags & KSTATS_F_EXITED);
-			if (p->comm)
-				snprintf(k->comm, sizeof(k->comm), "%s", p->comm);
-		}
-	}
-	if ((p->flags & KSTATS_F_EXITED) && b)
-		kbase_remove(r, (uint32_t)(b - r->kb));
-}
-
-static void on_kstats_exit(void *ctx, const struct kstats_proc *p)
-{
-	account_kstats(ctx, p);
-}
-
-static int visit_kstats(void *ctx, const struct kstats_proc *p)
-{
-	account_kstats(ctx, p);
-	return 0;
-}
-
-/* Baselines of processes the last read did not list: gone without an
- * exit record reaching us (ring full); a later process on the tgid starts
- * from zero anyway. */
-static void kbase_sweep(struct resources *r)
-{
-	for (uint32_t i = r->nkb; i-- > 0;)
-		if (r->kb[i].seen != r->kgen)
-			kbase_remove(r, i);
-}
+/* ---- collect: the round request ---- */
 
 void resources_note_idle(struct resources *r, uint64_t idle_total)
 {
@@ -312,40 +78,16 @@ void resources_note_idle(struct resources *r, uint64_t idle_total)
 		return;
 	r->idle_pending += idle_total >= r->idle_last ? idle_total - r->idle_last : idle_total;
 	r->idle_last = idle_total;
-	r->idle_seen = 1;
 }
 
 void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns)
 {
-	uint64_t t0 = clock_mono_ns(), t1;
-	struct kbatch *b = open_batch(r, slot_ns);
-	int room = r->kq_n < KBATCH_MAX;
+	uint64_t t0 = clock_mono_ns();
 
-	r->nactive = 0;
-	if (b) {
-		b->slot_ns = slot_ns;
-		b->idle += r->idle_pending;
-		r->idle_pending = 0;
-	}
-	if (r->ks) {
-		kstats_drain(r->ks);
-		if (room) {
-			t1 = clock_mono_ns();
-			r->kgen++;
-			if (kstats_read(r->ks, visit_kstats, r) == 0)
-				kbase_sweep(r);
-			r->stats.kstats_ns = clock_mono_ns() - t1;
-		} else {
-			r->stats.kstats_skipped++;
-		}
-	}
-	/* an empty batch stays open for the next tick: nothing to apply */
-	if (r->open && room && (r->open->n || r->open->idle)) {
-		r->kq[(r->kq_head + r->kq_n) % KBATCH_MAX] = r->open;
-		r->kq_n++;
-		r->open = NULL;
-	}
-	collector_request(r->col, now_ns, slot_ns, r->active, r->nactive);
+	/* idle samples drained at this tick belong to the slot that ended, and
+	 * so do the data of a round meant for it that ran late */
+	r->tick_slot_ns = slot_ns;
+	collector_request(r->col, now_ns, slot_ns, NULL, 0);
 	r->tick_loop_ns = clock_mono_ns() - t0;
 }
 
@@ -422,21 +164,16 @@ static void record_gauges(struct resources *r, struct pstate *s, struct wcounter
 	s->g_rec_round = r->round;
 }
 
-static void apply_kbatch(struct resources *r, const struct kbatch *b)
+/* Scheduler and block-I/O deltas: the records that create table entries
+ * for processes seen running (their identity is then wanted). */
+static void apply_sched(struct resources *r, const struct res_snapshot *s)
 {
-	if (b->idle) {
-		struct wcounters wc;
-
-		memset(&wc, 0, sizeof(wc));
-		wc.sum[WC_IDLE_SAMPLES] = b->idle;
-		window_add_counters(r->win, b->slot_ns, PROC_ID_SYSTEM, &wc);
-	}
-	for (uint32_t i = 0; i < b->n; i++) {
-		const struct kstage *k = &b->v[i];
-		uint32_t proc = proctable_get(r->procs, k->tgid, k->start_ns, k->comm[0] ? k->comm : NULL, b->slot_ns);
+	for (uint32_t i = 0; i < s->nsched; i++) {
+		const struct snap_sched *k = &s->sched[i];
+		uint32_t proc = proctable_get(r->procs, k->pid, k->start_ns, k->comm[0] ? k->comm : NULL, s->read_ns);
 
 		if (!wc_empty(&k->wc))
-			window_add_counters(r->win, b->slot_ns, proc, &k->wc);
+			window_add_counters(r->win, s->read_ns, proc, &k->wc);
 		if (k->exited)
 			state_drop(r, proc);
 	}
@@ -580,7 +317,7 @@ static void apply_gpu(struct resources *r, const struct res_snapshot *s)
 		st->g.gpu_pct = gp->util_valid ? gp->util_pct : 0;
 		st->g.gpu_mem = gp->mem_bytes;
 		if (gp->util_valid && gp->util_pct > 0)
-			wc.sum[WC_GPU_UTIL_NS] = (uint64_t)(gp->util_pct / 100.0 * (double)r->tick_ns);
+			wc.sum[WC_GPU_UTIL_NS] = (uint64_t)(gp->util_pct / 100.0 * (double)g->interval_ns);
 		if (st->g.gpu_mem != st->g_rec.gpu_mem)
 			record_gauges(r, st, &wc);
 		if (!wc_empty(&wc))
@@ -612,7 +349,13 @@ static void apply_snapshot(struct resources *r, struct res_snapshot *s)
 {
 	const struct collector_stats *cs = &s->stats;
 
+	/* A round runs just before the boundary; one that ran past it (a busy
+	 * host) still describes the slot that just ended: put it there, as the
+	 * sampler's drain clamps late samples. */
+	if (r->tick_slot_ns && s->read_ns > r->tick_slot_ns)
+		s->read_ns = r->tick_slot_ns;
 	r->round = s->seq;
+	apply_sched(r, s);
 	for (uint32_t i = 0; i < s->nprocs; i++)
 		apply_proc(r, s, &s->procs[i]);
 	apply_system(r, s);
@@ -631,6 +374,10 @@ static void apply_snapshot(struct resources *r, struct res_snapshot *s)
 	r->stats.last_round_ns = cs->last_round_ns;
 	r->stats.max_round_ns = cs->max_round_ns;
 	r->stats.lead_ns = cs->lead_ns;
+	r->stats.kstats_ns = cs->kstats_ns;
+	r->stats.kstats_procs = cs->kstats_procs;
+	r->stats.kstats_exit_records = cs->kstats_exit_records;
+	r->stats.kstats_dropped = cs->kstats_dropped;
 }
 
 int resources_apply(struct resources *r)
@@ -639,19 +386,13 @@ int resources_apply(struct resources *r)
 	struct res_snapshot *s;
 	int n = 0;
 
-	while (r->kq_n) {
-		struct kbatch *b = r->kq[r->kq_head];
+	if (r->idle_pending) {
+		struct wcounters wc;
 
-		r->kq_head = (r->kq_head + 1) % KBATCH_MAX;
-		r->kq_n--;
-		apply_kbatch(r, b);
-		n++;
-		if (!r->kspare) {
-			r->kspare = b;
-		} else {
-			free(b->v);
-			free(b);
-		}
+		memset(&wc, 0, sizeof(wc));
+		wc.sum[WC_IDLE_SAMPLES] = r->idle_pending;
+		window_add_counters(r->win, r->tick_slot_ns, PROC_ID_SYSTEM, &wc);
+		r->idle_pending = 0;
 	}
 	while ((s = collector_take(r->col))) {
 		apply_snapshot(r, s);
@@ -680,11 +421,9 @@ static void on_want(void *ctx, const struct proctable_want *w)
 int resources_new(const struct resources_opts *o, struct resources **ret)
 {
 	struct resources *r;
-	struct kstats_opts ko = { .max_procs = o->max_procs };
-	struct kstats_callbacks kc;
 	struct collector_opts co = {
 		.procfs = o->procfs, .dev_dri = o->dev_dri, .nvml_path = o->nvml_path, .tick_ns = o->tick_ns,
-		.max_procs = o->max_procs, .threaded = !o->inline_collect,
+		.max_procs = o->max_procs, .threaded = !o->inline_collect, .kstats = !o->no_kstats,
 	};
 	int err;
 
@@ -695,7 +434,6 @@ int resources_new(const struct resources_opts *o, struct resources **ret)
 		return -ENOMEM;
 	r->procs = o->procs;
 	r->win = o->win;
-	r->tick_ns = o->tick_ns;
 	r->nst = o->max_procs + PROC_ID_FIRST;
 	r->st = calloc(r->nst, sizeof(*r->st));
 	r->per_cpu = calloc(SYSSTAT_MAX_CPUS, sizeof(*r->per_cpu));
@@ -706,29 +444,10 @@ int resources_new(const struct resources_opts *o, struct resources **ret)
 	}
 	r->sys.cpu_pct = r->sys.steal_pct = -1;
 	r->sys.per_cpu = r->per_cpu;
-
-	kc.exit = on_kstats_exit;
-	kc.ctx = r;
-	err = o->no_kstats ? -ENOTSUP : kstats_new(&ko, &kc, &r->ks);
-	if (err == -ENOTSUP && o->no_kstats) {
-		r->ks = NULL;
-	} else if (err) {
-		log_warn_errno(err, "resources: scheduler/block-I/O counters unavailable (%m): CPU %% from samples");
-		r->ks = NULL;
-	} else {
-		r->stats.kstats_parts = kstats_parts(r->ks);
-	}
+	r->stats.kstats_parts = collector_kstats_parts(r->col);
 	proctable_set_want_fn(r->procs, on_want, r);
 	*ret = r;
 	return 0;
-}
-
-static void kbatch_free(struct kbatch *b)
-{
-	if (b) {
-		free(b->v);
-		free(b);
-	}
 }
 
 struct resources *resources_free(struct resources *r)
@@ -737,24 +456,12 @@ struct resources *resources_free(struct resources *r)
 		return NULL;
 	if (r->procs)
 		proctable_set_want_fn(r->procs, NULL, NULL);
-	/* the thread first: it may still hand over wants' answers */
 	r->col = collector_free(r->col);
-	kstats_free(r->ks);
 	if (r->st)
 		for (uint32_t i = 0; i < r->nst; i++)
 			free(r->st[i]);
 	free(r->st);
 	free(r->per_cpu);
-	free(r->kb);
-	pidmap_release(&r->kbidx);
-	kbatch_free(r->open);
-	kbatch_free(r->kspare);
-	while (r->kq_n) {
-		kbatch_free(r->kq[r->kq_head]);
-		r->kq_head = (r->kq_head + 1) % KBATCH_MAX;
-		r->kq_n--;
-	}
-	free(r->active);
 	free(r->gpu_ids);
 	free(r);
 	return NULL;
@@ -762,15 +469,14 @@ struct resources *resources_free(struct resources *r)
 
 int resources_epoll_fd(struct resources *r)
 {
-	return r->ks ? kstats_epoll_fd(r->ks) : -1;
+	/* the collector's thread owns the exit-record ring and polls it */
+	(void)r;
+	return -1;
 }
 
 void resources_drain(struct resources *r)
 {
-	/* exit records between ticks belong to the slot in progress, which
-	 * the next tick closes: they join the batch that tick stages */
-	if (r->ks)
-		kstats_drain(r->ks);
+	(void)r;
 }
 
 const struct res_system *resources_system(const struct resources *r)
@@ -818,7 +524,7 @@ const struct gpu_device_info *resources_gpu_devices(const struct resources *r, s
 
 int resources_exact_cpu(const struct resources *r)
 {
-	return r->ks && (r->stats.kstats_parts & KSTATS_PART_ONCPU);
+	return !!(r->stats.kstats_parts & KSTATS_PART_ONCPU);
 }
 
 void resources_get_stats(const struct resources *r, struct res_stats *ret)
@@ -837,13 +543,5 @@ void resources_get_stats(const struct resources *r, struct res_stats *ret)
 		collector_counts(r->col, &cs);
 		ret->rounds_skipped = cs.rounds_skipped;
 		ret->wants_dropped = cs.wants_dropped;
-	}
-	if (r->ks) {
-		struct kstats_stats ks;
-
-		kstats_get_stats(r->ks, &ks);
-		ret->kstats_procs = ks.procs;
-		ret->kstats_exit_records = ks.exit_records;
-		ret->kstats_dropped = ks.sched.proc_full + ks.sched.exit_lost;
 	}
 }

@@ -5,19 +5,18 @@
  * from procstat, system CPU/memory/load/PSI from sysstat, GPU from gpu.c.
  *
  * Two halves, clearly apart:
- * - collect: resources_tick (loop; reads the BPF maps only, a few ms for
- *   thousands of processes) and the collector thread (collect/collector.h:
- *   every /proc and GPU read). Neither touches the process table or the
- *   windows: cumulative counters become per-tick deltas in staged batches
- *   and snapshots.
+ * - collect: the collector thread (collect/collector.h) makes every read:
+ *   the BPF maps, /proc, NVML and DRM fdinfo. resources_tick only asks it
+ *   for a round. Nothing there touches the process table or the windows:
+ *   cumulative counters become deltas in immutable snapshots.
  * - apply: resources_apply (loop), the only function that writes the store
  *   (process table entries and identities, window counters) and the state
  *   top reads (gauges, units, system header, GPU view). It costs what
- *   changed: the processes that ran or were read this round.
+ *   changed: the processes that ran or were read in the round.
  * Apply may be deferred (while a query reads the store from another
- * thread): batches and snapshots queue, bounded; past the bound collection
- * rounds are skipped and counted, and since deltas are taken against the
- * last read nothing is lost but time resolution. */
+ * thread): snapshots queue, bounded; past the bound collection rounds are
+ * skipped and counted, and since deltas are taken against the last read
+ * nothing is lost but time resolution. */
 #ifndef PROFD_RESOURCES_H
 #define PROFD_RESOURCES_H
 
@@ -54,7 +53,6 @@ struct res_gauges {
 struct res_stats {
 	uint32_t kstats_parts;     /* KSTATS_PART_* loaded; 0: none */
 	uint64_t kstats_procs, kstats_exit_records, kstats_dropped;
-	uint64_t kstats_skipped;   /* ticks whose BPF read was skipped: apply deferred */
 	uint64_t proc_reads;       /* per-process /proc reads, total */
 	uint64_t proc_read_fail;   /* process gone or unreadable */
 	uint64_t handle_reads;     /* reads through held /proc handles */
@@ -66,7 +64,7 @@ struct res_stats {
 	uint64_t last_tick_procs;  /* processes read in the last round */
 	uint64_t last_tick_ns;     /* loop time of the last tick: resources_tick + resources_apply */
 	uint64_t max_tick_ns;
-	uint64_t kstats_ns;        /* loop time of the last BPF read */
+	uint64_t kstats_ns;        /* the last BPF counter read (collector thread) */
 	uint64_t apply_ns;         /* loop time of the last apply */
 	uint64_t max_apply_ns;
 	uint64_t rounds, rounds_skipped; /* collector rounds run, and skipped (queue full) */
@@ -99,14 +97,16 @@ struct resources_opts {
 int resources_new(const struct resources_opts *o, struct resources **ret);
 struct resources *resources_free(struct resources *r);
 
-/* kstats' exit-record ring: readable at half full; -1 if none. */
+/* Kept for callers of the time the loop drained kstats' exit records: the
+ * collector thread polls that ring itself now. -1 (nothing to watch). */
 int resources_epoll_fd(struct resources *r);
-/* Stage the exit records (final counters) for the next apply. */
+/* No-op, see resources_epoll_fd. */
 void resources_drain(struct resources *r);
 
-/* Collect: stage this tick's scheduler and block-I/O deltas (attributed at
- * slot_ns, a time in the slot that just ended) and ask the collector for a
- * round; now_ns is CLOCK_BOOTTIME. Touches no store. */
+/* Collect: ask the collector for a round at this tick (it runs just before
+ * the next boundary, threaded; inline, at once, its data attributed at
+ * slot_ns, a time in the slot that just ended); now_ns is CLOCK_BOOTTIME.
+ * Touches no store: a lock and a wake-up. */
 void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns);
 /* The sampler's cumulative idle-sample count (sampler_stats.idle): the
  * increase since the previous call is staged as the system's idle samples
