@@ -60,6 +60,9 @@ struct resources {
 	uint64_t gpu_gen;
 	uint32_t *gpu_ids, ngpu_ids, gpu_ids_cap; /* proc ids holding GPU values */
 	uint64_t round;           /* seq of the last snapshot applied */
+	struct res_snapshot *cur; /* being applied (the budget ran out in it) */
+	uint32_t cur_at;          /* its records applied: sched ones, then procs */
+	uint32_t apply_budget;    /* records per resources_apply */
 	struct res_stats stats;
 };
 
@@ -164,19 +167,17 @@ static void record_gauges(struct resources *r, struct pstate *s, struct wcounter
 	s->g_rec_round = r->round;
 }
 
-/* Scheduler and block-I/O deltas: the records that create table entries
- * for processes seen running (their identity is then wanted). */
-static void apply_sched(struct resources *r, const struct res_snapshot *s)
+/* Scheduler and block-I/O deltas of one process: the records that create
+ * table entries for processes seen running (their identity is then
+ * wanted). */
+static void apply_sched(struct resources *r, const struct res_snapshot *s, const struct snap_sched *k)
 {
-	for (uint32_t i = 0; i < s->nsched; i++) {
-		const struct snap_sched *k = &s->sched[i];
-		uint32_t proc = proctable_get(r->procs, k->pid, k->start_ns, k->comm[0] ? k->comm : NULL, s->read_ns);
+	uint32_t proc = proctable_get(r->procs, k->pid, k->start_ns, k->comm[0] ? k->comm : NULL, s->read_ns);
 
-		if (!wc_empty(&k->wc))
-			window_add_counters(r->win, s->read_ns, proc, &k->wc);
-		if (k->exited)
-			state_drop(r, proc);
-	}
+	if (!wc_empty(&k->wc))
+		window_add_counters(r->win, s->read_ns, proc, &k->wc);
+	if (k->exited)
+		state_drop(r, proc);
 }
 
 /* One record of a snapshot. */
@@ -345,20 +346,36 @@ static void apply_gpu(struct resources *r, const struct res_snapshot *s)
 	r->ngpu_ids -= nold;
 }
 
-static void apply_snapshot(struct resources *r, struct res_snapshot *s)
+/* A snapshot's start: its time, the system figures. */
+static void snapshot_begin(struct resources *r, struct res_snapshot *s)
 {
-	const struct collector_stats *cs = &s->stats;
-
 	/* A round runs just before the boundary; one that ran past it (a busy
 	 * host) still describes the slot that just ended: put it there, as the
 	 * sampler's drain clamps late samples. */
 	if (r->tick_slot_ns && s->read_ns > r->tick_slot_ns)
 		s->read_ns = r->tick_slot_ns;
 	r->round = s->seq;
-	apply_sched(r, s);
-	for (uint32_t i = 0; i < s->nprocs; i++)
-		apply_proc(r, s, &s->procs[i]);
 	apply_system(r, s);
+	r->cur_at = 0;
+}
+
+/* Apply records of r->cur while *budget lasts; then, if all are done, the
+ * GPU view (it names processes the records may have created) and the
+ * stats. true when the snapshot is done. */
+static bool snapshot_step(struct resources *r, uint32_t *budget)
+{
+	struct res_snapshot *s = r->cur;
+	const struct collector_stats *cs = &s->stats;
+	uint32_t total = s->nsched + s->nprocs;
+
+	for (; r->cur_at < total && *budget; r->cur_at++, (*budget)--) {
+		if (r->cur_at < s->nsched)
+			apply_sched(r, s, &s->sched[r->cur_at]);
+		else
+			apply_proc(r, s, &s->procs[r->cur_at - s->nsched]);
+	}
+	if (r->cur_at < total)
+		return false;
 	apply_gpu(r, s);
 	r->stats.proc_reads = cs->proc_reads;
 	r->stats.proc_read_fail = cs->proc_read_fail;
@@ -378,12 +395,13 @@ static void apply_snapshot(struct resources *r, struct res_snapshot *s)
 	r->stats.kstats_procs = cs->kstats_procs;
 	r->stats.kstats_exit_records = cs->kstats_exit_records;
 	r->stats.kstats_dropped = cs->kstats_dropped;
+	return true;
 }
 
 int resources_apply(struct resources *r)
 {
 	uint64_t t0 = clock_mono_ns();
-	struct res_snapshot *s;
+	uint32_t budget = r->apply_budget;
 	int n = 0;
 
 	if (r->idle_pending) {
@@ -394,9 +412,21 @@ int resources_apply(struct resources *r)
 		window_add_counters(r->win, r->tick_slot_ns, PROC_ID_SYSTEM, &wc);
 		r->idle_pending = 0;
 	}
-	while ((s = collector_take(r->col))) {
-		apply_snapshot(r, s);
-		collector_release(r->col, s);
+	while (budget) {
+		if (!r->cur) {
+			r->cur = collector_take(r->col);
+			if (!r->cur)
+				break;
+			snapshot_begin(r, r->cur);
+		}
+		if (!snapshot_step(r, &budget)) {
+			/* the rest next tick; the queue behind it fills and the
+			 * collector skips rounds: the loop's time stays bounded */
+			r->stats.apply_carried++;
+			break;
+		}
+		collector_release(r->col, r->cur);
+		r->cur = NULL;
 		n++;
 	}
 	r->stats.apply_ns = clock_mono_ns() - t0;
@@ -445,6 +475,7 @@ int resources_new(const struct resources_opts *o, struct resources **ret)
 	r->sys.cpu_pct = r->sys.steal_pct = -1;
 	r->sys.per_cpu = r->per_cpu;
 	r->stats.kstats_parts = collector_kstats_parts(r->col);
+	r->apply_budget = o->apply_budget ? o->apply_budget : RES_APPLY_BUDGET;
 	proctable_set_want_fn(r->procs, on_want, r);
 	*ret = r;
 	return 0;
@@ -456,6 +487,8 @@ struct resources *resources_free(struct resources *r)
 		return NULL;
 	if (r->procs)
 		proctable_set_want_fn(r->procs, NULL, NULL);
+	if (r->cur)
+		collector_release(r->col, r->cur);
 	r->col = collector_free(r->col);
 	if (r->st)
 		for (uint32_t i = 0; i < r->nst; i++)

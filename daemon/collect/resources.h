@@ -67,6 +67,7 @@ struct res_stats {
 	uint64_t kstats_ns;        /* the last BPF counter read (collector thread) */
 	uint64_t apply_ns;         /* loop time of the last apply */
 	uint64_t max_apply_ns;
+	uint64_t apply_carried;    /* applies that stopped at the budget (rest next tick) */
 	uint64_t rounds, rounds_skipped; /* collector rounds run, and skipped (queue full) */
 	uint64_t last_round_ns, max_round_ns; /* collector round time (its thread) */
 	uint64_t lead_ns;          /* a round starts this long before the tick */
@@ -87,7 +88,16 @@ struct resources_opts {
 	int no_kstats;           /* 1: do not load the BPF counters */
 	int inline_collect;      /* 1: /proc reads run inside resources_tick,
 				  * no thread (tests: deterministic rounds) */
+	uint32_t apply_budget;   /* records applied per resources_apply at most;
+				  * 0: RES_APPLY_BUDGET */
 };
+
+/* Records (a process's deltas or gauges) one resources_apply writes at
+ * most: ~1-2 us each, so a burst of thousands of new processes costs the
+ * loop a few ms per tick over several ticks instead of tens of ms in one.
+ * A host where every tick brings more (thousands of processes all busy)
+ * gets its rounds skipped (counted) instead: coarser, never slower. */
+#define RES_APPLY_BUDGET 4096
 
 /* Loads the kstats BPF programs unless no_kstats (a failure is logged and
  * the daemon goes on with sample-based CPU %) and sets itself as the

@@ -419,6 +419,14 @@ static void apply_identities(struct proctable *pt, struct collector *c)
 	}
 }
 
+static uint64_t proctable_get_stats_procs(const struct proctable *pt)
+{
+	struct proctable_stats ps;
+
+	proctable_get_stats(pt, &ps);
+	return ps.procs;
+}
+
 static uint64_t ticks_ns(uint64_t ticks)
 {
 	return proctable_ticks_to_ns(ticks);
@@ -668,6 +676,58 @@ static void test_system(void **state)
 	proctable_free(pt);
 }
 
+/* The apply budget: a burst of new processes is spread over ticks (the
+ * loop's time per tick stays bounded), nothing is lost, the carry-over is
+ * counted. */
+static void test_apply_budget(void **state)
+{
+	struct proctable *pt = NULL;
+	struct window *w = mkwin();
+	struct resources *r = NULL;
+	struct res_stats st;
+	unsigned k;
+
+	(void)state;
+	for (unsigned i = 0; i < 7; i++) {
+		struct fproc f = { .pid = 500 + i, .comm = "burst", .start_ticks = 4400 + i, .minflt = 1, .rss_kb = 64,
+				   .threads = 1, .fds = 1, .cgroup = "/" };
+
+		mkproc(&f);
+	}
+	assert_int_equal(proctable_new(NULL, 64, &pt), 0);
+	assert_int_equal(resources_new(&(struct resources_opts){ .procs = pt, .win = w, .procfs = root, .nvml_path = "",
+								  .tick_ns = S, .max_procs = 64, .no_kstats = 1,
+								  .inline_collect = 1, .apply_budget = 3 },
+				       &r),
+			 0);
+	/* tick 1: 7 found, 3 applied */
+	resources_tick(r, T0 + S + 5000000, T0 + S - 1);
+	assert_int_equal(resources_apply(r), 0); /* the snapshot is not done */
+	assert_int_equal(proctable_get_stats_procs(pt), 3);
+	resources_get_stats(r, &st);
+	assert_int_equal(st.apply_carried, 1);
+	/* without new rounds, the rest goes 3 at a time */
+	assert_int_equal(resources_apply(r), 0);
+	assert_int_equal(proctable_get_stats_procs(pt), 6);
+	assert_int_equal(resources_apply(r), 1);
+	assert_int_equal(proctable_get_stats_procs(pt), 7);
+	/* and every one has its gauges, unit, identity */
+	for (unsigned i = 0; i < 7; i++) {
+		const struct proc_info *p = proctable_find_tgid(pt, 500 + i);
+		struct res_gauges g;
+
+		assert_non_null(p);
+		assert_string_equal(p->cmdline, "burst --flag");
+		assert_int_equal(resources_gauges(r, p->id, &g), 0);
+		assert_int_equal(g.rss, 64 * 1024);
+	}
+	for (k = 2; k < 5; k++)
+		tick(r, w, k);
+	resources_free(r);
+	window_free(w);
+	proctable_free(pt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_identities),
 		cmocka_unit_test_setup_teardown(test_active_and_slow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_system, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_budget, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
