@@ -97,7 +97,7 @@ struct resources_opts {
  * loop a few ms per tick over several ticks instead of tens of ms in one.
  * A host where every tick brings more (thousands of processes all busy)
  * gets its rounds skipped (counted) instead: coarser, never slower. */
-#define RES_APPLY_BUDGET 4096
+#define RES_APPLY_BUDGET 2048
 
 /* Loads the kstats BPF programs unless no_kstats (a failure is logged and
  * the daemon goes on with sample-based CPU %) and sets itself as the

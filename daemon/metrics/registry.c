@@ -169,7 +169,7 @@ static const struct metric table[] = {
 	{ "profd.resources.max_apply_ns", "resources.max_apply_ns", "profd_resources_max_apply_seconds", NS_TO_S,
 	  GAUGE, U64, "ns", "longest apply since start", DAEMON(res.max_apply_ns) },
 	{ "profd.resources.apply_carried", "resources.apply_carried", "profd_resources_apply_carried_total", 1, COUNTER,
-	  U64, "ticks", "applies that stopped at their record budget (4096) and finished on the next tick",
+	  U64, "ticks", "applies that stopped at their record budget (2048) and finished on the next tick",
 	  DAEMON(res.apply_carried) },
 	{ "profd.resources.collector.rounds", "resources.collector.rounds", "profd_collector_rounds_total", 1,
 	  COUNTER, U64, "rounds", "/proc, system and GPU collection rounds run (collector thread)",
