@@ -27,6 +27,11 @@
  * plus a margin, at least this, at most half a tick. */
 #define LEAD_MIN_NS (20 * MS)
 #define LEAD_MARGIN_NS (10 * MS)
+/* The fast phase (BPF counters, /proc/stat) starts this close to the
+ * boundary: twice its recent time plus a margin, at least this, so its
+ * figures end where the slot ends, within a few ms. */
+#define FAST_MIN_NS (3 * MS)
+#define FAST_MARGIN_NS (2 * MS)
 /* DRM fdinfo scan period in rounds (hosts with render nodes only). */
 #define DRM_SCAN_ROUNDS 5
 #define SNAP_SPARE 2
@@ -53,6 +58,8 @@ struct collector {
 	uint32_t cpu_ids;       /* highest CPU id seen + 1 */
 	struct res_snapshot *build; /* being filled */
 	uint64_t round;
+	uint64_t slow_ns, fast_ns;  /* the last round's phases */
+	uint64_t fast_lead;         /* how early the fast phase starts */
 	int scan_more;          /* the last scan stopped at its budget */
 	struct collector_stats st;
 	struct proctable_want *wtake; /* wants taken from the inbox */
@@ -71,7 +78,8 @@ struct collector {
 	uint32_t nactive, active_cap;
 	bool requested;
 	uint64_t req_slot_ns;
-	uint64_t deadline_mono;  /* when the requested round is due */
+	uint64_t boundary_mono;  /* the tick boundary the requested round ends at */
+	uint64_t deadline_mono;  /* when its slow phase is due */
 	uint64_t lead_ns;        /* published by the reading side */
 	struct res_snapshot *out[COLLECT_QUEUE_MAX];
 	uint32_t out_head, out_n;
@@ -276,52 +284,62 @@ static bool push(struct collector *c)
 	return ok;
 }
 
-static void update_lead(struct collector *c, uint64_t took)
+/* Lead of a phase before the boundary: twice its recent time plus a
+ * margin, within [min, max]; up at once, down slowly (one quick round must
+ * not make the next slow one late). */
+static uint64_t next_lead(uint64_t lead, uint64_t took, uint64_t margin, uint64_t min, uint64_t max)
 {
-	uint64_t want = 2 * took + LEAD_MARGIN_NS, lead = c->st.lead_ns;
+	uint64_t want = 2 * took + margin;
 
-	/* up at once, down slowly: one quick round must not make the next
-	 * slow one late */
 	lead = want > lead ? want : (lead * 7 + want) / 8;
-	if (lead < LEAD_MIN_NS)
-		lead = LEAD_MIN_NS;
-	if (lead > c->tick_ns / 2)
-		lead = c->tick_ns / 2;
-	c->st.lead_ns = lead;
+	return lead < min ? min : lead > max ? max : lead;
 }
 
-/* Read the wants taken from the inbox into the snapshot being built. */
+/* Answer the wants taken from the inbox into the snapshot being built. */
 static void answer_wants(struct collector *c, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
 		procset_want(c->ps, c->build, &c->wtake[i]);
 }
 
-/* The slow reads first; the scheduler counters and /proc/stat last, nearest
- * the tick boundary the round's data are attributed to. */
-static void run_round(struct collector *c, uint64_t slot_ns, uint32_t nactive)
+/* A round's first phase, the slow one, some time before the boundary:
+ * /proc of the processes due, the scan, the GPU. */
+static void round_slow(struct collector *c, uint32_t nactive)
 {
 	struct res_snapshot *s = c->build;
-	uint64_t t0 = clock_mono_ns(), now = clock_boot_ns();
+	uint64_t t0 = clock_mono_ns();
 
 	c->round++;
 	s->seq = c->round;
-	s->read_ns = c->threaded ? now : slot_ns;
 	for (uint32_t i = 0; i < nactive; i++)
 		procset_ran(c->ps, c->atake[i].pid, c->atake[i].start_ns, 1, c->round);
 	procset_round(c->ps, s, c->round);
 	if (c->round % COLLECT_SCAN_ROUNDS == 1 || c->scan_more)
 		c->scan_more = procset_scan(c->ps, s, COLLECT_NEW_PER_ROUND > s->nextras ? COLLECT_NEW_PER_ROUND - s->nextras : 0);
-	read_gpu(c, &s->gpu, now);
+	read_gpu(c, &s->gpu, clock_boot_ns());
+	c->slow_ns = clock_mono_ns() - t0;
+	c->st.lead_ns = next_lead(c->st.lead_ns, c->slow_ns, LEAD_MARGIN_NS, LEAD_MIN_NS, c->tick_ns / 2);
+}
+
+/* Its second phase, just before the boundary: the counters whose time
+ * matters (scheduler and block I/O, /proc/stat), read where the slot ends.
+ * slot_ns stamps an inline round's data; a threaded one stamps its own. */
+static void round_fast(struct collector *c, uint64_t slot_ns)
+{
+	struct res_snapshot *s = c->build;
+	uint64_t t0 = clock_mono_ns();
+
+	s->read_ns = c->threaded ? clock_boot_ns() : slot_ns;
 	read_system(c, &s->sys);
 	if (c->ks)
 		read_kstats(c);
 	procset_stats(c->ps, &c->st);
 	c->st.rounds++;
-	c->st.last_round_ns = clock_mono_ns() - t0;
+	c->fast_ns = clock_mono_ns() - t0;
+	c->fast_lead = next_lead(c->fast_lead, c->fast_ns, FAST_MARGIN_NS, FAST_MIN_NS, c->tick_ns / 4);
+	c->st.last_round_ns = c->slow_ns + c->fast_ns;
 	if (c->st.last_round_ns > c->st.max_round_ns)
 		c->st.max_round_ns = c->st.last_round_ns;
-	update_lead(c, c->st.last_round_ns);
 	s->stats = c->st;
 }
 
@@ -390,15 +408,18 @@ static void *thread_main(void *arg)
 {
 	struct collector *c = arg;
 	struct gpu_opts go = { .nvml_path = c->nvml_path, .procfs = c->procfs };
+	bool slow_done = false;   /* this round's slow phase ran: fast one due at fast_at */
+	uint64_t fast_at = 0;
 
 	/* nvmlInit can take a second or more: here, not on the loop */
 	c->gpu = gpu_new(&go);
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop) {
-		bool due = c->requested && clock_mono_ns() >= c->deadline_mono;
+		uint64_t now = clock_mono_ns();
+		bool due = !slow_done && c->requested && now >= c->deadline_mono;
+		bool fast = slow_done && now >= fast_at;
 		bool room = !c->build || c->build->nextras < COLLECT_NEW_PER_ROUND;
 		uint32_t nw = 0, na = 0;
-		uint64_t slot = 0;
 
 		if (due && c->out_n >= COLLECT_QUEUE_MAX) {
 			/* the loop has not applied: skip; deltas carry over */
@@ -409,9 +430,9 @@ static void *thread_main(void *arg)
 		}
 		if (c->nwants && room)
 			nw = take_wants(c);
-		if (!nw && !due) {
-			bool timed = c->requested;
-			uint64_t deadline = c->deadline_mono;
+		if (!nw && !due && !fast) {
+			bool timed = slow_done || c->requested;
+			uint64_t deadline = slow_done ? fast_at : c->deadline_mono;
 
 			pthread_mutex_unlock(&c->lock);
 			wait_for(c, timed, deadline);
@@ -420,14 +441,18 @@ static void *thread_main(void *arg)
 		}
 		if (due) {
 			na = take_active(c);
-			slot = c->req_slot_ns;
 			c->requested = false;
+			fast_at = c->boundary_mono > c->fast_lead ? c->boundary_mono - c->fast_lead : 0;
 		}
 		pthread_mutex_unlock(&c->lock);
 		if (ensure_build(c) == 0) {
 			answer_wants(c, nw);
 			if (due) {
-				run_round(c, slot, na);
+				round_slow(c, na);
+				slow_done = true;
+			} else if (fast) {
+				round_fast(c, 0);
+				slow_done = false;
 				push(c); /* room was checked: the loop only takes */
 			}
 		}
@@ -524,7 +549,8 @@ static void round_inline(struct collector *c, uint64_t slot_ns)
 	pthread_mutex_lock(&c->lock);
 	na = take_active(c);
 	pthread_mutex_unlock(&c->lock);
-	run_round(c, slot_ns, na);
+	round_slow(c, na);
+	round_fast(c, slot_ns);
 	push(c); /* room was checked above */
 }
 
@@ -549,11 +575,15 @@ int collector_request(struct collector *c, uint64_t now_ns, uint64_t slot_ns, co
 	add_active(c, active, nactive);
 	if (c->threaded) {
 		uint64_t boot = clock_boot_ns(), mono = clock_mono_ns();
-		uint64_t target = now_ns + c->tick_ns - (c->lead_ns ? c->lead_ns : LEAD_MIN_NS);
+		/* the next tick boundary, on the monotonic clock the thread
+		 * waits on (both clocks advance alike while the host runs) */
+		uint64_t boundary = (now_ns / c->tick_ns + 1) * c->tick_ns;
+		uint64_t lead = c->lead_ns ? c->lead_ns : LEAD_MIN_NS;
 
 		c->requested = true;
 		c->req_slot_ns = slot_ns;
-		c->deadline_mono = mono + (target > boot ? target - boot : 0);
+		c->boundary_mono = mono + (boundary > boot ? boundary - boot : 0);
+		c->deadline_mono = c->boundary_mono > lead ? c->boundary_mono - lead : 0;
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (c->threaded)
@@ -676,6 +706,7 @@ int collector_new(const struct collector_opts *o, struct collector **ret)
 		return err;
 	}
 	c->st.lead_ns = LEAD_MIN_NS;
+	c->fast_lead = FAST_MIN_NS;
 	c->drm = has_render_nodes(c->dev_dri);
 	if (o->kstats)
 		load_kstats(c);

@@ -40,6 +40,7 @@ struct pstate {
 struct resources {
 	struct proctable *procs;
 	struct window *win;
+	uint64_t tick_ns;
 	struct collector *col;
 
 	/* collect side (loop, no store) */
@@ -352,8 +353,14 @@ static void snapshot_begin(struct resources *r, struct res_snapshot *s)
 	/* A round runs just before the boundary; one that ran past it (a busy
 	 * host) still describes the slot that just ended: put it there, as the
 	 * sampler's drain clamps late samples. */
-	if (r->tick_slot_ns && s->read_ns > r->tick_slot_ns)
+	if (r->tick_slot_ns && s->read_ns > r->tick_slot_ns) {
 		s->read_ns = r->tick_slot_ns;
+		r->stats.rounds_past_boundary++;
+	} else if (s->read_ns + r->tick_ns <= r->tick_slot_ns) {
+		/* not ready at its tick (or apply deferred): its data land a
+		 * slot late; counted, so the lead can be judged */
+		r->stats.rounds_late++;
+	}
 	r->round = s->seq;
 	apply_system(r, s);
 	r->cur_at = 0;
@@ -464,6 +471,7 @@ int resources_new(const struct resources_opts *o, struct resources **ret)
 		return -ENOMEM;
 	r->procs = o->procs;
 	r->win = o->win;
+	r->tick_ns = o->tick_ns;
 	r->nst = o->max_procs + PROC_ID_FIRST;
 	r->st = calloc(r->nst, sizeof(*r->st));
 	r->per_cpu = calloc(SYSSTAT_MAX_CPUS, sizeof(*r->per_cpu));

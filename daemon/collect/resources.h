@@ -71,6 +71,10 @@ struct res_stats {
 	uint64_t rounds, rounds_skipped; /* collector rounds run, and skipped (queue full) */
 	uint64_t last_round_ns, max_round_ns; /* collector round time (its thread) */
 	uint64_t lead_ns;          /* a round starts this long before the tick */
+	uint64_t rounds_past_boundary; /* rounds whose counters were read after the
+				    * boundary they end at (put in their slot anyway) */
+	uint64_t rounds_late;      /* rounds applied a tick late (not ready in time,
+				    * or apply deferred): their data in a later slot */
 	uint64_t states;           /* per-process states held */
 	double host_steal_pct;     /* steal, % of all CPUs, over the last ~10 rounds; NaN unknown */
 };
