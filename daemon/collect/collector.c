@@ -323,13 +323,13 @@ static void round_slow(struct collector *c, uint32_t nactive)
 
 /* Its second phase, just before the boundary: the counters whose time
  * matters (scheduler and block I/O, /proc/stat), read where the slot ends.
- * slot_ns stamps an inline round's data; a threaded one stamps its own. */
-static void round_fast(struct collector *c, uint64_t slot_ns)
+ * stamp: the time its data belong to, 0 for now. */
+static void round_fast(struct collector *c, uint64_t stamp)
 {
 	struct res_snapshot *s = c->build;
 	uint64_t t0 = clock_mono_ns();
 
-	s->read_ns = c->threaded ? clock_boot_ns() : slot_ns;
+	s->read_ns = stamp ? stamp : clock_boot_ns();
 	read_system(c, &s->sys);
 	if (c->ks)
 		read_kstats(c);
@@ -414,6 +414,33 @@ static void *thread_main(void *arg)
 	/* nvmlInit can take a second or more: here, not on the loop */
 	c->gpu = gpu_new(&go);
 	pthread_mutex_lock(&c->lock);
+	/* The first round primes, at once: every process's first read (the
+	 * scan, identities, the BPF counters since each process was first
+	 * seen) belongs to the time before the tick that asked, not to the
+	 * slot a regular round describes; that first request's regular round
+	 * still follows at its time. */
+	while (!c->stop && !c->requested) {
+		pthread_mutex_unlock(&c->lock);
+		wait_for(c, false, 0);
+		pthread_mutex_lock(&c->lock);
+	}
+	if (!c->stop) {
+		uint64_t slot = c->req_slot_ns;
+		uint32_t nw = take_wants(c);
+
+		pthread_mutex_unlock(&c->lock);
+		if (ensure_build(c) == 0) {
+			uint64_t lead = c->st.lead_ns;
+
+			answer_wants(c, nw);
+			round_slow(c, 0);
+			round_fast(c, slot);
+			/* first reads of everything: no measure of a round */
+			c->st.lead_ns = lead;
+			push(c);
+		}
+		pthread_mutex_lock(&c->lock);
+	}
 	while (!c->stop) {
 		uint64_t now = clock_mono_ns();
 		bool due = !slow_done && c->requested && now >= c->deadline_mono;
