@@ -6,14 +6,17 @@
  * line per tick:
  *   tick REALTIME_S TICK_MS RES_LOOP_MS KSTATS_MS APPLY_MS ROUND_MS LEAD_MS
  *        ALIVE TRACKED FOLLOWED HANDLES ROUNDS_SKIPPED
- * TICK_MS is the whole daemon_tick on the loop (sampler drain, BPF counter
- * read, apply, window tick, gc): what any other loop event waits for.
+ * TICK_MS is the whole daemon_tick on the loop (sampler drain, round
+ * request, apply, window tick, gc): what any other loop event waits for.
+ * CPU_MS (last, after the parts) is the loop thread's CPU time in it: on a
+ * busy host the difference is time spent waiting for a CPU.
  * ROUND_MS is the collector's last round, on its own thread. bench/procs
  * runs populations next to it and reads the worst tick per phase.
  * With -p the tick's parts are timed instead (a copy of daemon_tick's
  * sequence, for attribution only), appended to each line:
  *   DRAIN_MS (sampler ring: samples and exec/exit events, with their
  *   process-table and symbolizer work) RES_TICK_MS RES_APPLY_MS WINDOW_MS
+ * (zeros without -p), then CPU_MS.
  * usage: bench_tick [-s SECONDS] [-p] (default 60 s; SIGINT/SIGTERM stop) */
 #include <errno.h>
 #include <getopt.h>
@@ -106,18 +109,20 @@ int main(int argc, char **argv)
 		struct timespec ts = { .tv_sec = (time_t)(at / 1000000000ull), .tv_nsec = (long)(at % 1000000000ull) };
 		struct proctable_stats ps;
 		struct res_stats rs;
-		uint64_t part[4] = { 0 };
+		uint64_t part[4] = { 0 }, c0, cpu;
 
 		while (clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop)
 			;
 		if (stop)
 			break;
+		c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		t0 = clock_mono_ns();
 		if (parts)
 			ticked_parts(&d, clock_boot_ns(), part);
 		else
 			daemon_tick(&d, clock_boot_ns());
 		took = clock_mono_ns() - t0;
+		cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 		resources_get_stats(d.res, &rs);
 		proctable_get_stats(d.procs, &ps);
 		printf("tick %.3f %.3f %.3f %.3f %.3f %.3f %.3f %llu %llu %llu %llu %llu",
@@ -125,9 +130,7 @@ int main(int argc, char **argv)
 		       ms(rs.apply_ns), ms(rs.last_round_ns), ms(rs.lead_ns), (unsigned long long)ps.alive,
 		       (unsigned long long)ps.procs, (unsigned long long)rs.followed, (unsigned long long)rs.handles,
 		       (unsigned long long)rs.rounds_skipped);
-		if (parts)
-			printf(" %.3f %.3f %.3f %.3f", ms(part[0]), ms(part[1]), ms(part[2]), ms(part[3]));
-		printf("\n");
+		printf(" %.3f %.3f %.3f %.3f %.3f\n", ms(part[0]), ms(part[1]), ms(part[2]), ms(part[3]), ms(cpu));
 	}
 	daemon_fini(&d);
 	return 0;
