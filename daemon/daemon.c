@@ -237,9 +237,9 @@ void daemon_tick(struct daemon *d, uint64_t now)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
 	d->data_until_ns = boundary;
 	sampler_tick(d->sampler); /* CPU hotplug */
-	/* collect (BPF counters staged, a /proc round asked of the collector
-	 * thread), then apply what is finished to the store; dead processes
-	 * are found by the collector's /proc reads */
+	/* collect: ask the collector thread for a round (it reads the BPF
+	 * counters, /proc and the GPU); apply: what it has finished goes into
+	 * the store. Dead processes are found by its /proc reads. */
 	resources_note_idle(d->res, sampler_idle_total(d->sampler));
 	resources_tick(d->res, now, boundary - 1);
 	resources_apply(d->res);

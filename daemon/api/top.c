@@ -212,9 +212,7 @@ static double psi_of(const struct sysstat_psi *p, unsigned bit, int full)
  * windows (else the last tick), the rest as of the last tick. */
 static void host_metrics(const struct res_system *s, const struct top *t, struct metrics_host *h)
 {
-	double cpu = s->cpu_pct;
-
-	double steal = s->steal_pct;
+	double cpu = s->cpu_pct, steal = s->steal_pct;
 
 	if (t->have_sys && t->sys.sum[WC_OFFCPU_NS]) {
 		cpu = 100.0 * (double)t->sys.sum[WC_CPU_NS] / (double)t->sys.sum[WC_OFFCPU_NS];
