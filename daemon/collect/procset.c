@@ -29,6 +29,7 @@ struct cproc {
 #define CP_CGROUP (1u << 1) /* unit and container were read */
 #define CP_RAN    (1u << 2) /* ran since the last round: read it now */
 #define CP_NEW    (1u << 3) /* unknown to the loop: the first read carries the identity */
+#define CP_FAILED (1u << 4) /* the last read failed (not gone): retried on the slow cycle */
 
 /* The followed processes: a dense array indexed by pid. */
 struct pset {
@@ -228,9 +229,12 @@ static void read_proc(struct procset *c, struct res_snapshot *s, struct cproc *p
 		if (gone_err(r)) {
 			emit_gone(s, p->pid, p->start_ns, 0);
 			drop_proc(c, p);
+		} else {
+			p->flags |= CP_FAILED;
 		}
 		return;
 	}
+	p->flags &= ~CP_FAILED;
 	if (!p->start_ticks) {
 		p->start_ticks = ps.starttime_ticks;
 		p->start_ns = proctable_ticks_to_ns(ps.starttime_ticks);
@@ -410,7 +414,8 @@ void procset_round(struct procset *c, struct res_snapshot *s, uint64_t round)
 			p->h = procstat_handle_free(p->h);
 			c->st.handles--;
 		}
-		if ((p->flags & (CP_RAN | CP_NEW)) || !(p->flags & CP_BASE) ||
+		/* ran, or new (unless its read failed: then the slow cycle) */
+		if ((p->flags & CP_RAN) || ((p->flags & CP_NEW) && !(p->flags & CP_FAILED)) ||
 		    p->pid % PROCSET_SLOW_ROUNDS == round % PROCSET_SLOW_ROUNDS)
 			read_proc(c, s, p);
 	}
