@@ -260,7 +260,13 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	if (n < 0)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
 	d->data_until_ns = boundary;
+	sampler_tick(d->sampler); /* CPU hotplug */
+	/* collect: ask the collector thread for a round (it reads the BPF
+	 * counters, /proc and the GPU); apply: what it has finished goes into
+	 * the store. Dead processes are found by its /proc reads. */
+	resources_note_idle(d->res, sampler_idle_total(d->sampler));
 	resources_tick(d->res, now, boundary - 1);
+	resources_apply(d->res);
 	window_tick(d->win, now);
 	/* right after window_tick: the slot just opened is still empty, so
 	 * each pusher's interval sees every closed slot exactly once */
@@ -281,8 +287,6 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	daemon_alerts_tick(d, now);
 	server_tick(d->server, clock_mono_ms());
 
-	if (d->ticks % 5 == 0)
-		proctable_reap(d->procs, now);
 	if (d->ticks % 10 == 0) {
 		struct window_stats ws;
 

@@ -76,7 +76,6 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 {
 	struct json_object *o = json_object_new_object(), *x, *y, *tiers;
 	struct metrics_daemon m;
-	struct gpu *gpu = resources_gpu(d->res);
 
 	(void)req;
 	snapshot(d, &m);
@@ -102,7 +101,7 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 	json_object_object_add(json_object_object_get(o, "store"), "tiers", tiers);
 	x = json_object_object_get(o, "resources");
 	json_object_object_add(x, "cpu_source", json_object_new_string(resources_exact_cpu(d->res) ? "sched" : "samples"));
-	json_object_object_add(x, "gpu", json_object_new_string(gpu ? gpu_state(gpu) : "unavailable"));
+	json_object_object_add(x, "gpu", json_object_new_string(resources_gpu_state(d->res)));
 	/* per-target delivery counters: sent, retried, failed, dropped, queue */
 	y = json_object_new_object();
 	push_status_json(d->push, y);

@@ -36,6 +36,9 @@ struct sampler {
 	int use_cycles;
 	struct sampler_callbacks cb;
 	uint64_t drained, proc_events, malformed;
+	uint64_t ticks;
+	uint64_t cpus_attached, cpus_detached, cpu_attach_failures;
+	struct profd_cpu_stats *statbuf; /* ncpus_possible per-CPU values */
 };
 
 int sampler_parse_cpulist(const char *s, uint8_t *bitmap, size_t max)
@@ -75,20 +78,49 @@ int sampler_parse_cpulist(const char *s, uint8_t *bitmap, size_t max)
 	return n;
 }
 
-static int read_online(struct sampler *s)
+int sampler_cpulist_diff(const uint8_t *before, const uint8_t *now, size_t max, uint8_t *ret_added, uint8_t *ret_removed)
+{
+	int n = 0;
+
+	if (ret_added)
+		memset(ret_added, 0, (max + 7) / 8);
+	if (ret_removed)
+		memset(ret_removed, 0, (max + 7) / 8);
+	for (size_t i = 0; i < max; i++) {
+		unsigned b = before[i / 8] >> (i % 8) & 1, a = now[i / 8] >> (i % 8) & 1;
+
+		if (a == b)
+			continue;
+		n++;
+		if (a && ret_added)
+			ret_added[i / 8] |= 1u << (i % 8);
+		if (b && ret_removed)
+			ret_removed[i / 8] |= 1u << (i % 8);
+	}
+	return n;
+}
+
+/* The online CPUs into bitmap (MAX_CPUS bits). Count or -errno. */
+static int read_cpulist(uint8_t *bitmap)
 {
 	char buf[4096];
-	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
-	int n;
+	ssize_t n;
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	n = sampler_parse_cpulist(buf, s->online, MAX_CPUS);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = 0;
+	return sampler_parse_cpulist(buf, bitmap, MAX_CPUS);
+}
+
+static int read_online(struct sampler *s)
+{
+	int n = read_cpulist(s->online);
+
 	if (n < 0)
 		return n;
 	s->ncpus_online = n;
@@ -154,18 +186,40 @@ static int perf_open(struct sampler *s, int cpu, int cycles, uint32_t hz)
 	return fd < 0 ? -errno : fd;
 }
 
+static void detach_cpu(struct sampler *s, uint32_t i)
+{
+	if (s->links && s->links[i]) {
+		bpf_link__destroy(s->links[i]);
+		s->links[i] = NULL;
+	}
+	if (s->pfds && s->pfds[i] >= 0) {
+		close(s->pfds[i]);
+		s->pfds[i] = -1;
+	}
+}
+
 static void detach_perf(struct sampler *s)
 {
-	for (uint32_t i = 0; i < s->ncpus_possible; i++) {
-		if (s->links && s->links[i]) {
-			bpf_link__destroy(s->links[i]);
-			s->links[i] = NULL;
-		}
-		if (s->pfds && s->pfds[i] >= 0) {
-			close(s->pfds[i]);
-			s->pfds[i] = -1;
-		}
+	for (uint32_t i = 0; i < s->ncpus_possible; i++)
+		detach_cpu(s, i);
+}
+
+/* One CPU's perf event with the program attached. 0 or -errno (logged). */
+static int attach_cpu(struct sampler *s, uint32_t cpu, uint32_t hz)
+{
+	int fd = perf_open(s, (int)cpu, s->use_cycles, hz), err;
+
+	if (fd < 0)
+		return log_warn_errno(fd, "sampler: perf_event_open on CPU %u: %m", cpu);
+	s->pfds[cpu] = fd;
+	s->links[cpu] = bpf_program__attach_perf_event(s->cpu->progs.profd_sample, fd);
+	if (!s->links[cpu]) {
+		err = -errno;
+		close(fd);
+		s->pfds[cpu] = -1;
+		return log_warn_errno(err, "sampler: attach perf event on CPU %u: %m", cpu);
 	}
+	return 0;
 }
 
 static int attach_perf(struct sampler *s, uint32_t hz)
@@ -186,22 +240,12 @@ static int attach_perf(struct sampler *s, uint32_t hz)
 		break;
 	}
 	for (uint32_t cpu = 0; cpu < s->ncpus_possible && cpu < MAX_CPUS; cpu++) {
+		int err;
+
 		if (!(s->online[cpu / 8] & (1u << (cpu % 8))))
 			continue;
-		int fd = perf_open(s, cpu, s->use_cycles, hz);
-		if (fd < 0) {
-			log_warn_errno(fd, "sampler: perf_event_open on CPU %u: %m", cpu);
-			if (!first_err)
-				first_err = fd;
-			continue;
-		}
-		s->pfds[cpu] = fd;
-		s->links[cpu] = bpf_program__attach_perf_event(s->cpu->progs.profd_sample, fd);
-		if (!s->links[cpu]) {
-			int err = -errno;
-			log_warn_errno(err, "sampler: attach perf event on CPU %u: %m", cpu);
-			close(fd);
-			s->pfds[cpu] = -1;
+		err = attach_cpu(s, cpu, hz);
+		if (err < 0) {
 			if (!first_err)
 				first_err = err;
 			continue;
@@ -320,6 +364,7 @@ struct sampler *sampler_free(struct sampler *s)
 	profd_cpu_bpf__destroy(s->cpu);
 	free(s->links);
 	free(s->pfds);
+	free(s->statbuf);
 	free(s);
 	return NULL;
 }
@@ -342,6 +387,58 @@ int sampler_set_frequency(struct sampler *s, uint32_t hz)
 	return attach_perf(s, hz);
 }
 
+int sampler_tick(struct sampler *s)
+{
+	uint8_t now[MAX_CPUS / 8], added[MAX_CPUS / 8], removed[MAX_CPUS / 8];
+	int n, changed;
+
+	if (!s || s->ticks++ % SAMPLER_HOTPLUG_TICKS)
+		return 0;
+	n = read_cpulist(now);
+	if (n < 0)
+		return 0; /* keep what is attached: nothing says it changed */
+	changed = sampler_cpulist_diff(s->online, now, s->ncpus_possible, added, removed);
+	for (uint32_t cpu = 0; changed && cpu < s->ncpus_possible; cpu++) {
+		if (removed[cpu / 8] & (1u << (cpu % 8))) {
+			detach_cpu(s, cpu);
+			s->online[cpu / 8] &= (uint8_t)~(1u << (cpu % 8));
+			s->ncpus_online--;
+			s->cpus_detached++;
+			log_info("sampler: CPU %u went offline: no longer sampled", cpu);
+		} else if (added[cpu / 8] & (1u << (cpu % 8))) {
+			/* counted online even if its event failed: it runs tasks,
+			 * and the failure is counted and logged */
+			s->online[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+			s->ncpus_online++;
+			if (attach_cpu(s, cpu, s->frequency) < 0) {
+				s->cpu_attach_failures++;
+				continue;
+			}
+			s->cpus_attached++;
+			log_info("sampler: CPU %u came online: sampled at %u Hz", cpu, s->frequency);
+		}
+	}
+	return changed;
+}
+
+uint64_t sampler_idle_total(struct sampler *s)
+{
+	int ncpu = libbpf_num_possible_cpus(); /* the per-CPU value count */
+	uint32_t zero = 0;
+	uint64_t idle = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	if (!s->statbuf)
+		s->statbuf = calloc((size_t)ncpu, sizeof(*s->statbuf));
+	if (!s->statbuf || bpf_map__lookup_elem(s->cpu->maps.stats, &zero, sizeof(zero), s->statbuf,
+						(size_t)ncpu * sizeof(*s->statbuf), 0))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		idle += s->statbuf[i].idle;
+	return idle;
+}
+
 void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -353,6 +450,9 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 	ret->drained = s->drained;
 	ret->proc_events = s->proc_events;
 	ret->malformed = s->malformed;
+	ret->cpus_attached = s->cpus_attached;
+	ret->cpus_detached = s->cpus_detached;
+	ret->cpu_attach_failures = s->cpu_attach_failures;
 	if (ncpu <= 0)
 		return;
 	v = calloc(ncpu, sizeof(*v));

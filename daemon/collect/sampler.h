@@ -31,6 +31,10 @@ struct sampler_stats {
 	uint64_t drained;       /* samples consumed by user space */
 	uint64_t proc_events;   /* lifecycle events consumed */
 	uint64_t malformed;     /* records of unexpected size/kind (ignored) */
+	/* CPU hotplug (sampler_tick) */
+	uint64_t cpus_attached; /* CPUs that came online and are now sampled */
+	uint64_t cpus_detached; /* CPUs that went offline: their events closed */
+	uint64_t cpu_attach_failures; /* CPUs that came online but could not be sampled */
 };
 
 /* Loads, attaches. Returns 0 and *ret or -errno; messages (which CPU,
@@ -52,8 +56,22 @@ const char *sampler_event_name(const struct sampler *s);
 uint32_t sampler_ncpus(const struct sampler *s);
 uint32_t sampler_frequency(const struct sampler *s);
 
+/* Follow CPU hotplug: every SAMPLER_HOTPLUG_TICKS calls, re-read the online
+ * CPU list; attach a perf event to each CPU that came online, close those
+ * of CPUs that went offline (counted in the stats, logged). Call once per
+ * tick. Returns the number of CPUs whose state changed (0 mostly). */
+#define SAMPLER_HOTPLUG_TICKS 5
+int sampler_tick(struct sampler *s);
+/* Idle samples since start (the BPF per-CPU counter, summed): one map
+ * read, cheap enough for every tick. */
+uint64_t sampler_idle_total(struct sampler *s);
+
 /* Parse a kernel CPU list ("0-3,5,7-8") into a bitmap of up to max CPUs.
  * Returns the number of CPUs set or -EINVAL. Exposed for unit tests. */
 int sampler_parse_cpulist(const char *s, uint8_t *bitmap, size_t max);
+/* CPUs set in now but not in before (ret_added) and the reverse
+ * (ret_removed), bitmaps of max CPUs (either output may be NULL). Returns
+ * the number of CPUs that changed. */
+int sampler_cpulist_diff(const uint8_t *before, const uint8_t *now, size_t max, uint8_t *ret_added, uint8_t *ret_removed);
 
 #endif

@@ -36,6 +36,13 @@ static const struct metric table[] = {
 	  "CPUs sampled", DAEMON(cpus) },
 	{ "profd.sampling.tick_seconds", "sampling.tick_s", NULL, 1, GAUGE, F64, "s",
 	  "drain and window tick", DAEMON(tick_s) },
+	{ "profd.sampling.cpus_attached", "sampling.hotplug.attached", "profd_sampling_cpus_attached_total", 1,
+	  COUNTER, U64, "CPUs", "CPUs that came online after start and are sampled since", DAEMON(samples.cpus_attached) },
+	{ "profd.sampling.cpus_detached", "sampling.hotplug.detached", "profd_sampling_cpus_detached_total", 1,
+	  COUNTER, U64, "CPUs", "CPUs that went offline (their perf events closed)", DAEMON(samples.cpus_detached) },
+	{ "profd.sampling.cpu_attach_failures", "sampling.hotplug.attach_failures",
+	  "profd_sampling_cpu_attach_failures_total", 1, COUNTER, U64, "CPUs",
+	  "CPUs that came online but could not be sampled (logged)", DAEMON(samples.cpu_attach_failures) },
 	{ "profd.samples.taken", "samples.taken", "profd_samples_taken_total", 1, COUNTER, U64, "samples",
 	  "perf_event samples the BPF program ran for (= idle + emitted + dropped)", DAEMON(samples.taken) },
 	{ "profd.samples.idle", "samples.idle", "profd_samples_idle_total", 1, COUNTER, U64, "samples",
@@ -174,11 +181,61 @@ static const struct metric table[] = {
 	{ "profd.resources.last_tick_procs", "resources.last_tick_procs", NULL, 1, GAUGE, U64, "processes",
 	  "processes read in the last tick", DAEMON(res.last_tick_procs) },
 	{ "profd.resources.last_tick_ms", "resources.last_tick_ms", NULL, 1, GAUGE, F64, "ms",
-	  "time the last resource collection took", DAEMON(res_last_tick_ms) },
+	  "loop time resources took in the last tick (the round request and apply: BPF, /proc and GPU "
+	  "reads run on the collector thread)", DAEMON(res_last_tick_ms) },
 	{ "profd.resources.max_tick_ms", "resources.max_tick_ms", "profd_resources_max_tick_seconds", 1e-3, GAUGE,
-	  F64, "ms", "longest resource collection since start", DAEMON(res_max_tick_ms) },
+	  F64, "ms", "longest loop time of resources in a tick since start", DAEMON(res_max_tick_ms) },
 	{ "profd.resources.states", "resources.states", NULL, 1, GAUGE, U64, "processes",
-	  "per-process delta states held", DAEMON(res.states) },
+	  "per-process states held (gauges, unit) for top", DAEMON(res.states) },
+	{ "profd.resources.kstats_ns", "resources.kstats_ns", NULL, 1, GAUGE, U64, "ns",
+	  "time of the last BPF counter read (collector thread)", DAEMON(res.kstats_ns) },
+	{ "profd.resources.apply_ns", "resources.apply_ns", NULL, 1, GAUGE, U64, "ns",
+	  "loop time of the last apply (snapshots into the store)", DAEMON(res.apply_ns) },
+	{ "profd.resources.max_apply_ns", "resources.max_apply_ns", "profd_resources_max_apply_seconds", NS_TO_S,
+	  GAUGE, U64, "ns", "longest apply since start", DAEMON(res.max_apply_ns) },
+	{ "profd.resources.apply_carried", "resources.apply_carried", "profd_resources_apply_carried_total", 1, COUNTER,
+	  U64, "ticks", "applies that stopped at their record budget (2048) and finished on the next tick",
+	  DAEMON(res.apply_carried) },
+	{ "profd.resources.collector.rounds", "resources.collector.rounds", "profd_collector_rounds_total", 1,
+	  COUNTER, U64, "rounds", "collection rounds run (collector thread: BPF maps, /proc, system, GPU)",
+	  DAEMON(res.rounds) },
+	{ "profd.resources.collector.rounds_skipped", "resources.collector.rounds_skipped",
+	  "profd_collector_rounds_skipped_total", 1, COUNTER, U64, "rounds",
+	  "rounds not run: finished snapshots were not applied yet (deltas carry over)", DAEMON(res.rounds_skipped) },
+	{ "profd.resources.collector.last_round_ns", "resources.collector.last_round_ns", NULL, 1, GAUGE, U64, "ns",
+	  "wall time of the last round, off the loop", DAEMON(res.last_round_ns) },
+	{ "profd.resources.collector.max_round_ns", "resources.collector.max_round_ns",
+	  "profd_collector_max_round_seconds", NS_TO_S, GAUGE, U64, "ns", "longest round since start",
+	  DAEMON(res.max_round_ns) },
+	{ "profd.resources.collector.lead_ns", "resources.collector.lead_ns", NULL, 1, GAUGE, U64, "ns",
+	  "how long before the tick boundary a round's slow phase (/proc, GPU) starts: twice its recent time + 10 ms, 20 ms..tick/2",
+	  DAEMON(res.lead_ns) },
+	{ "profd.resources.collector.rounds_late", "resources.collector.rounds_late",
+	  "profd_collector_rounds_late_total", 1, COUNTER, U64, "rounds",
+	  "rounds applied a tick late (not ready at their tick, or apply deferred): data one slot late",
+	  DAEMON(res.rounds_late) },
+	{ "profd.resources.collector.rounds_past_boundary", "resources.collector.rounds_past_boundary",
+	  "profd_collector_rounds_past_boundary_total", 1, COUNTER, U64, "rounds",
+	  "rounds whose counters were read after their slot's end (attributed to it anyway)",
+	  DAEMON(res.rounds_past_boundary) },
+	{ "profd.resources.collector.followed", "resources.collector.followed", "profd_collector_followed_processes",
+	  1, GAUGE, U64, "processes", "processes whose /proc the collector reads", DAEMON(res.followed) },
+	{ "profd.resources.collector.follow_full", "resources.collector.follow_full",
+	  "profd_collector_follow_full_total", 1, COUNTER, U64, "processes",
+	  "processes not followed: max_processes reached", DAEMON(res.follow_full) },
+	{ "profd.resources.collector.handles", "resources.collector.handles", "profd_collector_handles", 1, GAUGE,
+	  U64, "processes", "hot processes whose /proc files are held open", DAEMON(res.handles) },
+	{ "profd.resources.collector.handle_reads", "resources.collector.handle_reads",
+	  "profd_collector_handle_reads_total", 1, COUNTER, U64, "reads", "/proc reads through held files",
+	  DAEMON(res.handle_reads) },
+	{ "profd.resources.collector.identities", "resources.collector.identities",
+	  "profd_collector_identities_total", 1, COUNTER, U64, "reads",
+	  "identity reads (comm, cmdline, exe, uid) of new or exec'd processes", DAEMON(res.identities) },
+	{ "profd.resources.collector.wants_dropped", "resources.collector.wants_dropped",
+	  "profd_collector_wants_dropped_total", 1, COUNTER, U64, "requests",
+	  "identity requests refused: max_processes already queued", DAEMON(res.wants_dropped) },
+	{ "profd.resources.host_steal_pct", "resources.host_steal_pct", NULL, 1, GAUGE, F64, "percent",
+	  "CPU time the hypervisor took (steal), % of all CPUs, over the last 10 rounds", DAEMON(res.host_steal_pct) },
 
 	{ "profd.rss_bytes", "daemon.rss_bytes", "profd_resident_memory_bytes", 1, GAUGE, U64, "bytes",
 	  "profd's resident memory", DAEMON(rss_bytes) },
@@ -196,6 +253,9 @@ static const struct metric table[] = {
 	/* ---- the host (top: "system") ---- */
 	{ "host.cpu_pct", "cpu_pct", "profd_host_cpu_busy_ratio", PCT_TO_RATIO, GAUGE, F64, "percent",
 	  "busy share of all CPUs over the window (steal counts as busy, iowait as idle)", HOST(cpu_pct) },
+	{ "host.steal_pct", "steal_pct", "profd_host_cpu_steal_ratio", PCT_TO_RATIO, GAUGE, F64, "percent",
+	  "CPU time the hypervisor took (steal) over the window, % of all CPUs (included in cpu_pct)",
+	  HOST(steal_pct) },
 	{ "host.mem_total_bytes", "mem_total_bytes", "profd_host_memory_total_bytes", 1, GAUGE, U64, "bytes",
 	  "MemTotal", HOST(mem_total) },
 	{ "host.mem_available_bytes", "mem_available_bytes", "profd_host_memory_available_bytes", 1, GAUGE, U64,
@@ -440,15 +500,18 @@ static double psi_of(const struct sysstat_psi *p, unsigned bit, int full)
 	return full ? p->full.avg10 : p->some.avg10;
 }
 
-void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct gpu *gpu,
-			  struct metrics_host *h)
+void metrics_host_compute(const struct res_system *s, const struct wcounters *sys,
+			  const struct gpu_device_info *gpus, size_t ngpus, struct metrics_host *h)
 {
-	double cpu = s->cpu_pct;
+	double cpu = s->cpu_pct, steal = s->steal_pct;
 
 	memset(h, 0, sizeof(*h));
-	if (sys && sys->sum[WC_OFFCPU_NS])
+	if (sys && sys->sum[WC_OFFCPU_NS]) {
 		cpu = 100.0 * (double)sys->sum[WC_CPU_NS] / (double)sys->sum[WC_OFFCPU_NS];
+		steal = 100.0 * (double)sys->sum[WC_STEAL_NS] / (double)sys->sum[WC_OFFCPU_NS];
+	}
 	h->cpu_pct = cpu >= 0 ? cpu : NAN;
+	h->steal_pct = steal >= 0 ? steal : NAN;
 	if (s->mem_ok) {
 		h->mem_total = s->mem.total;
 		h->mem_available = s->mem.available;
@@ -470,13 +533,13 @@ void metrics_host_compute(const struct res_system *s, const struct wcounters *sy
 	h->psi_io_some = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_SOME, 0) : NAN;
 	h->psi_io_full = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_FULL, 1) : NAN;
 	h->gpu_mem_pct = NAN;
-	for (size_t i = 0; gpu && i < gpu_device_count(gpu); i++) {
-		struct gpu_device_info di;
+	for (size_t i = 0; gpus && i < ngpus; i++) {
+		const struct gpu_device_info *di = &gpus[i];
 		double pct;
 
-		if (gpu_device(gpu, i, &di) || !(di.valid & GPU_HAVE_MEM) || !di.mem_total_bytes)
+		if (!(di->valid & GPU_HAVE_MEM) || !di->mem_total_bytes)
 			continue;
-		pct = 100.0 * (double)di.mem_used_bytes / (double)di.mem_total_bytes;
+		pct = 100.0 * (double)di->mem_used_bytes / (double)di->mem_total_bytes;
 		if (isnan(h->gpu_mem_pct) || pct > h->gpu_mem_pct)
 			h->gpu_mem_pct = pct;
 	}
