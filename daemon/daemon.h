@@ -16,6 +16,7 @@ struct stacks;
 struct proctable;
 struct window;
 struct resources;
+struct unwinder;
 
 struct daemon {
 	struct config cfg;
@@ -29,6 +30,7 @@ struct daemon {
 	struct window *win;
 	struct server *server;
 	struct resources *res;
+	struct unwinder *unw;       /* NULL when user stacks are walked by frame pointers */
 	int tfd, sfd;
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */

@@ -52,6 +52,17 @@ __attribute__((noinline)) void work_alpha(uint64_t iters) { SPIN_BODY(iters); }
 __attribute__((noinline)) void work_beta(uint64_t iters) { SPIN_BODY(iters); }
 __attribute__((noinline)) void work_gamma(uint64_t iters) { SPIN_BODY(iters); }
 
+/* --warmup: spin here first, so that a profiler that learns about the
+ * process at its first samples has done so before the measured phase. */
+void warm_up(double seconds);
+__attribute__((noinline)) void warm_up(double seconds)
+{
+	uint64_t end = cpu_ns(CLOCK_MONOTONIC) + (uint64_t)(seconds * 1e9);
+
+	while (cpu_ns(CLOCK_MONOTONIC) < end)
+		SPIN_BODY(100000);
+}
+
 struct worker {
 	pthread_t th;
 	uint64_t seed;
@@ -87,7 +98,7 @@ static void *worker_run(void *arg)
 
 int main(int argc, char **argv)
 {
-	double duration = 10.0;
+	double duration = 10.0, warmup = 0.0;
 	uint64_t spent[3] = { 0 }, t0;
 	const char *names[3] = { "work_alpha", "work_beta", "work_gamma" };
 	struct worker w[16];
@@ -100,8 +111,10 @@ int main(int argc, char **argv)
 			sscanf(argv[++i], "%lf,%lf,%lf", &g_share[0], &g_share[1], &g_share[2]);
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			nthreads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
+			warmup = atof(argv[++i]);
 		else {
-			fprintf(stderr, "usage: cpu_shares [--duration S] [--shares A,B,C] [--threads N]\n");
+			fprintf(stderr, "usage: cpu_shares [--duration S] [--shares A,B,C] [--threads N] [--warmup S]\n");
 			return 64;
 		}
 	}
@@ -117,6 +130,8 @@ int main(int argc, char **argv)
 		(unsigned long long)g_per_ms);
 	printf("{\"pid\": %d, \"ready\": true}\n", (int)getpid());
 	fflush(stdout);
+	if (warmup > 0)
+		warm_up(warmup);
 
 	g_deadline = cpu_ns(CLOCK_MONOTONIC) + (uint64_t)(duration * 1e9);
 	for (int i = 0; i < nthreads; i++) {
