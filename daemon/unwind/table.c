@@ -532,7 +532,31 @@ int unwind_table_build_mem(const void *buf, size_t len, struct unwind_table **re
 	return r;
 }
 
-int unwind_read_build_id_fd(int fd, uint8_t buf[UNWIND_BUILD_ID_MAX])
+/* Size of .eh_frame, else .debug_frame, from the section headers. */
+static uint64_t cfi_size(Elf *e)
+{
+	uint64_t eh = 0, dbg = 0;
+	size_t shstrndx, nsec = 0;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(e, &shstrndx) < 0)
+		return 0;
+	while ((scn = elf_nextscn(e, scn)) && nsec++ < MAX_SECTIONS) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(e, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".eh_frame"))
+			eh = sh.sh_size;
+		else if (name && !strcmp(name, ".debug_frame"))
+			dbg = sh.sh_size;
+	}
+	return eh ? eh : dbg;
+}
+
+int unwind_read_build_id_fd(int fd, uint8_t buf[UNWIND_BUILD_ID_MAX], uint64_t *ret_cfi_bytes)
 {
 	struct unwind_table t = { 0 };
 	size_t nphdr;
@@ -549,6 +573,8 @@ int unwind_read_build_id_fd(int fd, uint8_t buf[UNWIND_BUILD_ID_MAX])
 		return -EINVAL;
 	}
 	r = read_build_id(e, nphdr, &t);
+	if (ret_cfi_bytes)
+		*ret_cfi_bytes = cfi_size(e);
 	elf_end(e);
 	if (r < 0)
 		return r;

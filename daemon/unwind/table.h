@@ -57,8 +57,10 @@ int unwind_table_build_mem(const void *buf, size_t len, struct unwind_table **re
 struct unwind_table *unwind_table_free(struct unwind_table *t);
 
 /* Build-id of the ELF file open on fd: its length (1..UNWIND_BUILD_ID_MAX)
- * with buf filled, -ENODATA when it has none, -EINVAL for a non-ELF file. */
-int unwind_read_build_id_fd(int fd, uint8_t buf[UNWIND_BUILD_ID_MAX]);
+ * with buf filled, -ENODATA when it has none, -EINVAL for a non-ELF file.
+ * ret_cfi_bytes (may be NULL) gets the size of the CFI a build would parse
+ * (0 if none), from the section headers: what a build will cost. */
+int unwind_read_build_id_fd(int fd, uint8_t buf[UNWIND_BUILD_ID_MAX], uint64_t *ret_cfi_bytes);
 
 /* Pool cells the table takes: npages + nrows. */
 size_t unwind_table_cells(const struct unwind_table *t);

@@ -32,12 +32,13 @@
  * process maps it again (it may have been replaced or made readable). */
 #define RETRY_NS (300ull * 1000000000ull)
 #define NIL UINT32_MAX
-/* New objects up to this size are built on the main thread, at most
- * INLINE_BUDGET bytes of files per tick (~1 ms of work per 40 KiB of CFI:
- * docs/performance.md); the rest go to the worker and are installed at the
- * next tick. */
-#define INLINE_FILE_MAX (512u << 10)
-#define INLINE_BUDGET (2u << 20)
+/* New objects with up to this much CFI are built on the main thread, at
+ * most INLINE_BUDGET bytes of CFI per tick (~22 ms per MiB: 64 KiB is
+ * ~1.4 ms, the budget ~6 ms; docs/performance.md), so a new program's first
+ * table has them; the rest go to the worker and are installed at the next
+ * tick. */
+#define INLINE_CFI_MAX (64u << 10)
+#define INLINE_BUDGET (256u << 10)
 
 /* ---- a small open-addressing map, u64 key -> u32 value ------------------- */
 
@@ -772,6 +773,7 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 	struct object *o;
 	struct stat st;
 	uint32_t uid = imap_get(&u->by_file, fk), i;
+	uint64_t cfi = 0;
 	int fd = -ENOENT, n;
 
 	if (uid != NIL) {
@@ -800,7 +802,7 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 		}
 		snprintf(path, sizeof(path), "%s", mf);
 	}
-	n = unwind_read_build_id_fd(fd, bid);
+	n = unwind_read_build_id_fd(fd, bid, &cfi);
 	if (n > 0) {
 		uid = imap_get(&u->by_bid, bid_key(bid, (size_t)n));
 		o = uid == NIL ? NULL : obj_by_uid(u, uid);
@@ -815,12 +817,12 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 		close(fd);
 		return NIL;
 	}
-	if (st.st_size <= INLINE_FILE_MAX && u->inline_budget >= (uint64_t)st.st_size) {
+	if (cfi <= INLINE_CFI_MAX && u->inline_budget >= cfi) {
 		/* A small new object (a freshly built program, a small tool):
 		 * built here, so the process's first table already has it. */
 		struct job j = { .uid = u->objs[i].uid, .fd = fd };
 
-		u->inline_budget -= (uint64_t)st.st_size;
+		u->inline_budget -= cfi;
 		u->objs[i].state = OBJ_BUILDING;
 		u->queued++;
 		job_run(&j);
@@ -1029,6 +1031,8 @@ void unwinder_tick(struct unwinder *u, uint64_t now_ns)
 		if (install(u, o, t) == 0) {
 			u->pending_bytes -= unwind_table_cells(t) * sizeof(union profd_unw_cell);
 			o->pending = unwind_table_free(t);
+		} else {
+			evict_for_room(u, (uint32_t)unwind_table_cells(t));
 		}
 	}
 	d = take_done(u);

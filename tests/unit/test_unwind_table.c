@@ -308,7 +308,12 @@ static void test_real_objects(void **state)
 	fd = open(libc_path(), O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(unwind_table_build_fd(fd, &t), 0);
-	assert_true(unwind_read_build_id_fd(fd, bid) > 0);
+	{
+		uint64_t cfi = 0;
+
+		assert_true(unwind_read_build_id_fd(fd, bid, &cfi) > 0);
+		assert_int_equal(cfi, t->st.cfi_bytes);
+	}
 	assert_int_equal(t->build_id_len, 20);
 	assert_memory_equal(bid, t->build_id, 20);
 	close(fd);
