@@ -34,7 +34,13 @@ struct scratch {
 	struct profd_sample hdr;
 	__u8 data[DATA_BYTES];
 	struct unw_state st;
+	__u64 asked_ns; /* last wake-up forced to ask for a mapping table */
 };
+
+/* A sample that asks user space for a process's mappings wakes it at once
+ * (at most once per 10 ms per CPU), so the table is there within
+ * milliseconds instead of at the next tick. */
+#define ASK_WAKE_NS 10000000ull
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -128,10 +134,15 @@ static __always_inline int sample_end(struct profd_cpu_stats *st, struct scratch
 	size = sizeof(struct profd_sample) + kbytes + ubytes;
 	if (size > SAMPLE_MAX)
 		size = SAMPLE_MAX;
-	if (ringbuf_wakeup_bytes && bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) > ringbuf_wakeup_bytes)
+	if (ringbuf_wakeup_bytes && bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) > ringbuf_wakeup_bytes) {
 		flags = BPF_RB_FORCE_WAKEUP;
-	else
+	} else if ((s->hdr.flags & (PROFD_SF_UNW_NOPROC | PROFD_SF_UNW_MISS)) &&
+		   s->hdr.ts - s->asked_ns >= ASK_WAKE_NS) {
+		s->asked_ns = s->hdr.ts;
+		flags = BPF_RB_FORCE_WAKEUP;
+	} else {
 		flags = BPF_RB_NO_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&samples, s, size, flags)) {
 		st->dropped_ringbuf++;
 		return 0;

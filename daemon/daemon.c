@@ -57,41 +57,47 @@ static void warm_symbols(struct daemon *d, const struct frame *frames, uint32_t 
 }
 
 /* Symbolizer object for an unwinder object: asked by build-id once per
- * object, then kept as the object's tag. */
-static uint32_t unwound_object(struct daemon *d, uint32_t uid)
+ * object, then kept as the object's tag. The symbolizer learns the file
+ * where the process (tgid, alive: it was just sampled) mapped it, which
+ * covers libraries it opened after its maps were first indexed. */
+static uint32_t unwound_object(struct daemon *d, uint32_t uid, uint32_t tgid)
 {
 	uint32_t obj = unwinder_object_tag(d->unw, uid);
 	const uint8_t *bid;
+	const char *path;
 	size_t len;
 
 	if (obj != UNWINDER_TAG_NONE)
 		return obj;
 	if (unwinder_object_build_id(d->unw, uid, &bid, &len) < 0)
 		return SYM_OBJ_UNKNOWN;
+	path = unwinder_object_path(d->unw, uid);
+	if (path)
+		symbolizer_note_exec(d->sym, tgid, path);
 	obj = symbolizer_object_by_build_id(d->sym, bid, len);
 	if (obj != SYM_OBJ_UNKNOWN)
 		unwinder_set_object_tag(d->unw, uid, obj);
 	return obj;
 }
 
-/* User frames, leaf first, into frames[n..MAX_FRAMES); returns the new n. */
+/* User frames, leaf first, into frames[n..MAX_FRAMES); returns the new n.
+ * Unwound frames name their object by unwinder uid; build-id frames (the
+ * fallback) by build-id; raw IPs go through the process's maps. */
 static uint32_t user_frames(struct daemon *d, const struct profd_sample *r, const void *data, struct frame *frames,
 			    uint32_t n)
 {
 	for (uint32_t i = 0; i < r->udepth && n < MAX_FRAMES; i++) {
 		uint64_t ip, off = 0;
-		uint32_t raw;
 
+		frames[n].flags = 0;
 		if (r->flags & PROFD_SF_UNWOUND) {
 			struct profd_uframe f;
 
 			memcpy(&f, (const struct profd_uframe *)data + i, sizeof(f));
-			raw = !!(f.flags & PROFD_UF_RAW);
 			ip = f.addr;
-			if (!raw && d->unw) {
-				frames[n].obj = unwound_object(d, f.uid);
+			if (!(f.flags & PROFD_UF_RAW) && d->unw) {
+				frames[n].obj = unwound_object(d, f.uid, r->tgid);
 				frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.addr;
-				frames[n].flags = 0;
 				n++;
 				continue;
 			}
@@ -102,19 +108,15 @@ static uint32_t user_frames(struct daemon *d, const struct profd_sample *r, cons
 			if (f.status == PROFD_BUILD_ID_VALID) {
 				frames[n].obj = symbolizer_object_by_build_id(d->sym, f.build_id, PROFD_BUILD_ID_SIZE);
 				frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.offset_or_ip;
-				frames[n].flags = 0;
 				n++;
 				continue;
 			}
 			if (f.status != PROFD_BUILD_ID_IP)
 				continue;
-			raw = 1;
 			ip = f.offset_or_ip;
 		}
-		(void)raw;
 		frames[n].obj = symbolizer_object_for_ip(d->sym, r->tgid, ip, &off);
 		frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? ip : off;
-		frames[n].flags = 0;
 		n++;
 	}
 	return n;
@@ -139,7 +141,7 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 	note_process_once(d, proc, r->tgid, r->start_time);
 	proctable_set_uid(d->procs, proc, r->uid);
 	if (d->unw)
-		unwinder_note_sample(d->unw, r->tgid, r->start_time, r->flags);
+		unwinder_note_sample(d->unw, r->tgid, r->start_time, r->flags, r->ts);
 
 	for (uint32_t i = 0; i < r->kdepth && n < MAX_FRAMES; i++) {
 		frames[n].obj = SYM_OBJ_KERNEL;

@@ -169,7 +169,9 @@ struct object {
 	uint8_t build_id[UNWIND_BUILD_ID_MAX];
 	size_t build_id_len;
 	uint64_t file_key;   /* files map key, 0 if none */
+	uint64_t ino, size, mtime_ns; /* identity of the file it was made from */
 	char *path;          /* openable path (through /proc/PID/root) to (re)build from */
+	char *mapped;        /* the path as the first process that mapped it saw it */
 	uint32_t refs;       /* processes mapping it */
 	uint32_t cells_at, ncells;   /* pool range of a loaded table */
 	uint32_t nrows, npages, first_page;
@@ -190,6 +192,7 @@ struct proc {
 	uint32_t first, count; /* mapping pool range (count 0: none) */
 	uint64_t read_ns;    /* CLOCK_BOOTTIME of the last maps read, 0: never */
 	uint64_t exec_ns;    /* latest exec seen */
+	uint32_t reads;      /* maps reads of this process (image) */
 	uint8_t queued;      /* in the request list */
 	uint8_t installed;   /* its hash entry exists */
 	uint32_t next_free;
@@ -238,7 +241,8 @@ struct unwinder {
 	uint32_t queued;      /* jobs submitted, not taken back */
 	size_t pending_bytes;
 	uint64_t now, ticks;
-	uint64_t inline_budget; /* bytes of files built inline left this tick */
+	uint64_t inline_budget; /* bytes of CFI built inline left this tick */
+	uint32_t reads_left;    /* maps reads left this tick */
 	struct unwinder_stats st;  /* processes_known is kept here too */
 };
 
@@ -527,6 +531,7 @@ static void obj_remove(struct unwinder *u, uint32_t i)
 	if (o->file_key && imap_get(&u->by_file, o->file_key) == o->uid)
 		imap_del(&u->by_file, o->file_key);
 	free(o->path);
+	free(o->mapped);
 	o->uid = 0;
 	o->next_free = u->obj_free;
 	u->obj_free = i;
@@ -763,6 +768,12 @@ static void proc_remove(struct unwinder *u, struct proc *p)
 	u->st.processes_known--;
 }
 
+static int file_same(const struct object *o, const struct stat *st)
+{
+	return o->ino == (uint64_t)st->st_ino && o->size == (uint64_t)st->st_size &&
+	       o->mtime_ns == (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
+}
+
 /* Object for a file mapping of process tgid, opened through its root;
  * NIL when the file cannot be opened or no object can be made. */
 static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct procmaps_entry *e)
@@ -776,13 +787,17 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 	uint64_t cfi = 0;
 	int fd = -ENOENT, n;
 
+	n = snprintf(path, sizeof(path), "%s/%" PRIu32 "/root%s", u->procfs, tgid, e->path);
 	if (uid != NIL) {
 		o = obj_by_uid(u, uid);
-		if (o)
+		/* An inode number is reused once its file is gone (a rebuilt
+		 * program, an upgraded library): trust the cache only for the
+		 * very file it was made from, or when the file cannot be seen
+		 * (deleted, but still mapped, so its inode is not free). */
+		if (o && (e->deleted || stat(path, &st) < 0 || file_same(o, &st)))
 			goto found;
 		imap_del(&u->by_file, fk);
 	}
-	n = snprintf(path, sizeof(path), "%s/%" PRIu32 "/root%s", u->procfs, tgid, e->path);
 	if (!e->deleted && n > 0 && (size_t)n < sizeof(path)) {
 		fd = util_open_regular(path, &st);
 		if (fd >= 0 && st.st_ino != e->inode) {
@@ -817,6 +832,10 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 		close(fd);
 		return NIL;
 	}
+	u->objs[i].mapped = strdup(e->path);
+	u->objs[i].ino = (uint64_t)st.st_ino;
+	u->objs[i].size = (uint64_t)st.st_size;
+	u->objs[i].mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
 	if (cfi <= INLINE_CFI_MAX && u->inline_budget >= cfi) {
 		/* A small new object (a freshly built program, a small tool):
 		 * built here, so the process's first table already has it. */
@@ -930,6 +949,7 @@ static void proc_read(struct unwinder *u, struct proc *p)
 	p->count = nv;
 	u->st.mappings += nv;
 	p->read_ns = u->now;
+	p->reads++;
 	r = u->o.be.proc_set(u->o.be.ctx, p->tgid,
 			      &(struct profd_unw_proc){ .start_time = p->start_time, .first = at, .count = nv });
 	if (r < 0) {
@@ -947,17 +967,30 @@ out:
 
 /* ---- public --------------------------------------------------------------- */
 
-void unwinder_note_sample(struct unwinder *u, uint32_t tgid, uint64_t start_time, uint32_t flags)
+/* Re-reads of one process back off: 50 ms after the first read, doubling
+ * up to refresh_ns, so a process still loading its libraries is caught up
+ * at once and one that keeps missing costs little. */
+static uint64_t refresh_after(const struct unwinder *u, const struct proc *p)
+{
+	uint64_t d = 50000000ull << (p->reads < 6 ? p->reads : 6);
+
+	return d < u->o.refresh_ns ? d : u->o.refresh_ns;
+}
+
+void unwinder_note_sample(struct unwinder *u, uint32_t tgid, uint64_t start_time, uint32_t flags, uint64_t ts_ns)
 {
 	struct proc *p;
 
 	if (!(flags & (PROFD_SF_UNW_NOPROC | PROFD_SF_UNW_MISS)) || tgid == 0)
 		return;
+	if (ts_ns > u->now)
+		u->now = ts_ns;
 	p = proc_find(u, tgid);
 	if (p && p->start_time != start_time) {
 		/* the pid was reused */
 		proc_clear(u, p);
 		p->read_ns = 0;
+		p->reads = 0;
 	}
 	if (!p) {
 		p = proc_new(u, tgid);
@@ -967,10 +1000,16 @@ void unwinder_note_sample(struct unwinder *u, uint32_t tgid, uint64_t start_time
 	p->start_time = start_time;
 	if (p->queued)
 		return;
-	if (p->read_ns && u->now - p->read_ns < u->o.refresh_ns)
+	if (p->read_ns && u->now - p->read_ns < refresh_after(u, p))
 		return;
 	if (p->read_ns)
 		u->st.refreshes++;
+	if (u->reads_left) {
+		/* between ticks too: the sampler woke us up to ask */
+		u->reads_left--;
+		proc_read(u, p);
+		return;
+	}
 	if (u->nreq == u->cap_req) {
 		uint32_t cap = u->cap_req ? u->cap_req * 2 : 64;
 		uint32_t *n = realloc(u->requests, cap * sizeof(*n));
@@ -996,6 +1035,7 @@ void unwinder_note_exec(struct unwinder *u, uint32_t tgid, uint64_t ts_ns)
 		return;
 	proc_clear(u, p);
 	p->read_ns = 0;
+	p->reads = 0;
 }
 
 void unwinder_forget(struct unwinder *u, uint32_t tgid)
@@ -1009,11 +1049,12 @@ void unwinder_forget(struct unwinder *u, uint32_t tgid)
 void unwinder_tick(struct unwinder *u, uint64_t now_ns)
 {
 	struct job *d;
-	uint32_t done = 0, k;
+	uint32_t k;
 
 	u->now = now_ns;
 	u->ticks++;
 	u->inline_budget = INLINE_BUDGET;
+	u->reads_left = u->o.reads_per_tick;
 	pool_release(u->cells);
 	pool_release(u->maps);
 	for (uint32_t i = 0; i < u->nslot_quar; i++)
@@ -1044,15 +1085,15 @@ void unwinder_tick(struct unwinder *u, uint64_t now_ns)
 		d = n;
 	}
 
-	/* maps reads, bounded per tick */
-	for (k = 0; k < u->nreq && done < u->o.reads_per_tick; k++) {
+	/* maps reads left from earlier ticks, bounded per tick */
+	for (k = 0; k < u->nreq && u->reads_left; k++) {
 		struct proc *p = proc_find(u, u->requests[k]);
 
 		if (!p || !p->queued)
 			continue;
 		p->queued = 0;
+		u->reads_left--;
 		proc_read(u, p);
-		done++;
 	}
 	if (k < u->nreq) {
 		u->st.requests_deferred += u->nreq - k;
@@ -1090,6 +1131,13 @@ int unwinder_object_build_id(struct unwinder *u, uint32_t uid, const uint8_t **r
 	*ret = o->build_id;
 	*ret_len = o->build_id_len;
 	return 0;
+}
+
+const char *unwinder_object_path(struct unwinder *u, uint32_t uid)
+{
+	struct object *o = obj_by_uid(u, uid);
+
+	return o ? o->mapped : NULL;
 }
 
 uint32_t unwinder_object_tag(struct unwinder *u, uint32_t uid)
@@ -1242,6 +1290,7 @@ struct unwinder *unwinder_free(struct unwinder *u)
 	for (uint32_t i = 0; i < u->nobjs_cap; i++) {
 		if (u->objs[i].uid) {
 			free(u->objs[i].path);
+			free(u->objs[i].mapped);
 			unwind_table_free(u->objs[i].pending);
 		}
 	}

@@ -47,7 +47,7 @@ struct unwinder_opts {
 	struct unwind_backend be;
 	int no_worker;               /* 1: build tables synchronously (tests) */
 	uint64_t linger_ns;          /* unmapped tables kept this long; 0: default 60 s */
-	uint64_t refresh_ns;         /* per-process re-read rate limit; 0: default 2 s */
+	uint64_t refresh_ns;         /* longest back-off between re-reads of a process; 0: default 2 s */
 	uint32_t reads_per_tick;     /* /proc/PID/maps reads per tick; 0: default 64 */
 	uint32_t queue_max;          /* builds queued at once; 0: default 256 */
 	size_t pending_max_bytes;    /* built tables waiting for pool room; 0: default 16 MiB */
@@ -91,9 +91,12 @@ int unwinder_new(const struct unwinder_opts *opts, struct unwinder **ret);
 struct unwinder *unwinder_free(struct unwinder *u);
 
 /* A sample of tgid was drained with sampler flags (PROFD_SF_*): a process
- * without a table, or a pc outside its known mappings, asks for a read at
- * the next unwinder_tick(). start_time: the group leader's start_boottime. */
-void unwinder_note_sample(struct unwinder *u, uint32_t tgid, uint64_t start_time, uint32_t flags);
+ * without a table, or a pc outside its known mappings, has its maps read
+ * now while this tick's read budget lasts, else at the next
+ * unwinder_tick(). Re-reads of a process back off from 50 ms to
+ * refresh_ns. start_time: the group leader's start_boottime; ts_ns: the
+ * sample's CLOCK_BOOTTIME. */
+void unwinder_note_sample(struct unwinder *u, uint32_t tgid, uint64_t start_time, uint32_t flags, uint64_t ts_ns);
 /* tgid exec'd at ts_ns (CLOCK_BOOTTIME): its old image's mappings are gone
  * (the BPF program deleted its entry already); a table read before ts_ns is
  * dropped. */
@@ -109,6 +112,11 @@ void unwinder_tick(struct unwinder *u, uint64_t now_ns);
 /* Build-id of object uid (for naming its frames): 0 with *ret and *ret_len,
  * valid until the next unwinder_tick(), or -ENOENT (unknown uid, no id). */
 int unwinder_object_build_id(struct unwinder *u, uint32_t uid, const uint8_t **ret, size_t *ret_len);
+
+/* The path object uid was mapped at, as the process that first mapped it
+ * saw it (inside its mount namespace), or NULL (the vDSO, unknown uid).
+ * Valid until the next unwinder_tick(). */
+const char *unwinder_object_path(struct unwinder *u, uint32_t uid);
 
 /* A value the caller keeps per object (the daemon: its symbolizer object
  * id), so that it asks the symbolizer once per object. */

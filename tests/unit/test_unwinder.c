@@ -23,7 +23,8 @@
 #include "unwind/table.h"
 #include "unwind/unwinder.h"
 
-#define SEC 1000000000ull
+#define MS 1000000ull
+#define SEC (1000 * MS)
 
 /* ---- the backend: plain memory ------------------------------------------- */
 
@@ -233,13 +234,13 @@ static void test_first_sample_builds_table(void **state)
 	env_new(&e, 1u << 20, 0);
 	fixture_proc(&e, 100, base, 1);
 	/* samples without the flags ask for nothing */
-	unwinder_note_sample(e.u, 100, 7, 0);
+	unwinder_note_sample(e.u, 100, 7, 0, 0);
 	unwinder_tick(e.u, 1 * SEC);
 	assert_int_equal(e.f.sets, 0);
 
-	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC);
-	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC); /* one request */
-	unwinder_tick(e.u, 2 * SEC);
+	/* read at once (the sampler woke profd up to ask), once */
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC, 1 * SEC + 10 * MS);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC, 1 * SEC + 20 * MS);
 	assert_int_equal(e.f.sets, 1);
 	p = fake_get(&e.f, 100);
 	assert_non_null(p);
@@ -271,7 +272,7 @@ static void test_first_sample_builds_table(void **state)
 	assert_table_loaded(&e, exe, e.exe);
 	assert_int_equal(e.f.objs[libc->slot].uid, libc->uid);
 	assert_int_equal(e.f.objs[libc->slot].nrows, 0);
-	unwinder_tick(e.u, 3 * SEC);
+	unwinder_tick(e.u, 2 * SEC);
 	assert_table_loaded(&e, libc, e.libc);
 
 	unwinder_get_stats(e.u, &st);
@@ -309,8 +310,8 @@ static void test_shared_refcounted_evicted(void **state)
 	env_new(&e, 1u << 20, 10 * SEC);
 	fixture_proc(&e, 100, 0x555555554000, 1);
 	fixture_proc(&e, 200, 0x7f0000000000, 1);
-	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC);
-	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_NOPROC);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC, 0);
+	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_NOPROC, 0);
 	unwinder_tick(e.u, 1 * SEC);
 	unwinder_tick(e.u, 2 * SEC);
 	a = mapping_at(&e, 100, 0x555555554000 + 0x1030000);
@@ -346,7 +347,7 @@ static void test_shared_refcounted_evicted(void **state)
 			 -ENOENT);
 
 	/* mapped again: a new uid (old frames never alias), the table rebuilt */
-	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_NOPROC);
+	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_NOPROC, 0);
 	unwinder_tick(e.u, 36 * SEC);
 	unwinder_tick(e.u, 37 * SEC);
 	b = mapping_at(&e, 200, 0x7f0000000000 + 0x1030000);
@@ -386,10 +387,10 @@ static void test_memory_bound(void **state)
 	env_new(&e, libc_cells + 64, 10 * SEC);
 	assert_true(exe_cells + 64 < libc_cells);
 	fixture_proc(&e, 100, 0x555555554000, 0);
-	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC, 0);
 	unwinder_tick(e.u, 1 * SEC);
 	fixture_proc(&e, 200, 0x7f0000000000, 1);
-	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_NOPROC);
+	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_NOPROC, 0);
 	unwinder_tick(e.u, 2 * SEC);
 	unwinder_tick(e.u, 3 * SEC);
 	exe = mapping_at(&e, 200, 0x7f0000000000 + 0x2000);
@@ -417,7 +418,7 @@ static void test_memory_bound(void **state)
 		maps_line(f, 0x7f0001026000, 0x7f0001180000, "r-xp", 0x26000, e.libc);
 		fclose(f);
 	}
-	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_MISS);
+	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_MISS, 0);
 	unwinder_tick(e.u, 10 * SEC);
 	for (uint64_t s = 11; s < 16; s++)
 		unwinder_tick(e.u, s * SEC);
@@ -442,41 +443,53 @@ static void test_exec_reuse_refresh(void **state)
 	(void)state;
 	env_new(&e, 1u << 20, 0);
 	fixture_proc(&e, 100, 0x555555554000, 0);
-	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC, 0);
 	unwinder_tick(e.u, 10 * SEC);
 	assert_non_null(fake_get(&e.f, 100));
 
-	/* a pc in no mapping, 1 s later: too soon; 3 s later: read again */
-	unwinder_tick(e.u, 11 * SEC);
-	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_MISS);
-	unwinder_tick(e.u, 11 * SEC + 1);
+	/* a pc in no mapping: re-read at once, backing off from 100 ms after
+	 * the first read, doubling, up to refresh_ns (2 s) */
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_MISS, 10 * SEC + 50 * MS);
 	unwinder_get_stats(e.u, &st);
 	assert_int_equal(st.maps_reads, 1);
-	unwinder_tick(e.u, 13 * SEC);
-	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_MISS);
-	unwinder_tick(e.u, 13 * SEC + 1);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_MISS, 10 * SEC + 150 * MS);
 	unwinder_get_stats(e.u, &st);
 	assert_int_equal(st.maps_reads, 2);
 	assert_int_equal(st.refreshes, 1);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_MISS, 10 * SEC + 300 * MS);
+	unwinder_get_stats(e.u, &st);
+	assert_int_equal(st.maps_reads, 2);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_MISS, 10 * SEC + 400 * MS);
+	unwinder_get_stats(e.u, &st);
+	assert_int_equal(st.maps_reads, 3);
+	for (int i = 0; i < 8; i++) {
+		/* 1.9 s after the last read: past the back-off until it reaches 2 s */
+		uint64_t t = 10 * SEC + 400 * MS + (uint64_t)(i + 1) * 1900 * MS;
+
+		unwinder_tick(e.u, t - 1);
+		unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_MISS, t);
+	}
+	unwinder_get_stats(e.u, &st);
+	/* reads 3..6 backed off 400, 800, 1600 ms: read; from then on 2 s:
+	 * every other 1.9 s attempt */
+	assert_int_equal(st.maps_reads, 3 + 3 + 2);
+	unwinder_tick(e.u, 30 * SEC);
 
 	/* an exec before the last read changes nothing; after it, the
 	 * table goes and the next sample's request is served at once */
 	unwinder_note_exec(e.u, 100, 5 * SEC);
 	assert_non_null(fake_get(&e.f, 100));
-	unwinder_note_exec(e.u, 100, 14 * SEC);
+	unwinder_note_exec(e.u, 100, 31 * SEC);
 	assert_null(fake_get(&e.f, 100));
-	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC);
-	unwinder_tick(e.u, 14 * SEC + 1);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC, 31 * SEC + 1);
 	assert_non_null(fake_get(&e.f, 100));
 
 	/* the pid reused by another process (another start time) */
-	unwinder_note_sample(e.u, 100, 99, PROFD_SF_UNW_NOPROC);
-	unwinder_tick(e.u, 14 * SEC + 2);
+	unwinder_note_sample(e.u, 100, 99, PROFD_SF_UNW_NOPROC, 31 * SEC + 2);
 	assert_int_equal(fake_get(&e.f, 100)->start_time, 99);
 
 	/* the process is gone: counted, forgotten */
-	unwinder_note_sample(e.u, 300, 5, PROFD_SF_UNW_NOPROC);
-	unwinder_tick(e.u, 15 * SEC);
+	unwinder_note_sample(e.u, 300, 5, PROFD_SF_UNW_NOPROC, 31 * SEC + 3);
 	unwinder_get_stats(e.u, &st);
 	assert_int_equal(st.maps_read_failures, 1);
 	assert_int_equal(st.processes_known, 1);
@@ -484,12 +497,59 @@ static void test_exec_reuse_refresh(void **state)
 	/* the per-process hash is full: counted, nothing half-installed */
 	e.f.full = 1;
 	fixture_proc(&e, 400, 0x555555554000, 0);
-	unwinder_note_sample(e.u, 400, 5, PROFD_SF_UNW_NOPROC);
-	unwinder_tick(e.u, 16 * SEC);
+	unwinder_note_sample(e.u, 400, 5, PROFD_SF_UNW_NOPROC, 0);
+	unwinder_tick(e.u, 32 * SEC);
 	unwinder_get_stats(e.u, &st);
 	assert_int_equal(st.process_full, 1);
 	assert_int_equal(st.processes, 1);
 	assert_int_equal(st.mappings, 3);
+	env_free(&e);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+/* The same inode with other contents (a file rewritten in place, or an
+ * inode number reused by a new file): a new object, never the old table. */
+static void test_file_replaced(void **state)
+{
+	struct env e;
+	const struct profd_unw_mapping *m;
+	char bin[512];
+	uint32_t first;
+
+	(void)state;
+	env_new(&e, 1u << 20, 0);
+	snprintf(bin, sizeof(bin), "%s/prog", e.dir);
+	copy_file(e.exe, bin);
+	snprintf(e.exe, sizeof(e.exe), "%s", bin);
+	fixture_proc(&e, 100, 0x555555554000, 0);
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_NOPROC, 0);
+	unwinder_tick(e.u, 1 * SEC);
+	m = mapping_at(&e, 100, 0x555555556000);
+	assert_table_loaded(&e, m, bin);
+	first = m->uid;
+	unwinder_forget(e.u, 100);
+
+	/* rewritten in place: same inode, another program */
+	copy_file(e.libc, bin);
+	fixture_proc(&e, 200, 0x555555554000, 0);
+	unwinder_note_sample(e.u, 200, 8, PROFD_SF_UNW_NOPROC, 0);
+	unwinder_tick(e.u, 2 * SEC);
+	unwinder_tick(e.u, 3 * SEC);
+	m = mapping_at(&e, 200, 0x555555556000);
+	assert_int_not_equal(m->uid, first);
+	assert_table_loaded(&e, m, bin);
 	env_free(&e);
 }
 
@@ -511,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_shared_refcounted_evicted),
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_exec_reuse_refresh),
+		cmocka_unit_test(test_file_replaced),
 		cmocka_unit_test(test_bad_backend),
 	};
 

@@ -71,13 +71,19 @@ struct worker {
 
 static double g_share[3] = { 50, 30, 20 };
 static uint64_t g_per_ms, g_deadline;
+static uint64_t g_cpu_budget; /* --cpu-seconds: stop once the process used this much CPU */
+
+static int keep_going(void)
+{
+	return cpu_ns(CLOCK_MONOTONIC) < g_deadline && (!g_cpu_budget || cpu_ns(CLOCK_PROCESS_CPUTIME_ID) < g_cpu_budget);
+}
 
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
 	void (*fn[3])(uint64_t) = { work_alpha, work_beta, work_gamma };
 
-	while (cpu_ns(CLOCK_MONOTONIC) < g_deadline) {
+	while (keep_going()) {
 		/* One round split by the shares, its length (3..37 ms) and the
 		 * order of the functions drawn at random: a fixed 20 ms round
 		 * beats against a 99 Hz sampler (2 x 49.5 Hz = 99 Hz when the
@@ -113,8 +119,11 @@ int main(int argc, char **argv)
 			nthreads = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
 			warmup = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--cpu-seconds") && i + 1 < argc)
+			g_cpu_budget = (uint64_t)(atof(argv[++i]) * 1e9);
 		else {
-			fprintf(stderr, "usage: cpu_shares [--duration S] [--shares A,B,C] [--threads N] [--warmup S]\n");
+			fprintf(stderr, "usage: cpu_shares [--duration S] [--shares A,B,C] [--threads N] [--warmup S]\n"
+					"                  [--cpu-seconds S]   (stop at S s of CPU, before --duration)\n");
 			return 64;
 		}
 	}

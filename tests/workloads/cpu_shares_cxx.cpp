@@ -43,8 +43,8 @@ template <int K> struct Work {
 
 class Worker {
 public:
-	Worker(uint64_t seed, const double *share, uint64_t per_ms, uint64_t deadline)
-		: seed_(seed), share_(share), per_ms_(per_ms), deadline_(deadline)
+	Worker(uint64_t seed, const double *share, uint64_t per_ms, uint64_t deadline, uint64_t cpu_budget)
+		: seed_(seed), share_(share), per_ms_(per_ms), deadline_(deadline), cpu_budget_(cpu_budget)
 	{
 	}
 	__attribute__((noinline)) void loop();
@@ -60,14 +60,14 @@ private:
 	}
 	uint64_t seed_;
 	const double *share_;
-	uint64_t per_ms_, deadline_;
+	uint64_t per_ms_, deadline_, cpu_budget_;
 };
 
 void Worker::loop()
 {
 	void (*fn[3])(uint64_t) = { Work<1>::spin, Work<2>::spin, Work<3>::spin };
 
-	while (cpu_ns(CLOCK_MONOTONIC) < deadline_) {
+	while (cpu_ns(CLOCK_MONOTONIC) < deadline_ && (!cpu_budget_ || cpu_ns(CLOCK_PROCESS_CPUTIME_ID) < cpu_budget_)) {
 		/* rounds of random length and order: nothing phase-locks with
 		 * the sampler (see cpu_shares.c) */
 		double len = 3.0 + (double)(next_rand() % 3400) / 100.0;
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 					"profd_wl::Work<3>::spin" };
 	static const char *mangled[3] = { "_ZN8profd_wl4WorkILi1EE4spinEm", "_ZN8profd_wl4WorkILi2EE4spinEm",
 					  "_ZN8profd_wl4WorkILi3EE4spinEm" };
-	double duration = 10.0, warmup = 0.0, share[3] = { 50, 30, 20 };
+	double duration = 10.0, warmup = 0.0, cpu_seconds = 0.0, share[3] = { 50, 30, 20 };
 	int nthreads = 2;
 	uint64_t spent[3] = { 0, 0, 0 };
 
@@ -110,8 +110,10 @@ int main(int argc, char **argv)
 			nthreads = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
 			warmup = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--cpu-seconds") && i + 1 < argc)
+			cpu_seconds = atof(argv[++i]);
 		else {
-			fprintf(stderr, "usage: cpu_shares_cxx [--duration S] [--threads N] [--warmup S]\n");
+			fprintf(stderr, "usage: cpu_shares_cxx [--duration S] [--threads N] [--warmup S] [--cpu-seconds S]\n");
 			return 64;
 		}
 	}
@@ -133,7 +135,8 @@ int main(int argc, char **argv)
 
 	w.reserve((size_t)nthreads);
 	for (int i = 0; i < nthreads; i++)
-		w.emplace_back(88172645463325252ull + 7919ull * (uint64_t)i, share, per_ms, deadline);
+		w.emplace_back(88172645463325252ull + 7919ull * (uint64_t)i, share, per_ms, deadline,
+			       (uint64_t)(cpu_seconds * 1e9));
 	for (int i = 0; i < nthreads; i++)
 		th.emplace_back(&profd_wl::Worker::loop, &w[(size_t)i]);
 	for (int i = 0; i < nthreads; i++) {
