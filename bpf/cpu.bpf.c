@@ -110,7 +110,15 @@ static __always_inline long sample_begin(struct bpf_perf_event_data *ctx, struct
 static __always_inline long ustack_build_id(struct bpf_perf_event_data *ctx, struct profd_cpu_stats *st,
 					    struct scratch *s, long kbytes)
 {
+	__u32 zero = 0;
+	__u64 t0 = bpf_ktime_get_ns();
 	long ubytes = bpf_get_stack(ctx, s->data + kbytes, BID_BYTES, BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	struct profd_unw_stats *us = bpf_map_lookup_elem(&unw_stats, &zero);
+
+	if (us) {
+		us->bid_ns += bpf_ktime_get_ns() - t0;
+		us->bid_walks++;
+	}
 
 	if (ubytes < 0) {
 		st->ustack_err++;
@@ -256,7 +264,7 @@ static __always_inline void user_regs(struct bpf_perf_event_data *ctx, struct ta
 	}
 }
 
-static __always_inline void count_unwind(struct scratch *s)
+static __always_inline void count_unwind(struct scratch *s, __u64 ns)
 {
 	__u32 zero = 0, stop = s->st.stop;
 	struct profd_unw_stats *us = bpf_map_lookup_elem(&unw_stats, &zero);
@@ -264,6 +272,7 @@ static __always_inline void count_unwind(struct scratch *s)
 	if (!us)
 		return;
 	us->unwound++;
+	us->cfi_ns += ns;
 	us->frames_dwarf += s->st.dwarf;
 	us->frames_fp += s->st.fp;
 	us->frames_signal += s->st.signal;
@@ -282,6 +291,7 @@ int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 	struct task_struct *task;
 	long kbytes, ubytes = 0;
 	__u32 max = max_user_frames;
+	__u64 t0;
 
 	if (!st || !s)
 		return 0;
@@ -305,6 +315,7 @@ int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 		ubytes = ustack_build_id(ctx, st, s, kbytes);
 		return sample_end(st, s, kbytes, ubytes, sizeof(struct profd_ustack_frame));
 	}
+	t0 = bpf_ktime_get_ns();
 	__builtin_memset(&s->st, 0, sizeof(s->st));
 	s->st.p_first = p->first;
 	s->st.p_count = p->count;
@@ -323,7 +334,7 @@ int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 	if (s->st.miss)
 		s->hdr.flags |= PROFD_SF_UNW_MISS;
 	s->hdr.ustop = (__u8)s->st.stop;
-	count_unwind(s);
+	count_unwind(s, bpf_ktime_get_ns() - t0);
 	ubytes = (long)s->st.n * UFRAME_SIZE;
 	if (ubytes > UFRAMES_BYTES)
 		ubytes = UFRAMES_BYTES;

@@ -167,7 +167,9 @@ static __always_inline int unw_fp_step(struct unw_state *st)
 {
 	__u64 fr[2];
 
-	if (st->bp <= st->sp || (st->bp & 7))
+	/* bp == sp is a caller without locals: its frame starts where the
+	 * callee's ended */
+	if (st->bp < st->sp || (st->bp & 7))
 		return PROFD_USTOP_FP;
 	if (bpf_probe_read_user(fr, sizeof(fr), (void *)st->bp))
 		return PROFD_USTOP_FP;

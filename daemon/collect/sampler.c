@@ -486,7 +486,7 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 		for (int i = 0; i < ncpu; i++)
 			ret->proc_events_lost += lost[i];
 	}
-	u = s->unwinding ? calloc(ncpu, sizeof(*u)) : NULL;
+	u = calloc(ncpu, sizeof(*u));
 	if (u && !bpf_map__lookup_elem(s->cpu->maps.unw_stats, &zero, sizeof(zero), u, ncpu * sizeof(*u), 0)) {
 		for (int i = 0; i < ncpu; i++) {
 			ret->unwound += u[i].unwound;
@@ -496,6 +496,9 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 			ret->frames_signal += u[i].frames_signal;
 			for (int k = 0; k < PROFD_USTOP_NR; k++)
 				ret->ustop[k] += u[i].stops[k];
+			ret->cfi_walk_ns += u[i].cfi_ns;
+			ret->bid_walk_ns += u[i].bid_ns;
+			ret->bid_walks += u[i].bid_walks;
 		}
 	}
 	free(u);

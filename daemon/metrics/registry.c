@@ -84,6 +84,14 @@ static const struct metric table[] = {
 	{ "profd.samples.ustop_zero_pc", "samples.unwind_stop.zero_pc", "profd_unwind_stop_zero_pc_total", 1, COUNTER,
 	  U64, "samples", "unwinds that ended at a zero return address", DAEMON(samples.ustop[PROFD_USTOP_ZERO_PC]) },
 
+	{ "profd.samples.cfi_walk_ns", "samples.walk.cfi_ns", "profd_cfi_walk_seconds_total", NS_TO_S, COUNTER, U64,
+	  "ns", "BPF time in CFI stack walks (per unwound sample: / samples.unwound)", DAEMON(samples.cfi_walk_ns) },
+	{ "profd.samples.bid_walk_ns", "samples.walk.build_id_ns", "profd_build_id_walk_seconds_total", NS_TO_S,
+	  COUNTER, U64, "ns", "BPF time in the kernel's frame-pointer walks with build-ids",
+	  DAEMON(samples.bid_walk_ns) },
+	{ "profd.samples.bid_walks", "samples.walk.build_id_walks", "profd_build_id_walks_total", 1, COUNTER, U64,
+	  "samples", "samples walked by the kernel's frame-pointer walk with build-ids", DAEMON(samples.bid_walks) },
+
 	{ "profd.unwind.tables", "unwind.tables", "profd_unwind_tables", 1, GAUGE, U64, "tables",
 	  "objects with an unwind table loaded in the kernel", DAEMON(unwind.tables) },
 	{ "profd.unwind.table_bytes", "unwind.table_bytes", "profd_unwind_table_bytes", 1, GAUGE, U64, "bytes",

@@ -32,7 +32,7 @@ struct unwind_table_stats {
 	uint64_t unsupported;  /* compact rows the BPF unwinder cannot follow */
 	uint64_t unmapped;     /* CFI rows outside every loadable segment (dropped) */
 	uint64_t bad_entries;  /* malformed CIEs/FDEs and instruction streams */
-	uint64_t build_ns;     /* CLOCK_MONOTONIC time the build took */
+	uint64_t build_ns;     /* CPU time the build took (its thread's) */
 	enum unwind_source source;
 };
 

@@ -142,7 +142,9 @@ struct profd_uframe {
 #define PROFD_USTOP_NR 9
 
 /* Per-CPU unwinder counters (PERCPU_ARRAY, one element), next to
- * profd_cpu_stats. stops[] counts unwound samples by PROFD_USTOP_*. */
+ * profd_cpu_stats. stops[] counts unwound samples by PROFD_USTOP_*; the two
+ * times measure the user-stack walk alone (bpf_ktime_get_ns around it), so
+ * cfi_ns / unwound and bid_ns / bid_walks are the walks' cost per sample. */
 struct profd_unw_stats {
 	__u64 unwound;        /* samples unwound with tables */
 	__u64 fallback;       /* samples of processes without a mapping table */
@@ -150,7 +152,10 @@ struct profd_unw_stats {
 	__u64 frames_fp;      /* frames found by frame-pointer steps */
 	__u64 frames_signal;  /* frames restored from signal frames */
 	__u64 stops[PROFD_USTOP_NR];
-	__u64 reserved[3];
+	__u64 cfi_ns;         /* time in CFI walks (the bpf_loop), ns */
+	__u64 bid_ns;         /* time in the kernel's build-id walks, ns */
+	__u64 bid_walks;      /* samples walked by it (fallback, or frame-pointer mode) */
+	__u64 reserved;
 };
 
 #endif /* PROFD_UNWIND_H */

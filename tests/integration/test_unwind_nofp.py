@@ -13,7 +13,11 @@ std::thread), profiled at 99 Hz with the in-kernel DWARF unwinder.
   process's entry point through the right callers: worker_run (C) or
   profd_wl::Worker::loop (C++) called by start_thread, or main.
 
-Both run a 2 s warm-up first: a process's first samples come before profd
+The same C workload with frame pointers and no CFI at all is walked by
+the unwinder's frame-pointer steps (objects without a table), with the
+same thresholds.
+
+Each runs a 2 s warm-up first: a process's first samples come before profd
 has read its mappings (they are walked by the kernel's frame-pointer
 fallback, and flagged truncated when that fails); the measured phase is
 unwound with the tables.
@@ -91,7 +95,8 @@ def main():
         st = d.request({"cmd": "status"})[0]["data"]
         check(st["sampling"]["unwinder"] == "dwarf", "profd unwinds with CFI tables (status: %s)"
               % st["sampling"]["unwinder"])
-        runs = [("cpu_shares_nofp", C_FUNCS, C_CALLER), ("cpu_shares_cxx", CXX_FUNCS, CXX_CALLER)]
+        runs = [("cpu_shares_nofp", C_FUNCS, C_CALLER), ("cpu_shares_cxx", CXX_FUNCS, CXX_CALLER),
+                ("cpu_shares_nocfi", C_FUNCS, C_CALLER)]
         for name, funcs, callers in runs:
             # 20 s of CPU (~1,980 samples: a 30 % share has a binomial
             # spread of ~1 point) however busy the machine is
