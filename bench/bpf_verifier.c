@@ -4,6 +4,7 @@
  * verification time) for the frame-pointer program and the DWARF unwinder:
  * the worst-case verifier complexity docs/architecture.md states. Root. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
@@ -28,7 +29,7 @@ static int verify(int unwind)
 	bpf_program__set_autoload(s->progs.profd_unw_exec, unwind);
 	logbuf[0] = 0;
 	bpf_program__set_log_buf(p, logbuf, sizeof(logbuf));
-	bpf_program__set_log_level(p, 4); /* statistics only */
+	bpf_program__set_log_level(p, getenv("VERBOSE") ? 1 | 4 : 4); /* statistics (VERBOSE: the whole log) */
 	r = profd_cpu_bpf__load(s);
 	printf("%s: load %s, %zu instructions\n%s\n", bpf_program__name(p), r ? "FAILED" : "ok",
 	       bpf_program__insn_cnt(p), logbuf);

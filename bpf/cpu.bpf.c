@@ -264,25 +264,28 @@ static __always_inline void user_regs(struct bpf_perf_event_data *ctx, struct ta
 	}
 }
 
-static __always_inline void count_unwind(struct scratch *s, __u64 ns)
+static __always_inline struct profd_unw_stats *count_unwind(struct scratch *s, __u64 ns)
 {
 	__u32 zero = 0, stop = s->st.stop;
 	struct profd_unw_stats *us = bpf_map_lookup_elem(&unw_stats, &zero);
 
 	if (!us)
-		return;
+		return NULL;
 	us->unwound++;
 	us->cfi_ns += ns;
 	us->frames_dwarf += s->st.dwarf;
 	us->frames_fp += s->st.fp;
 	us->frames_signal += s->st.signal;
+	us->row_hits += s->st.row_hits;
 	if (stop < PROFD_USTOP_NR)
 		us->stops[stop]++;
+	return us;
 }
 
 SEC("perf_event")
 int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 {
+	__u64 start = bpf_ktime_get_ns();
 	__u32 zero = 0, tgid;
 	struct profd_cpu_stats *st = bpf_map_lookup_elem(&stats, &zero);
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -334,11 +337,14 @@ int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 	if (s->st.miss)
 		s->hdr.flags |= PROFD_SF_UNW_MISS;
 	s->hdr.ustop = (__u8)s->st.stop;
-	count_unwind(s, bpf_ktime_get_ns() - t0);
+	us = count_unwind(s, bpf_ktime_get_ns() - t0);
 	ubytes = (long)s->st.n * UFRAME_SIZE;
 	if (ubytes > UFRAMES_BYTES)
 		ubytes = UFRAMES_BYTES;
-	return sample_end(st, s, kbytes, ubytes, sizeof(struct profd_uframe));
+	sample_end(st, s, kbytes, ubytes, sizeof(struct profd_uframe));
+	if (us)
+		us->unwound_ns += bpf_ktime_get_ns() - start;
+	return 0;
 }
 
 /* An exec replaces the whole image: the old mapping table must not be used

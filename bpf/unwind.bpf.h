@@ -55,6 +55,26 @@ struct {
 	__type(value, struct profd_unw_stats);
 } unw_stats SEC(".maps");
 
+/* Rows found lately, per CPU: (object uid, pc) -> row. A table row never
+ * changes for a given (uid, pc) (uids are never reused), so entries need
+ * no invalidation. The frames of a hot path recur in every sample, and a
+ * hit costs one access to this 16 KiB array instead of three to five cold
+ * ones (TLB misses, in a VM) in the descriptor, page index and rows. */
+#define UNW_ROWCACHE_BITS 10
+
+struct unw_rowcache_entry {
+	__u32 uid;
+	__u32 pc;
+	struct profd_unw_row row;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << UNW_ROWCACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct unw_rowcache_entry);
+} unw_rowcache SEC(".maps");
+
 /* Unwind state, in the per-CPU scratch record next to the sample. */
 struct unw_state {
 	__u64 pc, sp, bp;
@@ -70,6 +90,10 @@ struct unw_state {
 	__u32 stop;                    /* PROFD_USTOP_* */
 	__u32 miss;                    /* a pc in no known mapping */
 	__u32 dwarf, fp, signal;       /* frames by method, for the counters */
+	__u32 row_hits;                /* rows found in unw_rowcache */
+	__u32 d_uid;                   /* the descriptor below is this object's (0: none) */
+	__u32 d_nrows, d_rows, d_pages, d_npages, d_first_page;
+	__u64 win[16];                 /* saved-rbp slot .. return address, one read */
 };
 
 /* Find pc's mapping in the process's range: the last entry starting at or
@@ -112,29 +136,49 @@ static __always_inline int unw_find_mapping(struct unw_state *st, __u64 pc)
  * Returns 1 with *ret, 0 when the object has no table (or no row for x). */
 static __always_inline int unw_find_row(struct unw_state *st, __u64 x, struct profd_unw_row *ret)
 {
-	__u32 slot = st->m_slot, lo, hi, idx, base, nrows;
-	struct profd_unw_obj *d;
+	__u32 lo, hi, idx, base, nrows;
+	struct unw_rowcache_entry *e = NULL;
 	union profd_unw_cell *c;
 	__u64 page;
 
 	if (!st->m_uid)
 		return 0;
-	d = bpf_map_lookup_elem(&unw_objs, &slot);
-	if (!d)
-		return 0;
-	nrows = d->nrows;
-	if (!nrows || d->uid != st->m_uid)
-		return 0;
+	if (x <= 0xffffffffull) {
+		idx = ((__u32)x * 2654435761u ^ st->m_uid * 2246822519u) >> (32 - UNW_ROWCACHE_BITS);
+		e = bpf_map_lookup_elem(&unw_rowcache, &idx);
+		if (e && e->uid == st->m_uid && e->pc == (__u32)x) {
+			*ret = e->row;
+			st->row_hits++;
+			return 1;
+		}
+	}
+	if (st->d_uid != st->m_uid) {
+		/* the descriptor, read once per object per sample */
+		__u32 slot = st->m_slot;
+		struct profd_unw_obj *d = bpf_map_lookup_elem(&unw_objs, &slot);
+
+		if (!d)
+			return 0;
+		st->d_nrows = d->nrows;
+		if (!st->d_nrows || d->uid != st->m_uid)
+			return 0;
+		st->d_rows = d->rows;
+		st->d_pages = d->pages;
+		st->d_npages = d->npages;
+		st->d_first_page = d->first_page;
+		st->d_uid = st->m_uid;
+	}
+	nrows = st->d_nrows;
 	page = x >> PROFD_UNW_PAGE_SHIFT;
-	if (page < d->first_page || page - d->first_page >= d->npages)
+	if (page < st->d_first_page || page - st->d_first_page >= st->d_npages)
 		return 0;
-	idx = d->pages + (__u32)(page - d->first_page);
+	idx = st->d_pages + (__u32)(page - st->d_first_page);
 	c = bpf_map_lookup_elem(&unw_cells, &idx);
 	if (!c)
 		return 0;
 	lo = c->page.lo;
 	hi = c->page.hi;
-	base = d->rows;
+	base = st->d_rows;
 	if (hi >= nrows || lo > hi)
 		return 0;
 	for (int k = 0; k < PROFD_UNW_ROW_STEPS && lo < hi; k++) {
@@ -154,6 +198,11 @@ static __always_inline int unw_find_row(struct unw_state *st, __u64 x, struct pr
 	if (!c || c->row.pc > x)
 		return 0;
 	*ret = c->row;
+	if (e) {
+		e->uid = st->m_uid;
+		e->pc = (__u32)x;
+		e->row = c->row;
+	}
 	return 1;
 }
 
@@ -188,7 +237,7 @@ static __always_inline int unw_row_step(struct unw_state *st, struct profd_unw_r
 {
 	__u8 kind = row->cfa & ~PROFD_UNW_CFA_X8;
 	__u64 off = (row->cfa & PROFD_UNW_CFA_X8) ? (__u64)row->off * 8 : row->off;
-	__u64 cfa, v[2], ra, bp = st->bp;
+	__u64 cfa, v[2], ra = 0, bp = st->bp;
 
 	switch (kind) {
 	case PROFD_UNW_CFA_RSP:
@@ -227,12 +276,19 @@ static __always_inline int unw_row_step(struct unw_state *st, struct profd_unw_r
 	}
 	if (cfa <= st->sp)
 		return PROFD_USTOP_BAD_SP;
-	if (kind != PROFD_UNW_CFA_PLT && row->rbp == -2) {
-		/* the common prologue: rbp and the return address side by side */
-		if (bpf_probe_read_user(v, sizeof(v), (void *)(cfa - 16)))
+	if (kind != PROFD_UNW_CFA_PLT && row->rbp >= -16 && row->rbp <= -2) {
+		/* rbp saved 2..16 slots below the CFA (after the other
+		 * callee-saved registers): one read from its slot up to the
+		 * return address instead of two helper calls */
+		__u32 k = (__u32)(__u8)(-row->rbp);
+
+		/* k is 2..16 here; the mask says so to the verifier whatever
+		 * the compiler does with the range check above */
+		k = ((k - 1) & 15) + 1;
+		if (bpf_probe_read_user(st->win, k * 8, (void *)(cfa - k * 8)))
 			return PROFD_USTOP_READ;
-		bp = v[0];
-		ra = v[1];
+		bp = st->win[0];
+		ra = st->win[(k - 1) & 15];
 	} else {
 		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
 			return PROFD_USTOP_READ;

@@ -499,6 +499,8 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 			ret->cfi_walk_ns += u[i].cfi_ns;
 			ret->bid_walk_ns += u[i].bid_ns;
 			ret->bid_walks += u[i].bid_walks;
+			ret->row_cache_hits += u[i].row_hits;
+			ret->unwound_ns += u[i].unwound_ns;
 		}
 	}
 	free(u);

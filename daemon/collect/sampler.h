@@ -59,6 +59,8 @@ struct sampler_stats {
 	uint64_t frames_dwarf, frames_fp, frames_signal;
 	uint64_t ustop[PROFD_USTOP_NR];
 	uint64_t cfi_walk_ns, bid_walk_ns, bid_walks; /* user-stack walks' own time */
+	uint64_t row_cache_hits;
+	uint64_t unwound_ns;    /* whole-program time of the unwound samples */
 };
 
 /* Loads, attaches. Returns 0 and *ret or -errno; messages (which CPU,

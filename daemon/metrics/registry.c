@@ -84,6 +84,11 @@ static const struct metric table[] = {
 	{ "profd.samples.ustop_zero_pc", "samples.unwind_stop.zero_pc", "profd_unwind_stop_zero_pc_total", 1, COUNTER,
 	  U64, "samples", "unwinds that ended at a zero return address", DAEMON(samples.ustop[PROFD_USTOP_ZERO_PC]) },
 
+	{ "profd.samples.row_cache_hits", "samples.row_cache_hits", "profd_unwind_row_cache_hits_total", 1, COUNTER,
+	  U64, "frames", "CFI rows found in the per-CPU cache of recent rows", DAEMON(samples.row_cache_hits) },
+	{ "profd.samples.unwound_ns", "samples.walk.unwound_sample_ns", "profd_unwound_sample_seconds_total", NS_TO_S,
+	  COUNTER, U64, "ns", "BPF time of the samples unwound with tables, whole program (per sample: / samples.unwound)",
+	  DAEMON(samples.unwound_ns) },
 	{ "profd.samples.cfi_walk_ns", "samples.walk.cfi_ns", "profd_cfi_walk_seconds_total", NS_TO_S, COUNTER, U64,
 	  "ns", "BPF time in CFI stack walks (per unwound sample: / samples.unwound)", DAEMON(samples.cfi_walk_ns) },
 	{ "profd.samples.bid_walk_ns", "samples.walk.build_id_ns", "profd_build_id_walk_seconds_total", NS_TO_S,

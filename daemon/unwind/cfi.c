@@ -181,6 +181,12 @@ static uint64_t rd_ptr(struct rd *r, const struct cfi_section *sec, uint8_t enc,
 	return v;
 }
 
+/* Factored offsets of hostile input may overflow: wrap, never trap. */
+static int64_t mul_s(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a * (uint64_t)b);
+}
+
 struct cie {
 	uint64_t code_align;
 	int64_t data_align;
@@ -349,7 +355,7 @@ static int run_insns(struct run *x, const uint8_t *p, const uint8_t *end)
 				return ret;
 			continue;
 		case DW_CFA_offset:
-			off = (int64_t)rd_uleb(&r) * c->data_align;
+			off = mul_s((int64_t)rd_uleb(&r), c->data_align);
 			ru = rule_for(&x->cur, lo);
 			if (ru)
 				*ru = (struct cfi_rule){ .kind = CFI_RULE_OFFSET, .off = off };
@@ -389,11 +395,11 @@ static int run_insns(struct run *x, const uint8_t *p, const uint8_t *end)
 		case DW_CFA_GNU_negative_offset_extended:
 			reg = rd_uleb(&r);
 			if (op == DW_CFA_offset_extended)
-				off = (int64_t)rd_uleb(&r) * c->data_align;
+				off = mul_s((int64_t)rd_uleb(&r), c->data_align);
 			else if (op == DW_CFA_offset_extended_sf)
-				off = rd_sleb(&r) * c->data_align;
+				off = mul_s(rd_sleb(&r), c->data_align);
 			else
-				off = -(int64_t)rd_uleb(&r) * c->data_align;
+				off = mul_s((int64_t)(0 - rd_uleb(&r)), c->data_align);
 			ru = rule_for(&x->cur, reg);
 			if (ru)
 				*ru = (struct cfi_rule){ .kind = CFI_RULE_OFFSET, .off = off };
@@ -401,7 +407,7 @@ static int run_insns(struct run *x, const uint8_t *p, const uint8_t *end)
 		case DW_CFA_val_offset:
 		case DW_CFA_val_offset_sf:
 			reg = rd_uleb(&r);
-			off = op == DW_CFA_val_offset ? (int64_t)rd_uleb(&r) * c->data_align : rd_sleb(&r) * c->data_align;
+			off = mul_s(op == DW_CFA_val_offset ? (int64_t)rd_uleb(&r) : rd_sleb(&r), c->data_align);
 			ru = rule_for(&x->cur, reg);
 			if (ru)
 				*ru = (struct cfi_rule){ .kind = CFI_RULE_VAL_OFFSET, .off = off };
@@ -445,7 +451,7 @@ static int run_insns(struct run *x, const uint8_t *p, const uint8_t *end)
 		case DW_CFA_def_cfa:
 		case DW_CFA_def_cfa_sf:
 			reg = rd_uleb(&r);
-			off = op == DW_CFA_def_cfa ? (int64_t)rd_uleb(&r) : rd_sleb(&r) * c->data_align;
+			off = op == DW_CFA_def_cfa ? (int64_t)rd_uleb(&r) : mul_s(rd_sleb(&r), c->data_align);
 			x->cur.cfa = (struct cfi_cfa){ .reg = (uint32_t)reg, .off = off };
 			break;
 		case DW_CFA_def_cfa_register:
@@ -458,7 +464,7 @@ static int run_insns(struct run *x, const uint8_t *p, const uint8_t *end)
 			break;
 		case DW_CFA_def_cfa_offset:
 		case DW_CFA_def_cfa_offset_sf:
-			off = op == DW_CFA_def_cfa_offset ? (int64_t)rd_uleb(&r) : rd_sleb(&r) * c->data_align;
+			off = op == DW_CFA_def_cfa_offset ? (int64_t)rd_uleb(&r) : mul_s(rd_sleb(&r), c->data_align);
 			if (x->cur.cfa.is_expr)
 				return 1;
 			x->cur.cfa.off = off;

@@ -324,7 +324,8 @@ static int make_rows(struct build *b)
 	size_t cap = 0;
 	int r;
 
-	qsort(b->iv, b->n, sizeof(*b->iv), iv_cmp);
+	if (b->n)
+		qsort(b->iv, b->n, sizeof(*b->iv), iv_cmp);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct iv *v = &b->iv[i];
 

@@ -142,9 +142,11 @@ struct profd_uframe {
 #define PROFD_USTOP_NR 9
 
 /* Per-CPU unwinder counters (PERCPU_ARRAY, one element), next to
- * profd_cpu_stats. stops[] counts unwound samples by PROFD_USTOP_*; the two
- * times measure the user-stack walk alone (bpf_ktime_get_ns around it), so
- * cfi_ns / unwound and bid_ns / bid_walks are the walks' cost per sample. */
+ * profd_cpu_stats. stops[] counts unwound samples by PROFD_USTOP_*; cfi_ns
+ * and bid_ns time the user-stack walk alone (bpf_ktime_get_ns around it),
+ * so cfi_ns / unwound and bid_ns / bid_walks are the walks' cost per sample;
+ * unwound_ns / unwound is what a sample unwound with tables costs in all
+ * (kernel stack and record included). */
 struct profd_unw_stats {
 	__u64 unwound;        /* samples unwound with tables */
 	__u64 fallback;       /* samples of processes without a mapping table */
@@ -155,6 +157,8 @@ struct profd_unw_stats {
 	__u64 cfi_ns;         /* time in CFI walks (the bpf_loop), ns */
 	__u64 bid_ns;         /* time in the kernel's build-id walks, ns */
 	__u64 bid_walks;      /* samples walked by it (fallback, or frame-pointer mode) */
+	__u64 row_hits;       /* rows found in the per-CPU row cache */
+	__u64 unwound_ns;     /* whole-program time of the unwound samples, ns */
 	__u64 reserved;
 };
 
