@@ -37,9 +37,10 @@ struct scratch {
 	__u64 asked_ns; /* last wake-up forced to ask for a mapping table */
 };
 
-/* A sample that asks user space for a process's mappings wakes it at once
- * (at most once per 10 ms per CPU), so the table is there within
- * milliseconds instead of at the next tick. */
+/* A sample that asks user space for a process's mappings, or meets an
+ * object whose table is being built, wakes it at once (at most once per
+ * 10 ms per CPU), so the table is there within milliseconds instead of at
+ * the next tick. */
 #define ASK_WAKE_NS 10000000ull
 
 struct {
@@ -144,7 +145,7 @@ static __always_inline int sample_end(struct profd_cpu_stats *st, struct scratch
 		size = SAMPLE_MAX;
 	if (ringbuf_wakeup_bytes && bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) > ringbuf_wakeup_bytes) {
 		flags = BPF_RB_FORCE_WAKEUP;
-	} else if ((s->hdr.flags & (PROFD_SF_UNW_NOPROC | PROFD_SF_UNW_MISS)) &&
+	} else if ((s->hdr.flags & (PROFD_SF_UNW_NOPROC | PROFD_SF_UNW_MISS | PROFD_SF_UNW_BUILDING)) &&
 		   s->hdr.ts - s->asked_ns >= ASK_WAKE_NS) {
 		s->asked_ns = s->hdr.ts;
 		flags = BPF_RB_FORCE_WAKEUP;
@@ -336,6 +337,8 @@ int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 		s->hdr.flags |= PROFD_SF_UCUT;
 	if (s->st.miss)
 		s->hdr.flags |= PROFD_SF_UNW_MISS;
+	if (s->st.building)
+		s->hdr.flags |= PROFD_SF_UNW_BUILDING;
 	s->hdr.ustop = (__u8)s->st.stop;
 	us = count_unwind(s, bpf_ktime_get_ns() - t0);
 	ubytes = (long)s->st.n * UFRAME_SIZE;

@@ -89,6 +89,7 @@ struct unw_state {
 	__u32 how;                     /* PROFD_UF_* of the frame at pc */
 	__u32 stop;                    /* PROFD_USTOP_* */
 	__u32 miss;                    /* a pc in no known mapping */
+	__u32 building;                /* a frame in an object whose table is being built */
 	__u32 dwarf, fp, signal;       /* frames by method, for the counters */
 	__u32 row_hits;                /* rows found in unw_rowcache */
 	__u32 d_uid;                   /* the descriptor below is this object's (0: none) */
@@ -160,8 +161,11 @@ static __always_inline int unw_find_row(struct unw_state *st, __u64 x, struct pr
 		if (!d)
 			return 0;
 		st->d_nrows = d->nrows;
-		if (!st->d_nrows || d->uid != st->m_uid)
+		if (!st->d_nrows || d->uid != st->m_uid) {
+			if (d->uid == st->m_uid && d->building)
+				st->building = 1;
 			return 0;
+		}
 		st->d_rows = d->rows;
 		st->d_pages = d->pages;
 		st->d_npages = d->npages;

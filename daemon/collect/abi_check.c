@@ -17,7 +17,7 @@ _Static_assert(sizeof(struct profd_cpu_stats) == 64, "cpu stats size");
 _Static_assert(offsetof(struct profd_sample, ustop) == 60, "sample ustop offset");
 _Static_assert(sizeof(struct profd_unw_row) == 8 && sizeof(union profd_unw_cell) == 8, "unwind row = one 8-byte cell");
 _Static_assert(sizeof(struct profd_unw_page) == 8, "page entry = one cell");
-_Static_assert(sizeof(struct profd_unw_obj) == 24, "object descriptor size");
+_Static_assert(sizeof(struct profd_unw_obj) == 32, "object descriptor size");
 _Static_assert(sizeof(struct profd_unw_mapping) == 32, "mapping entry size");
 _Static_assert(sizeof(struct profd_unw_proc) == 16, "process entry size");
 _Static_assert(sizeof(struct profd_uframe) == 16, "unwound frame size");

@@ -416,6 +416,7 @@ static void desc_set(struct unwinder *u, const struct object *o)
 	__atomic_store_n(&d->nrows, 0, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	d->uid = o->uid;
+	d->building = o->state == OBJ_NEW || o->state == OBJ_BUILDING || o->state == OBJ_PENDING;
 	if (o->state != OBJ_LOADED)
 		return;
 	d->pages = o->cells_at;
@@ -433,6 +434,7 @@ static void desc_clear(struct unwinder *u, uint16_t slot)
 	__atomic_store_n(&d->nrows, 0, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	d->uid = 0;
+	d->building = 0;
 }
 
 /* ---- objects ---------------------------------------------------------------- */
@@ -598,6 +600,7 @@ static void evict_for_room(struct unwinder *u, uint32_t need)
 		freed += u->objs[best].ncells;
 		table_drop(u, &u->objs[best]);
 		u->objs[best].state = OBJ_EVICTED;
+		desc_set(u, &u->objs[best]);
 		u->st.evictions++;
 	}
 }
@@ -619,6 +622,7 @@ static void take_table(struct unwinder *u, struct object *o, struct unwind_table
 	}
 	unwind_table_free(t);
 	o->state = OBJ_EVICTED;
+	desc_set(u, o);
 	u->st.pool_full++;
 }
 
@@ -646,10 +650,12 @@ static void finish_job(struct unwinder *u, struct job *j)
 	} else if (j->err == -ENODATA) {
 		u->st.builds++;
 		o->state = OBJ_NO_CFI;
+		desc_set(u, o);
 	} else {
 		u->st.build_failures++;
 		o->state = OBJ_FAILED;
 		o->failed_ns = u->now;
+		desc_set(u, o);
 	}
 }
 
@@ -670,6 +676,7 @@ static int queue_build(struct unwinder *u, struct object *o, int fd)
 			u->st.build_failures++;
 			o->state = OBJ_FAILED;
 			o->failed_ns = u->now;
+			desc_set(u, o);
 			return 0;
 		}
 	}
@@ -690,8 +697,25 @@ static int queue_build(struct unwinder *u, struct object *o, int fd)
 	j->mem = u->vdso_copy;
 	j->len = u->vdso_len;
 	o->state = OBJ_BUILDING;
+	desc_set(u, o);
 	submit(u, j);
 	return 0;
+}
+
+/* Take the worker's finished builds and install them. Called each tick,
+ * and between ticks when the sampler met an object whose table is being
+ * built (it woke us up for that). */
+static void install_done(struct unwinder *u)
+{
+	struct job *d = take_done(u);
+
+	while (d) {
+		struct job *n = d->next;
+
+		finish_job(u, d);
+		job_free(d);
+		d = n;
+	}
 }
 
 /* ---- processes -------------------------------------------------------------- */
@@ -861,6 +885,7 @@ found:
 		if (n > 0 && (size_t)n < sizeof(path))
 			o->path = strdup(path);
 		o->state = OBJ_NEW;
+		desc_set(u, o);
 	}
 	return (uint32_t)(o - u->objs);
 }
@@ -981,10 +1006,12 @@ void unwinder_note_sample(struct unwinder *u, uint32_t tgid, uint64_t start_time
 {
 	struct proc *p;
 
-	if (!(flags & (PROFD_SF_UNW_NOPROC | PROFD_SF_UNW_MISS)) || tgid == 0)
-		return;
 	if (ts_ns > u->now)
 		u->now = ts_ns;
+	if (flags & PROFD_SF_UNW_BUILDING)
+		install_done(u);
+	if (!(flags & (PROFD_SF_UNW_NOPROC | PROFD_SF_UNW_MISS)) || tgid == 0)
+		return;
 	p = proc_find(u, tgid);
 	if (p && p->start_time != start_time) {
 		/* the pid was reused */
@@ -1048,7 +1075,6 @@ void unwinder_forget(struct unwinder *u, uint32_t tgid)
 
 void unwinder_tick(struct unwinder *u, uint64_t now_ns)
 {
-	struct job *d;
 	uint32_t k;
 
 	u->now = now_ns;
@@ -1076,14 +1102,7 @@ void unwinder_tick(struct unwinder *u, uint64_t now_ns)
 			evict_for_room(u, (uint32_t)unwind_table_cells(t));
 		}
 	}
-	d = take_done(u);
-	while (d) {
-		struct job *n = d->next;
-
-		finish_job(u, d);
-		job_free(d);
-		d = n;
-	}
+	install_done(u);
 
 	/* maps reads left from earlier ticks, bounded per tick */
 	for (k = 0; k < u->nreq && u->reads_left; k++) {

@@ -38,6 +38,8 @@
 #define PROFD_SF_UNW_NOPROC (1u << 5) /* no mapping table for the process: build-id
 				       * fallback used, user space should read its maps */
 #define PROFD_SF_UNW_MISS (1u << 6)   /* a pc in no known mapping: maps changed */
+#define PROFD_SF_UNW_BUILDING (1u << 7) /* a frame in an object whose table is being
+				       * built: user space installs finished builds */
 
 /* One user frame as the kernel reports it with BPF_F_USER_BUILD_ID; same
  * layout as struct bpf_stack_build_id (status, build_id, offset|ip). */

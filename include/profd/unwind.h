@@ -87,6 +87,9 @@ struct profd_unw_obj {
 	__u32 pages;      /* first page entry's cell index in the pool */
 	__u32 npages;     /* page entries */
 	__u32 first_page; /* pc >> PROFD_UNW_PAGE_SHIFT of page entry 0 */
+	__u32 building;   /* 1: no table yet, one is being built (a sample that
+			   * needs it wakes user space to install it) */
+	__u32 reserved;
 };
 
 /* ---- per-process mapping tables -----------------------------------------

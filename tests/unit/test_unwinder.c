@@ -272,8 +272,14 @@ static void test_first_sample_builds_table(void **state)
 	assert_table_loaded(&e, exe, e.exe);
 	assert_int_equal(e.f.objs[libc->slot].uid, libc->uid);
 	assert_int_equal(e.f.objs[libc->slot].nrows, 0);
-	unwinder_tick(e.u, 2 * SEC);
+	assert_int_equal(e.f.objs[libc->slot].building, 1);
+	assert_int_equal(e.f.objs[exe->slot].building, 0);
+	/* a sample that met it (the sampler wakes profd up for that) has the
+	 * finished build installed at once, without waiting for the tick */
+	unwinder_note_sample(e.u, 100, 7, PROFD_SF_UNW_BUILDING, 1 * SEC + 30 * MS);
 	assert_table_loaded(&e, libc, e.libc);
+	assert_int_equal(e.f.objs[libc->slot].building, 0);
+	unwinder_tick(e.u, 2 * SEC);
 
 	unwinder_get_stats(e.u, &st);
 	assert_int_equal(st.objects, 3); /* vDSO, exe, libc */
