@@ -21,7 +21,7 @@
 #define MAX_FRAMES (PROFD_MAX_KSTACK + PROFD_MAX_USTACK)
 /* Unwinder map sizes besides the table pool (unwind_memory): mapping
  * entries (executable mappings of all tracked processes, 2 MiB), object
- * slots (8192 x 24 bytes) and processes with a mapping table. */
+ * slots (8192 x 32 bytes) and processes with a mapping table. */
 #define UNWIND_MAPPINGS 65536
 #define UNWIND_OBJECTS 8192
 #define UNWIND_PROCS 16384

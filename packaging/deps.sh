@@ -11,6 +11,8 @@ PKGS=(
   libncurses-dev libcurl4-openssl-dev
   # tests
   libcmocka-dev python3 binutils xz-utils systemd tmux procps
+  # tests: the C++ known-shares workload, libc names for stack roots
+  g++ libc6-dbg
   # benchmarks
   linux-perf
 )
