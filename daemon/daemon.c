@@ -388,6 +388,13 @@ void daemon_reload(struct daemon *d)
 	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
 	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns)
 		log_warn("config: socket, tick and window geometry changes apply at restart");
+	/* The unwinder's program and map sizes are fixed at load. */
+	if (c.dwarf_unwind != d->cfg.dwarf_unwind || c.max_user_frames != d->cfg.max_user_frames ||
+	    c.unwind_memory != d->cfg.unwind_memory)
+		log_warn("config: dwarf_unwind, max_user_frames and unwind_memory changes apply at restart");
+	c.dwarf_unwind = d->cfg.dwarf_unwind;
+	c.max_user_frames = d->cfg.max_user_frames;
+	c.unwind_memory = d->cfg.unwind_memory;
 	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
 	c.fine_slot_ns = d->cfg.fine_slot_ns;
 	c.fine_slots = d->cfg.fine_slots;
