@@ -32,6 +32,8 @@
  * process maps it again (it may have been replaced or made readable). */
 #define RETRY_NS (300ull * 1000000000ull)
 #define NIL UINT32_MAX
+/* Every this many ticks, processes no longer in procfs are dropped. */
+#define GC_TICKS 60
 /* New objects with up to this much CFI are built on the main thread, at
  * most INLINE_BUDGET bytes of CFI per tick (~22 ms per MiB: 64 KiB is
  * ~1.4 ms, the budget ~6 ms; docs/performance.md), so a new program's first
@@ -911,8 +913,13 @@ static void proc_read(struct unwinder *u, struct proc *p)
 	u->st.maps_reads++;
 	r = procmaps_read(path, &m);
 	if (r < 0) {
+		/* gone (its exit event is on the way) or unreadable: kept, so
+		 * its next samples back off like a re-read instead of asking
+		 * again at every wake-up */
 		u->st.maps_read_failures++;
-		proc_remove(u, p);
+		proc_clear(u, p);
+		p->read_ns = u->now;
+		p->reads++;
 		return;
 	}
 	n = procmaps_count(m);
@@ -1119,6 +1126,21 @@ void unwinder_tick(struct unwinder *u, uint64_t now_ns)
 		memmove(u->requests, u->requests + k, (u->nreq - k) * sizeof(*u->requests));
 	}
 	u->nreq -= k;
+
+	/* processes whose exit was never seen (its event lost): gone from
+	 * procfs, so their tables and references go too */
+	if (u->ticks % GC_TICKS == 0) {
+		for (uint32_t i = 0; i < u->nprocs_cap; i++) {
+			char path[288];
+			struct stat st;
+
+			if (!u->procs[i].tgid)
+				continue;
+			snprintf(path, sizeof(path), "%s/%" PRIu32, u->procfs, u->procs[i].tgid);
+			if (stat(path, &st) < 0 && errno == ENOENT)
+				proc_remove(u, &u->procs[i]);
+		}
+	}
 
 	/* objects: builds to queue, lingering tables to evict */
 	for (uint32_t i = 0; i < u->nobjs_cap; i++) {

@@ -494,17 +494,24 @@ static void test_exec_reuse_refresh(void **state)
 	unwinder_note_sample(e.u, 100, 99, PROFD_SF_UNW_NOPROC, 31 * SEC + 2);
 	assert_int_equal(fake_get(&e.f, 100)->start_time, 99);
 
-	/* the process is gone: counted, forgotten */
+	/* the process is gone: counted, and not read again at every sample
+	 * until its exit is seen */
 	unwinder_note_sample(e.u, 300, 5, PROFD_SF_UNW_NOPROC, 31 * SEC + 3);
+	unwinder_note_sample(e.u, 300, 5, PROFD_SF_UNW_NOPROC, 31 * SEC + 4);
 	unwinder_get_stats(e.u, &st);
 	assert_int_equal(st.maps_read_failures, 1);
+	assert_int_equal(st.processes_known, 2);
+	/* its exit event was lost: the periodic check of procfs drops it */
+	for (uint64_t t = 0; t < 60; t++)
+		unwinder_tick(e.u, 32 * SEC + t * MS);
+	unwinder_get_stats(e.u, &st);
 	assert_int_equal(st.processes_known, 1);
 
 	/* the per-process hash is full: counted, nothing half-installed */
 	e.f.full = 1;
 	fixture_proc(&e, 400, 0x555555554000, 0);
 	unwinder_note_sample(e.u, 400, 5, PROFD_SF_UNW_NOPROC, 0);
-	unwinder_tick(e.u, 32 * SEC);
+	unwinder_tick(e.u, 33 * SEC);
 	unwinder_get_stats(e.u, &st);
 	assert_int_equal(st.process_full, 1);
 	assert_int_equal(st.processes, 1);
