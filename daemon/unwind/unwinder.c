@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,8 @@
 #include "base/util.h"
 #include "profd/sample.h"
 #include "symbols/procmaps.h"
+#include "unwind/builder.h"
+#include "unwind/imap.h"
 #include "unwind/pool.h"
 #include "unwind/table.h"
 
@@ -31,7 +32,7 @@
 /* A file that failed to build is tried again after this long, when a
  * process maps it again (it may have been replaced or made readable). */
 #define RETRY_NS (300ull * 1000000000ull)
-#define NIL UINT32_MAX
+#define NIL IMAP_NONE
 /* Every this many ticks, processes no longer in procfs are dropped. */
 #define GC_TICKS 60
 /* New objects with up to this much CFI are built on the main thread, at
@@ -41,115 +42,6 @@
  * tick. */
 #define INLINE_CFI_MAX (64u << 10)
 #define INLINE_BUDGET (256u << 10)
-
-/* ---- a small open-addressing map, u64 key -> u32 value ------------------- */
-
-struct imap {
-	uint64_t *keys;
-	uint32_t *vals; /* NIL: empty */
-	size_t cap, n;
-};
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
-static int imap_grow(struct imap *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 64;
-	uint64_t *k = malloc(cap * sizeof(*k));
-	uint32_t *v = malloc(cap * sizeof(*v));
-
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < cap; i++)
-		v[i] = NIL;
-	for (size_t i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (m->vals[i] == NIL)
-			continue;
-		for (j = mix64(m->keys[i]) & (cap - 1); v[j] != NIL; j = (j + 1) & (cap - 1))
-			;
-		k[j] = m->keys[i];
-		v[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = k;
-	m->vals = v;
-	m->cap = cap;
-	return 0;
-}
-
-static uint32_t imap_get(const struct imap *m, uint64_t key)
-{
-	if (!m->cap)
-		return NIL;
-	for (size_t j = mix64(key) & (m->cap - 1); m->vals[j] != NIL; j = (j + 1) & (m->cap - 1))
-		if (m->keys[j] == key)
-			return m->vals[j];
-	return NIL;
-}
-
-static int imap_put(struct imap *m, uint64_t key, uint32_t val)
-{
-	size_t j;
-
-	if ((m->n + 1) * 4 > m->cap * 3 && imap_grow(m) < 0)
-		return -ENOMEM;
-	for (j = mix64(key) & (m->cap - 1); m->vals[j] != NIL; j = (j + 1) & (m->cap - 1)) {
-		if (m->keys[j] == key) {
-			m->vals[j] = val;
-			return 0;
-		}
-	}
-	m->keys[j] = key;
-	m->vals[j] = val;
-	m->n++;
-	return 0;
-}
-
-static void imap_del(struct imap *m, uint64_t key)
-{
-	size_t j, k;
-
-	if (!m->cap)
-		return;
-	for (j = mix64(key) & (m->cap - 1); m->vals[j] != NIL; j = (j + 1) & (m->cap - 1))
-		if (m->keys[j] == key)
-			break;
-	if (m->vals[j] == NIL)
-		return;
-	/* backward-shift deletion keeps every probe chain unbroken */
-	m->vals[j] = NIL;
-	m->n--;
-	for (k = (j + 1) & (m->cap - 1); m->vals[k] != NIL; k = (k + 1) & (m->cap - 1)) {
-		size_t home = mix64(m->keys[k]) & (m->cap - 1);
-
-		if ((k > j && (home <= j || home > k)) || (k < j && home <= j && home > k)) {
-			m->keys[j] = m->keys[k];
-			m->vals[j] = m->vals[k];
-			m->vals[k] = NIL;
-			j = k;
-		}
-	}
-}
-
-static void imap_fini(struct imap *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
 
 /* ---- state ------------------------------------------------------------------ */
 
@@ -200,24 +92,6 @@ struct proc {
 	uint32_t next_free;
 };
 
-struct job {
-	struct job *next;
-	uint32_t uid;
-	int fd;               /* -1 for the vDSO */
-	const void *mem;
-	size_t len;
-	struct unwind_table *t;
-	int err;
-};
-
-struct worker {
-	pthread_t th;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct job *queue, *queue_tail, *done;
-	int stop;
-};
-
 struct unwinder {
 	struct unwinder_opts o;
 	char procfs[256];
@@ -238,8 +112,7 @@ struct unwinder {
 	uint32_t vdso_obj;    /* object index of the vDSO, NIL if none */
 	void *vdso_copy;
 	size_t vdso_len;
-	struct worker *w;
-	struct job *sync_done; /* finished synchronous builds (no_worker) */
+	struct builder *b;    /* NULL until the first build (worker thread) */
 	uint32_t queued;      /* jobs submitted, not taken back */
 	size_t pending_bytes;
 	uint64_t now, ticks;
@@ -256,12 +129,12 @@ static uint64_t bid_key(const uint8_t *id, size_t len)
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ id[i]) * 0x100000001b3ull;
-	return mix64(h) | 1; /* never 0 */
+	return imap_mix(h) | 1; /* never 0 */
 }
 
 static uint64_t file_key(uint32_t maj, uint32_t min, uint64_t ino)
 {
-	return mix64(((uint64_t)maj << 44) ^ ((uint64_t)min << 24) ^ mix64(ino)) | 1;
+	return imap_mix(((uint64_t)maj << 44) ^ ((uint64_t)min << 24) ^ imap_mix(ino)) | 1;
 }
 
 static struct object *obj_by_uid(struct unwinder *u, uint32_t uid)
@@ -269,140 +142,6 @@ static struct object *obj_by_uid(struct unwinder *u, uint32_t uid)
 	uint32_t i = imap_get(&u->by_uid, uid);
 
 	return i == NIL ? NULL : &u->objs[i];
-}
-
-/* ---- the worker ------------------------------------------------------------- */
-
-static void job_run(struct job *j)
-{
-	if (j->fd >= 0)
-		j->err = unwind_table_build_fd(j->fd, &j->t);
-	else
-		j->err = unwind_table_build_mem(j->mem, j->len, &j->t);
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&w->lock);
-		while (!w->queue && !w->stop)
-			pthread_cond_wait(&w->cond, &w->lock);
-		if (w->stop) {
-			pthread_mutex_unlock(&w->lock);
-			return NULL;
-		}
-		j = w->queue;
-		w->queue = j->next;
-		if (!w->queue)
-			w->queue_tail = NULL;
-		pthread_mutex_unlock(&w->lock);
-
-		job_run(j);
-
-		pthread_mutex_lock(&w->lock);
-		j->next = w->done;
-		w->done = j;
-		pthread_mutex_unlock(&w->lock);
-	}
-}
-
-static struct job *job_free(struct job *j)
-{
-	if (j) {
-		if (j->fd >= 0)
-			close(j->fd);
-		unwind_table_free(j->t);
-		free(j);
-	}
-	return NULL;
-}
-
-static void free_jobs(struct job *j)
-{
-	while (j) {
-		struct job *n = j->next;
-
-		job_free(j);
-		j = n;
-	}
-}
-
-static int worker_start(struct unwinder *u)
-{
-	struct worker *w = calloc(1, sizeof(*w));
-	int r;
-
-	if (!w)
-		return -ENOMEM;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	r = -pthread_create(&w->th, NULL, worker_main, w);
-	if (r < 0) {
-		pthread_cond_destroy(&w->cond);
-		pthread_mutex_destroy(&w->lock);
-		free(w);
-		return r;
-	}
-	u->w = w;
-	return 0;
-}
-
-static void worker_stop(struct worker *w)
-{
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->stop = 1;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->th, NULL);
-	free_jobs(w->queue);
-	free_jobs(w->done);
-	pthread_cond_destroy(&w->cond);
-	pthread_mutex_destroy(&w->lock);
-	free(w);
-}
-
-static void submit(struct unwinder *u, struct job *j)
-{
-	u->queued++;
-	if (u->o.no_worker) {
-		job_run(j);
-		j->next = u->sync_done;
-		u->sync_done = j;
-		return;
-	}
-	j->next = NULL;
-	pthread_mutex_lock(&u->w->lock);
-	if (u->w->queue_tail)
-		u->w->queue_tail->next = j;
-	else
-		u->w->queue = j;
-	u->w->queue_tail = j;
-	pthread_cond_signal(&u->w->cond);
-	pthread_mutex_unlock(&u->w->lock);
-}
-
-static struct job *take_done(struct unwinder *u)
-{
-	struct job *d;
-
-	if (u->o.no_worker) {
-		d = u->sync_done;
-		u->sync_done = NULL;
-		return d;
-	}
-	if (!u->w)
-		return NULL;
-	pthread_mutex_lock(&u->w->lock);
-	d = u->w->done;
-	u->w->done = NULL;
-	pthread_mutex_unlock(&u->w->lock);
-	return d;
 }
 
 /* ---- descriptors ------------------------------------------------------------ */
@@ -628,7 +367,7 @@ static void take_table(struct unwinder *u, struct object *o, struct unwind_table
 	u->st.pool_full++;
 }
 
-static void finish_job(struct unwinder *u, struct job *j)
+static void finish_job(struct unwinder *u, struct builder_job *j)
 {
 	struct object *o = obj_by_uid(u, j->uid);
 
@@ -665,7 +404,7 @@ static void finish_job(struct unwinder *u, struct job *j)
  * 0, or -EAGAIN when the queue is full (o stays OBJ_NEW). */
 static int queue_build(struct unwinder *u, struct object *o, int fd)
 {
-	struct job *j;
+	struct builder_job *j;
 
 	if (u->queued >= u->o.queue_max) {
 		if (fd >= 0)
@@ -688,7 +427,7 @@ static int queue_build(struct unwinder *u, struct object *o, int fd)
 			close(fd);
 		return -EAGAIN;
 	}
-	if (!u->o.no_worker && !u->w && worker_start(u) < 0) {
+	if (!u->b && builder_new(u->o.no_worker, &u->b) < 0) {
 		free(j);
 		if (fd >= 0)
 			close(fd);
@@ -700,7 +439,8 @@ static int queue_build(struct unwinder *u, struct object *o, int fd)
 	j->len = u->vdso_len;
 	o->state = OBJ_BUILDING;
 	desc_set(u, o);
-	submit(u, j);
+	u->queued++;
+	builder_submit(u->b, j);
 	return 0;
 }
 
@@ -709,13 +449,13 @@ static int queue_build(struct unwinder *u, struct object *o, int fd)
  * built (it woke us up for that). */
 static void install_done(struct unwinder *u)
 {
-	struct job *d = take_done(u);
+	struct builder_job *d = u->b ? builder_take_done(u->b) : NULL;
 
 	while (d) {
-		struct job *n = d->next;
+		struct builder_job *n = d->next;
 
 		finish_job(u, d);
-		job_free(d);
+		builder_job_free(d);
 		d = n;
 	}
 }
@@ -865,12 +605,12 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 	if (cfi <= INLINE_CFI_MAX && u->inline_budget >= cfi) {
 		/* A small new object (a freshly built program, a small tool):
 		 * built here, so the process's first table already has it. */
-		struct job j = { .uid = u->objs[i].uid, .fd = fd };
+		struct builder_job j = { .uid = u->objs[i].uid, .fd = fd };
 
 		u->inline_budget -= cfi;
 		u->objs[i].state = OBJ_BUILDING;
 		u->queued++;
-		job_run(&j);
+		builder_job_run(&j);
 		finish_job(u, &j);
 		unwind_table_free(j.t);
 		close(fd);
@@ -1260,11 +1000,11 @@ static void vdso_init(struct unwinder *u)
 	/* A few hundred bytes of CFI: built here, before the worker exists
 	 * (it starts with the first file, after privileges are dropped). */
 	{
-		struct job j = { .uid = u->objs[i].uid, .fd = -1, .mem = u->vdso_copy, .len = u->vdso_len };
+		struct builder_job j = { .uid = u->objs[i].uid, .fd = -1, .mem = u->vdso_copy, .len = u->vdso_len };
 
 		u->objs[i].state = OBJ_BUILDING;
 		u->queued++;
-		job_run(&j);
+		builder_job_run(&j);
 		finish_job(u, &j);
 		unwind_table_free(j.t);
 	}
@@ -1326,8 +1066,7 @@ struct unwinder *unwinder_free(struct unwinder *u)
 {
 	if (!u)
 		return NULL;
-	worker_stop(u->w);
-	free_jobs(u->sync_done);
+	builder_free(u->b);
 	for (uint32_t i = 0; i < u->nobjs_cap; i++) {
 		if (u->objs[i].uid) {
 			free(u->objs[i].path);

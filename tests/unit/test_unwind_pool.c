@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Unit tests for the range allocator behind the unwind pools. */
+/* Unit tests for the range allocator behind the unwind pools, and the
+ * small hash map the unwinder indexes its records with. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unwind/imap.h"
 #include "unwind/pool.h"
 
 static void test_first_fit_and_quarantine(void **state)
@@ -110,11 +112,50 @@ static void test_random_against_shadow(void **state)
 	pool_free(p);
 }
 
+/* Puts, overwrites and deletes against a shadow array: backward-shift
+ * deletion must keep every other key reachable, through growth too. */
+static void test_imap_against_shadow(void **state)
+{
+	enum { KEYS = 3000 };
+	static uint32_t shadow[KEYS];
+	struct imap m = { 0 };
+	uint32_t seed = 777;
+
+	(void)state;
+	for (int i = 0; i < KEYS; i++)
+		shadow[i] = IMAP_NONE;
+	assert_int_equal(imap_get(&m, 5), IMAP_NONE);
+	imap_del(&m, 5);
+	for (int round = 0; round < 60000; round++) {
+		uint32_t k, v;
+
+		seed = seed * 1103515245u + 12345u;
+		/* keys that collide in the low bits stress the probe chains */
+		k = (seed >> 8) % KEYS;
+		v = seed >> 4 & 0xffff;
+		if ((seed >> 28) & 1) {
+			assert_int_equal(imap_put(&m, (uint64_t)k << 20, v), 0);
+			shadow[k] = v;
+		} else {
+			imap_del(&m, (uint64_t)k << 20);
+			shadow[k] = IMAP_NONE;
+		}
+		if (round % 997 == 0)
+			for (int i = 0; i < KEYS; i++)
+				assert_int_equal(imap_get(&m, (uint64_t)i << 20), shadow[i]);
+	}
+	for (int i = 0; i < KEYS; i++)
+		assert_int_equal(imap_get(&m, (uint64_t)i << 20), shadow[i]);
+	imap_fini(&m);
+	assert_int_equal(imap_get(&m, 0), IMAP_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_fit_and_quarantine),
 		cmocka_unit_test(test_random_against_shadow),
+		cmocka_unit_test(test_imap_against_shadow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
