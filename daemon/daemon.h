@@ -19,6 +19,7 @@ struct resources;
 struct push;
 struct alerts;
 struct ruleset;
+struct unwinder;
 
 struct daemon {
 	struct config cfg;
@@ -34,6 +35,7 @@ struct daemon {
 	struct resources *res;
 	struct push *push;          /* pushers and scrape endpoint; NULL: none */
 	struct alerts *alerts;
+	struct unwinder *unw;       /* NULL when user stacks are walked by frame pointers */
 	int tfd, sfd;
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */

@@ -23,6 +23,8 @@ PKGS=(
   # export tests: headless Chromium for the SVG flame graphs
   chromium
   libc6-dev  # libc.a: the hostile-files workload is linked statically
+  # tests: the C++ known-shares workload, libc names for stack roots
+  g++ libc6-dbg
   # benchmarks
   linux-perf
 )

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,6 +40,12 @@ struct sampler {
 	uint64_t ticks;
 	uint64_t cpus_attached, cpus_detached, cpu_attach_failures;
 	struct profd_cpu_stats *statbuf; /* ncpus_possible per-CPU values */
+	/* DWARF unwinder: its program runs instead of profd_sample */
+	int unwinding;
+	struct bpf_link *exec_link;
+	void *mm_cells, *mm_maps, *mm_objs;
+	size_t len_cells, len_maps, len_objs;
+	struct sampler_unwind_maps um;
 };
 
 int sampler_parse_cpulist(const char *s, uint8_t *bitmap, size_t max)
@@ -146,10 +153,12 @@ static int handle_record(void *ctx, void *data, size_t len)
 			return 0;
 		}
 		need = sizeof(*r) + (size_t)r->kdepth * sizeof(uint64_t) +
-		       (size_t)r->udepth * sizeof(struct profd_ustack_frame);
+		       (size_t)r->udepth * (r->flags & PROFD_SF_UNWOUND ? sizeof(struct profd_uframe)
+									   : sizeof(struct profd_ustack_frame));
 		/* Counted as drained either way: the record left the ring. */
 		s->drained++;
-		if (need > len || r->kdepth > PROFD_MAX_KSTACK || r->udepth > PROFD_MAX_USTACK) {
+		if (need > len || r->kdepth > PROFD_MAX_KSTACK || r->udepth > PROFD_MAX_USTACK ||
+		    (!(r->flags & PROFD_SF_UNWOUND) && r->udepth > PROFD_MAX_USTACK_BUILD_ID)) {
 			s->malformed++;
 			return 0;
 		}
@@ -212,7 +221,9 @@ static int attach_cpu(struct sampler *s, uint32_t cpu, uint32_t hz)
 	if (fd < 0)
 		return log_warn_errno(fd, "sampler: perf_event_open on CPU %u: %m", cpu);
 	s->pfds[cpu] = fd;
-	s->links[cpu] = bpf_program__attach_perf_event(s->cpu->progs.profd_sample, fd);
+	/* the unwinder's program replaces the plain one on every CPU */
+	s->links[cpu] = bpf_program__attach_perf_event(
+		s->unwinding ? s->cpu->progs.profd_sample_unwind : s->cpu->progs.profd_sample, fd);
 	if (!s->links[cpu]) {
 		err = -errno;
 		close(fd);
@@ -255,6 +266,76 @@ static int attach_perf(struct sampler *s, uint32_t hz)
 	if (!attached)
 		return first_err ? first_err : -ENODEV;
 	s->frequency = hz;
+	return 0;
+}
+
+/* Size the unwinder's maps and choose the program, before load. Without
+ * the unwinder its maps keep one entry each and its programs stay out. */
+static int unwind_configure(struct sampler *s, const struct sampler_opts *o)
+{
+	struct profd_cpu_bpf *c = s->cpu;
+	int err;
+
+	s->unwinding = o->unwind;
+	if (s->unwinding && libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) != 1) {
+		log_warn("sampler: the kernel has no bpf_loop (5.17+): user stacks by frame pointers");
+		s->unwinding = 0;
+	}
+	if (s->unwinding && (!o->unwind_cells || !o->unwind_mappings || !o->unwind_objects || !o->unwind_procs)) {
+		log_warn("sampler: unwinder maps have no size: user stacks by frame pointers");
+		s->unwinding = 0;
+	}
+	bpf_program__set_autoload(c->progs.profd_sample, !s->unwinding);
+	bpf_program__set_autoload(c->progs.profd_sample_unwind, s->unwinding);
+	bpf_program__set_autoload(c->progs.profd_unw_exec, s->unwinding);
+	if (!s->unwinding)
+		return 0;
+	err = bpf_map__set_max_entries(c->maps.unw_cells, o->unwind_cells);
+	if (!err)
+		err = bpf_map__set_max_entries(c->maps.unw_maps, o->unwind_mappings);
+	if (!err)
+		err = bpf_map__set_max_entries(c->maps.unw_objs, o->unwind_objects);
+	if (!err)
+		err = bpf_map__set_max_entries(c->maps.unw_procs, o->unwind_procs);
+	if (err)
+		return log_err_errno(err, "sampler: sizing the unwinder's maps: %m");
+	s->um.ncells = o->unwind_cells;
+	s->um.nmaps = o->unwind_mappings;
+	s->um.nobjs = o->unwind_objects;
+	s->um.max_procs = o->unwind_procs;
+	return 0;
+}
+
+static void *map_mmap(struct bpf_map *m, size_t *ret_len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)bpf_map__value_size(m) * bpf_map__max_entries(m);
+	void *p;
+
+	len = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*ret_len = len;
+	return p;
+}
+
+/* After load: map the arrays user space writes, attach the exec hook. */
+static int unwind_map(struct sampler *s)
+{
+	if (!s->unwinding)
+		return 0;
+	s->mm_cells = map_mmap(s->cpu->maps.unw_cells, &s->len_cells);
+	s->mm_maps = map_mmap(s->cpu->maps.unw_maps, &s->len_maps);
+	s->mm_objs = map_mmap(s->cpu->maps.unw_objs, &s->len_objs);
+	if (!s->mm_cells || !s->mm_maps || !s->mm_objs)
+		return log_err_errno(errno, "sampler: mapping the unwinder's tables: %m");
+	s->um.cells = s->mm_cells;
+	s->um.maps = s->mm_maps;
+	s->um.objs = s->mm_objs;
+	s->exec_link = bpf_program__attach(s->cpu->progs.profd_unw_exec);
+	if (!s->exec_link)
+		return log_err_errno(errno, "sampler: attach the unwinder's exec hook (tp_btf/sched_process_exec): %m");
 	return 0;
 }
 
@@ -312,11 +393,37 @@ int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks 
 	if (err)
 		goto fail;
 	s->cpu->rodata->ringbuf_wakeup_bytes = rbsz / 2;
+	s->cpu->rodata->max_user_frames = opts->max_user_frames;
+	err = unwind_configure(s, opts);
+	if (err)
+		goto fail;
 	err = profd_cpu_bpf__load(s->cpu);
+	if (err && s->unwinding) {
+		/* Whatever the verifier refused in the unwinder, frame pointers
+		 * still give stacks: say so and carry on without it. */
+		log_warn_errno(err, "sampler: the DWARF unwinder did not load (%m); using frame pointers");
+		profd_cpu_bpf__destroy(s->cpu);
+		s->cpu = profd_cpu_bpf__open();
+		if (!s->cpu) {
+			err = log_err_errno(errno, "sampler: open CPU sampler BPF object: %m");
+			goto fail;
+		}
+		err = bpf_map__set_max_entries(s->cpu->maps.samples, rbsz);
+		if (err)
+			goto fail;
+		s->cpu->rodata->ringbuf_wakeup_bytes = rbsz / 2;
+		err = unwind_configure(s, &(struct sampler_opts){ .unwind = 0 });
+		if (err)
+			goto fail;
+		err = profd_cpu_bpf__load(s->cpu);
+	}
 	if (err) {
 		log_err_errno(err, "sampler: load CPU sampler BPF program: %m");
 		goto fail;
 	}
+	err = unwind_map(s);
+	if (err)
+		goto fail;
 
 	s->proc = profd_proc_bpf__open_and_load();
 	if (!s->proc) {
@@ -345,8 +452,9 @@ int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks 
 		log_err_errno(err, "sampler: no CPU could be sampled: %m");
 		goto fail;
 	}
-	log_info("sampler: %s at %u Hz on %u CPUs, ring buffer %zu KiB",
-		 s->use_cycles ? "cycles" : "cpu-clock", s->frequency, s->ncpus_online, rbsz / 1024);
+	log_info("sampler: %s at %u Hz on %u CPUs, ring buffer %zu KiB, user stacks by %s",
+		 s->use_cycles ? "cycles" : "cpu-clock", s->frequency, s->ncpus_online, rbsz / 1024,
+		 s->unwinding ? "CFI tables" : "frame pointers");
 	*ret = s;
 	return 0;
 fail:
@@ -359,6 +467,13 @@ struct sampler *sampler_free(struct sampler *s)
 	if (!s)
 		return NULL;
 	detach_perf(s);
+	bpf_link__destroy(s->exec_link);
+	if (s->mm_cells)
+		munmap(s->mm_cells, s->len_cells);
+	if (s->mm_maps)
+		munmap(s->mm_maps, s->len_maps);
+	if (s->mm_objs)
+		munmap(s->mm_objs, s->len_objs);
 	ring_buffer__free(s->rb);
 	profd_proc_bpf__destroy(s->proc);
 	profd_cpu_bpf__destroy(s->cpu);
@@ -443,6 +558,7 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct profd_cpu_stats *v;
+	struct profd_unw_stats *u;
 	uint64_t *lost;
 	uint32_t zero = 0;
 
@@ -471,6 +587,24 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 		for (int i = 0; i < ncpu; i++)
 			ret->proc_events_lost += lost[i];
 	}
+	u = calloc(ncpu, sizeof(*u));
+	if (u && !bpf_map__lookup_elem(s->cpu->maps.unw_stats, &zero, sizeof(zero), u, ncpu * sizeof(*u), 0)) {
+		for (int i = 0; i < ncpu; i++) {
+			ret->unwound += u[i].unwound;
+			ret->unwind_fallback += u[i].fallback;
+			ret->frames_dwarf += u[i].frames_dwarf;
+			ret->frames_fp += u[i].frames_fp;
+			ret->frames_signal += u[i].frames_signal;
+			for (int k = 0; k < PROFD_USTOP_NR; k++)
+				ret->ustop[k] += u[i].stops[k];
+			ret->cfi_walk_ns += u[i].cfi_ns;
+			ret->bid_walk_ns += u[i].bid_ns;
+			ret->bid_walks += u[i].bid_walks;
+			ret->row_cache_hits += u[i].row_hits;
+			ret->unwound_ns += u[i].unwound_ns;
+		}
+	}
+	free(u);
 	free(v);
 	free(lost);
 }
@@ -488,4 +622,27 @@ uint32_t sampler_ncpus(const struct sampler *s)
 uint32_t sampler_frequency(const struct sampler *s)
 {
 	return s->frequency;
+}
+
+int sampler_unwinding(const struct sampler *s)
+{
+	return s->unwinding;
+}
+
+int sampler_unwind_maps(struct sampler *s, struct sampler_unwind_maps *ret)
+{
+	if (!s->unwinding)
+		return -ENODATA;
+	*ret = s->um;
+	return 0;
+}
+
+int sampler_unwind_proc_set(struct sampler *s, uint32_t tgid, const struct profd_unw_proc *v)
+{
+	return bpf_map__update_elem(s->cpu->maps.unw_procs, &tgid, sizeof(tgid), v, sizeof(*v), BPF_ANY);
+}
+
+int sampler_unwind_proc_del(struct sampler *s, uint32_t tgid)
+{
+	return bpf_map__delete_elem(s->cpu->maps.unw_procs, &tgid, sizeof(tgid), 0);
 }

@@ -23,6 +23,7 @@
 #include "store/stacks.h"
 #include "store/window.h"
 #include "symbols/symbolizer.h"
+#include "unwind/unwinder.h"
 
 struct json_object;
 
@@ -75,6 +76,7 @@ struct metrics_daemon {
 	uint64_t store_limit;
 	struct symbolizer_stats symbols;
 	uint64_t symbols_cache_limit;
+	struct unwinder_stats unwind;     /* zeros when stacks are walked by frame pointers */
 	struct server_stats server;
 	uint64_t server_clients_limit;
 	struct res_stats res;
