@@ -57,7 +57,7 @@ void api_export(struct daemon *d, struct json_object *req, struct server_reply *
 	if (!r)
 		r = profile_build(&src, &q, &p);
 	if (!r)
-		r = fmt->encode(p, &fo, &out.sink, &res);
+		r = format_encode(fmt, p, &fo, &out.sink, &res);
 	if (r == -E2BIG) {
 		server_reply_error(reply, PROFD_E_BUSY,
 				   "export of %zu stacks exceeds max_reply (%llu bytes): ask for a shorter window or one --pid",

@@ -231,7 +231,7 @@ static int client_dispatch(struct client *c)
 		} else if (blank(line)) {
 			free(line);
 			continue;
-		} else if (proto_parse_request(line, &req, &cmd, &code, msg, sizeof(msg)) < 0) {
+		} else if (proto_parse_request(line, &req, &cmd, &(int){ 0 }, &code, msg, sizeof(msg)) < 0) {
 			free(line);
 			r = queue_reply(c, proto_error(code, "%s", msg), NULL, 0, true);
 		} else {

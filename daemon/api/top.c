@@ -132,7 +132,7 @@ static void hottest(struct daemon *d, const struct pq_entry *a, size_t n, struct
 
 		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
 			continue;
-		profile_frame_name(d->sym, &fr[0], 1, name, sizeof(name));
+		profile_frame_name(d->sym, &fr[0], 1, 1, name, sizeof(name));
 		for (j = 0; j < nl; j++)
 			if (!strcmp(lc[j].name, name))
 				break;

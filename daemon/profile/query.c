@@ -6,14 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "store/proctable.h"
 #include "store/window.h"
 
+/* Visits between two looks at the clock. */
+#define DEADLINE_STRIDE 4096
+
 struct collect_ctx {
 	struct pq_result *r;
-	const struct proctable *procs;
+	const struct profile_src *src;
 	uint32_t only_tgid;
-	int oom;
+	uint32_t visits;
+	int err;
 };
 
 static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
@@ -21,18 +26,31 @@ static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
 	struct collect_ctx *c = ctx;
 	struct pq_result *r = c->r;
 
+	/* The store's visit cannot be stopped: once failed, the rest of it
+	 * costs a call each. */
+	if (c->err)
+		return;
+	if (++c->visits % DEADLINE_STRIDE == 0 && profile_src_expired(c->src)) {
+		c->err = -ETIMEDOUT;
+		return;
+	}
 	if (c->only_tgid) {
-		const struct proc_info *p = proctable_info(c->procs, proc);
+		const struct proc_info *p = proctable_info(c->src->procs, proc);
 
 		if (!p || p->tgid != c->only_tgid)
 			return;
 	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct pq_entry *v = realloc(r->v, cap * sizeof(*v));
+		struct pq_entry *v;
 
+		if (c->src->max_bytes && cap * sizeof(*v) > c->src->max_bytes) {
+			c->err = -E2BIG;
+			return;
+		}
+		v = realloc(r->v, cap * sizeof(*v));
 		if (!v) {
-			c->oom = 1;
+			c->err = -ENOMEM;
 			return;
 		}
 		r->v = v;
@@ -43,7 +61,7 @@ static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
 
 int profile_query(const struct profile_src *src, uint64_t span_ns, const struct pq_filter *f, struct pq_result *ret)
 {
-	struct collect_ctx c = { .r = ret, .procs = src->procs, .only_tgid = f ? f->tgid : 0 };
+	struct collect_ctx c = { .r = ret, .src = src, .only_tgid = f ? f->tgid : 0 };
 	struct window_range wr;
 	uint64_t now = src->data_until_ns, from;
 	int n;
@@ -52,8 +70,8 @@ int profile_query(const struct profile_src *src, uint64_t span_ns, const struct 
 	n = window_query(src->win, now, span_ns, collect, &c, &wr);
 	if (n < 0)
 		return n;
-	if (c.oom)
-		return -ENOMEM;
+	if (c.err)
+		return c.err;
 	/* Covered time: the window, cut at the daemon's start. (wr.from_ns is
 	 * the oldest slot holding data, which on an idle host is later than
 	 * the window's start: using it would inflate CPU %.) */
@@ -64,6 +82,11 @@ int profile_query(const struct profile_src *src, uint64_t span_ns, const struct 
 	ret->to_ns = now;
 	ret->covered_ns = now > from ? now - from : 0;
 	return 0;
+}
+
+int profile_src_expired(const struct profile_src *src)
+{
+	return src->deadline_ns && clock_mono_ns() > src->deadline_ns;
 }
 
 void pq_result_release(struct pq_result *r)

@@ -23,6 +23,11 @@ struct profile_src {
 	uint64_t data_until_ns; /* slot boundary all drained data precedes */
 	uint64_t start_ns;      /* daemon start: no data before it */
 	uint32_t frequency;     /* Hz per CPU */
+	/* Bounds of one query, so that a reader sharing the store with the
+	 * ingesting loop gives it back in time and in bounded memory. */
+	uint64_t deadline_ns;   /* CLOCK_MONOTONIC; past it: -ETIMEDOUT. 0: none */
+	size_t max_bytes;       /* query result / profile memory; over: -E2BIG. 0: none */
+	int show_kaddr;         /* 1: kernel addresses may be shown (root clients) */
 };
 
 struct pq_filter {
@@ -42,8 +47,12 @@ struct pq_result {
 };
 
 /* Counts over [data_until - span, data_until]. 0 and *ret (release with
- * pq_result_release, also on failure), or -ENOMEM / the store's -errno. */
+ * pq_result_release, also on failure), or -ENOMEM, -ETIMEDOUT (past
+ * src->deadline_ns), -E2BIG (the result passes src->max_bytes) or the
+ * store's -errno. */
 int profile_query(const struct profile_src *src, uint64_t span_ns, const struct pq_filter *f, struct pq_result *ret);
 void pq_result_release(struct pq_result *r);
+/* 1 when src has a deadline and it has passed. */
+int profile_src_expired(const struct profile_src *src);
 
 #endif
