@@ -87,7 +87,7 @@ static const struct key keys[] = {
 	{ "windows", "coarse_slots", KEY_UINT, FIELD(coarse_slots), 1, 1, 1000000, 0,
 	  "1440", "number of coarse slots kept (1..1000000)" },
 	{ "windows", "memory_limit", KEY_SIZE, FIELD(store_max_bytes), 1, MIB, 64 * GIB, 0,
-	  "256M", "memory bound of the window store; past it old detail is coarsened (1M..64G)" },
+	  "128M", "memory bound of the window store; past it old detail is coarsened (1M..64G)" },
 
 	{ "limits", "max_clients", KEY_UINT, FIELD(max_clients), 1, 1, 4096, 0,
 	  "64", "concurrent socket clients (1..4096)" },
@@ -101,9 +101,21 @@ static const struct key keys[] = {
 	  "32768", "processes tracked at once (64..4000000)" },
 	{ "limits", "max_stacks", KEY_UINT, FIELD(max_stacks), 1, 1024, 100000000, 0,
 	  "200000", "distinct stacks interned (1024..100000000)" },
+	{ "limits", "memory_budget", KEY_SIZE, FIELD(memory_budget), 1, 16 * MIB, 256 * GIB, 0,
+	  "384M", "memory profd may use: the store, symbol cache, reply, query and staging bounds must fit in it (16M..256G)" },
+	{ "limits", "reply_memory", KEY_SIZE, FIELD(reply_memory), 1, MIB, 64 * GIB, 0,
+	  "64M", "bytes queued for all clients together; streamed exports pause past it (1M..64G)" },
+	{ "limits", "query_memory", KEY_SIZE, FIELD(query_memory), 1, MIB, 64 * GIB, 0,
+	  "64M", "memory of the profiles and encoders of exports in progress; a larger export is refused (1M..64G)" },
+	{ "limits", "staging_memory", KEY_SIZE, FIELD(staging_memory), 1, 256 * KIB, 16 * GIB, 0,
+	  "16M", "samples drained while a query reads the store, held until it is done (256K..16G)" },
+	{ "limits", "query_timeout", KEY_DURATION, FIELD(query_timeout_ms), MS, 100 * MS, 600 * SEC, 0,
+	  "10s", "longest a query may read the store; past it the query is aborted (100ms..10m)" },
+	{ "limits", "max_queued_queries", KEY_UINT, FIELD(max_queued_queries), 1, 1, 4096, 0,
+	  "16", "queries waiting for the query worker; more are refused with busy (1..4096)" },
 
 	{ "symbols", "cache_size", KEY_SIZE, FIELD(symcache_bytes), 1, MIB, 64 * GIB, 0,
-	  "256M", "memory bound of the symbol cache (1M..64G)" },
+	  "96M", "memory bound of the symbol cache (1M..64G)" },
 	{ "symbols", "max_objects", KEY_UINT, FIELD(max_objects), 1, 64, 10000000, 0,
 	  "16384", "ELF objects (binaries, libraries) kept in the symbol cache (64..10000000)" },
 	/* 180, not 511: a config line holds at most 198 characters (inih's
@@ -756,6 +768,37 @@ int config_validate(const struct config *c, char *err, size_t errsz)
 		size_str(a, sizeof(a), c->max_reply);
 		size_str(b, sizeof(b), c->max_request);
 		seterr(err, errsz, "[limits] max_reply = %s: must be at least max_request = %s", a, b);
+		return -EINVAL;
+	}
+	/* One bound for the process (the unit's MemoryMax): every part
+	 * that can grow with load has its own bound, and they must add up
+	 * within it, leaving the rest for tables and code. */
+	{
+		uint64_t parts = c->store_max_bytes + c->symcache_bytes + c->reply_memory + c->query_memory +
+				 c->staging_memory;
+		char sum[32], p1[32], p2[32], p3[32], p4[32], p5[32];
+
+		if (parts > c->memory_budget) {
+			size_str(a, sizeof(a), c->memory_budget);
+			size_str(sum, sizeof(sum), parts);
+			size_str(p1, sizeof(p1), c->store_max_bytes);
+			size_str(p2, sizeof(p2), c->symcache_bytes);
+			size_str(p3, sizeof(p3), c->reply_memory);
+			size_str(p4, sizeof(p4), c->query_memory);
+			size_str(p5, sizeof(p5), c->staging_memory);
+			seterr(err, errsz,
+			       "[limits] memory_budget = %s: the bounds inside it add up to %s ([windows] memory_limit %s + "
+			       "[symbols] cache_size %s + [limits] reply_memory %s + query_memory %s + staging_memory %s); "
+			       "raise memory_budget or lower one of them",
+			       a, sum, p1, p2, p3, p4, p5);
+			return -EINVAL;
+		}
+	}
+	/* One reply line must fit what all replies may hold together. */
+	if (c->max_reply > c->reply_memory) {
+		size_str(a, sizeof(a), c->max_reply);
+		size_str(b, sizeof(b), c->reply_memory);
+		seterr(err, errsz, "[limits] max_reply = %s: must be at most reply_memory = %s", a, b);
 		return -EINVAL;
 	}
 	/* Values may have been set directly in the struct: re-check the ranges

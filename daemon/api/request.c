@@ -10,7 +10,8 @@
 #include "common/proto.h"
 #include "daemon.h"
 
-void api_profile_src(const struct daemon *d, struct profile_src *ret)
+void api_profile_src(const struct daemon *d, uint64_t deadline_ns, size_t max_bytes, int show_kaddr,
+		     struct profile_src *ret)
 {
 	*ret = (struct profile_src){
 		.win = d->win,
@@ -20,6 +21,9 @@ void api_profile_src(const struct daemon *d, struct profile_src *ret)
 		.data_until_ns = d->data_until_ns,
 		.start_ns = d->start_boot_ns,
 		.frequency = sampler_frequency(d->sampler),
+		.deadline_ns = deadline_ns,
+		.max_bytes = max_bytes,
+		.show_kaddr = show_kaddr,
 	};
 }
 
@@ -33,17 +37,17 @@ void api_add_f(struct json_object *o, const char *k, double v)
 	json_object_object_add(o, k, json_object_new_double(v));
 }
 
-int api_parse_common(struct json_object *req, uint64_t def_window, uint64_t *span, int64_t *pid, struct server_reply *reply)
+int api_parse_common(struct server_request *rq, uint64_t def_window, uint64_t *span, int64_t *pid)
 {
+	struct json_object *req = server_request_json(rq);
 	char msg[256];
 
 	*span = def_window;
 	*pid = 0;
 	if (proto_get_duration(req, "window", NSEC_PER_SEC / 10, API_MAX_WINDOW_NS, span, msg, sizeof(msg)) ||
 	    proto_get_int(req, "pid", 1, 4194304, pid, msg, sizeof(msg))) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s", msg);
+		server_reply_error(rq, PROFD_E_BAD_ARGUMENT, "%s", msg);
 		return -EINVAL;
 	}
 	return 0;
 }
-

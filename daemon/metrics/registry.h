@@ -64,6 +64,10 @@ struct metrics_daemon {
 	double tick_s;
 	struct sampler_stats samples;
 	uint64_t samples_pending;         /* emitted, not yet drained */
+	uint64_t samples_applied;         /* added to the windows */
+	uint64_t samples_staged;          /* drained, waiting in staging */
+	uint64_t samples_staging_dropped; /* drained, refused by staging (full) */
+	uint64_t samples_store_failed;    /* drained, the windows had no memory */
 	struct proctable_stats procs;
 	uint64_t procs_limit;
 	struct stacks_stats stacks;
@@ -74,6 +78,19 @@ struct metrics_daemon {
 	uint64_t symbols_cache_limit;
 	struct server_stats server;
 	uint64_t server_clients_limit;
+	uint64_t protocol_version;
+	/* the memory budget and its parts */
+	uint64_t mem_budget, rss_peak_bytes;
+	uint64_t replies_limit, queries_bytes, queries_limit, staging_bytes, staging_limit;
+	/* the query worker */
+	uint64_t q_top, q_exports, q_export_bytes, q_export_failures, q_timeouts, q_refused_memory;
+	uint64_t q_jobs, q_queued, q_queued_max, q_queue_limit, q_refused, q_running, q_reads, q_loop_deferred;
+	double q_read_ms_max, q_wait_ms_max;
+	uint64_t q_timeout_ms;
+	/* staging */
+	uint64_t staging_records, staging_bytes_max, staging_events_dropped, staging_deferred_ticks;
+	double staging_delay_ms_max;
+	double store_age_ms;              /* age of the store figures shown */
 	struct res_stats res;
 	double res_last_tick_ms, res_max_tick_ms;
 	uint64_t rss_bytes;
