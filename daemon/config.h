@@ -34,8 +34,8 @@ struct config {
 	uint32_t max_stacks;       /* max_stacks = 200000 */
 	uint64_t memory_budget;    /* memory_budget = 384M: every memory bound fits in it */
 	uint64_t reply_memory;     /* reply_memory = 64M: queued for all clients together */
-	uint64_t query_memory;     /* query_memory = 64M: profiles and encoders of exports */
-	uint64_t staging_memory;   /* staging_memory = 16M: drained while a query reads */
+	uint64_t query_memory;     /* query_memory = 48M: profiles and encoders of exports */
+	uint64_t staging_memory;   /* staging_memory = 32M: drained, not yet in the windows */
 	uint32_t query_timeout_ms; /* query_timeout = 10s: longest a query holds the store */
 	uint32_t max_queued_queries; /* max_queued_queries = 16 */
 	/* [symbols] */

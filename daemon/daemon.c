@@ -2,10 +2,15 @@
 /* The daemon's state, its tick, and the ingestion of BPF records into the
  * process table, the stack table and the rolling windows.
  *
- * The loop writes the store only while it holds it (store_acquire); when
- * the query worker is reading, drained records and ticks go to staging and
- * are replayed, in order and with the times they were drained at, as soon
- * as the read ends (daemon_worker_ready). */
+ * Draining and ingesting are two steps. The loop drains the rings at every
+ * tick (and when they fill), copying each record into staging: that is
+ * cheap, and it is what must never wait, or the kernel drops samples.
+ * Ingesting a record (process table, /proc reads of new processes, stack
+ * interning, windows) costs more, and only the holder of the store may do
+ * it: the loop replays staging, in order and with the times the records
+ * were drained at, in slices of a few milliseconds, whenever the query
+ * worker is not reading the store. So neither a query holding the store
+ * for seconds nor a burst of new processes holds the loop for long. */
 #include "daemon.h"
 
 #include <errno.h>
@@ -13,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/server.h"
 #include "api/worker.h"
@@ -24,6 +31,14 @@
 #include "staging.h"
 
 #define MAX_FRAMES (PROFD_MAX_KSTACK + PROFD_MAX_USTACK)
+/* A backlog of staged records is applied in slices of this much loop
+ * time, so a query that held the store for seconds does not stall the
+ * loop for the time it takes to catch up. */
+#define REPLAY_SLICE_NS (5 * 1000000ull)
+/* Records between two looks at the clock while replaying. */
+#define REPLAY_STRIDE 32
+/* A tick applied later than this after it was drained counts as deferred. */
+#define DEFERRED_NS (50 * 1000000ull)
 
 /* Index a process's mappings (build-id -> file) once per process image, so
  * build-id frames of its libraries find their files even after it exits. */
@@ -146,10 +161,6 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 {
 	struct daemon *d = ctx;
 
-	if (d->store_held) {
-		ingest_sample(d, r, d->drain_until_ns);
-		return;
-	}
 	/* Copied whole: the record is valid only during this call. */
 	if (staging_push(d->staging, STAGING_SAMPLE, d->drain_until_ns, 0, r, len, clock_mono_ns()) < 0)
 		d->staging_dropped_samples++;
@@ -160,10 +171,6 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 	struct daemon *d = ctx;
 	uint64_t now = clock_boot_ns();
 
-	if (d->store_held) {
-		ingest_proc_event(d, e, now);
-		return;
-	}
 	if (staging_push(d->staging, STAGING_PROC, now, 0, e, sizeof(*e), clock_mono_ns()) < 0)
 		d->staging_dropped_events++;
 }
@@ -187,7 +194,7 @@ static void store_release(struct daemon *d)
 		return;
 	d->store_held = false;
 	if (d->worker)
-		worker_store_release(d->worker);
+		worker_store_release(d->worker, staging_pending(d->staging));
 }
 
 /* A tick's writes: everything drained so far precedes boundary. */
@@ -223,17 +230,30 @@ static void replay_one(const struct staging_rec *r, void *ctx)
 		ingest_proc_event(d, r->data, r->a);
 		break;
 	case STAGING_TICK:
-		d->deferred_ticks++;
+		if (waited > DEFERRED_NS)
+			d->deferred_ticks++;
 		apply_tick(d, r->a, r->b);
 		break;
 	}
 }
 
-/* With the store held: what waited while it was being read. */
-static void apply_pending(struct daemon *d)
+/* With the store held: what waited while it was being read, a slice of
+ * it at a time. false: more is left, and the loop comes back for it. */
+static bool apply_pending(struct daemon *d)
 {
-	if (staging_pending(d->staging))
-		staging_replay(d->staging, replay_one, d);
+	uint64_t end = clock_mono_ns() + REPLAY_SLICE_NS;
+
+	while (staging_pending(d->staging)) {
+		staging_replay(d->staging, replay_one, d, REPLAY_STRIDE);
+		if (staging_pending(d->staging) && clock_mono_ns() > end) {
+			uint64_t one = 1;
+
+			d->replay_slices++;
+			if (write(d->replay_fd, &one, sizeof(one)) < 0)
+				log_debug_errno(errno, "replay eventfd: %m");
+			return false;
+		}
+	}
 	if (d->sym_poll_pending) {
 		d->sym_poll_pending = false;
 		symbolizer_poll(d->sym);
@@ -250,6 +270,7 @@ static void apply_pending(struct daemon *d)
 		d->reload_pending = false;
 		do_reload(d);
 	}
+	return true;
 }
 
 static void take_snapshot(struct daemon *d)
@@ -267,7 +288,7 @@ static void take_snapshot(struct daemon *d)
 	sn->taken_ns = clock_mono_ns();
 }
 
-void daemon_snapshot(struct daemon *d)
+void daemon_store_turn(struct daemon *d)
 {
 	if (!store_acquire(d))
 		return;
@@ -276,25 +297,32 @@ void daemon_snapshot(struct daemon *d)
 	store_release(d);
 }
 
+void daemon_replay_ready(struct daemon *d)
+{
+	uint64_t v;
+
+	if (read(d->replay_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_debug_errno(errno, "replay eventfd: %m");
+	daemon_store_turn(d);
+}
+
 void daemon_worker_ready(struct daemon *d)
 {
 	if (d->worker)
 		worker_dispatch(d->worker);
 	if (staging_pending(d->staging) || d->sym_poll_pending || d->res_pending || d->reload_pending)
-		daemon_snapshot(d);
+		daemon_store_turn(d);
 }
 
 void daemon_drain(struct daemon *d)
 {
 	int n;
 
-	if (store_acquire(d))
-		apply_pending(d);
 	/* d->drain_until_ns is still the last tick's boundary */
 	n = sampler_drain(d->sampler);
 	if (n < 0)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
-	store_release(d);
+	daemon_store_turn(d);
 }
 
 void daemon_symbols_ready(struct daemon *d)
@@ -370,6 +398,9 @@ int daemon_init(struct daemon *d)
 	err = staging_new(d->cfg.staging_memory, &d->staging);
 	if (err < 0)
 		return log_err_errno(err, "staging: %m");
+	d->replay_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->replay_fd < 0)
+		return log_err_errno(errno, "replay eventfd: %m");
 
 	err = stacks_new(d->cfg.max_stacks, &d->stacks);
 	if (err < 0)
@@ -409,6 +440,9 @@ void daemon_fini(struct daemon *d)
 	d->stacks = stacks_free(d->stacks);
 	d->sym = symbolizer_free(d->sym);
 	d->staging = staging_free(d->staging);
+	if (d->replay_fd >= 0)
+		close(d->replay_fd);
+	d->replay_fd = -1;
 	free(d->noted);
 	d->noted = NULL;
 }
@@ -417,12 +451,9 @@ void daemon_tick(struct daemon *d, uint64_t now)
 {
 	uint64_t slot = d->cfg.fine_slot_ns;
 	uint64_t boundary = now / slot * slot;
-	bool held = store_acquire(d);
 	int n;
 
 	d->ticks++;
-	if (held)
-		apply_pending(d);
 	/* Everything drained now was taken before this slot boundary (plus
 	 * the timer's small lateness): it closes the slot that just ended. */
 	d->drain_until_ns = boundary - slot;
@@ -430,14 +461,9 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	if (n < 0)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
 	d->drain_until_ns = boundary;
-	if (held) {
-		apply_tick(d, now, boundary);
-		take_snapshot(d);
-		store_release(d);
-	} else {
-		/* taken past the bound if need be: see staging.h */
-		staging_push(d->staging, STAGING_TICK, now, boundary, NULL, 0, clock_mono_ns());
-	}
+	/* taken past the bound if need be: see staging.h */
+	staging_push(d->staging, STAGING_TICK, now, boundary, NULL, 0, clock_mono_ns());
+	daemon_store_turn(d);
 	server_tick(d->server, clock_mono_ms());
 }
 

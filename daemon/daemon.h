@@ -4,9 +4,10 @@
  *
  * Threads: the loop (main.c) is the only writer of the store (windows,
  * stacks, processes, symbolizer, resources); the query worker reads them
- * between worker_store_read_begin and _end. While it does, the loop
- * stages what it drains (staging.h) and defers what would write the store
- * (symbol installs, kstats exit records, reloads) until the read ends. */
+ * between worker_store_read_begin and _end. The loop drains the rings into
+ * staging (staging.h) and applies staging in slices when the worker is not
+ * reading; what else would write the store (symbol installs, kstats exit
+ * records, reloads) waits for the same turn. */
 #ifndef PROFD_DAEMON_H
 #define PROFD_DAEMON_H
 
@@ -63,6 +64,7 @@ struct daemon {
 	struct worker *worker;      /* NULL: the loop reads and writes alone */
 	struct staging *staging;
 	int tfd, sfd;
+	int replay_fd;              /* readable while a staged backlog remains */
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */
 	uint64_t last_tick_ns;      /* CLOCK_BOOTTIME of the last tick applied */
@@ -79,8 +81,9 @@ struct daemon {
 	uint64_t samples_applied;   /* samples added to the windows */
 	uint64_t samples_store_failed; /* samples the windows could not take */
 	uint64_t staging_dropped_samples, staging_dropped_events;
-	uint64_t deferred_ticks;    /* ticks applied late, after a read */
+	uint64_t deferred_ticks;    /* ticks applied over 50 ms late */
 	uint64_t staging_delay_ns_max; /* longest a record waited in staging */
+	uint64_t replay_slices;     /* backlogs applied over more than one loop turn */
 
 	/* queries */
 	struct daemon_queries queries;
@@ -98,11 +101,10 @@ int daemon_init(struct daemon *d);
  * privileges are dropped. 0 or -errno (logged). */
 int daemon_init_symbolizer(struct daemon *d);
 void daemon_fini(struct daemon *d);
-/* The tick: drain BPF records and advance the windows, or, while the
- * store is being read, stage the records and the tick. now_ns is
- * CLOCK_BOOTTIME. */
+/* The tick: drain BPF records into staging with the tick itself, then
+ * take the loop's turn with the store. now_ns is CLOCK_BOOTTIME. */
 void daemon_tick(struct daemon *d, uint64_t now_ns);
-/* The ring buffer woke the loop between ticks: drain it. */
+/* The ring buffer woke the loop between ticks: drain it into staging. */
 void daemon_drain(struct daemon *d);
 /* The symbolizer's eventfd fired (already read): install its loads. */
 void daemon_symbols_ready(struct daemon *d);
@@ -115,7 +117,11 @@ void daemon_reload(struct daemon *d);
 /* The worker's eventfd fired: run finished jobs, then take the loop's
  * turn with the store if it has anything waiting. */
 void daemon_worker_ready(struct daemon *d);
-/* Refresh d->snap if the store is free now (status calls it). */
-void daemon_snapshot(struct daemon *d);
+/* d->replay_fd fired: apply the next slice of the staged backlog. */
+void daemon_replay_ready(struct daemon *d);
+/* The loop's turn with the store, if the worker is not reading it: apply
+ * a slice (a few ms) of what staging holds (the rest is signalled on
+ * d->replay_fd), then refresh d->snap. Status calls it too. */
+void daemon_store_turn(struct daemon *d);
 
 #endif

@@ -127,6 +127,16 @@ static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
 	daemon_symbols_ready(d);
 }
 
+static void on_replay(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	daemon_replay_ready(d);
+}
+
 static void on_worker(struct loop *l, int fd, uint32_t events, void *data)
 {
 	struct daemon *d = data;
@@ -296,7 +306,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d.tfd = d.sfd = -1;
+	d.tfd = d.sfd = d.replay_fd = -1;
 
 	r = loop_new(&d.loop);
 	if (r < 0) {
@@ -337,6 +347,10 @@ int main(int argc, char **argv)
 	d.tfd = make_timer(&d);
 	if (d.tfd < 0 || loop_add(d.loop, d.tfd, EPOLLIN, on_timer, &d)) {
 		log_err_errno(d.tfd < 0 ? -d.tfd : errno, "timerfd: %m");
+		goto out;
+	}
+	if (loop_add(d.loop, d.replay_fd, EPOLLIN, on_replay, &d)) {
+		log_err_errno(errno, "replay eventfd: %m");
 		goto out;
 	}
 	if (loop_add(d.loop, sampler_epoll_fd(d.sampler), EPOLLIN, on_ringbuf, &d)) {

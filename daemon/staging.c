@@ -19,6 +19,7 @@ struct hdr {
 
 struct staging {
 	char *buf;
+	size_t head;            /* first record not yet replayed */
 	size_t len, cap, max;
 	struct staging_stats st;
 };
@@ -57,9 +58,15 @@ int staging_push(struct staging *s, enum staging_kind kind, uint64_t a, uint64_t
 	size_t need = sizeof(struct hdr) + padded(len);
 	struct hdr h = { .kind = kind, .len = (uint32_t)len, .a = a, .b = b, .staged_ns = now_ns };
 
-	if (len > UINT32_MAX || (kind != STAGING_TICK && s->len + need > s->max)) {
+	if (len > UINT32_MAX || (kind != STAGING_TICK && s->len - s->head + need > s->max)) {
 		s->st.refused++;
 		return -ENOBUFS;
+	}
+	/* replayed records at the front make room first */
+	if (s->head && s->len + need > s->cap) {
+		memmove(s->buf, s->buf + s->head, s->len - s->head);
+		s->len -= s->head;
+		s->head = 0;
 	}
 	if (s->len + need > s->cap) {
 		size_t cap = s->cap ? s->cap : 65536;
@@ -80,43 +87,49 @@ int staging_push(struct staging *s, enum staging_kind kind, uint64_t a, uint64_t
 	if (len)
 		memcpy(s->buf + s->len + sizeof(h), data, len);
 	s->len += need;
-	s->st.bytes = s->len;
+	s->st.bytes = s->len - s->head;
 	s->st.records++;
 	if (kind == STAGING_SAMPLE)
 		s->st.samples++;
-	if (s->len > s->st.bytes_max)
-		s->st.bytes_max = s->len;
+	if (s->st.bytes > s->st.bytes_max)
+		s->st.bytes_max = s->st.bytes;
 	return 0;
 }
 
 int staging_pending(const struct staging *s)
 {
-	return s->len > 0;
+	return s->head < s->len;
 }
 
-size_t staging_replay(struct staging *s, staging_fn fn, void *ctx)
+size_t staging_replay(struct staging *s, staging_fn fn, void *ctx, size_t max)
 {
-	size_t off = 0, n = 0;
+	size_t n = 0;
 
-	while (off < s->len) {
+	while (s->head < s->len && (!max || n < max)) {
 		struct hdr h;
 		struct staging_rec r;
 
-		memcpy(&h, s->buf + off, sizeof(h));
+		memcpy(&h, s->buf + s->head, sizeof(h));
 		r = (struct staging_rec){ .kind = h.kind, .len = h.len, .a = h.a, .b = h.b, .staged_ns = h.staged_ns,
-					  .data = s->buf + off + sizeof(h) };
+					  .data = s->buf + s->head + sizeof(h) };
+		/* fn must not push: the buffer may move */
+		s->head += sizeof(h) + padded(h.len);
+		s->st.records--;
+		if (h.kind == STAGING_SAMPLE)
+			s->st.samples--;
 		fn(&r, ctx);
-		off += sizeof(h) + padded(h.len);
 		n++;
 	}
-	s->len = 0;
-	if (s->cap > KEEP_BYTES) {
-		free(s->buf);
-		s->buf = NULL;
-		s->cap = 0;
-	}
-	s->st.bytes = s->st.records = s->st.samples = 0;
 	s->st.replayed += n;
+	if (s->head >= s->len) {
+		s->head = s->len = 0;
+		if (s->cap > KEEP_BYTES) {
+			free(s->buf);
+			s->buf = NULL;
+			s->cap = 0;
+		}
+	}
+	s->st.bytes = s->len - s->head;
 	return n;
 }
 

@@ -50,10 +50,12 @@ int staging_push(struct staging *s, enum staging_kind kind, uint64_t a, uint64_t
 		 uint64_t now_ns);
 /* 1 when records are waiting. */
 int staging_pending(const struct staging *s);
-/* Hand every record to fn in order, then empty (memory past a small
- * reserve is released). Returns the number replayed. */
+/* Hand the oldest records to fn in order, at most max of them (0: all),
+ * so a long backlog can be applied in slices between other work. Once
+ * every record is out the staging is empty again (memory past a small
+ * reserve is released). fn must not push. Returns the number replayed. */
 typedef void (*staging_fn)(const struct staging_rec *r, void *ctx);
-size_t staging_replay(struct staging *s, staging_fn fn, void *ctx);
+size_t staging_replay(struct staging *s, staging_fn fn, void *ctx, size_t max);
 void staging_get_stats(const struct staging *s, struct staging_stats *ret);
 
 #endif

@@ -2,7 +2,7 @@
 /* The `status` handler: what profd is doing and what it costs, every bound
  * with its limit and the count of times it was hit. Answered on the loop,
  * never waiting for the query worker: the store's figures come from the
- * loop's last turn with the store (daemon_snapshot), the rest is read
+ * loop's last turn with the store (daemon_store_turn), the rest is read
  * live. */
 #include <stdio.h>
 #include <string.h>
@@ -114,6 +114,7 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	m->staging_bytes_max = ss.bytes_max;
 	m->staging_events_dropped = d->staging_dropped_events;
 	m->staging_deferred_ticks = d->deferred_ticks;
+	m->staging_slices = d->replay_slices;
 	m->staging_delay_ms_max = (double)d->staging_delay_ns_max / 1e6;
 	m->store_age_ms = (double)(clock_mono_ns() - d->snap.taken_ns) / 1e6;
 }
@@ -124,7 +125,7 @@ void api_status(struct daemon *d, struct server_request *rq)
 	struct metrics_daemon m;
 
 	/* fresh figures when the store is free; the last ones when not */
-	daemon_snapshot(d);
+	daemon_store_turn(d);
 	snapshot(d, &m);
 	json_object_object_add(o, "version", json_object_new_string(PROFD_VERSION));
 	api_add_u64(o, "pid", (uint64_t)getpid());

@@ -221,12 +221,13 @@ bool worker_store_try_acquire(struct worker *w)
 	return ok;
 }
 
-void worker_store_release(struct worker *w)
+void worker_store_release(struct worker *w, bool more)
 {
 	pthread_mutex_lock(&w->mu);
 	w->writing = false;
-	w->want = false;
-	pthread_cond_broadcast(&w->store_cond);
+	w->want = more;
+	if (!more)
+		pthread_cond_broadcast(&w->store_cond);
 	pthread_mutex_unlock(&w->mu);
 }
 

@@ -64,7 +64,9 @@ bool worker_has_queue(struct worker *w);
  * false: it is being read; the worker will give it back before its next
  * read and wake the loop. */
 bool worker_store_try_acquire(struct worker *w);
-void worker_store_release(struct worker *w);
+/* more: the loop has writes left (a backlog it applies in slices): the
+ * worker still may not begin a read. */
+void worker_store_release(struct worker *w, bool more);
 /* Loop: true while the worker reads the store. */
 bool worker_store_busy(struct worker *w);
 /* Worker: wait for the loop's pending turn, then read. */

@@ -207,7 +207,10 @@ static const struct metric table[] = {
 	{ "profd.staging.events_dropped", "staging.events_dropped", "profd_staging_events_dropped_total", 1, COUNTER,
 	  U64, "events", "exec/exit events lost: staging_memory full", DAEMON(staging_events_dropped) },
 	{ "profd.staging.deferred_ticks", "staging.deferred_ticks", "profd_staging_deferred_ticks_total", 1, COUNTER,
-	  U64, "ticks", "ticks whose store writes waited for a query to end", DAEMON(staging_deferred_ticks) },
+	  U64, "ticks", "ticks applied more than 50 ms late (a query held the store, or a backlog)", DAEMON(staging_deferred_ticks) },
+	{ "profd.staging.replay_slices", "staging.replay_slices", NULL, 1, COUNTER, U64, "slices",
+	  "times a backlog was applied over several loop turns (5 ms each), status answered between them",
+	  DAEMON(staging_slices) },
 	{ "profd.staging.delay_ms_max", "staging.delay_ms_max", "profd_staging_delay_max_seconds", 1e-3, GAUGE, F64,
 	  "ms", "longest a drained record waited in staging before reaching the windows", DAEMON(staging_delay_ms_max) },
 

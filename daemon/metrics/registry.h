@@ -88,7 +88,7 @@ struct metrics_daemon {
 	double q_read_ms_max, q_wait_ms_max;
 	uint64_t q_timeout_ms;
 	/* staging */
-	uint64_t staging_records, staging_bytes_max, staging_events_dropped, staging_deferred_ticks;
+	uint64_t staging_records, staging_bytes_max, staging_events_dropped, staging_deferred_ticks, staging_slices;
 	double staging_delay_ms_max;
 	double store_age_ms;              /* age of the store figures shown */
 	struct res_stats res;

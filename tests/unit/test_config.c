@@ -107,8 +107,8 @@ static void test_defaults(void **state)
 	assert_string_equal(c.debug_dirs, "/usr/lib/debug");
 	assert_int_equal(c.memory_budget, 384ull << 20);
 	assert_int_equal(c.reply_memory, 64ull << 20);
-	assert_int_equal(c.query_memory, 64ull << 20);
-	assert_int_equal(c.staging_memory, 16ull << 20);
+	assert_int_equal(c.query_memory, 48ull << 20);
+	assert_int_equal(c.staging_memory, 32ull << 20);
 	assert_int_equal(c.query_timeout_ms, 10000);
 	assert_int_equal(c.max_queued_queries, 16);
 	/* the bounds fit the budget, and the budget the unit's MemoryMax=512M
@@ -132,10 +132,10 @@ static void test_budget(void **state)
 	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "[limits] memory_budget = 384M: the bounds inside it add up to 440M ([windows] "
 				 "memory_limit 200M + [symbols] cache_size 96M + [limits] reply_memory 64M + "
-				 "query_memory 64M + staging_memory 16M); raise memory_budget or lower one of them");
+				 "query_memory 48M + staging_memory 32M); raise memory_budget or lower one of them");
 	assert_int_equal(config_set(&c, "memory_budget", "440M", err, sizeof(err)), 0);
 	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
-	assert_int_equal(config_set(&c, "staging_memory", "17M", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "staging_memory", "33M", err, sizeof(err)), 0);
 	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "add up to 441M"));
 
