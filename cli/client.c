@@ -136,7 +136,8 @@ static int read_line(struct reader *rd, size_t max, char **ret)
 	size_t scanned = 0;
 
 	for (;;) {
-		char *nl = memchr(rd->buf + rd->off + scanned, '\n', rd->len - rd->off - scanned);
+		char *nl = rd->len > rd->off + scanned ? memchr(rd->buf + rd->off + scanned, '\n', rd->len - rd->off - scanned)
+						       : NULL;
 		ssize_t n;
 
 		if (nl) {

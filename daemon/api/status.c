@@ -15,6 +15,7 @@
 #include "api/handlers.h"
 #include "api/server.h"
 #include "api/worker.h"
+#include "base/loop.h"
 #include "common/clock.h"
 #include "daemon.h"
 #include "metrics/registry.h"
@@ -46,6 +47,7 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	const struct daemon_snapshot *sn = &d->snap;
 	struct staging_stats ss;
 	struct worker_stats ws = { 0 };
+	struct loop_stats ls;
 	struct rusage ru;
 
 	memset(m, 0, sizeof(*m));
@@ -117,6 +119,12 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	m->staging_slices = d->replay_slices;
 	m->staging_delay_ms_max = (double)d->staging_delay_ns_max / 1e6;
 	m->store_age_ms = (double)(clock_mono_ns() - d->snap.taken_ns) / 1e6;
+	loop_get_stats(d->loop, &ls);
+	m->loop_dispatches = ls.dispatches;
+	m->loop_max_ms = (double)ls.cpu_ns_max / 1e6;
+	m->loop_over_10ms = ls.over_10ms;
+	m->loop_over_50ms = ls.over_50ms;
+	m->loop_over_250ms = ls.over_250ms;
 }
 
 void api_status(struct daemon *d, struct server_request *rq)

@@ -91,6 +91,9 @@ struct metrics_daemon {
 	uint64_t staging_records, staging_bytes_max, staging_events_dropped, staging_deferred_ticks, staging_slices;
 	double staging_delay_ms_max;
 	double store_age_ms;              /* age of the store figures shown */
+	/* the loop's callbacks */
+	uint64_t loop_dispatches, loop_over_10ms, loop_over_50ms, loop_over_250ms;
+	double loop_max_ms;
 	struct res_stats res;
 	double res_last_tick_ms, res_max_tick_ms;
 	uint64_t rss_bytes;

@@ -108,7 +108,7 @@ static int intern(struct folded *f, const char *s, size_t n, int sanitize, const
 
 	if ((f->ntok + 1) * 4 > f->hash_cap * 3 && (r = rehash(f)) < 0)
 		return r;
-	r = reserve(f, (void **)&f->text, &f->text_cap, f->text_len + len, 1);
+	r = reserve(f, (void **)&f->text, &f->text_cap, f->text_len + len + 1, 1);
 	if (r < 0)
 		return r;
 	/* build it at the arena's end; kept only if new */

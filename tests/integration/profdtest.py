@@ -229,6 +229,22 @@ def proc_memory(pid):
     return rss, hwm
 
 
+def sanitized(pid):
+    """True when the process runs with AddressSanitizer: its RSS then holds
+    shadow memory, redzones and a quarantine of freed blocks, and is no
+    measure of what the code itself keeps."""
+    with open("/proc/%d/maps" % pid) as f:
+        return any("libasan" in line or "libubsan" in line for line in f)
+
+
+def loop_stall_key(pid):
+    """The status counter of loop callbacks over the stall bound: 50 ms of
+    CPU, the bound the design holds profd to, or 250 ms in a sanitizer
+    build, whose code runs several times slower (the bound is about the
+    daemon, not ASan's bookkeeping)."""
+    return ("loop_over_250ms", 250) if sanitized(pid) else ("loop_over_50ms", 50)
+
+
 def thread_cpu_ns(pid, tid):
     """(time on CPU, time waiting for a CPU) of one thread, ns, from the
     kernel's schedstat: CPU accounting, not wall clock."""
@@ -241,9 +257,8 @@ class Prober(threading.Thread):
     """Asks the daemon for its status every `interval` seconds from its own
     connection, and samples its memory, until stop(). For each probe it
     records the wall-clock latency and how much CPU time the daemon's loop
-    thread (the main thread, tid = pid) used meanwhile: the loop's own work
-    during the probe, which a query run on the loop would show however
-    starved the VM is, and which waiting for a CPU does not inflate."""
+    thread (the main thread, tid = pid) used meanwhile (all it did in that
+    time, not only for this client; waiting for a CPU does not count)."""
 
     def __init__(self, daemon, interval=0.1, timeout=10):
         super().__init__(daemon=True)

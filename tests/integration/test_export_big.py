@@ -13,21 +13,23 @@ resident memory is sampled.
 
 Asserted: the exports parse and their sample totals agree with each other
 and with what status says the windows hold; profd's peak RSS (VmHWM) stays
-within its memory_budget; every status probe is answered; the loop thread
-spends at most 50 ms of CPU time during any probe (CPU accounting, so a
-starved VM cannot fail it, while a query run on the loop would); no tick
-overran and no sample was dropped. The wall-clock latencies are logged
-(docs/performance.md records them), not asserted."""
+within its memory_budget (not in sanitizer builds, whose RSS is mostly the
+sanitizer's); every status probe is answered; no event-loop callback used
+more than 50 ms of CPU meanwhile (profd's own CPU accounting of its loop
+thread: a query run on the loop would, a starved VM cannot; 250 ms in
+sanitizer builds, whose code runs several times slower), so a status
+waits for no more than that; no tick overran and no sample was dropped.
+The wall-clock latencies of the probes are logged (docs/performance.md
+records them), not asserted: on a shared VM they measure the neighbours."""
 import json
 import os
 import subprocess
 
 from profdtest import (Daemon, Prober, WORKLOADS, check, log, parse_folded, proc_memory, request_chunked, run,
-                       wait_ticks)
+                       sanitized, loop_stall_key, wait_ticks)
 
 FREQ = 999
 DURATION = 30
-LOOP_CPU_BOUND = 0.050
 
 
 def main():
@@ -90,8 +92,11 @@ def main():
         rss, hwm = proc_memory(d.proc.pid)
         log("profd RSS: %.1f MiB now, %.1f MiB at most while exporting (VmHWM %.1f MiB)" % (
             rss / 2**20, prober.rss_max / 2**20, max(hwm, prober.hwm) / 2**20))
-        check(max(hwm, prober.hwm) <= budget,
-              "peak RSS %.1f MiB within memory_budget %.0f MiB" % (max(hwm, prober.hwm) / 2**20, budget / 2**20))
+        if sanitized(d.proc.pid):
+            log("sanitizer build: RSS not compared with the budget (shadow memory and quarantine)")
+        else:
+            check(max(hwm, prober.hwm) <= budget,
+                  "peak RSS %.1f MiB within memory_budget %.0f MiB" % (max(hwm, prober.hwm) / 2**20, budget / 2**20))
         check(s1["memory"]["queries_bytes"] == 0 and s1["server"]["reply_bytes"] <= 65536,
               "query and reply memory given back (%d, %d bytes)" % (
                   s1["memory"]["queries_bytes"], s1["server"]["reply_bytes"]))
@@ -102,9 +107,12 @@ def main():
         check(not prober.failures, "every status probe answered (%d; failures: %s)" % (
             len(prober.latencies), prober.failures[:3]))
         check(len(prober.latencies) >= 5, "status was probed throughout (%d probes)" % len(prober.latencies))
-        check(max(prober.loop_cpu) <= LOOP_CPU_BOUND,
-              "the loop used at most %.1f ms of CPU during any probe (bound %.0f ms)" % (
-                  max(prober.loop_cpu) * 1e3, LOOP_CPU_BOUND * 1e3))
+        key, bound = loop_stall_key(d.proc.pid)
+        check(s1["daemon"][key] == s0["daemon"][key],
+              "no loop callback used more than %d ms of CPU meanwhile (%d before, %d after; %d over 10 ms; "
+              "longest since start %.1f ms)" % (bound, s0["daemon"][key], s1["daemon"][key],
+                                                s1["daemon"]["loop_over_10ms"] - s0["daemon"]["loop_over_10ms"],
+                                                s1["daemon"]["loop_max_ms"]))
         sm = s1["samples"]
         check(s1["daemon"]["tick_overruns"] == 0, "no tick overran")
         check(sm["dropped"]["ringbuf_full"] == 0 and sm["dropped"]["staging_full"] == 0,

@@ -4,19 +4,22 @@
 wait, stalls no tick and loses no sample.
 
 profd samples at 999 Hz a host with 300 extra idle processes and a busy
-workload. One client pipelines FLOOD {"cmd":"top","window":"48h",
+workload. One client pipelines up to 1,500 {"cmd":"top","window":"48h",
 "limit":10000} requests on one connection while reading its replies as
-they come; another asks for the status every 100 ms. (The issue's flood
-was 1,500 requests; each top takes ~0.1 s of the query worker on the test
-VM, so 200 keep the flood going for tens of seconds, hundreds of probes
-and ticks, without passing the suite's time limit under ASan.)
+they come, keeping 20 unanswered at all times, for at most 40 s (each top
+costs the query worker 0.1 to 1 s on the test VM, more under ASan: the
+cap keeps the test within the suite's time limit, the window keeps the
+daemon's backlog full all along); another client asks for the status
+every 100 ms.
 
 Asserted: the flooder gets an answer to every request (a top reply, or a
 counted busy refusal) and is never disconnected; every status probe is
-answered, and the loop thread spends at most 50 ms of CPU time during any
-probe (CPU accounting: a VM short of CPU cannot fail it, a query run on
-the loop would); no tick overran; no sample was dropped. The wall-clock
-latencies are logged (docs/performance.md records them), not asserted."""
+answered; no event-loop callback used more than 50 ms of CPU during the
+flood (profd's own CPU accounting of its loop thread: a query run on the
+loop would, a VM short of CPU cannot; 250 ms in sanitizer builds, whose
+code runs several times slower), so a status waits for no more than that; no tick overran; no sample was dropped. The wall-clock latencies of
+the probes are logged (docs/performance.md records them), not asserted: on
+a shared VM they measure the neighbours."""
 import json
 import os
 import socket
@@ -24,56 +27,75 @@ import subprocess
 import threading
 import time
 
-from profdtest import Daemon, Prober, WORKLOADS, check, log, run, wait_ticks
+from profdtest import Daemon, Prober, WORKLOADS, check, log, run, loop_stall_key, wait_ticks
 
 FREQ = 999
-FLOOD = int(os.environ.get("PROFD_TEST_FLOOD", "200"))
+FLOOD = int(os.environ.get("PROFD_TEST_FLOOD", "1500"))
+WINDOW = 20
+FLOOD_SECONDS = 40
 IDLE_PROCS = 300
-LOOP_CPU_BOUND = 0.050
 
 
 class Flooder(threading.Thread):
-    """Pipelines n requests on one connection from one thread while
-    another reads the replies."""
+    """One connection: a writer thread pipelines up to n requests, never
+    more than `window` unanswered and none after `seconds`; the reader
+    takes the replies as they come."""
 
-    def __init__(self, path, n):
+    def __init__(self, path, n, window, seconds):
         super().__init__(daemon=True)
         self.path = path
         self.n = n
+        self.window = window
+        self.seconds = seconds
+        self.sent = 0
         self.ok = 0
         self.busy = 0
         self.other = []
         self.error = None
+        self.cv = threading.Condition()
+
+    def answered(self):
+        return self.ok + self.busy + len(self.other)
 
     def run(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(120)
         s.connect(self.path)
         line = json.dumps({"cmd": "top", "window": "48h", "limit": 10000}).encode() + b"\n"
+        end = time.monotonic() + self.seconds
+        done_sending = threading.Event()
 
         def writer():
             try:
-                for _ in range(self.n):
+                while self.sent < self.n and time.monotonic() < end:
+                    with self.cv:
+                        while self.sent - self.answered() >= self.window:
+                            self.cv.wait(1)
                     s.sendall(line)
+                    with self.cv:
+                        self.sent += 1
             except OSError as e:
                 self.error = "send: %r" % e
+            done_sending.set()
 
         wt = threading.Thread(target=writer, daemon=True)
         wt.start()
         f = s.makefile("rb")
         try:
-            for _ in range(self.n):
+            while not (done_sending.is_set() and self.answered() >= self.sent):
                 raw = f.readline()
                 if not raw:
-                    self.error = "disconnected after %d replies" % (self.ok + self.busy + len(self.other))
+                    self.error = "disconnected after %d replies" % self.answered()
                     break
                 r = json.loads(raw)
-                if r.get("ok"):
-                    self.ok += 1
-                elif r["error"]["code"] == "busy":
-                    self.busy += 1
-                else:
-                    self.other.append(r["error"])
+                with self.cv:
+                    if r.get("ok"):
+                        self.ok += 1
+                    elif r["error"]["code"] == "busy":
+                        self.busy += 1
+                    else:
+                        self.other.append(r["error"])
+                    self.cv.notify()
         except (OSError, ValueError) as e:
             self.error = "read: %r" % e
         wt.join()
@@ -103,14 +125,15 @@ def main():
         s0 = d.ctl_json("status")
         prober = Prober(d)
         prober.start()
-        flood = Flooder(d.sock, FLOOD)
+        flood = Flooder(d.sock, FLOOD, WINDOW, FLOOD_SECONDS)
         t0 = time.monotonic()
         flood.start()
-        flood.join(timeout=280)
+        flood.join(timeout=200)
         took = time.monotonic() - t0
         prober.stop()
         s1 = d.ctl_json("status")
-        log("flood: %d replies (%d busy) in %.1f s; %s" % (flood.ok + flood.busy, flood.busy, took, prober.summary()))
+        log("flood: %d requests, %d replies (%d busy) in %.1f s; %s" % (flood.sent, flood.answered(), flood.busy, took,
+                                                                       prober.summary()))
         log("queries: %s" % json.dumps(s1["queries"]))
         log("server: %s" % json.dumps(s1["server"]))
         log("staging: %s" % json.dumps(s1["staging"]))
@@ -118,8 +141,10 @@ def main():
         check(not flood.is_alive(), "the flood finished")
         check(flood.error is None and not flood.other, "the flooder was never disconnected (%s, %s)" % (
             flood.error, flood.other[:2]))
-        check(flood.ok + flood.busy == FLOOD, "the flooder got an answer to each of its %d requests (%d ok, %d busy)" % (
-            FLOOD, flood.ok, flood.busy))
+        check(flood.sent >= 2 * WINDOW, "the flood kept %d requests waiting (%d sent)" % (WINDOW, flood.sent))
+        check(flood.ok + flood.busy == flood.sent,
+              "the flooder got an answer to each of its %d requests (%d ok, %d busy)" % (
+                  flood.sent, flood.ok, flood.busy))
         refused = s1["queries"]["refused_queue"] - s0["queries"]["refused_queue"] + \
             s1["server"]["reply_refused"] - s0["server"]["reply_refused"] + \
             s1["queries"]["refused_memory"] - s0["queries"]["refused_memory"]
@@ -128,9 +153,12 @@ def main():
         check(not prober.failures, "every status probe answered (%d; failures: %s)" % (
             len(prober.latencies), prober.failures[:3]))
         check(len(prober.latencies) >= 10, "status was probed throughout (%d probes)" % len(prober.latencies))
-        check(max(prober.loop_cpu) <= LOOP_CPU_BOUND,
-              "the loop used at most %.1f ms of CPU during any probe (bound %.0f ms)" % (
-                  max(prober.loop_cpu) * 1e3, LOOP_CPU_BOUND * 1e3))
+        key, bound = loop_stall_key(d.proc.pid)
+        check(s1["daemon"][key] == s0["daemon"][key],
+              "no loop callback used more than %d ms of CPU during the flood (%d before, %d after; %d over 10 ms; "
+              "longest since start %.1f ms)" % (bound, s0["daemon"][key], s1["daemon"][key],
+                                                s1["daemon"]["loop_over_10ms"] - s0["daemon"]["loop_over_10ms"],
+                                                s1["daemon"]["loop_max_ms"]))
         sm = s1["samples"]
         check(s1["daemon"]["tick_overruns"] == 0, "no tick overran (%d)" % s1["daemon"]["tick_overruns"])
         check(sm["dropped"]["ringbuf_full"] == 0 and sm["dropped"]["staging_full"] == 0,
