@@ -14,7 +14,6 @@
 #include "api/server.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,10 +22,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "api/listen.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "common/proto.h"
@@ -86,8 +84,7 @@ struct server {
 	int fd;
 	int kick_fd;             /* readable while a turn is due */
 	bool kicked;
-	dev_t sock_dev;
-	ino_t sock_ino;
+	struct listen_id sock_id;   /* the socket file we made */
 	bool accept_paused; /* out of fds: resume on the next tick */
 	struct client *clients;
 	struct client *ready_head, *ready_tail;
@@ -798,138 +795,14 @@ static void server_accept(struct loop *l, int lfd, uint32_t events, void *data)
 	}
 }
 
-/* mkdir -p for the socket's directory; directories made here get exactly
- * 0755 whatever the umask, so clients can reach the socket. */
-static int make_parent(const char *path)
-{
-	char *dir = strdup(path);
-	char *slash;
-	int r = 0;
-
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		goto out;
-	*slash = '\0';
-	for (char *p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(dir, 0755) == 0) {
-			if (chmod(dir, 0755) < 0) {
-				r = -errno;
-				goto out;
-			}
-		} else if (errno != EEXIST) {
-			r = -errno;
-			goto out;
-		}
-		*p = saved;
-		if (!saved)
-			break;
-	}
-out:
-	free(dir);
-	return r;
-}
-
-/* A socket file left by a crashed daemon is removed; one a live daemon
- * answers on, or any other kind of file, is left alone. */
-static int clear_stale(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, r;
-
-	if (lstat(sa->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ? -errno : 0;
-	close(fd);
-	if (r == -ECONNREFUSED)
-		return unlink(sa->sun_path) < 0 && errno != ENOENT ? -errno : 0;
-	if (r == -ENOENT)
-		return 0;
-	/* Connected, or EAGAIN (backlog full): someone is serving there. */
-	return r == 0 || r == -EAGAIN ? -EADDRINUSE : r;
-}
-
-static int server_bind(struct server *s, const char *group, gid_t gid)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	mode_t old;
-	int r;
-
-	if (strlen(s->path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, s->path);
-	r = make_parent(s->path);
-	if (r < 0) {
-		return log_err_errno(r, "server: create directory for %s: %m", s->path);
-	}
-	r = clear_stale(&sa);
-	if (r < 0) {
-		log_err("server: %s: %s", s->path,
-			r == -EADDRINUSE ? "another profd is answering on it" :
-			r == -EEXIST ? "exists and is not a socket" : strerror(-r));
-		return r;
-	}
-	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->fd < 0)
-		return -errno;
-	/* Created owner-only, then opened up to opts->mode: nobody can slip
-	 * in between bind() and chmod(). The daemon starts no thread before
-	 * the server, so the process-wide umask change is not a race. */
-	old = umask(0177);
-	r = bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
-	umask(old);
-	if (r < 0) {
-		return log_err_errno(r, "server: bind %s: %m", s->path);
-	}
-	if (lstat(s->path, &st) == 0) {
-		s->sock_dev = st.st_dev;
-		s->sock_ino = st.st_ino;
-	}
-	if (gid != (gid_t)-1 && chown(s->path, (uid_t)-1, gid) < 0) {
-		r = log_err_errno(errno, "server: chown %s to group %s: %m", s->path, group);
-		goto unlink;
-	}
-	if (chmod(s->path, s->opts.mode) < 0) {
-		r = log_err_errno(errno, "server: chmod %s: %m", s->path);
-		goto unlink;
-	}
-	if (listen(s->fd, SOMAXCONN) < 0) {
-		r = log_err_errno(errno, "server: listen %s: %m", s->path);
-		goto unlink;
-	}
-	return 0;
-unlink:
-	unlink(s->path);
-	return r;
-}
-
 int server_new(struct loop *l, const struct server_opts *opts, struct server **ret)
 {
 	struct server *s;
-	gid_t gid = (gid_t)-1;
 	int r;
 
 	if (!l || !opts || !opts->path || !opts->handler || !opts->max_clients || !opts->max_request ||
 	    !opts->max_reply)
 		return -EINVAL;
-	if (opts->group) {
-		struct group *g = getgrnam(opts->group);
-		if (g)
-			gid = g->gr_gid;
-		else
-			log_warn("server: group '%s' not found; %s keeps its creator's group", opts->group, opts->path);
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -947,7 +820,7 @@ int server_new(struct loop *l, const struct server_opts *opts, struct server **r
 	r = loop_add(l, s->kick_fd, EPOLLIN, server_turn, s);
 	if (r < 0)
 		goto fail;
-	r = server_bind(s, opts->group, gid);
+	r = listen_socket_open(s->path, opts->mode, opts->group, &s->fd, &s->sock_id);
 	if (r < 0) {
 		loop_del(l, s->kick_fd);
 		goto fail;
@@ -972,8 +845,6 @@ fail:
 
 struct server *server_free(struct server *s)
 {
-	struct stat st;
-
 	if (!s)
 		return NULL;
 	while (s->clients)
@@ -984,9 +855,7 @@ struct server *server_free(struct server *s)
 	}
 	loop_del(s->loop, s->kick_fd);
 	close(s->kick_fd);
-	/* Only our own socket: a newer daemon may have replaced the file. */
-	if (lstat(s->path, &st) == 0 && st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
-		unlink(s->path);
+	listen_socket_remove(s->path, &s->sock_id);
 	free(s->path);
 	free(s);
 	return NULL;
