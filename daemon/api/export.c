@@ -45,6 +45,10 @@ struct export_job {
 	int64_t pid;
 	const struct format *fmt;
 	int version, show_kaddr;
+	/* the configuration it runs under, copied on the loop (a reload may
+	 * change d->cfg while the worker encodes) */
+	uint64_t query_memory, max_reply;
+	uint32_t timeout_ms;
 	/* the profile and its encoder, held across jobs */
 	bool built;
 	struct profile *p;
@@ -114,9 +118,9 @@ static int measure(struct export_job *ex, const struct format_opts *fo, uint64_t
 static void build_run(struct export_job *ex)
 {
 	struct daemon *d = ex->j.d;
-	uint64_t limit = d->cfg.query_memory, held = __atomic_load_n(&d->query_held, __ATOMIC_RELAXED);
+	uint64_t limit = ex->query_memory, held = __atomic_load_n(&d->query_held, __ATOMIC_RELAXED);
 	uint64_t avail = limit > held ? limit - held : 0;
-	uint64_t deadline = clock_mono_ns() + (uint64_t)d->cfg.query_timeout_ms * 1000000ull;
+	uint64_t deadline = clock_mono_ns() + (uint64_t)ex->timeout_ms * 1000000ull;
 	struct proto_payload pl = { .type = ex->fmt->mime, .chunked = ex->version >= 2 };
 	struct format_opts fo = { 0 };
 	struct profile_src src;
@@ -141,7 +145,7 @@ static void build_run(struct export_job *ex)
 	if (r == -ETIMEDOUT) {
 		ex->timed_out = 1;
 		fail(ex, PROFD_E_TIMEOUT, "export over %s took longer than query_timeout (%u ms); ask for a shorter window or one --pid",
-		     fmt_duration(a, sizeof(a), ex->span), d->cfg.query_timeout_ms);
+		     fmt_duration(a, sizeof(a), ex->span), ex->timeout_ms);
 	} else if (r == -E2BIG) {
 		ex->too_big = 1;
 		fail(ex, PROFD_E_BUSY, "export of %zu stacks needs more than the %s of query_memory left; ask for a shorter window or one --pid",
@@ -163,12 +167,12 @@ static void build_run(struct export_job *ex)
 		__atomic_add_fetch(&d->query_held, ex->res.scratch_bytes, __ATOMIC_RELAXED);
 	}
 	if (!r && !pl.chunked)
-		r = measure(ex, &fo, d->cfg.max_reply);
+		r = measure(ex, &fo, ex->max_reply);
 	if (r == -EFBIG) {
 		ex->too_big = 1;
 		fail(ex, PROFD_E_BUSY,
 		     "export of %llu stacks exceeds max_reply (%s) for a protocol version 1 request; version 2 (profctl) streams it",
-		     (unsigned long long)ex->res.stacks, fmt_bytes(b, sizeof(b), d->cfg.max_reply));
+		     (unsigned long long)ex->res.stacks, fmt_bytes(b, sizeof(b), ex->max_reply));
 		return;
 	}
 	if (r == -E2BIG) {
@@ -346,6 +350,9 @@ void api_export(struct daemon *d, struct server_request *rq)
 	ex->fmt = fmt;
 	ex->version = server_request_version(rq);
 	ex->show_kaddr = server_request_privileged(rq);
+	ex->query_memory = d->cfg.query_memory;
+	ex->max_reply = d->cfg.max_reply;
+	ex->timeout_ms = d->cfg.query_timeout_ms;
 	server_request_set_data(rq, &ex->j);
 	r = api_job_submit(&ex->j, false);
 	if (r < 0) {
