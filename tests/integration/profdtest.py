@@ -234,7 +234,7 @@ def sanitized(pid):
     shadow memory, redzones and a quarantine of freed blocks, and is no
     measure of what the code itself keeps."""
     with open("/proc/%d/maps" % pid) as f:
-        return any("libasan" in line or "libubsan" in line for line in f)
+        return any("libasan" in line or "libubsan" in line or "libtsan" in line for line in f)
 
 
 def loop_stall_key(pid):

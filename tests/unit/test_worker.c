@@ -29,25 +29,25 @@ struct tjob {
 	int *norder;
 	struct worker *w;
 	bool read_store;   /* take the store for reading in run */
-	volatile int *gate; /* run waits while *gate */
-	volatile int *inside; /* set while reading */
+	int *gate;   /* run waits while *gate (atomic) */
+	int *inside; /* set while reading (atomic) */
 };
 
 static void run(struct worker_job *wj)
 {
 	struct tjob *j = (struct tjob *)wj;
 
-	j->ran = true;
 	j->ran_on = pthread_self();
+	__atomic_store_n(&j->ran, true, __ATOMIC_SEQ_CST);
 	if (j->read_store)
 		worker_store_read_begin(j->w);
 	if (j->inside)
-		*j->inside = 1;
-	while (j->gate && *j->gate)
+		__atomic_store_n(j->inside, 1, __ATOMIC_SEQ_CST);
+	while (j->gate && __atomic_load_n(j->gate, __ATOMIC_SEQ_CST))
 		usleep(1000);
 	j->order[(*j->norder)++] = j->id;
 	if (j->inside)
-		*j->inside = 0;
+		__atomic_store_n(j->inside, 0, __ATOMIC_SEQ_CST);
 	if (j->read_store)
 		worker_store_read_end(j->w);
 }
@@ -109,7 +109,7 @@ static void test_bound_and_free(void **state)
 	struct worker *w = NULL;
 	struct tjob js[6];
 	int order[6], norder = 0;
-	volatile int gate = 1;
+	int gate = 1;
 	struct worker_stats st;
 
 	(void)state;
@@ -120,9 +120,9 @@ static void test_bound_and_free(void **state)
 		js[i] = (struct tjob){ .wj = { .run = run, .done = done, .force = i == 4 }, .id = i, .order = order,
 				       .norder = &norder, .gate = i == 0 ? &gate : NULL };
 	assert_int_equal(worker_submit(w, &js[0].wj), 0);
-	for (int tries = 0; tries < 1000 && !js[0].ran; tries++)
+	for (int tries = 0; tries < 1000 && !__atomic_load_n(&js[0].ran, __ATOMIC_SEQ_CST); tries++)
 		usleep(1000);
-	assert_true(js[0].ran);
+	assert_true(__atomic_load_n(&js[0].ran, __ATOMIC_SEQ_CST));
 	assert_int_equal(worker_submit(w, &js[1].wj), 0);
 	assert_int_equal(worker_submit(w, &js[2].wj), 0);
 	assert_int_equal(worker_submit(w, &js[3].wj), -EBUSY);
@@ -131,7 +131,7 @@ static void test_bound_and_free(void **state)
 	assert_int_equal(st.refused, 1);
 	assert_int_equal(st.queued, 3);
 	assert_int_equal(st.running, 1);
-	gate = 0;
+	__atomic_store_n(&gate, 0, __ATOMIC_SEQ_CST);
 	dispatch_until(w, js, 1);
 	/* freeing: the jobs not run yet still get done() */
 	worker_free(w);
@@ -146,7 +146,7 @@ static void test_store_turn(void **state)
 	struct worker *w = NULL;
 	struct tjob j;
 	int order[2], norder = 0;
-	volatile int gate = 1, inside = 0;
+	int gate = 1, inside = 0;
 	struct worker_stats st;
 
 	(void)state;
@@ -157,23 +157,23 @@ static void test_store_turn(void **state)
 			   .read_store = true, .gate = &gate, .inside = &inside };
 	assert_int_equal(worker_submit(w, &j.wj), 0);
 	usleep(50 * 1000);
-	assert_true(j.ran);
-	assert_false(inside);
+	assert_true(__atomic_load_n(&j.ran, __ATOMIC_SEQ_CST));
+	assert_false(__atomic_load_n(&inside, __ATOMIC_SEQ_CST));
 	assert_false(worker_store_busy(w));
 	/* released with more to write: still waiting */
 	worker_store_release(w, true);
 	usleep(50 * 1000);
-	assert_false(inside);
+	assert_false(__atomic_load_n(&inside, __ATOMIC_SEQ_CST));
 	/* the last slice: the worker reads */
 	assert_true(worker_store_try_acquire(w));
 	worker_store_release(w, false);
-	for (int tries = 0; tries < 1000 && !inside; tries++)
+	for (int tries = 0; tries < 1000 && !__atomic_load_n(&inside, __ATOMIC_SEQ_CST); tries++)
 		usleep(1000);
-	assert_true(inside);
+	assert_true(__atomic_load_n(&inside, __ATOMIC_SEQ_CST));
 	assert_true(worker_store_busy(w));
 	/* while it reads, the loop is refused at once (it never waits) */
 	assert_false(worker_store_try_acquire(w));
-	gate = 0;
+	__atomic_store_n(&gate, 0, __ATOMIC_SEQ_CST);
 	dispatch_until(w, &j, 1);
 	/* the end of the read woke the loop; its turn comes */
 	assert_true(worker_store_try_acquire(w));
