@@ -3,6 +3,7 @@
 #include "symbols/elfsym.h"
 
 #include "symbols/debugfile.h"
+#include "symbols/demangle.h"
 #include "symbols/elfnote.h"
 #include "base/util.h"
 
@@ -21,6 +22,7 @@
 #define NEIGHBOURS 8          /* earlier symbols tried when the nearest ends short */
 #define ZERO_SIZE_LAST 4096   /* extent of a size-less last symbol without a segment */
 #define LZMA_MEMLIMIT (128u << 20)
+#define DEMANGLED_MAX 4096    /* bytes kept of one demangled name (displays cut far shorter) */
 
 struct sym {
 	uint64_t addr;
@@ -28,6 +30,7 @@ struct sym {
 	uint32_t name;  /* arena offset */
 	uint8_t sized;  /* size came from the file */
 	uint8_t rank;   /* binding preference: global 2, weak 1, local 0 */
+	uint8_t demangled; /* the arena holds the demangled name right after this one */
 };
 
 struct seg {
@@ -50,6 +53,9 @@ struct elfsym {
 	char debuglink[ELFSYM_DEBUGLINK_MAX + 1];
 	uint32_t debuglink_crc;
 	unsigned sources;
+	unsigned flags;          /* ELFSYM_LOAD_* */
+	size_t ndemangled;       /* symbols given a demangled name */
+	size_t demangle_skipped; /* mangled-looking names left as they are */
 };
 
 static int libelf_ok;
@@ -82,7 +88,35 @@ static int arena_add(struct elfsym *e, const char *s, size_t len, uint32_t *ret)
 	return r;
 }
 
-static int sym_add(struct elfsym *e, uint64_t addr, uint64_t size, const char *name, size_t len, int rank)
+/* Demangle name (len bytes, NUL-terminated in the file's table) into the
+ * arena right after it. A name the demangler refuses keeps its raw form. */
+static int add_demangled(struct elfsym *e, const char *name, size_t len, uint32_t raw)
+{
+	char buf[DEMANGLED_MAX];
+	uint32_t off = 0;
+	int n, r;
+
+	if (!(e->flags & ELFSYM_LOAD_DEMANGLE) || !demangle_candidate(name, len))
+		return 0;
+	n = demangle_name(name, buf, sizeof(buf));
+	if (n <= 0 || ((size_t)n == len && memcmp(buf, name, len) == 0)) {
+		e->demangle_skipped++;
+		return 0;
+	}
+	r = arena_add(e, buf, (size_t)n, &off);
+	if (r < 0)
+		return r;
+	/* The arena only appends: the two names are neighbours. */
+	if (off != raw + len + 1)
+		return -EINVAL;
+	e->ndemangled++;
+	return 1;
+}
+
+/* Add a function. dem: its demangled name when the caller has it (a
+ * merged table), else NULL: demangled here when the load asks for it. */
+static int sym_add(struct elfsym *e, uint64_t addr, uint64_t size, const char *name, size_t len, int rank,
+		   const char *dem)
 {
 	struct sym *s;
 	int r;
@@ -102,10 +136,26 @@ static int sym_add(struct elfsym *e, uint64_t addr, uint64_t size, const char *n
 	r = arena_add(e, name, len, &s->name);
 	if (r < 0)
 		return r;
+	if (dem) {
+		uint32_t off = 0;
+
+		r = arena_add(e, dem, strlen(dem), &off);
+		if (r == 0 && off != s->name + len + 1)
+			r = -EINVAL;
+		if (r == 0) {
+			e->ndemangled++;
+			r = 1;
+		}
+	} else {
+		r = add_demangled(e, name, len, s->name);
+	}
+	if (r < 0)
+		return r;
 	s->addr = addr;
 	s->size = size;
 	s->sized = size != 0;
 	s->rank = (uint8_t)rank;
+	s->demangled = r == 1;
 	e->count++;
 	return 0;
 }
@@ -181,7 +231,7 @@ static int collect_table(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Sh
 			continue;
 		bind = GELF_ST_BIND(st.st_info);
 		r = sym_add(e, st.st_value, st.st_size, name, (size_t)(nul - name),
-			    bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0);
+			    bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0, NULL);
 		if (r < 0)
 			return r;
 	}
@@ -505,6 +555,11 @@ static int elf_open_fd(int fd, Elf **ret, size_t *ret_size)
 
 int elfsym_load_fd(int fd, struct elfsym **ret)
 {
+	return elfsym_load_fd_flags(fd, ELFSYM_LOAD_DEMANGLE, ret);
+}
+
+int elfsym_load_fd_flags(int fd, unsigned flags, struct elfsym **ret)
+{
 	struct elfsym *e;
 	size_t size;
 	Elf *elf;
@@ -518,6 +573,7 @@ int elfsym_load_fd(int fd, struct elfsym **ret)
 		elf_end(elf);
 		return -ENOMEM;
 	}
+	e->flags = flags;
 	r = scan_elf(e, elf, size, 1);
 	elf_end(elf);
 	if (r < 0) {
@@ -559,7 +615,7 @@ int elfsym_read_build_id_fd(int fd, uint8_t buf[ELFSYM_BUILD_ID_MAX])
 
 int elfsym_merge_debug_fd(struct elfsym *e, int fd)
 {
-	struct elfsym tmp = {0};
+	struct elfsym tmp = { .flags = e->flags };
 	size_t size, before;
 	Elf *elf;
 	int r;
@@ -585,8 +641,9 @@ int elfsym_merge_debug_fd(struct elfsym *e, int fd)
 	for (size_t i = 0; i < tmp.count && r == 0; i++) {
 		const struct sym *s = &tmp.syms[i];
 		const char *name = tmp.arena.buf + s->name;
+		size_t len = strlen(name);
 
-		r = sym_add(e, s->addr, s->size, name, strlen(name), s->rank);
+		r = sym_add(e, s->addr, s->size, name, len, s->rank, s->demangled ? name + len + 1 : NULL);
 	}
 	if (e->count > before)
 		e->sources |= ELFSYM_SRC_DEBUGFILE;
@@ -635,7 +692,8 @@ int elfsym_offset_to_vaddr(const struct elfsym *e, uint64_t off, uint64_t *ret_v
 	return -ENOENT;
 }
 
-int elfsym_lookup(const struct elfsym *e, uint64_t vaddr, const char **ret_name, uint64_t *ret_offset)
+/* The symbol covering vaddr, or NULL. */
+static const struct sym *find_sym(const struct elfsym *e, uint64_t vaddr)
 {
 	size_t lo = 0, hi = e->count;
 
@@ -652,21 +710,45 @@ int elfsym_lookup(const struct elfsym *e, uint64_t vaddr, const char **ret_name,
 	for (size_t i = lo, tries = 0; i > 0 && tries < NEIGHBOURS; i--, tries++) {
 		const struct sym *s = &e->syms[i - 1];
 
-		if (vaddr - s->addr < s->size) {
-			*ret_name = e->arena.buf + s->name;
-			*ret_offset = vaddr - s->addr;
-			return 0;
-		}
+		if (vaddr - s->addr < s->size)
+			return s;
 	}
-	return -ENOENT;
+	return NULL;
 }
 
-int elfsym_lookup_offset(const struct elfsym *e, uint64_t off, const char **ret_name, uint64_t *ret_offset)
+int elfsym_lookup_names(const struct elfsym *e, uint64_t vaddr, const char **ret_name, const char **ret_raw,
+			uint64_t *ret_offset)
+{
+	const struct sym *s = find_sym(e, vaddr);
+	const char *raw;
+
+	if (!s)
+		return -ENOENT;
+	raw = e->arena.buf + s->name;
+	*ret_name = s->demangled ? raw + strlen(raw) + 1 : raw;
+	if (ret_raw)
+		*ret_raw = raw;
+	*ret_offset = vaddr - s->addr;
+	return 0;
+}
+
+int elfsym_lookup(const struct elfsym *e, uint64_t vaddr, const char **ret_name, uint64_t *ret_offset)
+{
+	return elfsym_lookup_names(e, vaddr, ret_name, NULL, ret_offset);
+}
+
+int elfsym_lookup_offset_names(const struct elfsym *e, uint64_t off, const char **ret_name, const char **ret_raw,
+			       uint64_t *ret_offset)
 {
 	uint64_t vaddr;
 	int r = elfsym_offset_to_vaddr(e, off, &vaddr);
 
-	return r < 0 ? r : elfsym_lookup(e, vaddr, ret_name, ret_offset);
+	return r < 0 ? r : elfsym_lookup_names(e, vaddr, ret_name, ret_raw, ret_offset);
+}
+
+int elfsym_lookup_offset(const struct elfsym *e, uint64_t off, const char **ret_name, uint64_t *ret_offset)
+{
+	return elfsym_lookup_offset_names(e, off, ret_name, NULL, ret_offset);
 }
 
 size_t elfsym_count(const struct elfsym *e)
@@ -693,4 +775,9 @@ const char *elfsym_debuglink(const struct elfsym *e)
 unsigned elfsym_sources(const struct elfsym *e)
 {
 	return e->sources;
+}
+
+size_t elfsym_demangled(const struct elfsym *e)
+{
+	return e ? e->ndemangled : 0;
 }

@@ -563,7 +563,7 @@ void symbolizer_poll(struct symbolizer *s)
 static int lookup_file(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret)
 {
 	struct sym_object *o = obj_get(s, obj);
-	const char *name;
+	const char *name, *raw;
 	uint64_t off;
 
 	if (!o)
@@ -580,8 +580,9 @@ static int lookup_file(struct symbolizer *s, uint32_t obj, uint64_t addr, struct
 	if (o->state != OBJ_LOADED)
 		return -ENOENT;
 	*ret = (struct sym_result){ .module = symbolizer_object_name(s, obj) };
-	if (elfsym_lookup_offset(o->table, addr, &name, &off) == 0) {
+	if (elfsym_lookup_offset_names(o->table, addr, &name, &raw, &off) == 0) {
 		ret->name = name;
+		ret->raw_name = raw;
 		ret->offset = off;
 	}
 	return 0;
@@ -599,7 +600,7 @@ int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct 
 		if (ksyms_lookup(s->ksyms, addr, &name, &module, &off) < 0)
 			*ret = (struct sym_result){ .module = "vmlinux" };
 		else
-			*ret = (struct sym_result){ .name = name, .module = module, .offset = off };
+			*ret = (struct sym_result){ .name = name, .raw_name = name, .module = module, .offset = off };
 		return 0;
 	}
 	if (!procobj_is_id(obj))
@@ -707,6 +708,7 @@ int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 	(void)symbolizer_reload_kernel(s);
 	lo = (struct symloader_opts){
 		.procfs = s->procfs, .debug_dirs = s->debug_dirs, .threads = !s->no_worker,
+		.load_flags = opts && opts->no_demangle ? 0 : ELFSYM_LOAD_DEMANGLE,
 	};
 	r = symloader_new(&lo, &s->loader);
 	if (r < 0)

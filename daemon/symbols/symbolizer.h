@@ -38,6 +38,8 @@ struct symbolizer_opts {
 	size_t max_objects;      /* bound on objects known (build-id/path records) */
 	int no_worker;           /* 1: no threads: maps reads, identification and
 				  * loads run inline, answered at once (unit tests) */
+	int no_demangle;         /* 1: keep C++/Rust names as in the file only
+				  * (saves the demangled copies' memory) */
 };
 
 struct symbolizer_stats {
@@ -61,7 +63,10 @@ struct symbolizer_stats {
 };
 
 struct sym_result {
-	const char *name;   /* function name, or NULL if none covers the address */
+	const char *name;   /* function name, or NULL if none covers the address;
+			     * demangled (C++, Rust) unless no_demangle */
+	const char *raw_name; /* the same name as the symbol table spells it
+			       * (mangled); set whenever name is */
 	const char *module; /* object basename ("libc.so.6", "vmlinux", "[ext4]") */
 	uint64_t offset;    /* address - symbol start (when name != NULL) */
 };

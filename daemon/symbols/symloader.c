@@ -41,6 +41,7 @@ struct symloader {
 	char *procfs;
 	char *debug_dirs;
 	int threads;
+	unsigned load_flags;
 	/* The mutex guards the queues, the done list, `stop` and `exited`. */
 	pthread_mutex_t lock;
 	struct worker w[W_COUNT];
@@ -417,7 +418,7 @@ static void run_load(struct symloader *l, struct symloader_job *j)
 			j->err = -ESTALE;
 			continue;
 		}
-		r = elfsym_load_fd(fd, &e);
+		r = elfsym_load_fd_flags(fd, l->load_flags, &e);
 		close(fd);
 		if (r < 0) {
 			j->err = r;
@@ -547,6 +548,7 @@ int symloader_new(const struct symloader_opts *opts, struct symloader **ret)
 	for (int i = 0; i < W_COUNT; i++)
 		pthread_cond_init(&l->w[i].cond, NULL);
 	l->threads = opts->threads;
+	l->load_flags = opts->load_flags;
 	l->procfs = strdup(opts->procfs ? opts->procfs : "/proc");
 	l->debug_dirs = strdup(opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	l->idcache = calloc(IDCACHE_SLOTS, sizeof(*l->idcache));

@@ -127,6 +127,7 @@ struct symloader_opts {
 	const char *debug_dirs;  /* ':'-separated debug file dirs */
 	int threads;             /* 0: symloader_submit() runs the job at once
 				  * on the caller's thread (unit tests) */
+	unsigned load_flags;     /* ELFSYM_LOAD_* for every table loaded */
 };
 
 struct symloader;
