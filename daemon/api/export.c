@@ -3,7 +3,8 @@
  * table, sent as the reply's payload. The window is "window" (the last
  * span) or "from_ns".."to_ns" (wall clock); processes are filtered by
  * "pid", "unit" and "comm"; "labels", "by_process", "by_thread" and
- * "icicle" set the format's flags. csv and report also get the metric
+ * "icicle" set the format's flags; "no_demangle" names C++ and Rust frames
+ * as their symbol tables spell them. csv and report also get the metric
  * tables. The reply is bounded by max_reply: an export that would exceed
  * it is refused, never truncated. */
 #include <errno.h>
@@ -34,7 +35,7 @@ void api_export(struct daemon *d, struct json_object *req, struct server_reply *
 	char msg[256], names[128];
 	struct api_window w;
 	struct api_filter filt;
-	int labels, by_process, by_thread, icicle;
+	int labels, by_process, by_thread, icicle, no_demangle;
 	char *buf;
 	size_t len;
 	int r;
@@ -42,7 +43,8 @@ void api_export(struct daemon *d, struct json_object *req, struct server_reply *
 	if (api_parse_window(req, "from_ns", "to_ns", 30 * NSEC_PER_SEC, &w, reply) ||
 	    api_parse_filter(d, req, &filt, reply) || api_get_flag(req, "labels", &labels, reply) ||
 	    api_get_flag(req, "by_process", &by_process, reply) || api_get_flag(req, "by_thread", &by_thread, reply) ||
-	    api_get_flag(req, "icicle", &icicle, reply) || api_check_threads(d, by_thread, reply))
+	    api_get_flag(req, "icicle", &icicle, reply) || api_get_flag(req, "no_demangle", &no_demangle, reply) ||
+	    api_check_threads(d, by_thread, reply))
 		return;
 	fo.flags = (labels ? FORMAT_LABELS : 0) | (by_process ? FORMAT_BY_PROCESS : 0) |
 		   (by_thread ? FORMAT_BY_THREAD : 0) | (icicle ? FORMAT_ICICLE : 0);
@@ -62,6 +64,7 @@ void api_export(struct daemon *d, struct json_object *req, struct server_reply *
 		return;
 	}
 	api_profile_src(d, &src);
+	src.name_flags = no_demangle ? PROFILE_NAMES_RAW : 0;
 	sink_buf_init(&out, d->cfg.max_reply);
 	r = api_window_query(&src, &w, &filt.pq, &q);
 	if (!r)

@@ -113,7 +113,7 @@ static int cmp_entry_proc(const void *a, const void *b)
 }
 
 /* Hottest leaf function of one process's stack entries. */
-static void hottest(struct daemon *d, const struct pq_entry *a, size_t n, struct row *row)
+static void hottest(struct daemon *d, const struct pq_entry *a, size_t n, unsigned name_flags, struct row *row)
 {
 	struct {
 		char name[PROFILE_NAME_MAX + 1];
@@ -132,7 +132,7 @@ static void hottest(struct daemon *d, const struct pq_entry *a, size_t n, struct
 
 		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
 			continue;
-		profile_frame_name(d->sym, &fr[0], 1, name, sizeof(name));
+		profile_frame_name_flags(d->sym, &fr[0], 1, name_flags, name, sizeof(name));
 		for (j = 0; j < nl; j++)
 			if (!strcmp(lc[j].name, name))
 				break;
@@ -265,8 +265,10 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 	int exact = resources_exact_cpu(d->res);
 	const struct res_system *sys = resources_system(d->res);
 	size_t shown = 0;
+	int no_demangle;
 
-	if (api_parse_common(req, 10 * NSEC_PER_SEC, &span, &pid, reply))
+	if (api_parse_common(req, 10 * NSEC_PER_SEC, &span, &pid, reply) ||
+	    api_get_flag(req, "no_demangle", &no_demangle, reply))
 		return;
 	if (proto_get_int(req, "limit", 1, 10000, &limit, msg, sizeof(msg)) ||
 	    proto_get_string(req, "sort", &sort, msg, sizeof(msg)) ||
@@ -306,7 +308,7 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 			j++;
 		}
 		if (r)
-			hottest(d, &e.v[i], j - i, r);
+			hottest(d, &e.v[i], j - i, no_demangle ? PROFILE_NAMES_RAW : 0, r);
 		i = j;
 	}
 	window_query_counters(d->win, d->data_until_ns, span, on_counters, &t, &wr);

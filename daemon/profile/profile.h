@@ -195,5 +195,8 @@ void profile_frame_resolve(struct symbolizer *sym, const struct frame *f, struct
  * Return addresses (every frame but the leaf of its part) are looked up
  * at addr - 1, so a call at a function's very end names the caller. */
 void profile_frame_name(struct symbolizer *sym, const struct frame *f, int is_leaf, char *buf, size_t n);
+/* The same with PROFILE_NAMES_* flags (profile_frame_name: none). */
+void profile_frame_name_flags(struct symbolizer *sym, const struct frame *f, int is_leaf, unsigned flags,
+			      char *buf, size_t n);
 
 #endif

@@ -28,7 +28,12 @@ struct profile_src {
 	 * unknown. */
 	void (*thread_name)(void *ctx, uint32_t tgid, uint32_t tid, char *buf, size_t n);
 	void *thread_ctx;
+	unsigned name_flags;    /* PROFILE_NAMES_*: how frames are named */
 };
+
+/* profile_src.name_flags */
+#define PROFILE_NAMES_RAW (1u << 0) /* names as the symbol table spells them:
+				     * C++/Rust names not demangled */
 
 struct pq_filter {
 	uint32_t tgid;          /* 0: every process */
