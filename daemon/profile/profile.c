@@ -490,6 +490,8 @@ void profile_frame_name_flags(struct symbolizer *sym, const struct frame *frame,
 		snprintf(buf, n, "%s", (flags & PROFILE_NAMES_RAW) && r.raw_name ? r.raw_name : r.name);
 	} else if (f->obj == SYM_OBJ_UNKNOWN) {
 		snprintf(buf, n, "[unknown]");
+	} else if (symbolizer_object_is_jit(f->obj)) {
+		snprintf(buf, n, "[jit]"); /* its address is an IP, no offset */
 	} else {
 		const char *m = (!err && r.module) ? r.module : symbolizer_object_name(sym, f->obj);
 
