@@ -521,6 +521,11 @@ void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
 	};
 }
 
+const char *symbolizer_debuginfod_urls(struct symbolizer *s)
+{
+	return symloader_remote_urls(s->loader);
+}
+
 int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));

@@ -178,4 +178,7 @@ const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj);
 
 void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret);
 
+/* The debuginfod servers asked (space-separated), or NULL when off. */
+const char *symbolizer_debuginfod_urls(struct symbolizer *s);
+
 #endif

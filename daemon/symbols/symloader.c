@@ -164,6 +164,11 @@ int symloader_remote(const struct symloader *l)
 	return l->dbginfod != NULL;
 }
 
+const char *symloader_remote_urls(const struct symloader *l)
+{
+	return l->dbginfod ? dbginfod_urls(l->dbginfod) : NULL;
+}
+
 int symloader_has_vdso(const struct symloader *l)
 {
 	return l->vdso_fd >= 0;

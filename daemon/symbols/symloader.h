@@ -186,6 +186,8 @@ struct symloader *symloader_free(struct symloader *l);
 int symloader_fd(const struct symloader *l);
 /* 1 when remote loads can be made (a debuginfod server is configured). */
 int symloader_remote(const struct symloader *l);
+/* The debuginfod servers (space-separated), NULL without. */
+const char *symloader_remote_urls(const struct symloader *l);
 /* 1 when the daemon's own vdso could be read (vdso frames can be named). */
 int symloader_has_vdso(const struct symloader *l);
 
