@@ -201,6 +201,31 @@ static uint64_t backoff_ns(uint32_t fails)
 	return ns < DBGINFOD_BACKOFF_MAX_NS ? ns : DBGINFOD_BACKOFF_MAX_NS;
 }
 
+/* A debug file already in the cache, opened without libdebuginfod (which
+ * would go on to the servers on a miss): its layout is DIR/HEX/debuginfo,
+ * an empty file being its record of a miss. fd or -ENOENT. */
+static int cache_open(struct dbginfod *d, const uint8_t *build_id, size_t len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "%s/", d->cache_dir), fd;
+
+	for (size_t i = 0; i < len && n > 0 && (size_t)n < sizeof(path); i++)
+		n += snprintf(path + n, sizeof(path) - (size_t)n, "%02x", build_id[i]);
+	if (n <= 0 || (size_t)n + sizeof("/debuginfo") > sizeof(path))
+		return -ENAMETOOLONG;
+	strcat(path, "/debuginfo");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -ENOENT;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	(void)futimens(fd, NULL);
+	return fd;
+}
+
 int dbginfod_fetch(struct dbginfod *d, const uint8_t *build_id, size_t len, const int *stop,
 		   struct dbginfod_result *res)
 {
@@ -213,8 +238,13 @@ int dbginfod_fetch(struct dbginfod *d, const uint8_t *build_id, size_t len, cons
 	*res = (struct dbginfod_result){ 0 };
 	if (!len || len > 64)
 		return -EINVAL;
-	if (now < d->hold_until_ns)
-		return -EAGAIN;
+	if (now < d->hold_until_ns) {
+		/* The servers are held off, the cache is not. */
+		fd = cache_open(d, build_id, len);
+		if (fd >= 0)
+			res->cached = 1;
+		return fd >= 0 ? fd : -EAGAIN;
+	}
 	if (!d->dirs_ok) {
 		r = make_dirs(d->cache_dir);
 		if (r < 0)

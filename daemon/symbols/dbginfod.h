@@ -61,7 +61,8 @@ const char *dbginfod_urls(const struct dbginfod *d);
 
 /* Fetch the debug file of build_id (1..64 bytes), from the cache or a
  * server. Blocking: the fetch thread only. stop: read while waiting, a
- * non-zero value aborts. Returns a read-only fd of the file, or -errno:
+ * non-zero value aborts. While queries are held off, the cache still
+ * answers. Returns a read-only fd of the file, or -errno:
  * -ENOENT (no server has it), -EAGAIN (held off after a transport error),
  * -ECANCELED (stopped), other transport errors. *res gets the counts. */
 int dbginfod_fetch(struct dbginfod *d, const uint8_t *build_id, size_t len, const int *stop,

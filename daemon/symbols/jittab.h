@@ -2,12 +2,14 @@
 /* JIT objects: the anonymous executable mappings of one process life.
  *
  * A frame in JIT code is (JIT object, raw IP): its name comes from the
- * process's /tmp/perf-PID.map (perfmap.h), which only that life of the
- * pid writes and which is readable only while the process lives (through
- * /proc/PID/root). So a JIT object belongs to one process life: the
- * symbolizer creates it at the first maps read that shows JIT code and
- * retires it when the process execs or exits (or leaves the pid cache);
- * a retired object keeps the names it has loaded but is never read again.
+ * process's /tmp/perf-PID.map (perfmap.h), which that process writes and
+ * which is readable only while it lives (through /proc/PID/root). So a
+ * JIT object belongs to one process: the symbolizer creates it at the
+ * first maps read that shows JIT code and retires it when the process
+ * exits (or leaves the pid cache); a retired object keeps the names it
+ * has loaded but is never read again. An exec keeps it (the exec event
+ * may be handled after a maps read of the new image; the map is re-read
+ * whenever the file changes).
  *
  * Bounded: max objects; the least recently used is recycled and its
  * frames render "[jit]". Ids have their own range, apart from file and

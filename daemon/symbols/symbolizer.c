@@ -217,12 +217,14 @@ static void install_maps(struct symbolizer *s, struct symloader_job *j, struct r
 	for (size_t i = 0; i < j->nmaps; i++) {
 		uint32_t obj = j->maps[i].ident == SYMLOADER_NO_IDENT ? SYM_OBJ_UNKNOWN : objs[j->maps[i].ident];
 
-		/* JIT code: the object of this process life (while the pid
-		 * is still ours: a forgotten one has exited). */
+		/* JIT code: the pid's object until it exits (a forgotten pid
+		 * has exited). Not per image: an exec event may be handled
+		 * after this read saw the new image, and the map file of
+		 * either image is perf-PID.map, re-read when it changes. */
 		if (j->maps[i].kind == SYMLOADER_MAP_JIT) {
-			if (p && p->req == j->req && !p->jit)
+			if (p && !p->jit)
 				p->jit = jittab_create(s->jit, j->pid, ++s->tick);
-			obj = p && p->req == j->req ? p->jit : SYM_OBJ_UNKNOWN;
+			obj = p ? p->jit : SYM_OBJ_UNKNOWN;
 		}
 		maps[i] = (struct pmap){
 			.start = j->maps[i].start, .end = j->maps[i].end, .pgoff = j->maps[i].pgoff, .obj = obj,
@@ -339,8 +341,6 @@ void symbolizer_note_exec(struct symbolizer *s, uint32_t pid, const char *path)
 		pid_drop_maps(p);
 		p->req = 0;
 		p->gone = 0;
-		jittab_retire(s->jit, p->jit);
-		p->jit = 0;
 	}
 	if (!path || path[0] != '/')
 		return;

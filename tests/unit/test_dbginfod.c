@@ -152,6 +152,7 @@ static void test_transport_error(void **state)
 	struct dbginfod *d;
 	const int stop = 0;
 	uint8_t other[20];
+	int fd;
 
 	(void)state;
 	snprintf(cache, sizeof(cache), "%s/cache2", dir);
@@ -164,6 +165,20 @@ static void test_transport_error(void **state)
 		assert_int_equal(dbginfod_fetch(d, bid, (size_t)bid_len, &stop, &res), -EAGAIN);
 		assert_int_equal(res.queries, 0);
 	}
+	dbginfod_free(d);
+
+	/* held off, the cache still answers (test_fetch filled this one) */
+	snprintf(cache, sizeof(cache), "%s/state/debuginfod", dir);
+	d = client("http://127.0.0.1:1", cache, 1 << 30, 5);
+	assert_true(dbginfod_fetch(d, other, sizeof(other), &stop, &res) < 0);
+	fd = dbginfod_fetch(d, bid, (size_t)bid_len, &stop, &res);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(res.queries, 0);
+	assert_int_equal(res.cached, 1);
+	/* a miss record (empty file) is no file */
+	memset(other, 0xab, sizeof(other));
+	assert_int_equal(dbginfod_fetch(d, other, sizeof(other), &stop, &res), -EAGAIN);
 	dbginfod_free(d);
 }
 
