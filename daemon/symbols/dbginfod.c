@@ -247,14 +247,18 @@ int dbginfod_fetch(struct dbginfod *d, const uint8_t *build_id, size_t len, cons
 	}
 	if (!d->dirs_ok) {
 		r = make_dirs(d->cache_dir);
-		if (r < 0)
+		if (r < 0) {
+			res->failures = 1; /* no cache, no query: a failure all the same */
 			return r;
+		}
 		d->dirs_ok = 1;
 	}
 	if (!d->client) {
 		d->client = debuginfod_begin();
-		if (!d->client)
+		if (!d->client) {
+			res->failures = 1;
 			return errno ? -errno : -ENOMEM;
+		}
 		debuginfod_set_progressfn(d->client, progress);
 		/* libdebuginfod 0.188 prints some messages to its verbose fd
 		 * even when there is none (-1), and glibc's dprintf leaks its

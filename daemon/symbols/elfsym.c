@@ -30,8 +30,11 @@ struct sym {
 	uint32_t name;  /* arena offset */
 	uint8_t sized;  /* size came from the file */
 	uint8_t rank;   /* binding preference: global 2, weak 1, local 0 */
-	uint8_t demangled; /* the arena holds the demangled name right after this one */
+	uint8_t demangled; /* DM_*: whether the arena holds a demangled name
+			    * right after this one */
 };
+
+enum { DM_UNTRIED, DM_YES, DM_NO };
 
 struct seg {
 	uint64_t offset;
@@ -88,35 +91,7 @@ static int arena_add(struct elfsym *e, const char *s, size_t len, uint32_t *ret)
 	return r;
 }
 
-/* Demangle name (len bytes, NUL-terminated in the file's table) into the
- * arena right after it. A name the demangler refuses keeps its raw form. */
-static int add_demangled(struct elfsym *e, const char *name, size_t len, uint32_t raw)
-{
-	char buf[DEMANGLED_MAX];
-	uint32_t off = 0;
-	int n, r;
-
-	if (!(e->flags & ELFSYM_LOAD_DEMANGLE) || !demangle_candidate(name, len))
-		return 0;
-	n = demangle_name(name, buf, sizeof(buf));
-	if (n <= 0 || ((size_t)n == len && memcmp(buf, name, len) == 0)) {
-		e->demangle_skipped++;
-		return 0;
-	}
-	r = arena_add(e, buf, (size_t)n, &off);
-	if (r < 0)
-		return r;
-	/* The arena only appends: the two names are neighbours. */
-	if (off != raw + len + 1)
-		return -EINVAL;
-	e->ndemangled++;
-	return 1;
-}
-
-/* Add a function. dem: its demangled name when the caller has it (a
- * merged table), else NULL: demangled here when the load asks for it. */
-static int sym_add(struct elfsym *e, uint64_t addr, uint64_t size, const char *name, size_t len, int rank,
-		   const char *dem)
+static int sym_add(struct elfsym *e, uint64_t addr, uint64_t size, const char *name, size_t len, int rank)
 {
 	struct sym *s;
 	int r;
@@ -136,26 +111,11 @@ static int sym_add(struct elfsym *e, uint64_t addr, uint64_t size, const char *n
 	r = arena_add(e, name, len, &s->name);
 	if (r < 0)
 		return r;
-	if (dem) {
-		uint32_t off = 0;
-
-		r = arena_add(e, dem, strlen(dem), &off);
-		if (r == 0 && off != s->name + len + 1)
-			r = -EINVAL;
-		if (r == 0) {
-			e->ndemangled++;
-			r = 1;
-		}
-	} else {
-		r = add_demangled(e, name, len, s->name);
-	}
-	if (r < 0)
-		return r;
 	s->addr = addr;
 	s->size = size;
 	s->sized = size != 0;
 	s->rank = (uint8_t)rank;
-	s->demangled = r == 1;
+	s->demangled = DM_UNTRIED;
 	e->count++;
 	return 0;
 }
@@ -231,7 +191,7 @@ static int collect_table(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Sh
 			continue;
 		bind = GELF_ST_BIND(st.st_info);
 		r = sym_add(e, st.st_value, st.st_size, name, (size_t)(nul - name),
-			    bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0, NULL);
+			    bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0);
 		if (r < 0)
 			return r;
 	}
@@ -470,11 +430,74 @@ static int cmp_sym(const void *a, const void *b)
 	return x->name < y->name ? -1 : x->name > y->name;
 }
 
+/* A new name arena holding only the names of the symbols kept, each raw
+ * name followed by its demangled form when there is one: dropped
+ * duplicates (.symtab and .dynsym name most functions twice) cost neither
+ * memory nor a demangling. Names demangled before (an earlier finish) are
+ * copied, new ones demangled here, once. 0, or -ENOMEM / -EFBIG (e is
+ * left as it was). */
+static int rebuild_names(struct elfsym *e)
+{
+	struct util_arena old = e->arena;
+	uint32_t *noff = malloc((e->count ? e->count : 1) * sizeof(*noff));
+	uint8_t *ndm = malloc(e->count ? e->count : 1);
+	char buf[DEMANGLED_MAX];
+	size_t added = 0, skipped = 0;
+	int r = noff && ndm ? 0 : -ENOMEM;
+
+	e->arena = (struct util_arena){ 0 };
+	for (size_t i = 0; i < e->count && r == 0; i++) {
+		const struct sym *s = &e->syms[i];
+		const char *raw = old.buf + s->name;
+		size_t len = strlen(raw);
+		const char *dem = NULL;
+		uint32_t doff = 0;
+		int n = 0;
+
+		if (s->demangled == DM_YES) {
+			dem = raw + len + 1;
+			n = (int)strlen(dem);
+		} else if (s->demangled == DM_UNTRIED && (e->flags & ELFSYM_LOAD_DEMANGLE) &&
+			   demangle_candidate(raw, len)) {
+			n = demangle_name(raw, buf, sizeof(buf));
+			if (n > 0 && !((size_t)n == len && memcmp(buf, raw, len) == 0)) {
+				dem = buf;
+				added++;
+			} else {
+				skipped++;
+			}
+		}
+		noff[i] = 0;
+		r = arena_add(e, raw, len, &noff[i]);
+		/* the arena only appends: the two names are neighbours */
+		if (r == 0 && dem)
+			r = arena_add(e, dem, (size_t)n, &doff);
+		ndm[i] = dem ? DM_YES : DM_NO;
+	}
+	if (r == 0) {
+		for (size_t i = 0; i < e->count; i++) {
+			e->syms[i].name = noff[i];
+			e->syms[i].demangled = ndm[i];
+		}
+		e->ndemangled += added;
+		e->demangle_skipped += skipped;
+		free(old.buf);
+	} else {
+		free(e->arena.buf);
+		e->arena = old;
+	}
+	free(noff);
+	free(ndm);
+	return r;
+}
+
 /* Sort, keep one symbol per address, give size-less symbols the extent up
- * to the next one, and trim the arrays. */
-static void finish(struct elfsym *e)
+ * to the next one, demangle, and trim the arrays. 0 or -ENOMEM, -EFBIG
+ * (the table stays usable: names not demangled). */
+static int finish(struct elfsym *e)
 {
 	size_t out = 0;
+	int r;
 
 	if (e->count)
 		qsort(e->syms, e->count, sizeof(*e->syms), cmp_sym);
@@ -509,6 +532,7 @@ static void finish(struct elfsym *e)
 			e->cap = out;
 		}
 	}
+	r = rebuild_names(e);
 	if (e->arena.len && e->arena.len < e->arena.cap) {
 		char *a = realloc(e->arena.buf, e->arena.len);
 
@@ -517,6 +541,7 @@ static void finish(struct elfsym *e)
 			e->arena.cap = e->arena.len;
 		}
 	}
+	return r;
 }
 
 /* Open an ELF for reading on fd; *ret_size is the file size. */
@@ -582,7 +607,11 @@ int elfsym_load_fd_flags(int fd, unsigned flags, struct elfsym **ret)
 	}
 	r = elfsym_read_build_id_fd(fd, e->build_id);
 	e->build_id_len = r > 0 ? (size_t)r : 0;
-	finish(e);
+	r = finish(e);
+	if (r < 0) {
+		elfsym_free(e);
+		return r;
+	}
 	*ret = e;
 	return 0;
 }
@@ -641,14 +670,14 @@ int elfsym_merge_debug_fd(struct elfsym *e, int fd)
 	for (size_t i = 0; i < tmp.count && r == 0; i++) {
 		const struct sym *s = &tmp.syms[i];
 		const char *name = tmp.arena.buf + s->name;
-		size_t len = strlen(name);
 
-		r = sym_add(e, s->addr, s->size, name, len, s->rank, s->demangled ? name + len + 1 : NULL);
+		r = sym_add(e, s->addr, s->size, name, strlen(name), s->rank);
 	}
 	if (e->count > before)
 		e->sources |= ELFSYM_SRC_DEBUGFILE;
 	/* Re-sort even on error: the symbols added so far are valid. */
-	finish(e);
+	if (finish(e) < 0 && r == 0)
+		r = -ENOMEM;
 out:
 	free(tmp.syms);
 	free(tmp.arena.buf);
@@ -725,7 +754,7 @@ int elfsym_lookup_names(const struct elfsym *e, uint64_t vaddr, const char **ret
 	if (!s)
 		return -ENOENT;
 	raw = e->arena.buf + s->name;
-	*ret_name = s->demangled ? raw + strlen(raw) + 1 : raw;
+	*ret_name = s->demangled == DM_YES ? raw + strlen(raw) + 1 : raw;
 	if (ret_raw)
 		*ret_raw = raw;
 	*ret_offset = vaddr - s->addr;
