@@ -58,6 +58,7 @@ struct elfsym {
 	unsigned sources;
 	unsigned flags;          /* ELFSYM_LOAD_* */
 	size_t ndemangled;       /* symbols given a demangled name */
+	size_t demangled_bytes;  /* their bytes (bounded: ELFSYM_DEMANGLED_TOTAL_MAX) */
 	size_t demangle_skipped; /* mangled-looking names left as they are */
 };
 
@@ -458,11 +459,12 @@ static int rebuild_names(struct elfsym *e)
 			dem = raw + len + 1;
 			n = (int)strlen(dem);
 		} else if (s->demangled == DM_UNTRIED && (e->flags & ELFSYM_LOAD_DEMANGLE) &&
-			   demangle_candidate(raw, len)) {
+			   demangle_candidate(raw, len) && e->demangled_bytes < ELFSYM_DEMANGLED_TOTAL_MAX) {
 			n = demangle_name(raw, buf, sizeof(buf));
 			if (n > 0 && !((size_t)n == len && memcmp(buf, raw, len) == 0)) {
 				dem = buf;
 				added++;
+				e->demangled_bytes += (size_t)n + 1;
 			} else {
 				skipped++;
 			}

@@ -24,6 +24,10 @@
 #define ELFSYM_SHSTRTAB_MAX (4u << 20)       /* section names; larger: names ignored */
 #define ELFSYM_NOTE_READ_MAX (64u << 10)     /* bytes read of one note section/segment */
 #define ELFSYM_NOTES_BUDGET (256u << 10)     /* bytes of notes read per file */
+/* Demangled names kept per file: a name can demangle to many times its
+ * length (back-references), so their total is bounded too; past it the
+ * remaining names stay raw. */
+#define ELFSYM_DEMANGLED_TOTAL_MAX (256u << 20)
 
 struct elfsym;
 
