@@ -49,9 +49,10 @@ template <typename T> __attribute__((noinline)) void scale(T &v, uint64_t ns)
 	uint64_t end = cpu_ns() + ns;
 	T x = v;
 
+	/* in unsigned arithmetic: wrapping is the point, not an overflow */
 	while (cpu_ns() < end)
 		for (int i = 0; i < 20000; i++)
-			x = x * (T)3 + (T)1;
+			x = (T)((unsigned long)x * 3ul + 1ul);
 	v = x;
 }
 
