@@ -304,7 +304,6 @@ void symcache_evict(struct symbolizer *s)
 	}
 }
 
-
 int symcache_lookup_file(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret)
 {
 	struct sym_object *o = obj_get(s, obj);
@@ -324,8 +323,9 @@ int symcache_lookup_file(struct symbolizer *s, uint32_t obj, uint64_t addr, stru
 		return -EAGAIN;
 	if (o->state != OBJ_LOADED)
 		return -ENOENT;
-	if (o->fetch_after_ns)
-		maybe_fetch(s, obj); /* a failed fetch whose back-off may be over */
+	/* a fetch refused while the queue was full, or one whose back-off
+	 * is over (its cheap checks come before the clock) */
+	maybe_fetch(s, obj);
 	*ret = (struct sym_result){ .module = symbolizer_object_name(s, obj) };
 	if (elfsym_lookup_offset_names(o->table, addr, &name, &raw, &off) == 0) {
 		ret->name = name;
