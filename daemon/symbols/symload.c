@@ -137,11 +137,47 @@ void symloader_run_load(struct symloader *l, struct symloader_job *j)
 	}
 }
 
-/* The innermost pid of procfs/PID (NSpid's last field): the name a JIT
- * inside a pid namespace gives its map. 0 and *ret, or -errno. */
-static int ns_pid(struct symloader *l, uint32_t pid, uint32_t *ret)
+/* Last whitespace-separated number of the status line starting with key
+ * ("NSpid:"), or its n-th (0-based) when n >= 0. 0 and *ret, or -ENOENT. */
+static int status_field(const char *buf, const char *key, int n, uint32_t *ret)
 {
-	char path[4096], *buf = NULL, *p;
+	const char *p = strstr(buf, key), *end;
+	int found = -ENOENT, i = 0;
+
+	if (!p)
+		return -ENOENT;
+	p += strlen(key);
+	end = strchr(p, '\n');
+	if (!end)
+		end = p + strlen(p);
+	while (p < end) {
+		char *e;
+		unsigned long v;
+
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == end)
+			break;
+		v = strtoul(p, &e, 10);
+		if (e == p)
+			break;
+		if (n < 0 || i == n) {
+			*ret = (uint32_t)v;
+			found = 0;
+		}
+		if (i++ == n)
+			break;
+		p = e;
+	}
+	return found;
+}
+
+/* From procfs/PID/status: the pid the process has in its own pid
+ * namespace (NSpid's last field: the name a JIT in a container gives its
+ * map) and its effective uid. 0 or -errno. */
+static int proc_ids(struct symloader *l, uint32_t pid, uint32_t *ret_nspid, uint32_t *ret_euid)
+{
+	char path[4096], *buf = NULL;
 	size_t len;
 	int r;
 
@@ -149,21 +185,11 @@ static int ns_pid(struct symloader *l, uint32_t pid, uint32_t *ret)
 	r = util_read_file(path, 64 << 10, UTIL_READ_TRUNCATE, &buf, &len);
 	if (r < 0)
 		return r;
-	p = strstr(buf, "\nNSpid:");
-	*ret = pid;
-	if (p) {
-		char *end = strchr(p + 1, '\n');
-		char *last = NULL;
-
-		if (end)
-			*end = '\0';
-		for (char *t = strtok(p + 8, " \t"); t; t = strtok(NULL, " \t"))
-			last = t;
-		if (last)
-			*ret = (uint32_t)strtoul(last, NULL, 10);
-	}
+	if (status_field(buf, "\nNSpid:", -1, ret_nspid) < 0)
+		*ret_nspid = pid; /* kernels before 4.1 */
+	r = status_field(buf, "\nUid:", 1, ret_euid);
 	free(buf);
-	return 0;
+	return r;
 }
 
 /* A process's JIT map, /tmp/perf-PID.map inside its root, read whole up
@@ -173,12 +199,12 @@ void symloader_run_perfmap(struct symloader *l, struct symloader_job *j)
 	char root[4096], path[64];
 	struct symloader_key k;
 	struct stat st;
-	uint32_t nspid;
+	uint32_t nspid, euid;
 	size_t want, got = 0;
 	char *buf;
 	int fd;
 
-	j->err = ns_pid(l, j->pid, &nspid);
+	j->err = proc_ids(l, j->pid, &nspid, &euid);
 	if (j->err < 0)
 		return;
 	snprintf(root, sizeof(root), "%s/%" PRIu32 "/root", l->procfs, j->pid);
@@ -186,6 +212,14 @@ void symloader_run_perfmap(struct symloader *l, struct symloader_job *j)
 	fd = util_open_regular_in(root, path, 0, &st);
 	if (fd < 0) {
 		j->err = fd;
+		return;
+	}
+	/* Only a map the process itself owns: /tmp is anyone's, and a link
+	 * planted there must not make profd read (and show as names) a file
+	 * the process could not read. */
+	if (st.st_uid != euid) {
+		close(fd);
+		j->err = -EPERM;
 		return;
 	}
 	k = symloader_key_of(&st);

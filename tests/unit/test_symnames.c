@@ -205,6 +205,43 @@ static void test_jit(void **state)
 	symbolizer_free(s);
 }
 
+/* A map the process does not own (/tmp is anyone's: a link or a file
+ * planted there by another user) is not read. */
+static void test_jit_foreign_map(void **state)
+{
+	struct symbolizer *s;
+	struct symbolizer_stats st;
+	struct sym_result r;
+	struct jit_child c;
+	char path[64];
+	uint64_t off = 0;
+	uint32_t obj;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* chown to another user needs root */
+	s = new_sym(NULL);
+	jit_start(&c);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)c.pid);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	obj = symbolizer_object_for_ip(s, (uint32_t)c.pid, c.code + 0x10, &off);
+	assert_true(symbolizer_object_is_jit(obj));
+	assert_int_equal(symbolizer_lookup(s, obj, off, &r), 0);
+	assert_null(r.name);
+	symbolizer_get_stats(s, &st);
+	assert_int_equal(st.jit_map_reads, 1);
+	assert_int_equal(st.jit_map_failures, 1);
+	assert_int_equal(st.jit_maps_loaded, 0);
+	/* owned again: read (after the once-a-second bound) */
+	assert_int_equal(chown(path, getuid(), getgid()), 0);
+	sleep_ms(1100);
+	assert_int_equal(symbolizer_lookup(s, obj, off, &r), 0);
+	assert_non_null(r.name);
+	assert_string_equal(r.name, "jit_one");
+	jit_stop(&c);
+	symbolizer_free(s);
+}
+
 /* ---- vdso ---- */
 
 /* This process's [vdso] mapping from its maps. */
@@ -436,6 +473,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jit),
+		cmocka_unit_test(test_jit_foreign_map),
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_debuginfod),
 	};
