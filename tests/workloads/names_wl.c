@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Workloads for the sources of names other than a binary's own symbols:
- *   names_wl jit SECONDS       JIT code: copies a small loop into anonymous
+ *   names_wl jit SECONDS [wait] JIT code: copies a small loop into anonymous
  *                              executable memory, names it jit_spin_one in
  *                              /tmp/perf-PID.map and spins in it; half way
- *                              copies it again, appends jit_spin_two to the
- *                              map (JITs append) and spins in that
+ *                              (with wait: after a line on stdin) copies
+ *                              it again, appends jit_spin_two to the
+ *                              map (JITs append), says {"appended": 1} and
+ *                              spins in that
  *   names_wl vdso SECONDS      spins on clock_gettime(CLOCK_MONOTONIC): the
  *                              vdso's __vdso_clock_gettime
  *   names_wl dlspin LIB SECONDS  dlopen()s LIB and calls its dl_entry(SECONDS)
@@ -86,7 +88,7 @@ __attribute__((noinline)) static void jit_run(loop_fn f, uint64_t ns)
 		f(2000000);
 }
 
-static int jit(double secs)
+static int jit(double secs, int wait)
 {
 	char path[64];
 	uint8_t *p = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -103,6 +105,13 @@ static int jit(double secs)
 	fclose(f);
 	ready();
 	jit_run(one, (uint64_t)(secs / 2 * 1e9));
+	/* a test that wants to read the map before it grows says when */
+	if (wait) {
+		char line[16];
+
+		if (!fgets(line, sizeof(line), stdin))
+			return 1;
+	}
 	if (!(two = jit_copy(p + 4096)))
 		return 1;
 	f = fopen(path, "a");
@@ -110,6 +119,8 @@ static int jit(double secs)
 		return 1;
 	fprintf(f, "%lx %zx jit_spin_two\n", (unsigned long)(uintptr_t)(p + 4096), sizeof(loop_code));
 	fclose(f);
+	printf("{\"appended\": 1}\n");
+	fflush(stdout);
 	jit_run(two, (uint64_t)(secs / 2 * 1e9));
 	unlink(path);
 	return 0;
@@ -145,12 +156,12 @@ static int dlspin(const char *lib, double secs)
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "jit")) {
+	if ((argc == 3 || (argc == 4 && !strcmp(argv[3], "wait"))) && !strcmp(argv[1], "jit")) {
 #ifdef NO_JIT
 		fprintf(stderr, "names_wl: no JIT code for this architecture\n");
 		return 77;
 #else
-		return jit(atof(argv[2]));
+		return jit(atof(argv[2]), argc == 4);
 #endif
 	}
 	if (argc == 3 && !strcmp(argv[1], "vdso")) {
@@ -160,6 +171,6 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "dlspin"))
 		return dlspin(argv[2], atof(argv[3]));
-	fprintf(stderr, "usage: names_wl jit SECONDS | vdso SECONDS | dlspin LIB SECONDS\n");
+	fprintf(stderr, "usage: names_wl jit SECONDS [wait] | vdso SECONDS | dlspin LIB SECONDS\n");
 	return 64;
 }
