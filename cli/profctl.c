@@ -98,12 +98,12 @@ static void usage(FILE *f)
 		"verbs:\n"
 		"  status                      daemon health, counters and limits\n"
 		"  top [--window 10s] [--sort cpu|mem|gpu|io|runq|samples|pid|comm] [--limit N]\n"
-		"      [--pid PID] [--unit UNIT] [--once] [--interval 2s]\n"
+		"      [--pid PID] [--unit UNIT] [--once] [--interval 2s] [--no-demangle]\n"
 		"                              system header and processes by CPU, memory, GPU,\n"
 		"                              I/O or run-queue delay, with their hottest function\n"
 		"  export --format F [--window 30s | --from TIME --to TIME]\n"
 		"      [--pid PID | --unit UNIT | --comm GLOB] [--by-thread] [--by-process]\n"
-		"      [--labels] [--icicle] [-o FILE]\n"
+		"      [--labels] [--icicle] [--no-demangle] [-o FILE]\n"
 		"                              a profile as F: folded, json, pprof, speedscope, svg,\n"
 		"                              csv or report; TIME is RFC 3339 or relative (-15m)\n"
 		"  diff --base DUR|FROM..TO [--window DUR|FROM..TO] [--pid PID | --unit UNIT |\n"
@@ -315,7 +315,16 @@ struct top_args {
 	struct ctx *c;
 	long long pid;
 	const char *unit;
+	bool no_demangle;
 };
+
+/* --no-demangle: C++ and Rust names as their symbol tables spell them. */
+static struct json_object *with_no_demangle(struct json_object *req, bool no_demangle)
+{
+	if (no_demangle)
+		json_object_object_add(req, "no_demangle", json_object_new_boolean(1));
+	return req;
+}
 
 /* What --sort and the daemon accept. */
 static const char *const top_sorts[] = { "cpu", "mem", "gpu", "io", "runq", "samples", "pid", "comm" };
@@ -345,7 +354,8 @@ static int top_fetch(void *ud, const char *window, const char *sort, int limit, 
 
 	quiet.errbuf = err;
 	quiet.errsz = errsz;
-	if (request(&quiet, top_request(window, sort, limit > 10000 ? 10000 : limit, a->pid, a->unit), &resp))
+	if (request(&quiet, with_no_demangle(top_request(window, sort, limit > 10000 ? 10000 : limit, a->pid, a->unit),
+					     a->no_demangle), &resp))
 		return -EIO;
 	*ret_data = json_object_get(resp.data);
 	client_response_release(&resp);
@@ -405,6 +415,7 @@ static int verb_top(struct ctx *c, int argc, char **argv)
 		{ "once", no_argument, NULL, '1' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "unit", required_argument, NULL, 'u' },
+		{ "no-demangle", no_argument, NULL, 'M' },
 		{ 0 },
 	};
 	const char *window = "10s", *sort = "cpu", *unit = NULL;
@@ -460,6 +471,9 @@ static int verb_top(struct ctx *c, int argc, char **argv)
 			if (interval_ns < 100 * NSEC_PER_MSEC)
 				return fail_usage(c, "--interval %s: must be at least 100ms", optarg);
 			break;
+		case 'M':
+			args.no_demangle = true;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -474,7 +488,7 @@ static int verb_top(struct ctx *c, int argc, char **argv)
 	tui_limit = (int)limit;
 	if (!limit)
 		limit = tty && !once && !c->json && terminal_size(true) > 8 ? terminal_size(true) - 7 : 20;
-	ex = request(c, top_request(window, sort, (int)limit, pid, unit), &resp);
+	ex = request(c, with_no_demangle(top_request(window, sort, (int)limit, pid, unit), args.no_demangle), &resp);
 	if (ex)
 		return ex;
 	if (c->json) {
@@ -708,10 +722,12 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 		{ "by-process", no_argument, NULL, 'P' },
 		{ "by-thread", no_argument, NULL, 'H' },
 		{ "icicle", no_argument, NULL, 'I' },
+		{ "no-demangle", no_argument, NULL, 'M' },
 		{ 0 },
 	};
 	const char *format = NULL, *window = "30s", *out = NULL, *from = NULL, *to = NULL;
 	struct filter_args fa = { 0 };
+	bool no_demangle = false;
 	long long pid = 0;
 	bool window_set = false, binary;
 	int64_t from_ns = 0, to_ns = 0, now = now_real_ns();
@@ -759,6 +775,9 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 				return fail_usage(c, "--to %s: not a time (RFC 3339, e.g. 2024-05-01T12:05:00Z, or -5m)",
 						  optarg);
 			break;
+		case 'M':
+			no_demangle = true;
+			break;
 		default:
 			if ((r = filter_opt(c, opt, &fa, &ex)) < 0)
 				return ex;
@@ -795,6 +814,7 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 	if (pid)
 		json_object_object_add(req, "pid", json_object_new_int64(pid));
 	add_filter(req, &fa);
+	with_no_demangle(req, no_demangle);
 	/* Every format arrives as the payload, written as it comes. */
 	ex = request_ex(c, req, &resp, output_write, &o);
 	if (ex) {

@@ -189,6 +189,13 @@ void render_status(FILE *f, struct json_object *d)
 		N(d, "symbols.evictions"));
 	fprintf(f, "  load failures: %s\n", N(d, "symbols.load_failures"));
 	fprintf(f, "  kernel symbols: %s\n", N(d, "symbols.kernel_symbols"));
+	fprintf(f, "  jit: %s objects (maps loaded %s, reads %s, failed %s, cut %s)\n", N(d, "symbols.jit_objects"),
+		N(d, "symbols.jit_maps_loaded"), N(d, "symbols.jit_map_reads"), N(d, "symbols.jit_map_failures"),
+		N(d, "symbols.jit_truncated"));
+	fprintf(f, "  debuginfod: %s queries (downloaded %s, %s; cached %s; failed %s; held off %s), cache %s\n",
+		N(d, "symbols.debuginfod_queries"), N(d, "symbols.debuginfod_downloads"), B(d, "symbols.debuginfod_bytes"),
+		N(d, "symbols.debuginfod_cache_hits"), N(d, "symbols.debuginfod_failures"),
+		N(d, "symbols.debuginfod_held_off"), B(d, "symbols.debuginfod_cache_bytes"));
 	fprintf(f, "server\n");
 	fprintf(f, "  clients: %s of %s (accepted %s)\n", N(d, "server.clients"), N(d, "server.limit_clients"),
 		N(d, "server.accepted"));

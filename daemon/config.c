@@ -42,6 +42,7 @@ enum {
 	KEY_NONEMPTY = 1 << 4,  /* string must not be empty */
 	KEY_PUSH = 1 << 5,      /* a key of a [push NAME] section: offset into struct push_conf */
 	KEY_URL = 1 << 6,       /* string is empty or an http:// or https:// URL */
+	KEY_URLS = 1 << 7,      /* string is empty or space-separated http://, https:// or file:// URLs */
 };
 
 struct key {
@@ -137,6 +138,14 @@ static const struct key keys[] = {
 	 * line buffer), and --print-config output must parse back. */
 	{ "symbols", "debug_dirs", KEY_STRING, FIELD(debug_dirs), 1, 0, 180, KEY_PATHLIST,
 	  "/usr/lib/debug", "':'-separated directories searched for debug files (by build-id, debuglink)", NULL },
+	{ "symbols", "demangle", KEY_BOOL, FIELD(demangle), 1, 0, 1, 0,
+	  "yes", "keep a demangled name beside each C++/Rust name (export --no-demangle shows the raw one); no saves their memory", NULL },
+	{ "symbols", "debuginfod_urls", KEY_STRING, FIELD(debuginfod_urls), 1, 0, 180, KEY_URLS,
+	  "", "space-separated debuginfod servers asked for debug files by build-id; empty: the daemon's $DEBUGINFOD_URLS; neither: off", NULL },
+	{ "symbols", "debuginfod_cache_size", KEY_SIZE, FIELD(debuginfod_cache_bytes), 1, 16 * MIB, 1024 * GIB, 0,
+	  "1G", "bound of the debuginfod cache under state_dir/debuginfod, least recently used files go first (16M..1T)", NULL },
+	{ "symbols", "debuginfod_timeout", KEY_DURATION, FIELD(debuginfod_timeout_ns), 1, SEC, 300 * SEC, 0,
+	  "10s", "a debuginfod server must start sending within this; a download may take 6 times as long (1s..5m)", NULL },
 
 	{ "scrape", "enabled", KEY_BOOL, FIELD(scrape.enabled), 1, 0, 1, 0,
 	  "no", "serve /metrics (Prometheus text format) for servers that pull", NULL },
@@ -434,6 +443,18 @@ static int parse_string(const struct key *k, const char *value, char *msg, size_
 	if ((k->flags & KEY_URL) && len && strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {
 		snprintf(msg, msgsz, "must be an http:// or https:// URL (or empty)");
 		return -EINVAL;
+	}
+	if (k->flags & KEY_URLS) {
+		for (const char *p = value + strspn(value, " "); *p; p += strspn(p, " ")) {
+			size_t el = strcspn(p, " ");
+
+			if (strncmp(p, "http://", 7) && strncmp(p, "https://", 8) && strncmp(p, "file://", 7)) {
+				snprintf(msg, msgsz, "\"%.*s\": must be space-separated http://, https:// or file:// URLs",
+					 (int)(el > 64 ? 64 : el), p);
+				return -EINVAL;
+			}
+			p += el;
+		}
 	}
 	if ((k->flags & KEY_PATHLIST) && len > 0) {
 		/* Every element absolute: a relative debug dir would depend on

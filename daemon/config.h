@@ -49,6 +49,10 @@ struct config {
 	uint64_t symcache_bytes;   /* cache_size = 96M */
 	uint32_t max_objects;      /* max_objects = 16384 */
 	char debug_dirs[512];      /* debug_dirs = /usr/lib/debug */
+	uint32_t demangle;         /* demangle = yes */
+	char debuginfod_urls[184]; /* debuginfod_urls =  (empty: $DEBUGINFOD_URLS) */
+	uint64_t debuginfod_cache_bytes; /* debuginfod_cache_size = 1G */
+	uint64_t debuginfod_timeout_ns;  /* debuginfod_timeout = 10s */
 	/* [push NAME], any number up to PUSH_MAX_TARGETS: see docs/push.md */
 	struct push_conf push[PUSH_MAX_TARGETS];
 	uint32_t npush;

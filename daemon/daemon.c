@@ -496,17 +496,27 @@ static int make_window(const struct config *c, uint64_t now, struct window **ret
  * reduced capability sets (capabilities are per thread). */
 int daemon_init_symbolizer(struct daemon *d)
 {
+	char cache[sizeof(d->cfg.state_dir) + 16];
 	struct symbolizer_opts so = {
 		.procfs = "/proc",
 		.kallsyms = "/proc/kallsyms",
 		.debug_dirs = d->cfg.debug_dirs,
 		.cache_bytes = d->cfg.symcache_bytes,
 		.max_objects = d->cfg.max_objects,
+		.no_demangle = !d->cfg.demangle,
+		.debuginfod_urls = d->cfg.debuginfod_urls,
+		.debuginfod_cache = cache,
+		.debuginfod_cache_bytes = d->cfg.debuginfod_cache_bytes,
+		.debuginfod_timeout_s = (uint32_t)(d->cfg.debuginfod_timeout_ns / 1000000000u),
 	};
-	int err = symbolizer_new(&so, &d->sym);
+	int err;
 
+	snprintf(cache, sizeof(cache), "%s/debuginfod", d->cfg.state_dir);
+	err = symbolizer_new(&so, &d->sym);
 	if (err < 0)
 		return log_err_errno(err, "symbolizer: %m");
+	if (symbolizer_debuginfod_urls(d->sym))
+		log_info("symbolizer: debuginfod servers %s, cache %s", symbolizer_debuginfod_urls(d->sym), cache);
 	return 0;
 }
 

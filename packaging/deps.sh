@@ -9,11 +9,17 @@ PKGS=(
   gcc meson ninja-build pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libinih-dev liblzma-dev
   libncurses-dev libcurl4-openssl-dev
+  # symbol names: libiberty's demangler (C++, Rust), the debuginfod client
+  libiberty-dev libdebuginfod-dev
   # pushers and pprof: .proto files compiled by protoc-c; remote write is
   # protobuf + snappy
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   # tests
   libcmocka-dev python3 binutils xz-utils systemd tmux procps
+  # symbolization tests: C++ workloads (demangling), a real distribution
+  # debug file by build-id (libc6-dbg), a real debuginfod server on
+  # loopback (tests/integration/test_debuginfod.py)
+  g++ libc6-dbg debuginfod
   # alert tests: a real Alertmanager on 127.0.0.1 (tests/integration/test_alerts_am.py)
   prometheus-alertmanager
   # push tests: real receivers on 127.0.0.1, independent payload checkers

@@ -3,8 +3,9 @@
  * table, sent as the reply's payload in pieces. The window is "window"
  * (the last span) or "from_ns".."to_ns" (wall clock); processes are
  * filtered by "pid", "unit" and "comm"; "labels", "by_process",
- * "by_thread" and "icicle" set the format's flags; csv and report also get
- * the metric tables.
+ * "by_thread" and "icicle" set the format's flags; "no_demangle" names C++
+ * and Rust frames as their symbol tables spell them; csv and report also
+ * get the metric tables.
  *
  * The request is checked on the loop. The query worker builds the profile
  * holding the store for reading (within query_timeout, and within what is
@@ -48,6 +49,7 @@ struct export_job {
 	struct api_window w;
 	struct api_filter filt;
 	unsigned flags;              /* FORMAT_* */
+	unsigned name_flags;         /* PROFILE_NAMES_* */
 	const struct format *fmt;
 	int version, show_kaddr;
 	/* the configuration it runs under, copied on the loop (a reload may
@@ -142,6 +144,7 @@ static void build_run(struct export_job *ex)
 	}
 	worker_store_read_begin(d->worker);
 	api_profile_src(d, deadline, avail, ex->show_kaddr, &src);
+	src.name_flags = ex->name_flags;
 	r = api_window_query(&src, &ex->w, &ex->filt.pq, &q);
 	if (!r)
 		r = profile_build(&src, &q, &ex->p);
@@ -328,7 +331,7 @@ void api_export(struct daemon *d, struct server_request *rq)
 	const char *format = NULL;
 	char msg[256], names[128];
 	struct api_err err = { 0 };
-	int labels, by_process, by_thread, icicle;
+	int labels, by_process, by_thread, icicle, no_demangle;
 	int r;
 
 	if (proto_get_string(req, "format", &format, msg, sizeof(msg))) {
@@ -354,13 +357,15 @@ void api_export(struct daemon *d, struct server_request *rq)
 	if (api_parse_window(req, "from_ns", "to_ns", 30 * NSEC_PER_SEC, &ex->w, &err) ||
 	    api_parse_filter(d, req, &ex->filt, &err) || api_get_flag(req, "labels", &labels, &err) ||
 	    api_get_flag(req, "by_process", &by_process, &err) || api_get_flag(req, "by_thread", &by_thread, &err) ||
-	    api_get_flag(req, "icicle", &icicle, &err) || api_check_threads(d, by_thread, &err)) {
+	    api_get_flag(req, "icicle", &icicle, &err) || api_get_flag(req, "no_demangle", &no_demangle, &err) ||
+	    api_check_threads(d, by_thread, &err)) {
 		api_reply_err(rq, &err);
 		free(ex);
 		return;
 	}
 	ex->flags = (labels ? FORMAT_LABELS : 0) | (by_process ? FORMAT_BY_PROCESS : 0) |
 		    (by_thread ? FORMAT_BY_THREAD : 0) | (icicle ? FORMAT_ICICLE : 0);
+	ex->name_flags = no_demangle ? PROFILE_NAMES_RAW : 0;
 	ex->j.d = d;
 	ex->j.rq = rq;
 	ex->j.run = export_run;

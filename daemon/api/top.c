@@ -118,7 +118,7 @@ static int cmp_entry_proc(const void *a, const void *b)
 }
 
 /* Hottest leaf function of one process's stack entries. */
-static void hottest(struct daemon *d, int show_kaddr, const struct pq_entry *a, size_t n, struct row *row)
+static void hottest(struct daemon *d, unsigned name_flags, const struct pq_entry *a, size_t n, struct row *row)
 {
 	struct {
 		char name[PROFILE_NAME_MAX + 1];
@@ -137,7 +137,7 @@ static void hottest(struct daemon *d, int show_kaddr, const struct pq_entry *a, 
 
 		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
 			continue;
-		profile_frame_name(d->sym, &fr[0], 1, show_kaddr, name, sizeof(name));
+		profile_frame_name_flags(d->sym, &fr[0], 1, name_flags, name, sizeof(name));
 		for (j = 0; j < nl; j++)
 			if (!strcmp(lc[j].name, name))
 				break;
@@ -260,6 +260,7 @@ struct top_job {
 	char sort[16];
 	char *unit;
 	int version, show_kaddr;
+	unsigned name_flags;    /* PROFILE_NAMES_*: hottest's names */
 	char *line;
 	int is_error, timed_out;
 };
@@ -317,7 +318,7 @@ static struct json_object *top_compute(struct top_job *tj, const char **code, ch
 			j++;
 		}
 		if (r)
-			hottest(d, tj->show_kaddr, &e.v[i], j - i, r);
+			hottest(d, tj->name_flags, &e.v[i], j - i, r);
 		visited += j - i;
 		if (visited >= TOP_DEADLINE_STRIDE) {
 			visited = 0;
@@ -458,10 +459,15 @@ void api_top(struct daemon *d, struct server_request *rq)
 	int64_t pid, limit = 20;
 	const char *sort = "cpu", *unit = NULL;
 	char msg[256];
-	int r;
+	struct api_err err = { 0 };
+	int r, no_demangle;
 
 	if (api_parse_common(rq, 10 * NSEC_PER_SEC, &span, &pid))
 		return;
+	if (api_get_flag(req, "no_demangle", &no_demangle, &err)) {
+		api_reply_err(rq, &err);
+		return;
+	}
 	if (proto_get_int(req, "limit", 1, 10000, &limit, msg, sizeof(msg)) ||
 	    proto_get_string(req, "sort", &sort, msg, sizeof(msg)) ||
 	    proto_get_string(req, "unit", &unit, msg, sizeof(msg))) {
@@ -491,6 +497,7 @@ void api_top(struct daemon *d, struct server_request *rq)
 	snprintf(tj->sort, sizeof(tj->sort), "%s", sort);
 	tj->version = server_request_version(rq);
 	tj->show_kaddr = server_request_privileged(rq);
+	tj->name_flags = (no_demangle ? PROFILE_NAMES_RAW : 0) | (tj->show_kaddr ? PROFILE_NAMES_KADDR : 0);
 	server_request_set_data(rq, &tj->j);
 	r = api_job_submit(&tj->j, false);
 	if (r < 0) {

@@ -472,6 +472,18 @@ void profile_frame_resolve(struct symbolizer *sym, const struct frame *f, struct
 void profile_frame_name(struct symbolizer *sym, const struct frame *frame, int is_leaf, int show_kaddr, char *buf,
 			size_t n)
 {
+	profile_frame_name_flags(sym, frame, is_leaf, show_kaddr ? PROFILE_NAMES_KADDR : 0, buf, n);
+}
+
+/* How a profile built from src names its frames. */
+static unsigned name_flags(const struct profile_src *src)
+{
+	return src->name_flags | (src->show_kaddr ? PROFILE_NAMES_KADDR : 0);
+}
+
+void profile_frame_name_flags(struct symbolizer *sym, const struct frame *frame, int is_leaf, unsigned flags,
+			      char *buf, size_t n)
+{
 	struct sym_result r;
 	struct frame rf, *f = &rf;
 	uint64_t addr;
@@ -484,11 +496,13 @@ void profile_frame_name(struct symbolizer *sym, const struct frame *frame, int i
 		addr--;
 	err = symbolizer_lookup(sym, f->obj, addr, &r);
 	if (!err && r.name) {
-		snprintf(buf, n, "%s", r.name);
+		snprintf(buf, n, "%s", (flags & PROFILE_NAMES_RAW) && r.raw_name ? r.raw_name : r.name);
 	} else if (f->obj == SYM_OBJ_UNKNOWN) {
 		snprintf(buf, n, "[unknown]");
-	} else if (f->obj == SYM_OBJ_KERNEL && !show_kaddr) {
+	} else if (f->obj == SYM_OBJ_KERNEL && !(flags & PROFILE_NAMES_KADDR)) {
 		snprintf(buf, n, "[kernel]");
+	} else if (symbolizer_object_is_jit(f->obj)) {
+		snprintf(buf, n, "[jit]"); /* its address is an IP, no offset */
 	} else {
 		const char *m = (!err && r.module) ? r.module : symbolizer_object_name(sym, f->obj);
 
@@ -578,8 +592,9 @@ static int mapping_for(struct profile *p, struct symbolizer *sym, uint32_t obj)
 
 /* Frame index for a store frame, named once per (object, address, leaf):
  * the leaf flag matters because return addresses are named at addr - 1. */
-static int frame_for(struct profile *p, struct symbolizer *sym, const struct frame *frame, int is_leaf, int show_kaddr)
+static int frame_for(struct profile *p, const struct profile_src *src, const struct frame *frame, int is_leaf)
 {
+	struct symbolizer *sym = src->sym;
 	struct profile_priv *pv = p->priv;
 	struct frame rf, *f = &rf;
 	char name[PROFILE_NAME_MAX + 1];
@@ -605,11 +620,11 @@ static int frame_for(struct profile *p, struct symbolizer *sym, const struct fra
 		if (m < 0)
 			return m;
 	}
-	profile_frame_name(sym, f, is_leaf, show_kaddr, name, sizeof(name));
+	profile_frame_name_flags(sym, f, is_leaf, name_flags(src), name, sizeof(name));
 	if (grow((void **)&pv->fkeys, &pv->cap_fkeys, p->nframes, sizeof(*pv->fkeys)) < 0)
 		return -ENOMEM;
 	idx = profile_add_frame(p, name, (uint32_t)m, kernel ? PROFILE_FRAME_KERNEL : PROFILE_FRAME_USER,
-				kernel && !show_kaddr ? 0 : f->addr);
+				kernel && !src->show_kaddr ? 0 : f->addr);
 	if (idx < 0)
 		return idx;
 	pv->fkeys[idx] = k;
@@ -659,7 +674,7 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 		for (int i = n - 1; i >= nk && i >= n - 3; i--) {
 			char name[PROFILE_NAME_MAX + 1];
 
-			profile_frame_name(src->sym, &fr[i], i == nk, src->show_kaddr, name, sizeof(name));
+			profile_frame_name_flags(src->sym, &fr[i], i == nk, name_flags(src), name, sizeof(name));
 			if (is_root_symbol(name)) {
 				root = i;
 				break;
@@ -668,14 +683,14 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 		if (root < 0 || (sflags & STACK_F_TRUNCATED))
 			flags |= PROFILE_STACK_TRUNCATED;
 		for (int i = root >= 0 ? root : n - 1; i >= nk; i--) {
-			idx = frame_for(p, src->sym, &fr[i], i == nk, src->show_kaddr);
+			idx = frame_for(p, src, &fr[i], i == nk);
 			if (idx < 0)
 				return idx;
 			refs[k++] = (uint32_t)idx;
 		}
 	}
 	for (int i = nk - 1; i >= 0; i--) {
-		idx = frame_for(p, src->sym, &fr[i], i == 0, src->show_kaddr);
+		idx = frame_for(p, src, &fr[i], i == 0);
 		if (idx < 0)
 			return idx;
 		refs[k++] = (uint32_t)idx;

@@ -207,5 +207,8 @@ void profile_frame_resolve(struct symbolizer *sym, const struct frame *f, struct
  * names the caller. */
 void profile_frame_name(struct symbolizer *sym, const struct frame *f, int is_leaf, int show_kaddr, char *buf,
 			size_t n);
+/* The same with PROFILE_NAMES_* flags (PROFILE_NAMES_KADDR: show_kaddr). */
+void profile_frame_name_flags(struct symbolizer *sym, const struct frame *f, int is_leaf, unsigned flags,
+			      char *buf, size_t n);
 
 #endif

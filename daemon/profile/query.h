@@ -33,7 +33,13 @@ struct profile_src {
 	uint64_t deadline_ns;   /* CLOCK_MONOTONIC; past it: -ETIMEDOUT. 0: none */
 	size_t max_bytes;       /* query result / profile memory; over: -E2BIG. 0: none */
 	int show_kaddr;         /* 1: kernel addresses may be shown (root clients) */
+	unsigned name_flags;    /* PROFILE_NAMES_*: how frames are named */
 };
+
+/* profile_src.name_flags */
+#define PROFILE_NAMES_KADDR (1u << 1) /* unnamed kernel frames show their address (root) */
+#define PROFILE_NAMES_RAW (1u << 0) /* names as the symbol table spells them:
+				     * C++/Rust names not demangled */
 
 struct pq_filter {
 	uint32_t tgid;          /* 0: every process */

@@ -3,6 +3,7 @@
 #include "symbols/elfsym.h"
 
 #include "symbols/debugfile.h"
+#include "symbols/demangle.h"
 #include "symbols/elfnote.h"
 #include "base/util.h"
 
@@ -21,6 +22,7 @@
 #define NEIGHBOURS 8          /* earlier symbols tried when the nearest ends short */
 #define ZERO_SIZE_LAST 4096   /* extent of a size-less last symbol without a segment */
 #define LZMA_MEMLIMIT (128u << 20)
+#define DEMANGLED_MAX 4096    /* bytes kept of one demangled name (displays cut far shorter) */
 
 struct sym {
 	uint64_t addr;
@@ -28,7 +30,11 @@ struct sym {
 	uint32_t name;  /* arena offset */
 	uint8_t sized;  /* size came from the file */
 	uint8_t rank;   /* binding preference: global 2, weak 1, local 0 */
+	uint8_t demangled; /* DM_*: whether the arena holds a demangled name
+			    * right after this one */
 };
+
+enum { DM_UNTRIED, DM_YES, DM_NO };
 
 struct seg {
 	uint64_t offset;
@@ -50,6 +56,10 @@ struct elfsym {
 	char debuglink[ELFSYM_DEBUGLINK_MAX + 1];
 	uint32_t debuglink_crc;
 	unsigned sources;
+	unsigned flags;          /* ELFSYM_LOAD_* */
+	size_t ndemangled;       /* symbols given a demangled name */
+	size_t demangled_bytes;  /* their bytes (bounded: ELFSYM_DEMANGLED_TOTAL_MAX) */
+	size_t demangle_skipped; /* mangled-looking names left as they are */
 };
 
 static int libelf_ok;
@@ -106,6 +116,7 @@ static int sym_add(struct elfsym *e, uint64_t addr, uint64_t size, const char *n
 	s->size = size;
 	s->sized = size != 0;
 	s->rank = (uint8_t)rank;
+	s->demangled = DM_UNTRIED;
 	e->count++;
 	return 0;
 }
@@ -420,11 +431,75 @@ static int cmp_sym(const void *a, const void *b)
 	return x->name < y->name ? -1 : x->name > y->name;
 }
 
+/* A new name arena holding only the names of the symbols kept, each raw
+ * name followed by its demangled form when there is one: dropped
+ * duplicates (.symtab and .dynsym name most functions twice) cost neither
+ * memory nor a demangling. Names demangled before (an earlier finish) are
+ * copied, new ones demangled here, once. 0, or -ENOMEM / -EFBIG (e is
+ * left as it was). */
+static int rebuild_names(struct elfsym *e)
+{
+	struct util_arena old = e->arena;
+	uint32_t *noff = malloc((e->count ? e->count : 1) * sizeof(*noff));
+	uint8_t *ndm = malloc(e->count ? e->count : 1);
+	char buf[DEMANGLED_MAX];
+	size_t added = 0, skipped = 0;
+	int r = noff && ndm ? 0 : -ENOMEM;
+
+	e->arena = (struct util_arena){ 0 };
+	for (size_t i = 0; i < e->count && r == 0; i++) {
+		const struct sym *s = &e->syms[i];
+		const char *raw = old.buf + s->name;
+		size_t len = strlen(raw);
+		const char *dem = NULL;
+		uint32_t doff = 0;
+		int n = 0;
+
+		if (s->demangled == DM_YES) {
+			dem = raw + len + 1;
+			n = (int)strlen(dem);
+		} else if (s->demangled == DM_UNTRIED && (e->flags & ELFSYM_LOAD_DEMANGLE) &&
+			   demangle_candidate(raw, len) && e->demangled_bytes < ELFSYM_DEMANGLED_TOTAL_MAX) {
+			n = demangle_name(raw, buf, sizeof(buf));
+			if (n > 0 && !((size_t)n == len && memcmp(buf, raw, len) == 0)) {
+				dem = buf;
+				added++;
+				e->demangled_bytes += (size_t)n + 1;
+			} else {
+				skipped++;
+			}
+		}
+		noff[i] = 0;
+		r = arena_add(e, raw, len, &noff[i]);
+		/* the arena only appends: the two names are neighbours */
+		if (r == 0 && dem)
+			r = arena_add(e, dem, (size_t)n, &doff);
+		ndm[i] = dem ? DM_YES : DM_NO;
+	}
+	if (r == 0) {
+		for (size_t i = 0; i < e->count; i++) {
+			e->syms[i].name = noff[i];
+			e->syms[i].demangled = ndm[i];
+		}
+		e->ndemangled += added;
+		e->demangle_skipped += skipped;
+		free(old.buf);
+	} else {
+		free(e->arena.buf);
+		e->arena = old;
+	}
+	free(noff);
+	free(ndm);
+	return r;
+}
+
 /* Sort, keep one symbol per address, give size-less symbols the extent up
- * to the next one, and trim the arrays. */
-static void finish(struct elfsym *e)
+ * to the next one, demangle, and trim the arrays. 0 or -ENOMEM, -EFBIG
+ * (the table stays usable: names not demangled). */
+static int finish(struct elfsym *e)
 {
 	size_t out = 0;
+	int r;
 
 	if (e->count)
 		qsort(e->syms, e->count, sizeof(*e->syms), cmp_sym);
@@ -459,6 +534,7 @@ static void finish(struct elfsym *e)
 			e->cap = out;
 		}
 	}
+	r = rebuild_names(e);
 	if (e->arena.len && e->arena.len < e->arena.cap) {
 		char *a = realloc(e->arena.buf, e->arena.len);
 
@@ -467,6 +543,7 @@ static void finish(struct elfsym *e)
 			e->arena.cap = e->arena.len;
 		}
 	}
+	return r;
 }
 
 /* Open an ELF for reading on fd; *ret_size is the file size. */
@@ -505,6 +582,11 @@ static int elf_open_fd(int fd, Elf **ret, size_t *ret_size)
 
 int elfsym_load_fd(int fd, struct elfsym **ret)
 {
+	return elfsym_load_fd_flags(fd, ELFSYM_LOAD_DEMANGLE, ret);
+}
+
+int elfsym_load_fd_flags(int fd, unsigned flags, struct elfsym **ret)
+{
 	struct elfsym *e;
 	size_t size;
 	Elf *elf;
@@ -518,6 +600,7 @@ int elfsym_load_fd(int fd, struct elfsym **ret)
 		elf_end(elf);
 		return -ENOMEM;
 	}
+	e->flags = flags;
 	r = scan_elf(e, elf, size, 1);
 	elf_end(elf);
 	if (r < 0) {
@@ -526,7 +609,11 @@ int elfsym_load_fd(int fd, struct elfsym **ret)
 	}
 	r = elfsym_read_build_id_fd(fd, e->build_id);
 	e->build_id_len = r > 0 ? (size_t)r : 0;
-	finish(e);
+	r = finish(e);
+	if (r < 0) {
+		elfsym_free(e);
+		return r;
+	}
 	*ret = e;
 	return 0;
 }
@@ -559,7 +646,7 @@ int elfsym_read_build_id_fd(int fd, uint8_t buf[ELFSYM_BUILD_ID_MAX])
 
 int elfsym_merge_debug_fd(struct elfsym *e, int fd)
 {
-	struct elfsym tmp = {0};
+	struct elfsym tmp = { .flags = e->flags };
 	size_t size, before;
 	Elf *elf;
 	int r;
@@ -591,7 +678,8 @@ int elfsym_merge_debug_fd(struct elfsym *e, int fd)
 	if (e->count > before)
 		e->sources |= ELFSYM_SRC_DEBUGFILE;
 	/* Re-sort even on error: the symbols added so far are valid. */
-	finish(e);
+	if (finish(e) < 0 && r == 0)
+		r = -ENOMEM;
 out:
 	free(tmp.syms);
 	free(tmp.arena.buf);
@@ -635,7 +723,8 @@ int elfsym_offset_to_vaddr(const struct elfsym *e, uint64_t off, uint64_t *ret_v
 	return -ENOENT;
 }
 
-int elfsym_lookup(const struct elfsym *e, uint64_t vaddr, const char **ret_name, uint64_t *ret_offset)
+/* The symbol covering vaddr, or NULL. */
+static const struct sym *find_sym(const struct elfsym *e, uint64_t vaddr)
 {
 	size_t lo = 0, hi = e->count;
 
@@ -652,21 +741,45 @@ int elfsym_lookup(const struct elfsym *e, uint64_t vaddr, const char **ret_name,
 	for (size_t i = lo, tries = 0; i > 0 && tries < NEIGHBOURS; i--, tries++) {
 		const struct sym *s = &e->syms[i - 1];
 
-		if (vaddr - s->addr < s->size) {
-			*ret_name = e->arena.buf + s->name;
-			*ret_offset = vaddr - s->addr;
-			return 0;
-		}
+		if (vaddr - s->addr < s->size)
+			return s;
 	}
-	return -ENOENT;
+	return NULL;
 }
 
-int elfsym_lookup_offset(const struct elfsym *e, uint64_t off, const char **ret_name, uint64_t *ret_offset)
+int elfsym_lookup_names(const struct elfsym *e, uint64_t vaddr, const char **ret_name, const char **ret_raw,
+			uint64_t *ret_offset)
+{
+	const struct sym *s = find_sym(e, vaddr);
+	const char *raw;
+
+	if (!s)
+		return -ENOENT;
+	raw = e->arena.buf + s->name;
+	*ret_name = s->demangled == DM_YES ? raw + strlen(raw) + 1 : raw;
+	if (ret_raw)
+		*ret_raw = raw;
+	*ret_offset = vaddr - s->addr;
+	return 0;
+}
+
+int elfsym_lookup(const struct elfsym *e, uint64_t vaddr, const char **ret_name, uint64_t *ret_offset)
+{
+	return elfsym_lookup_names(e, vaddr, ret_name, NULL, ret_offset);
+}
+
+int elfsym_lookup_offset_names(const struct elfsym *e, uint64_t off, const char **ret_name, const char **ret_raw,
+			       uint64_t *ret_offset)
 {
 	uint64_t vaddr;
 	int r = elfsym_offset_to_vaddr(e, off, &vaddr);
 
-	return r < 0 ? r : elfsym_lookup(e, vaddr, ret_name, ret_offset);
+	return r < 0 ? r : elfsym_lookup_names(e, vaddr, ret_name, ret_raw, ret_offset);
+}
+
+int elfsym_lookup_offset(const struct elfsym *e, uint64_t off, const char **ret_name, uint64_t *ret_offset)
+{
+	return elfsym_lookup_offset_names(e, off, ret_name, NULL, ret_offset);
 }
 
 size_t elfsym_count(const struct elfsym *e)
@@ -693,4 +806,9 @@ const char *elfsym_debuglink(const struct elfsym *e)
 unsigned elfsym_sources(const struct elfsym *e)
 {
 	return e->sources;
+}
+
+size_t elfsym_demangled(const struct elfsym *e)
+{
+	return e ? e->ndemangled : 0;
 }

@@ -24,6 +24,10 @@
 #define ELFSYM_SHSTRTAB_MAX (4u << 20)       /* section names; larger: names ignored */
 #define ELFSYM_NOTE_READ_MAX (64u << 10)     /* bytes read of one note section/segment */
 #define ELFSYM_NOTES_BUDGET (256u << 10)     /* bytes of notes read per file */
+/* Demangled names kept per file: a name can demangle to many times its
+ * length (back-references), so their total is bounded too; past it the
+ * remaining names stay raw. */
+#define ELFSYM_DEMANGLED_TOTAL_MAX (256u << 20)
 
 struct elfsym;
 
@@ -33,6 +37,11 @@ struct elfsym;
  * header counts and section sizes are checked before anything is read),
  * -ENOMEM, -errno from I/O. A file with no symbols loads with count 0. */
 int elfsym_load_fd(int fd, struct elfsym **ret);
+/* ELFSYM_LOAD_* flags of elfsym_load_fd_flags(); elfsym_load_fd() and
+ * elfsym_load_path() demangle. */
+#define ELFSYM_LOAD_DEMANGLE (1u << 0) /* keep a demangled name beside each
+					* C++/Rust name (demangle.h) */
+int elfsym_load_fd_flags(int fd, unsigned flags, struct elfsym **ret);
 /* Same, opening path (regular files only, see util_open_regular()). */
 int elfsym_load_path(const char *path, struct elfsym **ret);
 struct elfsym *elfsym_free(struct elfsym *e);
@@ -62,13 +71,20 @@ int elfsym_read_build_id_fd(int fd, uint8_t buf[ELFSYM_BUILD_ID_MAX]);
 /* File offset -> virtual address, through the executable PT_LOAD that
  * holds off (any PT_LOAD as a fallback). 0 or -ENOENT. */
 int elfsym_offset_to_vaddr(const struct elfsym *e, uint64_t off, uint64_t *ret_vaddr);
-/* Function covering vaddr. 0 and outputs (name valid while e lives), or
- * -ENOENT. */
+/* Function covering vaddr. 0 and outputs (names valid while e lives), or
+ * -ENOENT. name: demangled when the load demangled it, else as in the
+ * file; raw (may be NULL): always as in the file. */
+int elfsym_lookup_names(const struct elfsym *e, uint64_t vaddr, const char **ret_name, const char **ret_raw,
+			uint64_t *ret_offset);
 int elfsym_lookup(const struct elfsym *e, uint64_t vaddr, const char **ret_name, uint64_t *ret_offset);
 /* offset_to_vaddr + lookup. */
+int elfsym_lookup_offset_names(const struct elfsym *e, uint64_t off, const char **ret_name, const char **ret_raw,
+			       uint64_t *ret_offset);
 int elfsym_lookup_offset(const struct elfsym *e, uint64_t off, const char **ret_name, uint64_t *ret_offset);
 
 size_t elfsym_count(const struct elfsym *e);
+/* Symbols that carry a demangled name. */
+size_t elfsym_demangled(const struct elfsym *e);
 size_t elfsym_bytes(const struct elfsym *e);
 /* Build-id bytes and length (0 when none). */
 const uint8_t *elfsym_build_id(const struct elfsym *e, size_t *ret_len);

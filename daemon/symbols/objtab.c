@@ -168,6 +168,9 @@ void objtab_add_path(struct objtab *t, uint32_t id, const struct symloader_cand 
 			o->name = base;
 		else
 			free(base);
+	} else if (logical && logical[0] == '[' && !o->name) {
+		/* a pseudo-file ("[vdso]"): its name as the kernel gives it */
+		o->name = strdup(logical);
 	}
 	if (o->state == OBJ_FAILED)
 		o->state = OBJ_IDLE;

@@ -37,6 +37,11 @@ struct sym_object {
 	struct elfsym *table;       /* owned; freed with the table */
 	uint64_t last_use;
 	uint64_t installed_poll;
+	/* debuginfod: a remote load in flight; after a failed one, none
+	 * before fetch_after_ns (back-off doubling with fetch_fails) */
+	uint8_t fetching;
+	uint32_t fetch_fails;
+	uint64_t fetch_after_ns;
 };
 
 struct objtab;

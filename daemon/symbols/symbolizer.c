@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Symbolizer: per-pid code mappings, bounded table cache, lookups; objects in objtab.c, file work in symloader.c. */
+/* Symbolizer: per-pid code mappings, frames to objects, the entry points;
+ * tables and the cache in symcache.c, objects in objtab.c, file work in
+ * symloader.c. */
 #include "symbols/symbolizer.h"
+#include "symbols/symbolizer_int.h"
 
+#include "symbols/dbginfod.h"
 #include "symbols/elfsym.h"
-#include "symbols/ksyms.h"
-#include "symbols/objtab.h"
-#include "symbols/procobj.h"
-#include "symbols/symloader.h"
 #include "common/clock.h"
 
 #include <errno.h>
@@ -15,79 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_CACHE_BYTES (256u << 20)
-#define DEFAULT_MAX_OBJECTS 65536u
-#define PID_CACHE_MAX 1024        /* processes whose code mappings are kept */
-#define PID_BUCKETS 2048
-#define LOAD_QUEUE_MAX 256        /* table loads queued or running */
-#define REQ_MAX 256               /* maps reads and exec identifications in flight */
-#define MAPS_REREAD_NS 50000000ull /* a pid's maps are re-read at most every 50 ms */
-#define GONE_RETRY_NS 1000000000ull /* a pid whose maps read failed is retried after 1 s
-				     * (its exit event may have been lost, the pid reused) */
-#define PROC_OBJECTS_MAX 16384    /* process objects (see procobj.h) */
-#define PROC_FRAMES_MAX (256u << 10) /* frames recorded under them: 24 bytes each */
-#define NIL UINT32_MAX /* end of a pid bucket chain */
-
-/* A code mapping of a process, its file already identified. */
-struct pmap {
-	uint64_t start;
-	uint64_t end;
-	uint64_t pgoff;
-	uint32_t obj;               /* file object, or SYM_OBJ_UNKNOWN */
-};
-
-struct pid_entry {
-	uint32_t pid;
-	uint32_t used;
-	uint32_t next;              /* bucket chain (slot index or NIL) */
-	uint32_t have_maps;
-	struct pmap *maps;          /* sorted by start */
-	size_t nmaps;
-	uint64_t read_ns;           /* when the last maps read was asked for */
-	uint32_t req;               /* maps read in flight (request id), 0: none */
-	uint32_t req_slot;
-	uint32_t gone;              /* its maps could not be read: ask again only
-				     * after GONE_RETRY_NS */
-	uint64_t last_use;
-};
-
-/* A maps read or exec identification in flight: what to bind on return. */
-struct request {
-	uint32_t id;                /* 0: free */
-	uint32_t pobj;              /* process object awaiting this read, 0: none */
-};
-
-struct symbolizer {
-	char *procfs;
-	char *kallsyms;
-	char *debug_dirs;
-	size_t cache_max;
-	int no_worker;
-
-	struct ksyms *ksyms;
-
-	struct objtab *objtab;
-
-	struct pid_entry pids[PID_CACHE_MAX];
-	uint32_t pid_buckets[PID_BUCKETS];
-
-	struct request reqs[REQ_MAX];
-	size_t nreqs;
-	uint32_t next_req;
-
-	struct procobj *procobj;
-
-	uint64_t tick;
-	uint64_t poll_gen;
-	size_t cache_bytes;
-	uint64_t evictions, load_failures, maps_reads, loaded, pending;
-	uint64_t identify_failures, bad_offsets;
-
-	struct symloader *loader;   /* without threads when no_worker: jobs run inline */
-};
-
-static void install_done(struct symbolizer *s);
-
 static uint64_t hash64(uint64_t x)
 {
 	x ^= x >> 33;
@@ -95,11 +22,6 @@ static uint64_t hash64(uint64_t x)
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ull;
 	return x ^ (x >> 33);
-}
-
-static struct sym_object *obj_get(struct symbolizer *s, uint32_t id)
-{
-	return objtab_get(s->objtab, id);
 }
 
 /* Can file offset off lie in object oid's file? */
@@ -111,87 +33,6 @@ static int offset_ok(struct symbolizer *s, uint32_t oid, uint64_t off)
 		return 1;
 	s->bad_offsets++;
 	return 0;
-}
-
-/* ---- table loads ---- */
-
-static struct symloader_job *job_new_load(struct symbolizer *s, uint32_t id)
-{
-	struct sym_object *o = obj_get(s, id);
-	struct symloader_job *j = symloader_job_new(SYMLOADER_LOAD);
-
-	if (!j)
-		return NULL;
-	j->obj = id;
-	j->paths_gen = o->paths_gen;
-	memcpy(j->build_id, o->build_id, o->build_id_len);
-	j->build_id_len = o->build_id_len;
-	j->has_key = o->has_key;
-	j->key = o->key;
-	for (size_t i = 0; i < OBJTAB_PATHS && o->paths[i].path; i++) {
-		struct symloader_cand *c = &j->paths[i];
-
-		c->magic = o->paths[i].magic;
-		c->path = strdup(o->paths[i].path);
-		c->root = o->paths[i].root ? strdup(o->paths[i].root) : NULL;
-		if (!c->path || (o->paths[i].root && !c->root))
-			return symloader_job_free(j);
-	}
-	if (o->logical_dir && !(j->logical_dir = strdup(o->logical_dir)))
-		return symloader_job_free(j);
-	return j;
-}
-
-/* Start loading object id. 0 (queued or, with no_worker, done) or -errno. */
-static int load_start(struct symbolizer *s, uint32_t id)
-{
-	struct sym_object *o = obj_get(s, id);
-	struct symloader_job *j;
-
-	if (s->pending >= LOAD_QUEUE_MAX)
-		return -EBUSY;
-	j = job_new_load(s, id);
-	if (!j)
-		return -ENOMEM;
-	o->state = OBJ_QUEUED;
-	s->pending++;
-	symloader_submit(s->loader, j);
-	if (s->no_worker)
-		install_done(s);
-	return 0;
-}
-
-/* Ask for a table early, so it is there when a query renders the frame. */
-static void warm(struct symbolizer *s, uint32_t id)
-{
-	struct sym_object *o = obj_get(s, id);
-
-	if (o && o->state == OBJ_IDLE && o->paths[0].path)
-		(void)load_start(s, id);
-}
-
-static void install_load(struct symbolizer *s, struct symloader_job *j)
-{
-	struct sym_object *o = obj_get(s, j->obj);
-
-	s->pending--;
-	if (!o || o->state != OBJ_QUEUED)
-		return;
-	if (j->table) {
-		o->table = j->table;
-		j->table = NULL;
-		if (j->size > o->size)
-			o->size = j->size;
-		o->state = OBJ_LOADED;
-		o->installed_poll = s->poll_gen;
-		o->last_use = ++s->tick;
-		s->cache_bytes += elfsym_bytes(o->table);
-		s->loaded++;
-	} else {
-		s->load_failures++;
-		/* A path learned meanwhile deserves a try. */
-		o->state = o->paths_gen != j->paths_gen ? OBJ_IDLE : OBJ_FAILED;
-	}
 }
 
 /* ---- per-pid code mappings ---- */
@@ -214,6 +55,9 @@ static void pid_unlink(struct symbolizer *s, struct pid_entry *p)
 	if (*link == idx)
 		*link = p->next;
 	pid_drop_maps(p);
+	/* Its JIT map is that life's: never read for another. */
+	jittab_retire(s->jit, p->jit);
+	p->jit = 0;
 	p->used = 0;
 }
 
@@ -273,7 +117,7 @@ static const struct pmap *pmap_find(const struct pmap *m, size_t n, uint64_t ip)
 
 /* Submit a maps read (MAPS) or exec identification (EXEC) for pid. 0 and
  * *ret_slot, *ret_id, or -EBUSY / -ENOMEM. Without a worker the job has
- * run when this returns, but its result waits for install_done(). */
+ * run when this returns, but its result waits for symbolizer_install_done(). */
 static int request_submit(struct symbolizer *s, enum symloader_kind kind, uint32_t pid, const char *path,
 			  uint32_t *ret_slot, uint32_t *ret_id)
 {
@@ -315,7 +159,7 @@ static void pid_request_maps(struct symbolizer *s, struct pid_entry *p)
 	if (request_submit(s, SYMLOADER_MAPS, p->pid, NULL, &p->req_slot, &p->req) < 0)
 		return;
 	if (s->no_worker)
-		install_done(s);
+		symbolizer_install_done(s);
 }
 
 struct bind_ctx {
@@ -332,10 +176,15 @@ static int bind_ip(void *arg, uint64_t ip, uint32_t *ret_obj, uint64_t *ret_off)
 
 	if (!m || m->obj == SYM_OBJ_UNKNOWN)
 		return -ENOENT;
+	if (jittab_is_id(m->obj)) {
+		*ret_obj = m->obj;
+		*ret_off = ip;
+		return 0;
+	}
 	off = ip - m->start + m->pgoff;
 	if (!offset_ok(c->s, m->obj, off))
 		return -ERANGE;
-	warm(c->s, m->obj);
+	symcache_warm(c->s, m->obj);
 	*ret_obj = m->obj;
 	*ret_off = off;
 	return 0;
@@ -365,11 +214,22 @@ static void install_maps(struct symbolizer *s, struct symloader_job *j, struct r
 	}
 	for (size_t i = 0; i < j->nidents; i++)
 		objs[i] = objtab_for_ident(s->objtab, &j->idents[i]);
-	for (size_t i = 0; i < j->nmaps; i++)
+	for (size_t i = 0; i < j->nmaps; i++) {
+		uint32_t obj = j->maps[i].ident == SYMLOADER_NO_IDENT ? SYM_OBJ_UNKNOWN : objs[j->maps[i].ident];
+
+		/* JIT code: the pid's object until it exits (a forgotten pid
+		 * has exited). Not per image: an exec event may be handled
+		 * after this read saw the new image, and the map file of
+		 * either image is perf-PID.map, re-read when it changes. */
+		if (j->maps[i].kind == SYMLOADER_MAP_JIT) {
+			if (p && !p->jit)
+				p->jit = jittab_create(s->jit, j->pid, ++s->tick);
+			obj = p ? p->jit : SYM_OBJ_UNKNOWN;
+		}
 		maps[i] = (struct pmap){
-			.start = j->maps[i].start, .end = j->maps[i].end, .pgoff = j->maps[i].pgoff,
-			.obj = j->maps[i].ident == SYMLOADER_NO_IDENT ? SYM_OBJ_UNKNOWN : objs[j->maps[i].ident],
+			.start = j->maps[i].start, .end = j->maps[i].end, .pgoff = j->maps[i].pgoff, .obj = obj,
 		};
+	}
 	free(objs);
 	if (rq->pobj) {
 		struct bind_ctx c = { .s = s, .maps = maps, .n = j->nmaps };
@@ -394,15 +254,19 @@ static void install_exec(struct symbolizer *s, struct symloader_job *j)
 }
 
 /* Install every finished job. Main thread only. */
-static void install_done(struct symbolizer *s)
+void symbolizer_install_done(struct symbolizer *s)
 {
 	struct symloader_job *done = symloader_take_done(s->loader);
 
 	while (done) {
 		struct symloader_job *next = done->next;
 
-		if (done->kind == SYMLOADER_LOAD) {
-			install_load(s, done);
+		if (done->kind == SYMLOADER_LOAD && done->remote) {
+			symcache_install_remote(s, done);
+		} else if (done->kind == SYMLOADER_LOAD) {
+			symcache_install_load(s, done);
+		} else if (done->kind == SYMLOADER_PERFMAP) {
+			symcache_install_perfmap(s, done);
 		} else {
 			struct request *rq = &s->reqs[done->obj];
 
@@ -433,6 +297,10 @@ uint32_t symbolizer_object_for_ip(struct symbolizer *s, uint32_t pid, uint64_t i
 		pid_request_maps(s, p);
 		if (p->have_maps)
 			m = pmap_find(p->maps, p->nmaps, ip); /* answered at once (no worker) */
+	}
+	if (m && jittab_is_id(m->obj)) {
+		*ret_offset = ip; /* JIT frames keep their IP */
+		return m->obj;
 	}
 	if (m) {
 		uint64_t off = ip - m->start + m->pgoff;
@@ -477,7 +345,7 @@ void symbolizer_note_exec(struct symbolizer *s, uint32_t pid, const char *path)
 	if (!path || path[0] != '/')
 		return;
 	if (request_submit(s, SYMLOADER_EXEC, pid, path, &slot, &id) == 0 && s->no_worker)
-		install_done(s);
+		symbolizer_install_done(s);
 }
 
 void symbolizer_forget_pid(struct symbolizer *s, uint32_t pid)
@@ -515,6 +383,11 @@ int symbolizer_object_is_process(uint32_t obj)
 	return procobj_is_id(obj);
 }
 
+int symbolizer_object_is_jit(uint32_t obj)
+{
+	return jittab_is_id(obj);
+}
+
 int symbolizer_frame_resolve(struct symbolizer *s, uint32_t obj, uint64_t addr, uint32_t *ret_obj,
 			     uint64_t *ret_addr)
 {
@@ -526,65 +399,11 @@ int symbolizer_frame_resolve(struct symbolizer *s, uint32_t obj, uint64_t addr, 
 	return procobj_resolve(s->procobj, obj, addr, ++s->tick, ret_obj, ret_addr);
 }
 
-/* ---- cache ---- */
-
-static void evict(struct symbolizer *s)
-{
-	while (s->cache_bytes > s->cache_max) {
-		struct sym_object *victim = NULL;
-
-		for (size_t i = 0; i < objtab_count(s->objtab); i++) {
-			struct sym_object *o = objtab_at(s->objtab, i);
-
-			/* Tables installed by this poll have not been used yet:
-			 * evicting them would only make loads thrash. */
-			if (o->state != OBJ_LOADED || o->installed_poll == s->poll_gen)
-				continue;
-			if (!victim || o->last_use < victim->last_use)
-				victim = o;
-		}
-		if (!victim)
-			break;
-		s->cache_bytes -= elfsym_bytes(victim->table);
-		victim->table = elfsym_free(victim->table);
-		victim->state = OBJ_IDLE;
-		s->loaded--;
-		s->evictions++;
-	}
-}
-
 void symbolizer_poll(struct symbolizer *s)
 {
 	s->poll_gen++;
-	install_done(s);
-	evict(s);
-}
-
-static int lookup_file(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret)
-{
-	struct sym_object *o = obj_get(s, obj);
-	const char *name;
-	uint64_t off;
-
-	if (!o)
-		return -ENOENT;
-	o->last_use = ++s->tick;
-	if (o->state == OBJ_IDLE) {
-		if (!o->paths[0].path)
-			return -ENOENT;
-		if (load_start(s, obj) < 0)
-			return -EAGAIN;
-	}
-	if (o->state == OBJ_QUEUED)
-		return -EAGAIN;
-	if (o->state != OBJ_LOADED)
-		return -ENOENT;
-	*ret = (struct sym_result){ .module = symbolizer_object_name(s, obj) };
-	if (elfsym_lookup_offset(o->table, addr, &name, &off) == 0) {
-		ret->name = name;
-		ret->offset = off;
-	}
-	return 0;
+	symbolizer_install_done(s);
+	symcache_evict(s);
 }
 
 int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret)
@@ -599,15 +418,19 @@ int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct 
 		if (ksyms_lookup(s->ksyms, addr, &name, &module, &off) < 0)
 			*ret = (struct sym_result){ .module = "vmlinux" };
 		else
-			*ret = (struct sym_result){ .name = name, .module = module, .offset = off };
+			*ret = (struct sym_result){ .name = name, .raw_name = name, .module = module, .offset = off };
 		return 0;
 	}
+	if (jittab_is_id(obj))
+		return symcache_lookup_jit(s, obj, addr, ret);
 	if (!procobj_is_id(obj))
-		return lookup_file(s, obj, addr, ret);
+		return symcache_lookup_file(s, obj, addr, ret);
 	r = procobj_resolve(s->procobj, obj, addr, ++s->tick, &obj, &addr);
 	if (r < 0)
 		return r;
-	r = lookup_file(s, obj, addr, ret);
+	if (jittab_is_id(obj))
+		return symcache_lookup_jit(s, obj, addr, ret);
+	r = symcache_lookup_file(s, obj, addr, ret);
 	/* Without a name the caller prints module+addr, and addr is a raw
 	 * IP here: leave the module out (the caller shows "[unknown]"). */
 	if (r == 0 && !ret->name)
@@ -632,6 +455,8 @@ const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj)
 
 	if (obj == SYM_OBJ_KERNEL)
 		return "vmlinux";
+	if (jittab_is_id(obj))
+		return "[jit]";
 	o = obj_get(s, obj);
 	return o && o->name ? o->name : "[unknown]";
 }
@@ -656,12 +481,14 @@ int symbolizer_fd(struct symbolizer *s)
 void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
 {
 	struct procobj_stats ps;
+	struct jittab_stats js;
 
 	procobj_get_stats(s->procobj, &ps);
+	jittab_get_stats(s->jit, &js);
 	*ret = (struct symbolizer_stats){
 		.objects = objtab_count(s->objtab),
 		.objects_loaded = s->loaded,
-		.cache_bytes = s->cache_bytes,
+		.cache_bytes = s->cache_bytes + js.bytes,
 		.evictions = s->evictions,
 		.load_failures = s->load_failures,
 		.pending = s->pending,
@@ -676,12 +503,33 @@ void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
 		.proc_recycled = ps.recycled,
 		.proc_refused = ps.refused,
 		.identify_pending = s->nreqs,
+		.jit_objects = js.objects,
+		.jit_maps_loaded = js.loaded,
+		.jit_map_reads = s->jit_reads,
+		.jit_map_failures = s->jit_failures,
+		.jit_truncated = s->jit_truncated,
+		.jit_recycled = js.recycled,
+		.dbginfod_queries = s->fetched.queries,
+		.dbginfod_downloads = s->fetched.downloaded,
+		.dbginfod_cache_hits = s->fetched.cached,
+		.dbginfod_failures = s->fetched.failures,
+		.dbginfod_held_off = s->fetched.held_off,
+		.dbginfod_bytes = s->fetched.bytes,
+		.dbginfod_cache_bytes = s->fetched.cache_bytes,
+		.dbginfod_evicted = s->fetched.evicted,
+		.dbginfod_pending = s->fetch_pending,
 	};
+}
+
+const char *symbolizer_debuginfod_urls(struct symbolizer *s)
+{
+	return symloader_remote_urls(s->loader);
 }
 
 int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
+	struct dbginfod *dbg = NULL;
 	struct symloader_opts lo;
 	int r;
 
@@ -703,12 +551,31 @@ int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 	r = procobj_new(PROC_OBJECTS_MAX, PROC_FRAMES_MAX, &s->procobj);
 	if (r < 0)
 		goto fail;
+	r = jittab_new(JIT_OBJECTS_MAX, &s->jit);
+	if (r < 0)
+		goto fail;
+	if (opts && opts->debuginfod_cache) {
+		struct dbginfod_opts dopts = {
+			.urls = opts->debuginfod_urls,
+			.cache_dir = opts->debuginfod_cache,
+			.cache_max = opts->debuginfod_cache_bytes ? opts->debuginfod_cache_bytes : DEFAULT_DBGINFOD_CACHE,
+			.timeout_s = opts->debuginfod_timeout_s ? opts->debuginfod_timeout_s : DEFAULT_DBGINFOD_TIMEOUT_S,
+		};
+
+		/* No single debug file may take more than the whole cache. */
+		dopts.max_file = dopts.cache_max;
+		r = dbginfod_new(&dopts, &dbg);
+		if (r < 0)
+			goto fail;
+	}
 	/* Not fatal: kernel frames stay unnamed. */
 	(void)symbolizer_reload_kernel(s);
 	lo = (struct symloader_opts){
 		.procfs = s->procfs, .debug_dirs = s->debug_dirs, .threads = !s->no_worker,
+		.load_flags = opts && opts->no_demangle ? 0 : ELFSYM_LOAD_DEMANGLE,
+		.dbginfod = dbg,
 	};
-	r = symloader_new(&lo, &s->loader);
+	r = symloader_new(&lo, &s->loader); /* owns dbg from here, also on failure */
 	if (r < 0)
 		goto fail;
 	*ret = s;
@@ -728,6 +595,7 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 		pid_drop_maps(&s->pids[i]);
 	s->objtab = objtab_free(s->objtab);
 	procobj_free(s->procobj);
+	jittab_free(s->jit);
 	ksyms_free(s->ksyms);
 	free(s->procfs);
 	free(s->kallsyms);

@@ -6,6 +6,8 @@
  * by device/inode/mtime). Names are looked up later, process-free, so a
  * process that lived 50 ms is still symbolized after it has gone.
  * Kernel frames use object SYM_OBJ_KERNEL and the raw kernel address.
+ * The vdso is an object like a file (its image is the daemon's own);
+ * JIT code is a JIT object per process life with raw IPs.
  *
  * No function here opens or reads a file on the caller's thread (other
  * than kallsyms in symbolizer_new/reload_kernel): /proc/PID/maps reads,
@@ -38,6 +40,14 @@ struct symbolizer_opts {
 	size_t max_objects;      /* bound on objects known (build-id/path records) */
 	int no_worker;           /* 1: no threads: maps reads, identification and
 				  * loads run inline, answered at once (unit tests) */
+	int no_demangle;         /* 1: keep C++/Rust names as in the file only
+				  * (saves the demangled copies' memory) */
+	/* debuginfod (dbginfod.h): off unless a server URL is configured
+	 * here or in $DEBUGINFOD_URLS, and a cache directory is given. */
+	const char *debuginfod_urls;     /* space-separated; NULL/"": $DEBUGINFOD_URLS */
+	const char *debuginfod_cache;    /* cache directory (absolute); NULL: off */
+	uint64_t debuginfod_cache_bytes; /* bound on it (default 1 GiB) */
+	uint32_t debuginfod_timeout_s;   /* a server must answer within (default 10 s) */
 };
 
 struct symbolizer_stats {
@@ -58,10 +68,30 @@ struct symbolizer_stats {
 	uint64_t proc_recycled;  /* process objects recycled to stay within bounds */
 	uint64_t proc_refused;   /* frames left unknown: process-object bounds reached */
 	uint64_t identify_pending; /* maps reads / exec identifications queued or running */
+	/* JIT code (perf-PID.map) */
+	uint64_t jit_objects;    /* JIT objects (process lives with JIT code) */
+	uint64_t jit_maps_loaded;/* of them, with their map in memory */
+	uint64_t jit_map_reads;  /* perf-PID.map reads done */
+	uint64_t jit_map_failures; /* reads that found no map or failed */
+	uint64_t jit_truncated;  /* maps cut at PERFMAP_MAX_BYTES */
+	uint64_t jit_recycled;   /* JIT objects recycled to stay within bounds */
+	/* debuginfod */
+	uint64_t dbginfod_queries;   /* queries made */
+	uint64_t dbginfod_downloads; /* debug files downloaded */
+	uint64_t dbginfod_cache_hits;/* debug files found in its cache */
+	uint64_t dbginfod_failures;  /* queries failed (miss, server down, timeout) */
+	uint64_t dbginfod_held_off;  /* remote loads held off after transport errors */
+	uint64_t dbginfod_bytes;     /* bytes downloaded */
+	uint64_t dbginfod_cache_bytes; /* cache size after the last trim */
+	uint64_t dbginfod_evicted;   /* cache files removed to respect its bound */
+	uint64_t dbginfod_pending;   /* remote loads queued or running */
 };
 
 struct sym_result {
-	const char *name;   /* function name, or NULL if none covers the address */
+	const char *name;   /* function name, or NULL if none covers the address;
+			     * demangled (C++, Rust) unless no_demangle */
+	const char *raw_name; /* the same name as the symbol table spells it
+			       * (mangled); set whenever name is */
 	const char *module; /* object basename ("libc.so.6", "vmlinux", "[ext4]") */
 	uint64_t offset;    /* address - symbol start (when name != NULL) */
 };
@@ -116,6 +146,10 @@ void symbolizer_forget_pid(struct symbolizer *s, uint32_t pid);
 
 /* 1 for a process object (see symbolizer_object_for_ip()). */
 int symbolizer_object_is_process(uint32_t obj);
+/* 1 for a JIT object: code in anonymous memory of one process life, its
+ * frames (obj, raw IP) named from the process's /tmp/perf-PID.map. Its
+ * addresses are IPs, not offsets: render it "[jit]" when unnamed. */
+int symbolizer_object_is_jit(uint32_t obj);
 /* The file object and file offset behind frame (obj, addr): for a process
  * object, its binding; any other frame is returned as it is. 0, -EAGAIN
  * (not bound yet), -ENOENT (never will be: the IP lay in no code mapping,
@@ -143,5 +177,8 @@ int symbolizer_object_build_id(struct symbolizer *s, uint32_t obj, const uint8_t
 const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj);
 
 void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret);
+
+/* The debuginfod servers asked (space-separated), or NULL when off. */
+const char *symbolizer_debuginfod_urls(struct symbolizer *s);
 
 #endif

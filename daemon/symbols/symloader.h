@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Symbol-file worker: every file access of the symbolizer happens here.
  *
- * Three threads, each with its own queue, so a slow table load never
- * delays identification, a burst of maps reads never delays an exec, and
- * a file stuck on a hung mount blocks one thread, never the caller's loop:
+ * Four threads, each with its own queue, so a slow table load never
+ * delays identification, a burst of maps reads never delays an exec, a
+ * slow debuginfod server never delays a local load, and a file stuck on
+ * a hung mount blocks one thread, never the caller's loop:
  *  - the exec thread resolves exec'd paths inside the process's root, at
  *    once: a process that lives 50 ms must still be there;
  *  - the identify thread reads /proc/PID/maps and learns which file backs
- *    each executable mapping (build-id, or dev/ino/mtime);
- *  - the load thread parses symbol tables.
+ *    each executable mapping (build-id, or dev/ino/mtime), which mappings
+ *    are JIT code, and which vdso a process has;
+ *  - the load thread parses symbol tables and JIT maps (perf-PID.map);
+ *  - the fetch thread loads tables that need a debug file from a
+ *    debuginfod server (dbginfod.h), one at a time.
  * The symbolizer describes the work in a symloader_job, submits it, and
  * takes finished jobs back on its own thread after the eventfd fires. The
  * loader owns only its queues and the identification cache; it never
@@ -17,7 +21,9 @@
 #ifndef PROFD_SYMLOADER_H
 #define PROFD_SYMLOADER_H
 
+#include "symbols/dbginfod.h"
 #include "symbols/elfsym.h"
+#include "symbols/perfmap.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -68,18 +74,40 @@ struct symloader_ident {
 	struct symloader_cand cands[SYMLOADER_IDENT_PATHS]; /* preferred first */
 };
 
-/* An executable file mapping of a maps read. */
+/* The candidate path of the vdso: no file, the daemon's own vdso image,
+ * which is the same image in every process of its ABI (a process's vdso
+ * is identified only when its bytes are the daemon's). */
+#define SYMLOADER_VDSO_PATH "[vdso]"
+/* Largest vdso image accepted (x86-64 and arm64 have 8 KiB). */
+#define SYMLOADER_VDSO_MAX (1u << 20)
+
+enum symloader_map_kind {
+	SYMLOADER_MAP_FILE,  /* an executable file mapping */
+	SYMLOADER_MAP_JIT,   /* anonymous executable memory: JIT code (perf-PID.map) */
+	SYMLOADER_MAP_VDSO,  /* the vdso: its ident names the vdso object */
+};
+
+/* An executable mapping of a maps read. */
 struct symloader_map {
 	uint64_t start;
 	uint64_t end;
 	uint64_t pgoff;
 	uint32_t ident;               /* index in idents, or SYMLOADER_NO_IDENT */
+	uint32_t kind;                /* enum symloader_map_kind */
 };
 
 enum symloader_kind {
-	SYMLOADER_LOAD,  /* parse a symbol table (load thread) */
-	SYMLOADER_MAPS,  /* read procfs/PID/maps, identify its code files (identify thread) */
-	SYMLOADER_EXEC,  /* identify an exec'd path inside procfs/PID/root (exec thread) */
+	SYMLOADER_LOAD,    /* parse a symbol table (load thread; fetch thread when remote) */
+	SYMLOADER_MAPS,    /* read procfs/PID/maps, identify its code files (identify thread) */
+	SYMLOADER_EXEC,    /* identify an exec'd path inside procfs/PID/root (exec thread) */
+	SYMLOADER_PERFMAP, /* read a process's JIT map /tmp/perf-PID.map in its root (load thread) */
+};
+
+/* What a remote (debuginfod) load did; summed into the symbolizer's stats. */
+struct symloader_fetch {
+	uint32_t queries, downloaded, cached, failures, held_off, evicted;
+	uint64_t bytes;
+	uint64_t cache_bytes;         /* cache size after a trim, 0: not measured */
 };
 
 /* One piece of work. The caller fills the request, the loader the result;
@@ -99,12 +127,19 @@ struct symloader_job {
 	struct symloader_key key;
 	struct symloader_cand paths[SYMLOADER_PATHS];
 	char *logical_dir;              /* dir as the process saw it, for debuglink; may be NULL */
-	/* MAPS and EXEC request. */
+	int remote;                     /* LOAD: may fetch the debug file from debuginfod */
+	/* PERFMAP request: the map file as last read (has_key, key, size),
+	 * so an unchanged file is not parsed again. */
+	/* MAPS, EXEC and PERFMAP request. */
 	uint32_t pid;
 	char *path;                     /* EXEC: the path as the process named it */
 	/* LOAD result. */
 	struct elfsym *table;           /* NULL on failure */
-	uint64_t size;                  /* size of the file loaded */
+	uint64_t size;                  /* size of the file loaded (PERFMAP: request and result) */
+	struct symloader_fetch fetch;   /* remote: what debuginfod did */
+	/* PERFMAP result (key, size: the file read). */
+	struct perfmap *perfmap;        /* NULL: unchanged (err 0) or failed */
+	int truncated;                  /* the map was longer than PERFMAP_MAX_BYTES */
 	/* MAPS / EXEC result. */
 	struct symloader_map *maps;     /* MAPS: sorted by start */
 	size_t nmaps;
@@ -127,6 +162,10 @@ struct symloader_opts {
 	const char *debug_dirs;  /* ':'-separated debug file dirs */
 	int threads;             /* 0: symloader_submit() runs the job at once
 				  * on the caller's thread (unit tests) */
+	unsigned load_flags;     /* ELFSYM_LOAD_* for every table loaded */
+	struct dbginfod *dbginfod; /* NULL: no remote loads; else owned by the
+				    * loader from symloader_new() on (freed
+				    * with it, also on failure) */
 };
 
 struct symloader;
@@ -145,6 +184,13 @@ struct symloader *symloader_free(struct symloader *l);
 /* eventfd (O_CLOEXEC, non-blocking) readable when finished jobs wait;
  * -1 without threads. */
 int symloader_fd(const struct symloader *l);
+/* 1 when remote loads can be made (a debuginfod server is configured). */
+int symloader_remote(const struct symloader *l);
+/* The debuginfod servers (space-separated), NULL without. */
+const char *symloader_remote_urls(const struct symloader *l);
+/* 1 when the daemon's own vdso could be read (vdso frames can be named). */
+int symloader_has_vdso(const struct symloader *l);
+
 /* Queue j (or run it now, without threads); ownership passes to the
  * loader until symloader_take_done() hands it back. The caller bounds
  * the number outstanding. */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "symbols/demangle.h"
 #include "symbols/elfsym.h"
 #include "symtest_util.h"
 
@@ -705,6 +706,176 @@ static void test_fuzz(void **state)
 	free(img);
 }
 
+
+/* libiberty's demangler through demangle_name: C++ (templates, a
+ * namespace, parameters), Rust legacy and v0, and its bounds. */
+static void test_demangle_names(void **state)
+{
+	char out[256], big[DEMANGLE_IN_MAX + 64];
+	int n;
+
+	(void)state;
+	n = demangle_name("_ZN6shapes3AccIdE4stepEd", out, sizeof(out));
+	assert_string_equal(out, "shapes::Acc<double>::step(double)");
+	assert_int_equal(n, (int)strlen(out));
+	demangle_name("_ZN6shapes4areaEii", out, sizeof(out));
+	assert_string_equal(out, "shapes::area(int, int)");
+	demangle_name("_ZNSt6vectorIiSaIiEE9push_backERKi", out, sizeof(out));
+	assert_string_equal(out, "std::vector<int, std::allocator<int> >::push_back(int const&)");
+	/* Rust legacy: Itanium-shaped with a hash, which is dropped */
+	demangle_name("_ZN4core3fmt5write17h0123456789abcdefE", out, sizeof(out));
+	assert_string_equal(out, "core::fmt::write");
+	/* Rust v0 */
+	demangle_name("_RNvCs15kBYyAo9fc_7mycrate4main", out, sizeof(out));
+	assert_string_equal(out, "mycrate::main");
+	/* not mangled, or not valid: 0 and "" */
+	assert_int_equal(demangle_name("main", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(demangle_name("_Zjunk", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(demangle_name("_R", out, sizeof(out)), 0);
+	assert_int_equal(demangle_candidate("_Z3foov", 7), 1);
+	assert_int_equal(demangle_candidate("__libc_start_main", 17), 0);
+	/* output cut at the buffer */
+	n = demangle_name("_ZN6shapes3AccIdE4stepEd", out, 10);
+	assert_int_equal(n, 9);
+	assert_string_equal(out, "shapes::A");
+	assert_int_equal(demangle_name("_Z3foov", out, 1), -EINVAL);
+	/* too long to demangle: refused before the demangler sees it */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "_ZN", 3);
+	assert_int_equal(demangle_name(big, out, sizeof(out)), -E2BIG);
+	/* deep nesting within the bound: the recursion limit answers, no crash */
+	memset(big, 'P', DEMANGLE_IN_MAX);
+	memcpy(big, "_Z1f", 4);
+	big[DEMANGLE_IN_MAX] = '\0';
+	(void)demangle_name(big, out, sizeof(out));
+}
+
+static const char cxx_src[] =
+	"namespace shapes {\n"
+	"template <typename T> struct Acc {\n"
+	"	T v;\n"
+	"	__attribute__((noinline)) T step(T x);\n"
+	"};\n"
+	"template <typename T> T Acc<T>::step(T x) { v += x * 3; return v; }\n"
+	"template struct Acc<double>;\n"
+	"__attribute__((noinline)) int area(int w, int h) { return w * h + 1; }\n"
+	"}\n"
+	"extern \"C\" __attribute__((noinline)) int plain_c(int x) { return shapes::area(x, x); }\n";
+
+/* Look a mangled symbol up by nm's address: demangled name and raw name. */
+static void expect_cxx(const struct elfsym *e, const char *file, const char *raw, const char *want)
+{
+	char path[4096];
+	const char *name = NULL, *rname = NULL;
+	uint64_t vaddr, off, delta = 1;
+
+	path_of(path, sizeof(path), file);
+	vaddr = symtest_nm(path, raw, 0);
+	assert_true(vaddr != 0);
+	off = symtest_vaddr_to_off(path, vaddr);
+	assert_int_equal(elfsym_lookup_offset_names(e, off, &name, &rname, &delta), 0);
+	assert_string_equal(name, want);
+	assert_string_equal(rname, raw);
+	assert_int_equal(delta, 0);
+}
+
+/* C++ names are demangled at load, once; the raw name stays available;
+ * a load without ELFSYM_LOAD_DEMANGLE keeps only the raw names; a merged
+ * debug file brings its demangled names along. */
+static void test_demangle_tables(void **state)
+{
+	char src[4096], path[4096], dbg[4096];
+	const char *name, *rname;
+	struct elfsym *e, *raw;
+	uint64_t delta;
+	int fd;
+
+	(void)state;
+	if (!have_binutils || !symtest_have("g++"))
+		fail_msg("needs nm, objcopy, strip and g++ (packaging/deps.sh)");
+	path_of(src, sizeof(src), "cxx.cc");
+	assert_int_equal(symtest_write(src, cxx_src), 0);
+	assert_int_equal(symtest_sh("cd '%s' && g++ -O1 -fPIC -shared -Wl,--build-id -o libcxx.so cxx.cc", dir), 0);
+	e = load("libcxx.so");
+	expect_cxx(e, "libcxx.so", "_ZN6shapes3AccIdE4stepEd", "shapes::Acc<double>::step(double)");
+	expect_cxx(e, "libcxx.so", "_ZN6shapes4areaEii", "shapes::area(int, int)");
+	expect_cxx(e, "libcxx.so", "plain_c", "plain_c");
+	assert_true(elfsym_demangled(e) >= 2);
+
+	path_of(path, sizeof(path), "libcxx.so");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(elfsym_load_fd_flags(fd, 0, &raw), 0);
+	close(fd);
+	assert_int_equal(elfsym_demangled(raw), 0);
+	assert_true(elfsym_bytes(raw) < elfsym_bytes(e));
+	assert_int_equal(elfsym_lookup_offset_names(raw, symtest_vaddr_to_off(path, symtest_nm(path, "_ZN6shapes4areaEii", 0)),
+						    &name, &rname, &delta), 0);
+	assert_string_equal(name, "_ZN6shapes4areaEii");
+	assert_string_equal(rname, "_ZN6shapes4areaEii");
+	elfsym_free(raw);
+	elfsym_free(e);
+
+	/* stripped, its .symtab in a debug file by build-id: names merged
+	 * from it are demangled too (the mangled ones were only in .symtab) */
+	assert_int_equal(symtest_sh(
+		"set -e; cd '%s'; cp libcxx.so libcxx_s.so;"
+		"objcopy --only-keep-debug libcxx_s.so libcxx_s.debug; strip libcxx_s.so;"
+		"id=$(readelf -n libcxx_s.so | awk '/Build ID/ { print $3 }');"
+		"mkdir -p cdbg/.build-id/$(echo $id | cut -c1-2);"
+		"mv libcxx_s.debug cdbg/.build-id/$(echo $id | cut -c1-2)/$(echo $id | cut -c3-).debug", dir), 0);
+	e = load("libcxx_s.so");
+	snprintf(dbg, sizeof(dbg), "%s/cdbg", dir);
+	assert_int_equal(elfsym_load_debug(e, dbg, NULL, NULL, NULL), 0);
+	expect_cxx(e, "libcxx.so", "_ZN6shapes3AccIdE4stepEd", "shapes::Acc<double>::step(double)");
+	elfsym_free(e);
+}
+
+/* A real distribution debug file (Debian's libc6-dbg installs libc's
+ * under /usr/lib/debug/.build-id/xx/rest.debug): local functions that
+ * libc.so.6 itself no longer names are found there. */
+static void test_libc_debug(void **state)
+{
+	static const char *const libcs[] = { "/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6",
+					     "/lib/aarch64-linux-gnu/libc.so.6", NULL };
+	const char *libc = NULL;
+	uint8_t id[ELFSYM_BUILD_ID_MAX];
+	char dbg[4096];
+	struct elfsym *e = NULL;
+	int fd, n;
+
+	(void)state;
+	for (int i = 0; libcs[i] && !libc; i++)
+		if (access(libcs[i], R_OK) == 0)
+			libc = libcs[i];
+	assert_non_null(libc);
+	fd = open(libc, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = elfsym_read_build_id_fd(fd, id);
+	close(fd);
+	assert_int_equal(n, 20);
+	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (int i = 1; i < n; i++)
+		snprintf(dbg + strlen(dbg), sizeof(dbg) - strlen(dbg), "%02x", id[i]);
+	strcat(dbg, ".debug");
+	if (access(dbg, R_OK) != 0)
+		fail_msg("%s missing: install libc6-dbg (packaging/deps.sh)", dbg);
+	assert_int_equal(elfsym_load_path(libc, &e), 0);
+	assert_false(elfsym_sources(e) & ELFSYM_SRC_SYMTAB);
+	{
+		size_t before = elfsym_count(e);
+
+		assert_int_equal(elfsym_load_debug(e, "/usr/lib/debug", NULL, NULL, NULL), 0);
+		assert_true(elfsym_sources(e) & ELFSYM_SRC_DEBUGFILE);
+		/* the debug file names thousands of local functions more */
+		assert_true(elfsym_count(e) > before + 1000);
+	}
+	elfsym_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -714,6 +885,9 @@ int main(void)
 		cmocka_unit_test(test_stripped),
 		cmocka_unit_test(test_minidebuginfo),
 		cmocka_unit_test(test_debug_files),
+		cmocka_unit_test(test_demangle_names),
+		cmocka_unit_test(test_demangle_tables),
+		cmocka_unit_test(test_libc_debug),
 		cmocka_unit_test(test_no_build_id),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_hostile_notes),

@@ -139,6 +139,7 @@ static void test_live_no_worker(void **state)
 	assert_int_equal(off, func_off("prog_a", "gamma_func") + 3);
 	assert_int_equal(symbolizer_lookup(s, obj, off, &r), 0);
 	assert_string_equal(r.name, "gamma_func");
+	assert_string_equal(r.raw_name, "gamma_func");
 	assert_int_equal(r.offset, 3);
 	assert_string_equal(r.module, "prog_a");
 	assert_string_equal(symbolizer_object_name(s, obj), "prog_a");
