@@ -358,6 +358,8 @@ static uint32_t take_wants(struct collector *c)
 		c->wtake = v;
 		c->wtake_cap = n;
 	}
+	if (!n)
+		return 0; /* nothing wanted: the buffers may not exist yet */
 	memcpy(c->wtake, c->wants, (size_t)n * sizeof(*c->wtake));
 	memmove(c->wants, c->wants + n, (size_t)(c->nwants - n) * sizeof(*c->wants));
 	c->nwants -= n;
