@@ -624,6 +624,41 @@ uint32_t proctable_get(struct proctable *t, uint32_t tgid, uint64_t start_ns, co
 	return e->info.id;
 }
 
+uint32_t proctable_restore(struct proctable *t, const struct proc_info *p, uint64_t now_ns)
+{
+	struct stat_fields sf;
+	struct pent *e;
+	bool created;
+
+	if (!t || !p)
+		return PROC_ID_OVERFLOW;
+	if (p->tgid == 0)
+		return PROC_ID_IDLE;
+	e = get_entry(t, p->tgid, p->start_ns, p->comm, now_ns, &created);
+	if (!e)
+		return PROC_ID_OVERFLOW;
+	e->sampled = true;
+	if (!created)
+		return e->info.id;
+	/* what /proc gave (a process still running) wins; the saved data
+	 * fills the rest */
+	if (!e->info.cmdline && p->cmdline)
+		e->info.cmdline = strndup(p->cmdline, PT_CMDLINE_MAX);
+	if (!e->info.exe && p->exe)
+		e->info.exe = strndup(p->exe, PT_PATH_MAX - 1);
+	if (e->info.uid == UINT32_MAX)
+		e->info.uid = p->uid;
+	if (!e->info.ppid)
+		e->info.ppid = p->ppid;
+	if (p->first_seen_ns && p->first_seen_ns < e->info.first_seen_ns)
+		e->info.first_seen_ns = p->first_seen_ns;
+	if (p->exit_ns)
+		mark_dead(t, e, p->exit_ns, p->exit_code);
+	else if (read_stat_verified(t, p->tgid, e->start_ticks, &sf) == -ESRCH)
+		mark_dead(t, e, now_ns, 0);
+	return e->info.id;
+}
+
 void proctable_note_exec(struct proctable *t, uint32_t tgid, uint64_t start_ns, uint32_t ppid, const char *comm, const char *filename, uint64_t now_ns)
 {
 	struct pent *e;
