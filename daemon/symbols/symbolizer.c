@@ -766,3 +766,51 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 	free(s);
 	return NULL;
 }
+
+_Static_assert(SYM_BUILD_ID_MAX == ELFSYM_BUILD_ID_MAX, "one build-id bound");
+
+int symbolizer_object_describe(struct symbolizer *s, uint32_t obj, struct sym_object_desc *ret)
+{
+	struct object *o = obj_get(s, obj);
+	size_t plen = strlen(s->procfs);
+
+	if (!o || !ret)
+		return -ENOENT;
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->build_id, o->build_id, o->build_id_len);
+	ret->build_id_len = o->build_id_len;
+	ret->has_key = o->has_key;
+	ret->dev = o->key.dev;
+	ret->ino = o->key.ino;
+	ret->mtime_ns = o->key.mtime_ns;
+	/* a plain path outlives the process; /proc/PID/... ones do not */
+	for (size_t i = 0; i < PATHS_PER_OBJECT; i++) {
+		const char *p = o->paths[i];
+
+		if (p && p[0] == '/' && !(strncmp(p, s->procfs, plen) == 0 && p[plen] == '/')) {
+			ret->path = p;
+			break;
+		}
+	}
+	return 0;
+}
+
+uint32_t symbolizer_object_restore(struct symbolizer *s, const struct sym_object_desc *d)
+{
+	uint32_t oid;
+
+	if (!s || !d)
+		return SYM_OBJ_UNKNOWN;
+	if (d->build_id_len > 0 && d->build_id_len <= ELFSYM_BUILD_ID_MAX) {
+		oid = obj_by_build_id(s, d->build_id, d->build_id_len);
+	} else if (d->has_key) {
+		struct symloader_key k = { .dev = d->dev, .ino = d->ino, .mtime_ns = d->mtime_ns };
+
+		oid = obj_by_key(s, &k);
+	} else {
+		return SYM_OBJ_UNKNOWN;
+	}
+	if (oid != SYM_OBJ_UNKNOWN && d->path && d->path[0] == '/')
+		obj_add_path(s, oid, d->path, d->path);
+	return oid;
+}
