@@ -20,6 +20,8 @@ ALLOWED = {
     "daemon/store": SHARED | {"base"},
     "daemon/symbols": SHARED | {"base"},
     "daemon/collect": SHARED | {"base", "store"},
+    # the state file: saves and refills the stores (objects by build-id)
+    "daemon/state": SHARED | {"base", "store", "symbols"},
     "daemon/profile": SHARED | {"base", "store", "symbols"},
     # the registry names the stats of every lower layer (and the server's)
     "daemon/metrics": SHARED | {"base", "store", "symbols", "collect", "profile", "api/server.h"},
