@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
+#include "check.h"
 #include "api/api.h"
 #include "profd/protocol.h"
 #include "base/log.h"
@@ -39,6 +40,9 @@ static void usage(FILE *f)
 		"  -f, --foreground       stay in the foreground, log to stderr\n"
 		"  -l, --log-level LEVEL  error, warning, info or debug\n"
 		"      --print-config     print the effective configuration and exit\n"
+		"      --check            check that this host can run profd, then exit\n"
+		"                         (0: it can; every failure names its cause and fix)\n"
+		"      --json             with --check: one JSON object\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          print the version\n");
 }
@@ -187,13 +191,15 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "print-config", no_argument, NULL, 'P' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	static struct daemon d;
 	const char *sock = NULL, *freq = NULL, *level = NULL;
-	int foreground = 0, print_config = 0, c, r, ret = 1;
+	int foreground = 0, print_config = 0, check = 0, json = 0, c, r, ret = 1;
 	char err[512];
 	sigset_t mask;
 	struct server_opts so;
@@ -219,6 +225,12 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			print_config = 1;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'J':
+			json = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -264,6 +276,12 @@ int main(int argc, char **argv)
 		config_dump(&d.cfg, buf, sizeof(buf));
 		fputs(buf, stdout);
 		return 0;
+	}
+	if (check) {
+		/* the report says what failed; libbpf's own lines only on -l */
+		log_set_level(level ? d.cfg.log_level : LOG_CRIT);
+		libbpf_set_print(libbpf_log);
+		return check_main(d.cfg.socket, d.cfg.socket_group, d.cfg.state_dir, d.cfg.debug_dirs, json);
 	}
 	log_set_level(d.cfg.log_level);
 	libbpf_set_print(libbpf_log);
