@@ -861,7 +861,7 @@ static void check_programs(const struct check_opts *o, bool ready, struct check_
 	struct check_item *proc = item_add(r, "program proc (exec/exit)");
 	struct sampler *s = NULL;
 	struct kstats *k = NULL;
-	int e;
+	int e, ke = 0;
 
 	snprintf(st.comm[0], sizeof(st.comm[0]), "profdck%08x", (unsigned)getpid() << 1);
 	snprintf(st.comm[1], sizeof(st.comm[1]), "profdck%08x", (unsigned)getpid() << 1 | 1);
@@ -884,8 +884,11 @@ static void check_programs(const struct check_opts *o, bool ready, struct check_
 			DETAIL(proc, "sched_process_exec and sched_process_exit attached");
 		}
 	}
-	if (ready && kstats_new(&(struct kstats_opts){ 0 }, &(struct kstats_callbacks){ 0 }, &k) < 0)
-		k = NULL;
+	if (ready) {
+		ke = kstats_new(&(struct kstats_opts){ 0 }, &(struct kstats_callbacks){ 0 }, &k);
+		if (ke < 0)
+			k = NULL;
+	}
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		struct check_item *it = item_add(r, parts[i].name);
 
@@ -895,10 +898,15 @@ static void check_programs(const struct check_opts *o, bool ready, struct check_
 		} else if (k && (kstats_parts(k) & parts[i].part)) {
 			it->status = CHECK_OK;
 			DETAIL(it, "loaded and attached: %s", parts[i].what);
+		} else if (!k) {
+			it->status = CHECK_FAIL;
+			DETAIL(it, "not attached: %s", strerror(-ke));
+			errno_cause_fix(it, -ke, "loading or attaching this tp_btf program");
 		} else {
 			it->status = CHECK_FAIL;
-			DETAIL(it, "not attached: %s unavailable", parts[i].what);
-			errno_cause_fix(it, k ? EINVAL : EPERM, "loading or attaching this tp_btf program");
+			DETAIL(it, "not attached while the others are: %s unavailable", parts[i].what);
+			CAUSE(it, "the kernel lacks this tracepoint or a type this program reads");
+			FIX(it, "profd --log-level debug --check shows libbpf's message; profd runs without %s", parts[i].what);
 		}
 	}
 	k = kstats_free(k);
@@ -926,7 +934,9 @@ int check_run(const struct check_opts *o, struct check_report *r)
 	caps = read_capeff(o->procfs);
 	if (!o->no_bpf) {
 		ready &= check_bpf_syscall(o, r);
-		ready &= check_perf(o, caps, r);
+		/* programs are tried even when the event did not open: each
+		 * then says what is denied */
+		check_perf(o, caps, r);
 	}
 	check_caps(caps, r);
 	check_kallsyms(o, r);
