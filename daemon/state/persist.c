@@ -26,7 +26,7 @@ static const char MAGIC[8] = { 'P', 'R', 'O', 'F', 'D', 'S', 'T', 'A' };
 #define BOOT_ID_LEN 36u
 /* Sections of the payload: tag, length, body. Unknown tags are skipped,
  * so a later profd may add sections without a new version. */
-enum { SEC_GEOMETRY = 1, SEC_OBJECTS = 2, SEC_PROCS = 3, SEC_STACKS = 4, SEC_SLOTS = 5 };
+enum { SEC_GEOMETRY = 1, SEC_OBJECTS = 2, SEC_PROCS = 3, SEC_STACKS = 4, SEC_SLOTS = 5, SEC_META = 6 };
 /* frame kinds */
 enum { FK_KERNEL = 0, FK_OBJECT = 1, FK_UNKNOWN = 2 };
 /* Bounds a reader enforces whatever the file says (a corrupt count must
@@ -495,6 +495,10 @@ static int encode_tiers(const struct persist_src *src, const struct persist_opts
 		goto out;
 	w_room(&file, HEADER_LEN);
 	file.len = HEADER_LEN;
+	/* where the data begins: a restored query's covered time starts there */
+	w_var(&sec, o->data_from_ns);
+	w_section(&file, SEC_META, &sec);
+	sec.len = 0;
 	enc_geometry(&sec, &wo);
 	w_section(&file, SEC_GEOMETRY, &sec);
 	sec.len = 0;
@@ -967,13 +971,16 @@ static int dec_payload(struct dec *d, const uint8_t *p, size_t len)
 			return -EBADMSG;
 		s = (struct rbuf){ .p = r.p, .end = r.p + slen };
 		r.p += slen;
-		/* sections come in this order; each once */
+		/* sections come in this order; each once (META first) */
 		if (tag >= SEC_GEOMETRY && tag <= SEC_SLOTS) {
 			if ((int)tag <= seen)
 				return -EBADMSG;
 			seen = (int)tag;
+		} else if (tag == SEC_META && seen) {
+			return -EBADMSG;
 		}
 		switch (tag) {
+		case SEC_META: d->st->data_from_ns = r_var(&s); e = s.err; break;
 		case SEC_GEOMETRY: e = dec_geometry(d, &s); break;
 		case SEC_OBJECTS: e = dec_objects(d, &s); break;
 		case SEC_PROCS: e = dec_procs(d, &s); break;

@@ -49,6 +49,7 @@ struct persist_opts {
 	const char *boot_id;  /* this boot's id (/proc/sys/kernel/random/boot_id) */
 	uint64_t now_ns;      /* CLOCK_BOOTTIME */
 	uint64_t real_ns;     /* CLOCK_REALTIME, recorded for the reader */
+	uint64_t data_from_ns;/* saving: where the saving run's data begins */
 };
 
 /* An encoded file, ready to be written. */
@@ -73,6 +74,7 @@ int persist_write(const char *dir, const struct persist_buf *buf);
 struct persist_load_stats {
 	uint64_t bytes;
 	uint64_t saved_ns;       /* CLOCK_BOOTTIME of the save */
+	uint64_t data_from_ns;   /* where the saved data begins (0: not said) */
 	uint64_t slots, entries, records, procs, stacks, objects;
 	uint64_t dropped_slots;  /* outside the window's span now, or a tier
 				  * whose slot length changed */

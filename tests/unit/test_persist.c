@@ -262,7 +262,8 @@ static void path_of(char *buf, size_t cap, const char *suffix)
 
 static struct persist_opts opts_at(uint64_t now, uint32_t tiers)
 {
-	return (struct persist_opts){ .tiers = tiers, .max_bytes = 16u << 20, .boot_id = BOOT_A, .now_ns = now, .real_ns = 1 };
+	return (struct persist_opts){ .tiers = tiers, .max_bytes = 16u << 20, .boot_id = BOOT_A, .now_ns = now, .real_ns = 1,
+				      .data_from_ns = T0 + 123 };
 }
 
 static void save(struct world *w, uint64_t now, uint32_t tiers)
@@ -306,6 +307,7 @@ static void test_round_trip(void **state)
 
 	world_new(&b, T0 + 31 * SEC, SEC, 10);
 	assert_int_equal(load(&b, later, &st), 0);
+	assert_int_equal(st.data_from_ns, T0 + 123);
 	assert_int_equal(st.procs, 2);
 	assert_int_equal(st.stacks, 2);
 	assert_int_equal(st.objects, 2);
