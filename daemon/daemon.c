@@ -4,11 +4,15 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/log.h"
+#include "base/notify.h"
+#include "state/persist.h"
 #include "store/proctable.h"
 #include "collect/resources.h"
 #include "api/server.h"
@@ -180,6 +184,7 @@ int daemon_init(struct daemon *d)
 	int err;
 
 	d->start_boot_ns = clock_boot_ns();
+	d->data_from_ns = d->start_boot_ns;
 	d->data_until_ns = d->start_boot_ns / d->cfg.fine_slot_ns * d->cfg.fine_slot_ns;
 
 	err = stacks_new(d->cfg.max_stacks, &d->stacks);
@@ -225,6 +230,7 @@ int daemon_init(struct daemon *d)
 
 void daemon_fini(struct daemon *d)
 {
+	d->state_writer = persist_writer_free(d->state_writer);
 	d->push = push_free(d->push);
 	d->res = resources_free(d->res);
 	d->sampler = sampler_free(d->sampler);
@@ -234,6 +240,37 @@ void daemon_fini(struct daemon *d)
 	d->sym = symbolizer_free(d->sym);
 	free(d->noted);
 	d->noted = NULL;
+}
+
+/* STATUS= every 10 s, and the watchdog's keep-alive, from the tick: a
+ * loop that stops ticking stops feeding the watchdog, and systemd
+ * restarts it. A drain that fails is not healthy either. */
+#define STATUS_EVERY_NS (10ull * 1000000000ull)
+static void daemon_notify_tick(struct daemon *d, uint64_t now)
+{
+	int r;
+
+	if (!notify_enabled(d->notify))
+		return;
+	r = notify_watchdog_tick(d->notify, clock_mono_ns(), !d->sampler_failing);
+	if (r < 0)
+		log_warn_errno(r, "notify: watchdog keep-alive: %m");
+	if (now - d->status_ns >= STATUS_EVERY_NS) {
+		struct sampler_stats ss;
+		struct proctable_stats ps;
+		char status[128];
+
+		sampler_get_stats(d->sampler, &ss);
+		proctable_get_stats(d->procs, &ps);
+		notify_format_status(status, sizeof(status),
+				     d->status_ns ? (double)(ss.drained - d->status_drained) * 1e9 / (double)(now - d->status_ns) : 0,
+				     ps.alive, -1);
+		d->status_ns = now;
+		d->status_drained = ss.drained;
+		r = notify_status(d->notify, status);
+		if (r < 0)
+			log_warn_errno(r, "notify: status: %m");
+	}
 }
 
 void daemon_tick(struct daemon *d, uint64_t now)
@@ -247,6 +284,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	 * the timer's small lateness): it closes the slot that just ended. */
 	d->data_until_ns = boundary - slot;
 	n = sampler_drain(d->sampler);
+	d->sampler_failing = n < 0;
 	if (n < 0)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
 	d->data_until_ns = boundary;
@@ -258,7 +296,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 		const struct res_system *rs = resources_system(d->res);
 		struct profile_src src = {
 			.win = d->win, .stacks = d->stacks, .procs = d->procs, .sym = d->sym,
-			.data_until_ns = d->data_until_ns, .start_ns = d->start_boot_ns,
+			.data_until_ns = d->data_until_ns, .start_ns = d->data_from_ns,
 			.frequency = sampler_frequency(d->sampler),
 		};
 
@@ -269,6 +307,9 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	}
 	d->last_tick_ns = now;
 	server_tick(d->server, clock_mono_ms());
+	daemon_notify_tick(d, now);
+	if (d->cfg.save_windows && d->cfg.save_interval_ns && now >= d->next_save_ns)
+		daemon_state_save(d, 0);
 
 	if (d->ticks % 5 == 0)
 		proctable_reap(d->procs, now);
@@ -282,6 +323,13 @@ void daemon_tick(struct daemon *d, uint64_t now)
 }
 
 void daemon_reload(struct daemon *d)
+{
+	struct reload_result r;
+
+	daemon_reload_result(d, &r);
+}
+
+static void reload_apply(struct daemon *d, struct reload_result *res)
 {
 	struct config c;
 	char err[512];
@@ -297,17 +345,24 @@ void daemon_reload(struct daemon *d)
 		r = config_validate(&c, err, sizeof(err));
 	if (r) {
 		d->reload_failures++;
+		snprintf(res->error, sizeof(res->error), "%s", err);
 		log_err("config: reload failed, keeping the running configuration: %s", err);
 		return;
 	}
 	/* Settings that need a restart keep their running values. */
 	if (strcmp(c.socket, d->cfg.socket) || c.fine_slot_ns != d->cfg.fine_slot_ns ||
 	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
-	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns)
+	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns) {
+		snprintf(res->restart, sizeof(res->restart), "socket, tick and window geometry");
 		log_warn("config: socket, tick and window geometry changes apply at restart");
+	}
 	if (c.npush != d->cfg.npush || memcmp(c.push, d->cfg.push, sizeof(c.push)) ||
-	    memcmp(&c.scrape, &d->cfg.scrape, sizeof(c.scrape)) || strcmp(c.state_dir, d->cfg.state_dir))
+	    memcmp(&c.scrape, &d->cfg.scrape, sizeof(c.scrape)) || strcmp(c.state_dir, d->cfg.state_dir)) {
+		size_t n = strlen(res->restart);
+
+		snprintf(res->restart + n, sizeof(res->restart) - n, "%spush, scrape and state_dir", n ? "; " : "");
 		log_warn("config: push, scrape and state_dir changes apply at restart");
+	}
 	memcpy(c.push, d->cfg.push, sizeof(c.push));
 	c.npush = d->cfg.npush;
 	c.scrape = d->cfg.scrape;
@@ -321,12 +376,154 @@ void daemon_reload(struct daemon *d)
 	if (c.frequency != d->cfg.frequency) {
 		r = sampler_set_frequency(d->sampler, c.frequency);
 		if (r) {
-			log_err("sampler: switching to %u Hz failed (%s), back to %u Hz", c.frequency, strerror(-r), d->cfg.frequency);
+			snprintf(res->error, sizeof(res->error), "sampler: switching to %u Hz failed (%s), back to %u Hz",
+				 c.frequency, strerror(-r), d->cfg.frequency);
+			log_err("%s", res->error);
 			sampler_set_frequency(d->sampler, d->cfg.frequency);
 			c.frequency = d->cfg.frequency;
 		}
 	}
 	log_set_level(c.log_level);
 	d->cfg = c;
+	res->applied = 1;
 	log_info("config: reloaded %s", d->config_path);
+}
+
+void daemon_reload_result(struct daemon *d, struct reload_result *res)
+{
+	char status[640];
+
+	memset(res, 0, sizeof(*res));
+	/* the service manager waits for READY=1 (Type=notify-reload) */
+	notify_reloading(d->notify, clock_mono_ns());
+	reload_apply(d, res);
+	if (!res->applied)
+		snprintf(status, sizeof(status), "reload failed, running configuration kept: %s", res->error);
+	else if (res->restart[0])
+		snprintf(status, sizeof(status), "reloaded; needs a restart to apply: %s", res->restart);
+	else
+		snprintf(status, sizeof(status), "reloaded %.400s", d->config_path);
+	notify_ready(d->notify, status);
+}
+
+/* ---- the windows across restarts ---- */
+
+static struct persist_src state_src(struct daemon *d)
+{
+	return (struct persist_src){ .win = d->win, .stacks = d->stacks, .procs = d->procs, .sym = d->sym };
+}
+
+static struct persist_opts state_opts(struct daemon *d, uint32_t tiers)
+{
+	return (struct persist_opts){
+		.tiers = tiers,
+		/* the file holds what the store holds, in a denser form: the
+		 * store's own bound bounds it */
+		.max_bytes = d->cfg.store_max_bytes,
+		.boot_id = d->boot_id,
+		.now_ns = clock_boot_ns(),
+		.real_ns = clock_ns(CLOCK_REALTIME),
+		.data_from_ns = d->data_from_ns,
+	};
+}
+
+void daemon_state_load(struct daemon *d)
+{
+	struct persist_src src = state_src(d);
+	struct persist_opts o;
+	struct persist_load_stats st;
+	struct window_stats ws;
+	int r;
+
+	if (!d->cfg.save_windows)
+		return;
+	r = persist_read_boot_id(NULL, d->boot_id, sizeof(d->boot_id));
+	if (r < 0)
+		log_warn_errno(r, "state: reading the boot id: %m (saved windows are then never restored)");
+	d->next_save_ns = clock_boot_ns() + d->cfg.save_interval_ns;
+	o = state_opts(d, 0);
+	r = persist_load(d->cfg.state_dir, &src, &o, &st);
+	if (r == -ENOENT)
+		return;
+	if (r == -ESTALE) {
+		log_info("state: %s/" PERSIST_FILE ": %s; the windows start empty", d->cfg.state_dir, st.reason);
+		return;
+	}
+	if (r == -EBADMSG || r == -EPROTO || r == -EFBIG) {
+		log_warn("state: %s/" PERSIST_FILE " set aside as " PERSIST_FILE ".bad: %s; the windows start empty",
+			 d->cfg.state_dir, st.reason);
+		return;
+	}
+	if (r < 0) {
+		log_warn_errno(r, "state: loading %s/" PERSIST_FILE ": %m; the windows start empty", d->cfg.state_dir);
+		return;
+	}
+	/* the restored data begins where the saving run's did, unless the
+	 * ring has dropped that far back since */
+	window_get_stats(d->win, &ws);
+	if (st.slots) {
+		uint64_t from = st.data_from_ns > ws.oldest_ns ? st.data_from_ns : ws.oldest_ns;
+
+		if (from < d->data_from_ns)
+			d->data_from_ns = from;
+	}
+	log_info("state: restored %" PRIu64 " slots (%" PRIu64 " entries, %" PRIu64 " counter records) of %" PRIu64
+		 " processes and %" PRIu64 " stacks, saved %.1f s ago; %" PRIu64 " slots too old or of another geometry, %" PRIu64 " refused",
+		 st.slots, st.entries, st.records, st.procs, st.stacks,
+		 (double)(clock_boot_ns() - st.saved_ns) / 1e9, st.dropped_slots, st.failed);
+}
+
+void daemon_state_save(struct daemon *d, int final)
+{
+	struct persist_src src = state_src(d);
+	struct window_opts wo;
+	struct persist_opts o;
+	struct persist_buf *b = NULL;
+	uint64_t t0 = clock_mono_ns();
+	size_t len;
+	int r;
+
+	if (!d->cfg.save_windows || !d->win)
+		return;
+	d->next_save_ns = clock_boot_ns() + d->cfg.save_interval_ns;
+	window_get_opts(d->win, &wo);
+	/* periodic: the coarse tier (the hour before); at stop: every tier */
+	o = state_opts(d, final ? (1u << wo.ntiers) - 1 : 1u << (wo.ntiers - 1));
+	if (!final && d->state_writer) {
+		r = persist_writer_poll(d->state_writer);
+		if (r < 0 && r != -EINPROGRESS)
+			log_warn_errno(r, "state: saving %s/" PERSIST_FILE ": %m", d->cfg.state_dir);
+		if (r == -EINPROGRESS)
+			return; /* the last one still writes: skip this one */
+	}
+	r = persist_encode(&src, &o, &b);
+	if (r < 0) {
+		log_warn_errno(r, "state: encoding the windows: %m%s", r == -EFBIG ? " (over memory_limit)" : "");
+		return;
+	}
+	if (final) {
+		if (d->state_writer)
+			d->state_writer = persist_writer_free(d->state_writer);
+		r = persist_write(d->cfg.state_dir, b);
+		if (r < 0)
+			log_err_errno(r, "state: saving %s/" PERSIST_FILE ": %m", d->cfg.state_dir);
+		else
+			log_info("state: saved %" PRIu64 " slots of %" PRIu64 " processes and %" PRIu64 " stacks (%zu bytes%s) in %.0f ms",
+				 b->slots, b->procs, b->stacks, b->len, b->tiers == o.tiers ? "" : ", fine tier left out: over the bound",
+				 (double)(clock_mono_ns() - t0) / 1e6);
+		persist_buf_free(b);
+		return;
+	}
+	if (!d->state_writer && (r = persist_writer_new(d->cfg.state_dir, &d->state_writer)) < 0) {
+		persist_buf_free(b);
+		log_warn_errno(r, "state: writer: %m");
+		return;
+	}
+	len = b->len;
+	r = persist_writer_submit(d->state_writer, b); /* takes b */
+	if (r < 0)
+		log_warn_errno(r, "state: saving %s/" PERSIST_FILE ": %m", d->cfg.state_dir);
+	else
+		log_debug("state: periodic save of %zu bytes handed to the writer (%.1f ms to encode)", len,
+			  (double)(clock_mono_ns() - t0) / 1e6);
 }

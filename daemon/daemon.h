@@ -17,6 +17,8 @@ struct proctable;
 struct window;
 struct resources;
 struct push;
+struct notify;
+struct persist_writer;
 
 struct daemon {
 	struct config cfg;
@@ -32,6 +34,13 @@ struct daemon {
 	struct resources *res;
 	struct push *push;          /* pushers and scrape endpoint; NULL: none */
 	int tfd, sfd;
+	struct notify *notify;      /* service manager (sd_notify); a no-op outside systemd */
+	struct persist_writer *state_writer; /* periodic saves of the windows */
+	uint64_t next_save_ns;      /* CLOCK_BOOTTIME of the next periodic save */
+	uint64_t data_from_ns;      /* oldest data held: start, or restored history */
+	char boot_id[40];           /* this boot's id: the state file is valid within it */
+	uint64_t status_ns, status_drained; /* last STATUS= line: time, samples drained */
+	int sampler_failing;        /* the last drain failed: not healthy */
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */
 	uint64_t last_tick_ns;      /* CLOCK_BOOTTIME of the last drain */
@@ -54,6 +63,22 @@ void daemon_fini(struct daemon *d);
 void daemon_tick(struct daemon *d, uint64_t now_ns);
 /* SIGHUP: reload the config file; keep the old one if invalid. */
 void daemon_reload(struct daemon *d);
+
+/* What a reload did (profctl reload shows it). */
+struct reload_result {
+	int applied;          /* 1: the new file is in force */
+	char error[512];      /* not applied: why (file, line, key) */
+	char restart[256];    /* settings changed that wait for a restart, or "" */
+};
+/* daemon_reload, with its result; RELOADING=1 ... READY=1 around it. */
+void daemon_reload_result(struct daemon *d, struct reload_result *ret);
+
+/* The windows saved by the last run (state_dir/profd.state), after the
+ * symbolizer exists; logs what it restored or why not. */
+void daemon_state_load(struct daemon *d);
+/* Save the windows: final (at stop) writes both tiers now; otherwise the
+ * coarse tier goes to the writer thread. Logs failures. */
+void daemon_state_save(struct daemon *d, int final);
 
 
 #endif

@@ -24,6 +24,7 @@
 #include "profd/protocol.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "base/notify.h"
 #include "collect/resources.h"
 #include "api/server.h"
 #include "symbols/symbolizer.h"
@@ -305,6 +306,15 @@ int main(int argc, char **argv)
 		log_err_errno(r, "epoll: %m");
 		return 1;
 	}
+	{
+		struct notify_env env = notify_env_from_process();
+
+		r = notify_new(&env, &d.notify);
+	}
+	if (r < 0) {
+		log_warn_errno(r, "$NOTIFY_SOCKET: %m; the service manager will not hear from profd");
+		notify_new(NULL, &d.notify);
+	}
 	d.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d.sfd < 0 || loop_add(d.loop, d.sfd, EPOLLIN, on_signal, &d)) {
 		log_err_errno(errno, "signalfd: %m");
@@ -313,7 +323,8 @@ int main(int argc, char **argv)
 	r = daemon_init(&d);
 	if (r) {
 		log_err_errno(r, "startup failed: %m%s",
-			(r == -EPERM || r == -EACCES) ? " (profd needs root or CAP_BPF+CAP_PERFMON)" : "");
+			(r == -EPERM || r == -EACCES) ? " (profd needs root or CAP_BPF+CAP_PERFMON; profd --check says what is missing)" : "");
+		notify_errno(d.notify, r, "startup failed: cannot load or attach the BPF programs; profd --check says why");
 		ret = r == -EPERM || r == -EACCES ? 77 : 1;
 		goto out;
 	}
@@ -354,13 +365,27 @@ int main(int argc, char **argv)
 		log_err_errno(errno, "symbolizer eventfd: %m");
 		goto out;
 	}
+	/* history first: a query right after READY=1 sees the hour before */
+	daemon_state_load(&d);
 	log_info("profd %s ready: socket %s, %u Hz", PROFD_VERSION, d.cfg.socket, d.cfg.frequency);
+	{
+		char status[160];
+
+		snprintf(status, sizeof(status), "sampling at %u Hz on %u CPUs (%s), socket %.80s", d.cfg.frequency,
+			 sampler_ncpus(d.sampler), sampler_event_name(d.sampler), d.cfg.socket);
+		/* only now: programs attached, socket listening */
+		notify_ready(d.notify, status);
+	}
 
 	r = loop_run(d.loop);
 	if (r)
 		log_err_errno(r, "event loop: %m");
 	else
 		ret = 0;
+	notify_stopping(d.notify, "saving the windows");
+	/* what the ring holds still counts, then everything goes to disk */
+	sampler_drain(d.sampler);
+	daemon_state_save(&d, 1);
 out:
 	d.server = server_free(d.server);
 	daemon_fini(&d);
@@ -369,6 +394,7 @@ out:
 	if (d.sfd >= 0)
 		close(d.sfd);
 	loop_free(d.loop);
+	d.notify = notify_free(d.notify);
 	log_info("profd stopped");
 	return ret;
 }

@@ -18,7 +18,7 @@ void api_profile_src(const struct daemon *d, struct profile_src *ret)
 		.procs = d->procs,
 		.sym = d->sym,
 		.data_until_ns = d->data_until_ns,
-		.start_ns = d->start_boot_ns,
+		.start_ns = d->data_from_ns,
 		.frequency = sampler_frequency(d->sampler),
 	};
 }
