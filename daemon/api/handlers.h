@@ -19,6 +19,7 @@ struct server_reply;
 void api_status(struct daemon *d, struct json_object *req, struct server_reply *reply);
 void api_top(struct daemon *d, struct json_object *req, struct server_reply *reply);
 void api_export(struct daemon *d, struct json_object *req, struct server_reply *reply);
+void api_reload(struct daemon *d, struct json_object *req, struct server_reply *reply);
 
 /* The store and symbolizer of the daemon, as the profile layer takes them. */
 void api_profile_src(const struct daemon *d, struct profile_src *ret);

@@ -170,6 +170,15 @@ static int queue_reply(struct client *c, char *line, const void *payload, size_t
 	return 0;
 }
 
+int server_reply_peer(const struct server_reply *r, struct ucred *ret)
+{
+	socklen_t len = sizeof(*ret);
+
+	if (getsockopt(r->c->fd, SOL_SOCKET, SO_PEERCRED, ret, &len) < 0)
+		return -errno;
+	return len == sizeof(*ret) ? 0 : -EIO;
+}
+
 void server_reply_ok(struct server_reply *r, struct json_object *data)
 {
 	server_reply_payload(r, data, NULL, 0, NULL);

@@ -27,6 +27,11 @@ void server_reply_ok(struct server_reply *r, struct json_object *data);
 void server_reply_payload(struct server_reply *r, struct json_object *data, const void *payload, size_t n, const char *type);
 void server_reply_error(struct server_reply *r, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The client's credentials (SO_PEERCRED: as of its connect()). 0 or
+ * -errno. */
+struct ucred;
+int server_reply_peer(const struct server_reply *r, struct ucred *ret);
+
 /* Called for each valid request; cmd is the "cmd" member, req the whole
  * object (borrowed). Unknown commands must answer PROFD_E_UNKNOWN_CMD. */
 typedef void (*server_handler_fn)(void *userdata, const char *cmd, struct json_object *req, struct server_reply *reply);
