@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +36,10 @@
 
 #define DEFAULT_TIMEOUT_MS 10000
 
+struct verb;
+
 struct ctx {
+	const struct verb *verb; /* the verb running: its --help */
 	const char *socket;
 	bool json;
 	uint64_t timeout_ms;
@@ -85,7 +89,8 @@ static int fail_remote(const struct ctx *c, const char *code, const char *messag
 	char msg[1024];
 
 	snprintf(msg, sizeof(msg), "%s: %s", code, message);
-	return report(c, EXIT_DAEMON, code, message, NULL, msg);
+	return report(c, EXIT_DAEMON, code, message,
+		      !strcmp(code, PROFD_E_PERMISSION) ? "run it as root (sudo profctl ...)" : NULL, msg);
 }
 
 static int fail_usage(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -103,12 +108,17 @@ static void usage(FILE *f)
 		"                              I/O or run-queue delay, with their hottest function\n"
 		"  export --format folded|json [--window 30s] [--pid PID] [-o FILE]\n"
 		"                              stacks for flame graphs (folded) or tools (json)\n"
-		"  help                        this text\n"
+		"  reload                      re-read the configuration file (root only);\n"
+		"                              says what failed or needs a restart\n"
+		"  help [VERB]                 this text, or a verb's (also: VERB --help)\n"
 		"\n"
 		"The socket is %s unless --socket or $%s says otherwise.\n"
 		"Exit status: 0 ok, 1 daemon or local error, 2 daemon unreachable, 64 usage.\n",
 		PROFD_DEFAULT_SOCKET, PROFD_SOCKET_ENV);
 }
+
+/* `profctl VERB --help`: the verb's own text; the overview otherwise. */
+static void help(const struct ctx *c, FILE *f);
 
 static int fail_usage(const struct ctx *c, const char *fmt, ...)
 {
@@ -119,11 +129,51 @@ static int fail_usage(const struct ctx *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fail(c, EXIT_USAGE, "usage", NULL, "%s", msg);
-	usage(stderr);
+	help(c, stderr);
 	return EXIT_USAGE;
 }
 
 /* ---- requests ---- */
+
+/* Why connect() failed, said as what the user can act on: the daemon is
+ * not running, the socket is not for them (and which group to join), or
+ * the path is not profd's socket. */
+static int fail_connect(const struct ctx *c, int r)
+{
+	struct stat st;
+	bool exists = stat(c->socket, &st) == 0;
+
+	if (r == -EACCES || r == -EPERM) {
+		struct group *g = exists ? getgrgid(st.st_gid) : NULL;
+		char grp[64], hint[256];
+
+		if (g)
+			snprintf(grp, sizeof(grp), "%s", g->gr_name);
+		else if (exists)
+			snprintf(grp, sizeof(grp), "%u", (unsigned)st.st_gid);
+		else
+			snprintf(grp, sizeof(grp), "profd");
+		snprintf(hint, sizeof(hint),
+			 "join the group: sudo usermod -aG %s $USER, then log in again (or run profctl as root)", grp);
+		return fail(c, EXIT_CONNECT, "permission_denied", hint,
+			    "permission denied on %s: profd's socket is for root and members of group '%s'; "
+			    "profd is running, you are not allowed in", c->socket, grp);
+	}
+	if (exists && !S_ISSOCK(st.st_mode))
+		return fail(c, EXIT_CONNECT, "wrong_socket", "give profd's socket: --socket PATH or $" PROFD_SOCKET_ENV,
+			    "%s is not a socket: wrong --socket?", c->socket);
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		return fail(c, EXIT_CONNECT, "not_running",
+			    "start it: systemctl start profd (profd --check says whether it can run here); "
+			    "if it runs on another socket: --socket PATH or $" PROFD_SOCKET_ENV,
+			    "profd is not running: %s%s", r == -ENOENT ? "no socket at " : "nothing listens on ",
+			    c->socket);
+	if (r == -ETIMEDOUT)
+		return fail(c, EXIT_CONNECT, "timeout", "is it stopped (SIGSTOP) or overloaded? systemctl status profd",
+			    "profd at %s did not accept the connection in time", c->socket);
+	return fail(c, EXIT_CONNECT, "cannot_connect", "is profd running? systemctl status profd",
+		    "cannot connect to profd at %s: %s", c->socket, strerror(-r));
+}
 
 /* Sends req (put) and waits for the answer. Daemon errors and transport
  * failures are reported here; returns 0 or the exit code to use. */
@@ -144,10 +194,7 @@ static int request(const struct ctx *c, struct json_object *req, struct response
 	r = client_connect(c->socket, c->timeout_ms, &fd);
 	if (r < 0) {
 		free(line);
-		return fail(c, EXIT_CONNECT, "cannot_connect",
-			    "is profd running? try: systemctl status profd (or set --socket / " PROFD_SOCKET_ENV ")",
-			    "cannot connect to profd at %s: %s", c->socket,
-			    r == -ETIMEDOUT ? "timed out (daemon busy?)" : strerror(-r));
+		return fail_connect(c, r);
 	}
 	r = client_send_all(fd, line, strlen(line), c->timeout_ms);
 	free(line);
@@ -207,7 +254,7 @@ static int common_opt(struct ctx *c, int opt, int *ret_exit)
 		c->timeout_ms = ns / NSEC_PER_MSEC;
 		return 1;
 	case 'h':
-		usage(stdout);
+		help(c, stdout);
 		*ret_exit = 0;
 		return -1;
 	case '?':
@@ -575,21 +622,95 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 	return ex;
 }
 
-static int verb_help(struct ctx *c, int argc, char **argv)
+static int verb_reload(struct ctx *c, int argc, char **argv)
 {
-	usage(stdout);
+	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
+	struct json_object *req, *v;
+	struct response resp;
+	int opt, ex = 0;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		if (common_opt(c, opt, &ex) <= 0)
+			return ex;
+	if (optind < argc)
+		return fail_usage(c, "reload: unexpected argument '%s'", argv[optind]);
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("reload"));
+	/* a broken file is the daemon's error reply: printed, exit 1 */
+	ex = request(c, req, &resp);
+	if (ex)
+		return ex;
+	if (c->json) {
+		print_json(stdout, resp.data);
+	} else {
+		printf("profd reloaded %s\n", json_object_get_string(json_object_object_get(resp.data, "config")));
+		v = json_object_object_get(resp.data, "needs_restart");
+		if (v && json_object_get_string(v)[0])
+			printf("changed, applied at the next restart (systemctl restart profd): %s\n", json_object_get_string(v));
+	}
+	client_response_release(&resp);
 	return 0;
 }
+
+static int verb_help(struct ctx *c, int argc, char **argv);
 
 static const struct verb {
 	const char *name;
 	int (*fn)(struct ctx *c, int argc, char **argv);
+	const char *help;
 } verbs[] = {
-	{ "status", verb_status },
-	{ "top", verb_top },
-	{ "export", verb_export },
-	{ "help", verb_help },
+	{ "status", verb_status,
+	  "usage: profctl status [--json]\n"
+	  "Daemon health: uptime, sampling, counters of samples taken, drained and\n"
+	  "dropped, the store's and symbol cache's use against their bounds, pushers.\n" },
+	{ "top", verb_top,
+	  "usage: profctl top [--window 10s] [--sort KEY] [--limit N] [--pid PID]\n"
+	  "                   [--unit UNIT] [--once] [--interval 2s] [--json]\n"
+	  "Processes of the last --window (a duration: 30s, 5m, 1h; up to 48h) by\n"
+	  "--sort: cpu, mem, gpu, io, runq, samples, pid or comm, with their hottest\n"
+	  "function. On a terminal: a live view refreshed every --interval (q quits);\n"
+	  "--once, a pipe or --json: one table. --pid one process, --unit one\n"
+	  "systemd unit's processes, --limit rows (1..10000).\n" },
+	{ "export", verb_export,
+	  "usage: profctl export --format folded|json [--window 30s] [--pid PID]\n"
+	  "                      [-o FILE] [--json]\n"
+	  "Stacks of the last --window for flame graphs (folded: one 'frame;frame N'\n"
+	  "line per stack) or tools (json). -o writes FILE (atomically); the default\n"
+	  "is stdout. With -o and --json, a summary of what was written.\n" },
+	{ "reload", verb_reload,
+	  "usage: profctl reload [--json]\n"
+	  "Re-read profd's configuration file, as SIGHUP does, and say the result:\n"
+	  "an invalid file is refused (profd keeps running with the old one) and the\n"
+	  "error names file, line and key; settings that apply only at a restart are\n"
+	  "listed. Root only. Exit status 0 when applied, 1 when refused.\n" },
+	{ "help", verb_help,
+	  "usage: profctl help [VERB]\n"
+	  "The overview, or VERB's usage (the same as profctl VERB --help).\n" },
 };
+
+static void help(const struct ctx *c, FILE *f)
+{
+	if (c->verb)
+		fputs(c->verb->help, f);
+	else
+		usage(f);
+}
+
+static int verb_help(struct ctx *c, int argc, char **argv)
+{
+	if (argc > 1) {
+		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+			if (!strcmp(argv[1], verbs[i].name)) {
+				fputs(verbs[i].help, stdout);
+				return 0;
+			}
+		}
+		c->verb = NULL;
+		return fail_usage(c, "help: unknown verb '%s'", argv[1]);
+	}
+	usage(stdout);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -622,6 +743,7 @@ int main(int argc, char **argv)
 			int vargc = argc - optind;
 
 			optind = 0; /* glibc: full re-initialisation */
+			c.verb = &verbs[i];
 			return verbs[i].fn(&c, vargc, vargv);
 		}
 	}
