@@ -341,6 +341,11 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 	r = config_load_file(&c, d->config_path, err, sizeof(err));
 	if (r == -ENOENT && !d->config_explicit)
 		r = 0;
+	/* the command line still wins over the file */
+	if (!r && ((d->opt_socket && config_set(&c, "daemon.socket", d->opt_socket, err, sizeof(err))) ||
+		   (d->opt_frequency && config_set(&c, "sampling.frequency", d->opt_frequency, err, sizeof(err))) ||
+		   (d->opt_log_level && config_set(&c, "daemon.log_level", d->opt_log_level, err, sizeof(err)))))
+		r = -EINVAL;
 	if (!r)
 		r = config_validate(&c, err, sizeof(err));
 	if (r) {

@@ -24,6 +24,8 @@ struct daemon {
 	struct config cfg;
 	char config_path[4096];
 	int config_explicit;        /* --config given: a missing file is an error */
+	/* command-line overrides (NULL: none), applied again on reload */
+	const char *opt_socket, *opt_frequency, *opt_log_level;
 	struct loop *loop;
 	struct sampler *sampler;
 	struct symbolizer *sym;

@@ -272,6 +272,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "profd: %s\n", err);
 		return 78;
 	}
+	d.opt_socket = sock;
+	d.opt_frequency = freq;
+	d.opt_log_level = level;
 	if (print_config) {
 		static char buf[65536]; /* 16 [push] sections fit */
 		config_dump(&d.cfg, buf, sizeof(buf));
