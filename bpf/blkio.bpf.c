@@ -17,7 +17,9 @@
 #include <bpf/bpf_tracing.h>
 
 #include "profd/counters.h"
+#include "core_fixes.bpf.h"
 #include "hist.bpf.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -49,12 +51,7 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct profd_io_counters);
-} io_procs SEC(".maps");
+/* io_procs: maps.bpf.h (shared with sched.bpf.c). */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -70,9 +67,8 @@ struct {
 	__type(value, struct profd_io_stats);
 } stats SEC(".maps");
 
-/* Templates for new entries (update_elem copies them). */
-struct profd_io_counters zero_io = {};
-struct profd_cgroup_io zero_cgroup = {};
+/* Template for new cgroup entries (update_elem copies it; never written). */
+const struct profd_cgroup_io zero_cgroup = {};
 
 static __always_inline struct profd_io_stats *stats_get(void)
 {
@@ -82,13 +78,6 @@ static __always_inline struct profd_io_stats *stats_get(void)
 }
 
 
-static __always_inline __u64 rq_cgroup_id(struct request *rq)
-{
-	if (!bpf_core_field_exists(struct bio, bi_blkg))
-		return 0;
-	return BPF_CORE_READ(rq, bio, bi_blkg, blkcg, css.cgroup, kn, id);
-}
-
 /* Record the current task as the request's owner. */
 static __always_inline struct inflight *track(struct request *rq, __u32 flags, struct profd_io_stats *st)
 {
@@ -96,11 +85,11 @@ static __always_inline struct inflight *track(struct request *rq, __u32 flags, s
 	__u64 key = (__u64)rq;
 	struct inflight v = {};
 
-	v.tgid = BPF_CORE_READ(cur, tgid);
-	v.start_time = BPF_CORE_READ(cur, group_leader, start_boottime);
+	v.tgid = cur->tgid;
+	v.start_time = cur->group_leader->start_boottime;
 	v.cgroup_id = rq_cgroup_id(rq);
 	v.flags = flags;
-	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD)
+	if (cur->flags & PF_KTHREAD)
 		v.flags |= PROFD_KF_KTHREAD << 8;
 	/* BPF_ANY: a request struct is reused; an entry left by a completion
 	 * we did not see is overwritten here. */
@@ -162,6 +151,31 @@ int BPF_PROG(profd_rq_issue, struct request *rq)
 	return 0;
 }
 
+/* Insert a process's entry complete, identity included, in one map
+ * update, so another CPU never sees it half-initialised and resets it
+ * (sched.bpf.c's proc_insert, for the same reason). Out of line: the
+ * 336-byte template lives in this frame only. */
+static __noinline int io_insert(__u32 tgid, __u64 start, __u32 flags, int stale, struct profd_io_stats *st)
+{
+	struct profd_io_counters init = {};
+	long err;
+
+	init.start_time = start;
+	init.tgid = tgid;
+	init.flags = flags;
+	if (stale) {
+		st->stale_reset++;
+		return bpf_map_update_elem(&io_procs, &tgid, &init, BPF_EXIST) ? -1 : 0;
+	}
+	err = bpf_map_update_elem(&io_procs, &tgid, &init, BPF_NOEXIST);
+	/* -EEXIST: another CPU created it just now, complete. */
+	if (err && err != -EEXIST) {
+		st->proc_full++;
+		return -1;
+	}
+	return 0;
+}
+
 static __always_inline struct profd_io_counters *io_get(struct inflight *e, struct profd_io_stats *st)
 {
 	__u32 tgid = e->tgid;
@@ -169,25 +183,10 @@ static __always_inline struct profd_io_counters *io_get(struct inflight *e, stru
 
 	if (c && c->start_time == e->start_time)
 		return c;
-	if (c) {
-		st->stale_reset++;
-		bpf_map_update_elem(&io_procs, &tgid, &zero_io, BPF_EXIST);
-	} else {
-		/* -EEXIST: another CPU created it just now. */
-		long err = bpf_map_update_elem(&io_procs, &tgid, &zero_io, BPF_NOEXIST);
-
-		if (err && err != -EEXIST) {
-			st->proc_full++;
-			return NULL;
-		}
-	}
-	c = bpf_map_lookup_elem(&io_procs, &tgid);
-	if (!c)
+	if (io_insert(tgid, e->start_time, e->flags >> 8, c != 0, st))
 		return NULL;
-	c->start_time = e->start_time;
-	c->tgid = tgid;
-	c->flags = e->flags >> 8;
-	return c;
+	c = bpf_map_lookup_elem(&io_procs, &tgid);
+	return c && c->start_time == e->start_time ? c : NULL;
 }
 
 static __always_inline void cgroup_add(struct inflight *e, __u32 op, __u64 bytes, int final,
@@ -240,8 +239,8 @@ int BPF_PROG(profd_rq_complete, struct request *rq, blk_status_t error, unsigned
 		st->unmatched++;
 		return 0;
 	}
-	op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
-	left = BPF_CORE_READ(rq, __data_len);
+	op = rq->cmd_flags & REQ_OP_MASK;
+	left = rq->__data_len;
 	final = nr_bytes >= left;
 	c = io_get(e, st);
 	if (c) {

@@ -106,11 +106,24 @@ static void usage(FILE *f)
 		"      [--pid PID] [--unit UNIT] [--once] [--interval 2s]\n"
 		"                              system header and processes by CPU, memory, GPU,\n"
 		"                              I/O or run-queue delay, with their hottest function\n"
-		"  export --format folded|json [--window 30s] [--pid PID] [-o FILE]\n"
-		"                              stacks for flame graphs (folded) or tools (json)\n"
-		"  reload                      re-read the configuration file (root only);\n"
-		"                              says what failed or needs a restart\n"
-		"  help [VERB]                 this text, or a verb's (also: VERB --help)\n"
+		"  export --format F [--window 30s | --from TIME --to TIME]\n"
+		"      [--pid PID | --unit UNIT | --comm GLOB] [--by-thread] [--by-process]\n"
+		"      [--labels] [--icicle] [-o FILE]\n"
+		"                              a profile as F: folded, json, pprof, speedscope, svg,\n"
+		"                              csv or report; TIME is RFC 3339 or relative (-15m)\n"
+		"  diff --base DUR|FROM..TO [--window DUR|FROM..TO] [--pid PID | --unit UNIT |\n"
+		"      --comm GLOB] [--format text|json|svg|folded] [-o FILE]\n"
+		"                              what changed between two windows (the base defaults\n"
+		"                              to the same length just before the window)\n"
+		"  alerts [--history] [--rule NAME]\n"
+		"                              firing and pending alerts with their top stacks;\n"
+		"                              --history adds past transitions\n"
+		"  hotspots [--window 30s] [--pid PID | --unit UNIT] [--limit N]\n"
+		"                              functions by share of CPU samples, with severity\n"
+		"  reload                      re-read the config and the alert rules (as SIGHUP;\n"
+		"                              root only); a bad file or rule is refused with\n"
+		"                              file:line, what needs a restart is listed\n"
+		"  help [VERB]                 this text, or a verb's (also: profctl VERB --help)\n"
 		"\n"
 		"The socket is %s unless --socket or $%s says otherwise.\n"
 		"Exit status: 0 ok, 1 daemon or local error, 2 daemon unreachable, 64 usage.\n",
@@ -535,6 +548,106 @@ static int write_file(const char *path, const char *data, size_t n)
 	return r;
 }
 
+static int64_t now_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Options export and diff share: filters and format flags. */
+struct filter_args {
+	const char *unit, *comm;
+	bool labels, by_process, by_thread, icicle;
+};
+
+/* Handles one of them: 1, or -1 with *ret_exit set. */
+static int filter_opt(const struct ctx *c, int opt, struct filter_args *fa, int *ret_exit)
+{
+	switch (opt) {
+	case 'u':
+		if (!unit_valid(optarg)) {
+			*ret_exit = fail_usage(c, "--unit '%s': not a unit name (e.g. nginx.service)", optarg);
+			return -1;
+		}
+		fa->unit = optarg;
+		return 1;
+	case 'c':
+		if (!*optarg || strlen(optarg) > 255) {
+			*ret_exit = fail_usage(c, "--comm: a glob of 1..255 bytes (e.g. 'python*')");
+			return -1;
+		}
+		fa->comm = optarg;
+		return 1;
+	case 'L':
+		fa->labels = true;
+		return 1;
+	case 'P':
+		fa->by_process = true;
+		return 1;
+	case 'H':
+		fa->by_thread = true;
+		return 1;
+	case 'I':
+		fa->icicle = true;
+		return 1;
+	default:
+		*ret_exit = fail_usage(c, "bad option");
+		return -1;
+	}
+}
+
+static void add_filter(struct json_object *req, const struct filter_args *fa)
+{
+	if (fa->unit)
+		json_object_object_add(req, "unit", json_object_new_string(fa->unit));
+	if (fa->comm)
+		json_object_object_add(req, "comm", json_object_new_string(fa->comm));
+	if (fa->labels)
+		json_object_object_add(req, "labels", json_object_new_boolean(1));
+	if (fa->by_process)
+		json_object_object_add(req, "by_process", json_object_new_boolean(1));
+	if (fa->by_thread)
+		json_object_object_add(req, "by_thread", json_object_new_boolean(1));
+	if (fa->icicle)
+		json_object_object_add(req, "icicle", json_object_new_boolean(1));
+}
+
+/* Writes a payload to stdout or to a file (and says so). */
+static int write_payload(struct ctx *c, const char *out, const struct response *resp, const char *what)
+{
+	const char *text = resp->payload;
+	size_t n = resp->payload_len;
+	struct json_object *pl = json_object_object_get(resp->resp, "payload");
+	const char *type = json_object_get_string(json_object_object_get(pl, "type"));
+	bool binary = type && (strstr(type, "protobuf") || strstr(type, "octet-stream"));
+	int r, ex = 0;
+
+	if (!out && binary && isatty(STDOUT_FILENO)) {
+		ex = fail(c, EXIT_DAEMON, "usage", "write it to a file: -o profile.pb.gz", "%s is binary", type);
+	} else if (!out) {
+		/* a terminal wants a final newline after text; binary stays as is */
+		if (fwrite(text, 1, n, stdout) != n ||
+		    (!binary && n && text[n - 1] != '\n' && putchar('\n') == EOF))
+			ex = fail(c, EXIT_DAEMON, "io", NULL, "writing to stdout: %s", strerror(errno));
+	} else if ((r = write_file(out, text, n)) < 0) {
+		ex = fail(c, EXIT_DAEMON, "io", NULL, "writing %s: %s", out, strerror(-r));
+	} else if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "file", json_object_new_string(out));
+		json_object_object_add(o, "bytes", json_object_new_uint64(n));
+		json_object_object_foreach(resp->data, k, v)
+			json_object_object_add(o, k, json_object_get(v));
+		print_json(stdout, o);
+		json_object_put(o);
+	} else {
+		printf("wrote %s: %s\n", out, what);
+	}
+	return ex;
+}
+
 static int verb_export(struct ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -543,14 +656,23 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 't' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "labels", no_argument, NULL, 'L' },
+		{ "by-process", no_argument, NULL, 'P' },
+		{ "by-thread", no_argument, NULL, 'H' },
+		{ "icicle", no_argument, NULL, 'I' },
 		{ 0 },
 	};
-	const char *format = NULL, *window = "30s", *out = NULL;
+	const char *format = NULL, *window = "30s", *out = NULL, *from = NULL, *to = NULL;
+	struct filter_args fa = { 0 };
 	long long pid = 0;
+	bool window_set = false;
+	int64_t from_ns = 0, to_ns = 0, now = now_real_ns();
 	struct json_object *req;
 	struct response resp;
-	const char *text;
-	size_t n;
 	int opt, ex = 0, r;
 
 	while ((opt = getopt_long(argc, argv, "hf:w:p:o:", opts, NULL)) != -1) {
@@ -571,6 +693,7 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 			if ((ex = check_duration(c, "--window", optarg, NULL)))
 				return ex;
 			window = optarg;
+			window_set = true;
 			break;
 		case 'p':
 			if ((ex = check_int(c, "--pid", optarg, 1, INT32_MAX, &pid)))
@@ -579,53 +702,274 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 		case 'o':
 			out = strcmp(optarg, "-") ? optarg : NULL;
 			break;
+		case 'F':
+			from = optarg;
+			if (fmt_parse_time(optarg, now, &from_ns) < 0)
+				return fail_usage(c, "--from %s: not a time (RFC 3339, e.g. 2024-05-01T12:00:00Z, or -15m)",
+						  optarg);
+			break;
+		case 't':
+			to = optarg;
+			if (fmt_parse_time(optarg, now, &to_ns) < 0)
+				return fail_usage(c, "--to %s: not a time (RFC 3339, e.g. 2024-05-01T12:05:00Z, or -5m)",
+						  optarg);
+			break;
+		default:
+			if ((r = filter_opt(c, opt, &fa, &ex)) < 0)
+				return ex;
+			break;
 		}
 	}
 	if (optind < argc)
 		return fail_usage(c, "export: unexpected argument '%s'", argv[optind]);
 	if (!format)
-		return fail_usage(c, "export: --format folded|json is required");
+		return fail_usage(c, "export: --format is required (folded, json, pprof, speedscope, svg, csv, report)");
+	if ((from || to) && window_set)
+		return fail_usage(c, "export: --window and --from/--to exclude each other");
+	if (from && !to)
+		to_ns = now;
+	if (to && !from)
+		return fail_usage(c, "export: --to needs --from");
+	if (from && to_ns <= from_ns)
+		return fail_usage(c, "export: --to must be after --from");
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("export"));
 	json_object_object_add(req, "format", json_object_new_string(format));
-	json_object_object_add(req, "window", json_object_new_string(window));
+	if (from) {
+		json_object_object_add(req, "from_ns", json_object_new_int64(from_ns));
+		json_object_object_add(req, "to_ns", json_object_new_int64(to_ns));
+	} else {
+		json_object_object_add(req, "window", json_object_new_string(window));
+	}
 	if (pid)
 		json_object_object_add(req, "pid", json_object_new_int64(pid));
+	add_filter(req, &fa);
 	ex = request(c, req, &resp);
 	if (ex)
 		return ex;
 	/* Every format arrives as the payload, written as is. */
-	text = resp.payload;
-	n = resp.payload_len;
-	if (!out) {
-		/* a terminal wants a final newline after JSON text */
-		if (fwrite(text, 1, n, stdout) != n || (n && text[n - 1] != '\n' && putchar('\n') == EOF))
-			ex = fail(c, EXIT_DAEMON, "io", NULL, "writing to stdout: %s", strerror(errno));
-	} else if ((r = write_file(out, text, n)) < 0) {
-		ex = fail(c, EXIT_DAEMON, "io", NULL, "writing %s: %s", out, strerror(-r));
-	} else if (c->json) {
-		/* stdout is free: say what was written, machine-readably. */
-		struct json_object *o = json_object_new_object();
-		json_object_object_add(o, "file", json_object_new_string(out));
-		json_object_object_add(o, "bytes", json_object_new_uint64(n));
-		json_object_object_add(o, "window_s", json_object_get(json_object_object_get(resp.data, "window_s")));
-		json_object_object_add(o, "samples", json_object_get(json_object_object_get(resp.data, "samples")));
-		print_json(stdout, o);
-		json_object_put(o);
-	} else {
-		long long stacks = (long long)json_object_get_int64(json_object_object_get(resp.data, "stacks"));
+	{
+		char what[128];
 
-		printf("wrote %s: %lld stacks, %lld samples\n", out, stacks,
-		       (long long)json_object_get_int64(json_object_object_get(resp.data, "samples")));
+		snprintf(what, sizeof(what), "%lld stacks, %lld samples",
+			 (long long)json_object_get_int64(json_object_object_get(resp.data, "stacks")),
+			 (long long)json_object_get_int64(json_object_object_get(resp.data, "samples")));
+		ex = write_payload(c, out, &resp, what);
 	}
 	client_response_release(&resp);
 	return ex;
 }
 
+static int verb_diff(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "base", required_argument, NULL, 'b' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "by-thread", no_argument, NULL, 'H' },
+		{ "icicle", no_argument, NULL, 'I' },
+		{ 0 },
+	};
+	const char *base = NULL, *window = "5m", *format = "text", *out = NULL;
+	struct filter_args fa = { 0 };
+	long long pid = 0;
+	int64_t now = now_real_ns(), bf, bt, wf, wt;
+	struct json_object *req;
+	struct response resp;
+	int opt, ex = 0, r;
+
+	while ((opt = getopt_long(argc, argv, "hb:w:f:p:o:", opts, NULL)) != -1) {
+		r = common_opt(c, opt, &ex);
+		if (r < 0)
+			return ex;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'b':
+			base = optarg;
+			break;
+		case 'w':
+			window = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "svg") &&
+			    strcmp(optarg, "folded"))
+				return fail_usage(c, "--format %s: must be one of text, json, svg, folded", optarg);
+			format = optarg;
+			break;
+		case 'p':
+			if ((ex = check_int(c, "--pid", optarg, 1, INT32_MAX, &pid)))
+				return ex;
+			break;
+		case 'o':
+			out = strcmp(optarg, "-") ? optarg : NULL;
+			break;
+		default:
+			if (filter_opt(c, opt, &fa, &ex) < 0)
+				return ex;
+			break;
+		}
+	}
+	if (optind < argc)
+		return fail_usage(c, "diff: unexpected argument '%s'", argv[optind]);
+	if (!base)
+		return fail_usage(c, "diff: --base DUR|FROM..TO is required");
+	if (fmt_parse_range(window, now, &wf, &wt) < 0)
+		return fail_usage(c, "--window %s: a duration (5m) or FROM..TO (RFC 3339 or -15m)", window);
+	/* a duration for the base: that long, just before the window */
+	if (!strstr(base, "..")) {
+		uint64_t span;
+
+		if (fmt_parse_duration(base, &span) < 0)
+			return fail_usage(c, "--base %s: a duration (5m) or FROM..TO (RFC 3339 or -15m)", base);
+		bt = wf;
+		bf = wf - (int64_t)span;
+	} else if (fmt_parse_range(base, now, &bf, &bt) < 0) {
+		return fail_usage(c, "--base %s: a duration (5m) or FROM..TO (RFC 3339 or -15m)", base);
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("diff"));
+	json_object_object_add(req, "format", json_object_new_string(format));
+	json_object_object_add(req, "base_from_ns", json_object_new_int64(bf));
+	json_object_object_add(req, "base_to_ns", json_object_new_int64(bt));
+	json_object_object_add(req, "from_ns", json_object_new_int64(wf));
+	json_object_object_add(req, "to_ns", json_object_new_int64(wt));
+	if (pid)
+		json_object_object_add(req, "pid", json_object_new_int64(pid));
+	add_filter(req, &fa);
+	ex = request(c, req, &resp);
+	if (ex)
+		return ex;
+	{
+		char what[128];
+
+		snprintf(what, sizeof(what), "%lld functions, %lld changed significantly",
+			 (long long)json_object_get_int64(json_object_object_get(resp.data, "functions")),
+			 (long long)json_object_get_int64(json_object_object_get(resp.data, "significant")));
+		ex = write_payload(c, out, &resp, what);
+	}
+	client_response_release(&resp);
+	return ex;
+}
+
+static int verb_alerts(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "history", no_argument, NULL, 'H' },
+		{ "rule", required_argument, NULL, 'r' },
+		{ 0 },
+	};
+	struct json_object *req;
+	struct response resp;
+	const char *rule = NULL;
+	bool history = false;
+	int opt, ex = 0, r;
+
+	while ((opt = getopt_long(argc, argv, "hHr:", opts, NULL)) != -1) {
+		r = common_opt(c, opt, &ex);
+		if (r < 0)
+			return ex;
+		if (r > 0)
+			continue;
+		if (opt == 'H')
+			history = true;
+		else if (opt == 'r')
+			rule = optarg;
+	}
+	if (optind < argc)
+		return fail_usage(c, "alerts: unexpected argument '%s'", argv[optind]);
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("alerts"));
+	if (history)
+		json_object_object_add(req, "history", json_object_new_boolean(1));
+	if (rule)
+		json_object_object_add(req, "rule", json_object_new_string(rule));
+	ex = request(c, req, &resp);
+	if (ex)
+		return ex;
+	if (c->json)
+		print_json(stdout, resp.data);
+	else
+		render_alerts(stdout, resp.data, history);
+	client_response_release(&resp);
+	return 0;
+}
+
+static int verb_hotspots(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "window", required_argument, NULL, 'w' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ 0 },
+	};
+	const char *window = "30s", *unit = NULL;
+	long long pid = 0, limit = 20;
+	struct json_object *req;
+	struct response resp;
+	int opt, ex = 0, r;
+
+	while ((opt = getopt_long(argc, argv, "hw:p:u:n:", opts, NULL)) != -1) {
+		r = common_opt(c, opt, &ex);
+		if (r < 0)
+			return ex;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'w':
+			if ((ex = check_duration(c, "--window", optarg, NULL)))
+				return ex;
+			window = optarg;
+			break;
+		case 'p':
+			if ((ex = check_int(c, "--pid", optarg, 1, INT32_MAX, &pid)))
+				return ex;
+			break;
+		case 'u':
+			if (!unit_valid(optarg))
+				return fail_usage(c, "--unit '%s': not a unit name (e.g. nginx.service)", optarg);
+			unit = optarg;
+			break;
+		case 'n':
+			if ((ex = check_int(c, "--limit", optarg, 1, 1000, &limit)))
+				return ex;
+			break;
+		}
+	}
+	if (optind < argc)
+		return fail_usage(c, "hotspots: unexpected argument '%s'", argv[optind]);
+	if (pid && unit)
+		return fail_usage(c, "hotspots: give --pid or --unit, not both");
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("hotspots"));
+	json_object_object_add(req, "window", json_object_new_string(window));
+	json_object_object_add(req, "limit", json_object_new_int((int)limit));
+	if (pid)
+		json_object_object_add(req, "pid", json_object_new_int64(pid));
+	if (unit)
+		json_object_object_add(req, "unit", json_object_new_string(unit));
+	ex = request(c, req, &resp);
+	if (ex)
+		return ex;
+	if (c->json)
+		print_json(stdout, resp.data);
+	else
+		render_hotspots(stdout, resp.data);
+	client_response_release(&resp);
+	return 0;
+}
+
 static int verb_reload(struct ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
-	struct json_object *req, *v;
 	struct response resp;
 	int opt, ex = 0;
 
@@ -634,17 +978,16 @@ static int verb_reload(struct ctx *c, int argc, char **argv)
 			return ex;
 	if (optind < argc)
 		return fail_usage(c, "reload: unexpected argument '%s'", argv[optind]);
-	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("reload"));
-	/* a broken file is the daemon's error reply: printed, exit 1 */
-	ex = request(c, req, &resp);
+	ex = request(c, json_tokener_parse("{\"cmd\":\"reload\"}"), &resp);
 	if (ex)
 		return ex;
 	if (c->json) {
 		print_json(stdout, resp.data);
 	} else {
-		printf("profd reloaded %s\n", json_object_get_string(json_object_object_get(resp.data, "config")));
-		v = json_object_object_get(resp.data, "needs_restart");
+		struct json_object *v = json_object_object_get(resp.data, "needs_restart");
+
+		printf("reloaded %s: %lld alert rules\n", json_object_get_string(json_object_object_get(resp.data, "config")),
+		       (long long)json_object_get_int64(json_object_object_get(resp.data, "rules")));
 		if (v && json_object_get_string(v)[0])
 			printf("changed, applied at the next restart (systemctl restart profd): %s\n", json_object_get_string(v));
 	}
@@ -657,32 +1000,50 @@ static int verb_help(struct ctx *c, int argc, char **argv);
 static const struct verb {
 	const char *name;
 	int (*fn)(struct ctx *c, int argc, char **argv);
-	const char *help;
+	const char *help; /* profctl VERB --help */
 } verbs[] = {
 	{ "status", verb_status,
 	  "usage: profctl status [--json]\n"
-	  "Daemon health: uptime, sampling, counters of samples taken, drained and\n"
-	  "dropped, the store's and symbol cache's use against their bounds, pushers.\n" },
+	  "Daemon health: uptime, sampling, samples taken, drained and dropped, the\n"
+	  "store's and symbol cache's use against their bounds, pushers and alerts.\n" },
 	{ "top", verb_top,
 	  "usage: profctl top [--window 10s] [--sort KEY] [--limit N] [--pid PID]\n"
 	  "                   [--unit UNIT] [--once] [--interval 2s] [--json]\n"
 	  "Processes of the last --window (a duration: 30s, 5m, 1h; up to 48h) by\n"
-	  "--sort: cpu, mem, gpu, io, runq, samples, pid or comm, with their hottest\n"
-	  "function. On a terminal: a live view refreshed every --interval (q quits);\n"
-	  "--once, a pipe or --json: one table. --pid one process, --unit one\n"
-	  "systemd unit's processes, --limit rows (1..10000).\n" },
+	  "--sort KEY: cpu, mem, gpu, io, runq, samples, pid or comm, each with its\n"
+	  "hottest function. On a terminal a live view refreshed every --interval\n"
+	  "(q quits); with --once, a pipe or --json one table. --pid one process,\n"
+	  "--unit one systemd unit's processes, --limit rows (1..10000).\n" },
 	{ "export", verb_export,
-	  "usage: profctl export --format folded|json [--window 30s] [--pid PID]\n"
-	  "                      [-o FILE] [--json]\n"
-	  "Stacks of the last --window for flame graphs (folded: one 'frame;frame N'\n"
-	  "line per stack) or tools (json). -o writes FILE (atomically); the default\n"
-	  "is stdout. With -o and --json, a summary of what was written.\n" },
+	  "usage: profctl export --format F [--window 30s | --from TIME --to TIME]\n"
+	  "                      [--pid PID | --unit UNIT | --comm GLOB] [--by-thread]\n"
+	  "                      [--by-process] [--labels] [--icicle] [-o FILE] [--json]\n"
+	  "A profile of the last --window (or --from..--to: RFC 3339 or relative, -15m)\n"
+	  "as F: folded, json, pprof, speedscope, svg, csv or report. -o writes FILE\n"
+	  "atomically; the default is stdout. --by-thread/--by-process split stacks\n"
+	  "per thread/process, --labels adds process labels, --icicle draws the SVG\n"
+	  "top-down.\n" },
+	{ "diff", verb_diff,
+	  "usage: profctl diff --base DUR|FROM..TO [--window DUR|FROM..TO]\n"
+	  "                    [--pid PID | --unit UNIT | --comm GLOB] [--by-thread]\n"
+	  "                    [--format text|json|svg|folded] [--icicle] [-o FILE]\n"
+	  "What changed between a base window and the window (the base defaults to\n"
+	  "the same length just before it): functions and stacks that grew or shrank.\n" },
+	{ "alerts", verb_alerts,
+	  "usage: profctl alerts [--history] [--rule NAME] [--json]\n"
+	  "Firing and pending alerts with their top stacks; --history adds past\n"
+	  "transitions, --rule only that rule's.\n" },
+	{ "hotspots", verb_hotspots,
+	  "usage: profctl hotspots [--window 30s] [--pid PID | --unit UNIT] [--limit N]\n"
+	  "                        [--json]\n"
+	  "Functions by share of CPU samples over the window, with severity.\n" },
 	{ "reload", verb_reload,
 	  "usage: profctl reload [--json]\n"
-	  "Re-read profd's configuration file, as SIGHUP does, and say the result:\n"
-	  "an invalid file is refused (profd keeps running with the old one) and the\n"
-	  "error names file, line and key; settings that apply only at a restart are\n"
-	  "listed. Root only. Exit status 0 when applied, 1 when refused.\n" },
+	  "Re-read profd's configuration file and alert rules, as SIGHUP does, and\n"
+	  "say the result: an invalid file or rule is refused (profd keeps running\n"
+	  "with the old ones) with file, line and key; settings that apply only at a\n"
+	  "restart are listed. Root only. Exit status 0 applied, 1 refused. The\n"
+	  "unit's ExecReload= runs it, so systemctl reload profd reports the error.\n" },
 	{ "help", verb_help,
 	  "usage: profctl help [VERB]\n"
 	  "The overview, or VERB's usage (the same as profctl VERB --help).\n" },

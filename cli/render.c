@@ -202,4 +202,5 @@ void render_status(FILE *f, struct json_object *d)
 	if (rj_has_num(d, "daemon.reloads"))
 		fprintf(f, "  reloads: %s (failed %s)\n", N(d, "daemon.reloads"), N(d, "daemon.reload_failures"));
 	render_push(f, d);
+	render_status_alerts(f, d);
 }

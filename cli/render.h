@@ -40,4 +40,13 @@ typedef int (*render_fetch_fn)(void *userdata, const char *window, const char *s
  * cannot be set up. */
 int render_top_tui(render_fetch_fn fetch, void *userdata, struct json_object *data, const struct render_top_query *q, int limit, uint64_t interval_ms);
 
+/* `profctl alerts`: firing and pending alerts with their evidence, then
+ * (history) the transitions, newest first. */
+void render_alerts(FILE *f, struct json_object *data, int history);
+/* `profctl hotspots`: functions by share of the samples. */
+void render_hotspots(FILE *f, struct json_object *data);
+/* The alerts and receivers part of `profctl status` (nothing if the
+ * daemon sent none). */
+void render_status_alerts(FILE *f, struct json_object *data);
+
 #endif

@@ -41,6 +41,7 @@ enum {
 	KEY_PATHLIST = 1 << 3,  /* string is ':'-separated absolute paths */
 	KEY_NONEMPTY = 1 << 4,  /* string must not be empty */
 	KEY_PUSH = 1 << 5,      /* a key of a [push NAME] section: offset into struct push_conf */
+	KEY_URL = 1 << 6,       /* string is empty or an http:// or https:// URL */
 };
 
 struct key {
@@ -87,6 +88,8 @@ static const struct key keys[] = {
 	{ "sampling", "ringbuf_size", KEY_SIZE, FIELD(ringbuf_kib), KIB, 64 * KIB, GIB,
 	  KEY_ZERO_AUTO | KEY_POW2,
 	  "0", "BPF event ring buffer; 0 = auto, else a power of two (64K..1G)", NULL },
+	{ "sampling", "thread_stacks", KEY_UINT, FIELD(thread_stacks), 1, 0, 1, 0,
+	  "0", "1: keep each sample's thread id with its stack (export --by-thread); stacks become per thread", NULL },
 
 	{ "windows", "fine_slot", KEY_DURATION, FIELD(fine_slot_ns), 1, 100 * MS, 3600 * SEC, 0,
 	  "1s", "length of one fine slot; a multiple of tick (100ms..1h)", NULL },
@@ -191,6 +194,37 @@ static const struct key keys[] = {
 	  "unit", "pyroscope: one application per unit (comm where none) or per comm", "unit|comm" },
 	{ "push", "max_apps", KEY_UINT, PFIELD(max_apps), 1, 1, 10000, KEY_PUSH,
 	  "50", "pyroscope: applications per interval; the rest are one comm=\"other\" (1..10000)", NULL },
+	  
+	{ "alerts", "rules_dir", KEY_STRING, FIELD(rules_dir), 1, 0, 180, KEY_ABSPATH,
+	  "/etc/profd/rules.d/*.conf", "alert rule files: a glob, or a directory (its *.conf files), read in name order", NULL },
+	{ "alerts", "history", KEY_UINT, FIELD(alert_history), 1, 10, 1000000, 0,
+	  "1000", "alert transitions (firing, resolved) kept for profctl alerts --history (10..1000000)", NULL },
+	{ "alerts", "max_alerts", KEY_UINT, FIELD(max_alerts), 1, 10, 1000000, 0,
+	  "10000", "pending and firing alerts at once; more are refused and counted (10..1000000)", NULL },
+	{ "alerts", "stacks_refresh", KEY_DURATION, FIELD(stacks_refresh_ns), 1, SEC, 3600 * SEC, 0,
+	  "30s", "a firing alert's stacks are taken again this often (1s..1h)", NULL },
+	{ "alerts", "log", KEY_BOOL, FIELD(alert_log), 1, 0, 1, 0,
+	  "yes", "log every alert transition", NULL },
+	{ "alerts", "host", KEY_STRING, FIELD(alert_host), 1, 0, 63, 0,
+	  "", "the host label of notifications; empty: the hostname", NULL },
+	{ "alerts", "alertmanager_url", KEY_STRING, FIELD(alertmanager_url), 1, 0, 180, KEY_URL,
+	  "", "Prometheus Alertmanager (http://host:9093); alerts are POSTed to /api/v2/alerts; empty: none", NULL },
+	{ "alerts", "alertmanager_resend", KEY_DURATION, FIELD(alertmanager_resend_ns), 1, SEC, 3600 * SEC, 0,
+	  "1m", "firing alerts are sent to Alertmanager again this often (1s..1h)", NULL },
+	{ "alerts", "webhook_url", KEY_STRING, FIELD(webhook_url), 1, 0, 180, KEY_URL,
+	  "", "a JSON webhook, POSTed on every firing and resolved transition; empty: none", NULL },
+	{ "alerts", "webhook_resend", KEY_DURATION, FIELD(webhook_resend_ns), 1, SEC, 86400 * SEC, KEY_ZERO_AUTO,
+	  "0", "firing alerts are sent to the webhook again this often; 0: transitions only (1s..1d)", NULL },
+	{ "alerts", "notify_timeout", KEY_DURATION, FIELD(notify_timeout_ns), 1, 100 * MS, 60 * SEC, 0,
+	  "5s", "one HTTP attempt, connection included (100ms..60s)", NULL },
+	{ "alerts", "notify_attempts", KEY_UINT, FIELD(notify_attempts), 1, 1, 100, 0,
+	  "6", "attempts per notification before it is dropped (1..100)", NULL },
+	{ "alerts", "notify_backoff", KEY_DURATION, FIELD(notify_backoff_ns), 1, 10 * MS, 60 * SEC, 0,
+	  "1s", "delay before the first retry, doubled each retry, with jitter (10ms..60s)", NULL },
+	{ "alerts", "notify_backoff_max", KEY_DURATION, FIELD(notify_backoff_max_ns), 1, 10 * MS, 3600 * SEC, 0,
+	  "1m", "longest delay between two attempts (10ms..1h)", NULL },
+	{ "alerts", "notify_queue", KEY_UINT, FIELD(notify_queue), 1, 1, 100000, 0,
+	  "1024", "notifications waiting per receiver; past it the oldest is dropped (1..100000)", NULL },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -383,6 +417,10 @@ static int parse_string(const struct key *k, const char *value, char *msg, size_
 		snprintf(msg, msgsz, "must be an absolute path");
 		return -EINVAL;
 	}
+	if ((k->flags & KEY_URL) && len && strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {
+		snprintf(msg, msgsz, "must be an http:// or https:// URL (or empty)");
+		return -EINVAL;
+	}
 	if ((k->flags & KEY_PATHLIST) && len > 0) {
 		/* Every element absolute: a relative debug dir would depend on
 		 * the daemon's cwd. */
@@ -551,6 +589,13 @@ static bool push_section(const char *section, const char **ret_name)
 	return true;
 }
 
+/* "[rule NAME]" sections are alert rules: daemon/alerts/rules.c reads
+ * and checks them from the same file; here they are skipped. */
+static bool rule_section(const char *section, size_t len)
+{
+	return len > 5 && !strncmp(section, "rule", 4) && (section[4] == ' ' || section[4] == '\t');
+}
+
 static bool section_known(const char *section)
 {
 	const char *name;
@@ -680,10 +725,10 @@ static char *load_reader(char *str, int num, void *stream)
 		if (!strncmp(section, "push", 4) && !section_known(section))
 			load_fail(ld, EINVAL, "[%s]: a push section is [push NAME], NAME of 1..%d letters, digits, '_' "
 				  "or '-'", section, PUSH_NAME_MAX);
-		else if (!section_known(section))
+		else if (!section_known(section) && !rule_section(line + 1, (size_t)(close - line - 1)))
 			load_fail(ld, EINVAL,
-				  "unknown section [%s] (known: daemon, sampling, windows, limits, symbols, scrape, "
-				  "push NAME)", section);
+				  "unknown section [%s] (known: daemon, sampling, windows, limits, symbols, alerts, "
+				  "rule NAME, scrape, push NAME)", section);
 	}
 	return str;
 }
@@ -702,6 +747,8 @@ static int load_handler(void *user, const char *section, const char *name, const
 		load_fail(ld, EINVAL, "%s = %s: key outside of any [section]", name, value);
 		return 0;
 	}
+	if (rule_section(section, strlen(section)))
+		return 1; /* an alert rule: daemon/alerts/rules.c reads it */
 	if (!section_known(section))
 		return 0; /* already reported at the header line */
 	if (push_section(section, &pname)) {

@@ -24,6 +24,7 @@ struct config {
 	uint32_t frequency;        /* frequency = 99 (Hz, 1..10000) */
 	uint64_t tick_ns;          /* tick = 1s (100ms..10s) */
 	uint32_t ringbuf_kib;      /* ringbuf_size = 0 (auto), else KiB, power of two, 64..1048576 */
+	uint32_t thread_stacks;    /* thread_stacks = 0 (1: stacks keep the thread id, for --by-thread) */
 	/* [windows] */
 	uint64_t fine_slot_ns;     /* fine_slot = 1s   */
 	uint32_t fine_slots;       /* fine_slots = 600 */
@@ -46,6 +47,23 @@ struct config {
 	uint32_t npush;
 	/* [scrape] */
 	struct push_scrape_conf scrape;
+	/* [alerts] (the rules themselves are [rule NAME] sections, read by
+	 * daemon/alerts/rules.c; this file skips them) */
+	char rules_dir[184];       /* rules_dir = /etc/profd/rules.d/\*.conf (a glob or a directory) */
+	uint32_t alert_history;    /* history = 1000 */
+	uint32_t max_alerts;       /* max_alerts = 10000 */
+	uint64_t stacks_refresh_ns;/* stacks_refresh = 30s */
+	uint32_t alert_log;        /* log = yes */
+	char alert_host[64];       /* host =  (empty: the hostname) */
+	char alertmanager_url[184];/* alertmanager_url =  (empty: none) */
+	uint64_t alertmanager_resend_ns; /* alertmanager_resend = 1m */
+	char webhook_url[184];     /* webhook_url = */
+	uint64_t webhook_resend_ns;/* webhook_resend = 0 (transitions only) */
+	uint64_t notify_timeout_ns;/* notify_timeout = 5s */
+	uint32_t notify_attempts;  /* notify_attempts = 6 */
+	uint64_t notify_backoff_ns;/* notify_backoff = 1s */
+	uint64_t notify_backoff_max_ns; /* notify_backoff_max = 1m */
+	uint32_t notify_queue;     /* notify_queue = 1024 */
 };
 
 /* Fill with defaults. */

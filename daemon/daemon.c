@@ -100,6 +100,14 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 		}
 		n++;
 	}
+	/* the thread as the outermost pseudo frame (export --by-thread); a
+	 * stack that fills every frame keeps its code instead */
+	if (d->cfg.thread_stacks && n < MAX_FRAMES) {
+		frames[n].obj = SYM_OBJ_UNKNOWN;
+		frames[n].flags = STACK_FRAME_THREAD;
+		frames[n].addr = r->pid;
+		n++;
+	}
 	if (r->udepth >= PROFD_MAX_USTACK)
 		flags |= STACK_F_TRUNCATED;
 	if (r->flags & PROFD_SF_KSTACK_ERR)
@@ -225,11 +233,12 @@ int daemon_init(struct daemon *d)
 		if (err)
 			return log_err_errno(err, "push: %m");
 	}
-	return 0;
+	return daemon_alerts_init(d);
 }
 
 void daemon_fini(struct daemon *d)
 {
+	daemon_alerts_fini(d);
 	d->state_writer = persist_writer_free(d->state_writer);
 	d->push = push_free(d->push);
 	d->res = resources_free(d->res);
@@ -306,6 +315,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 		});
 	}
 	d->last_tick_ns = now;
+	daemon_alerts_tick(d, now);
 	server_tick(d->server, clock_mono_ms());
 	daemon_notify_tick(d, now);
 	if (d->cfg.save_windows && d->cfg.save_interval_ns && now >= d->next_save_ns)
@@ -332,6 +342,7 @@ void daemon_reload(struct daemon *d)
 static void reload_apply(struct daemon *d, struct reload_result *res)
 {
 	struct config c;
+	struct ruleset *rules = NULL;
 	char err[512];
 	int r;
 
@@ -348,12 +359,16 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 		r = -EINVAL;
 	if (!r)
 		r = config_validate(&c, err, sizeof(err));
+	if (!r)
+		r = daemon_alerts_prepare(d, &c, &rules, err, sizeof(err));
 	if (r) {
 		d->reload_failures++;
 		snprintf(res->error, sizeof(res->error), "%s", err);
-		log_err("config: reload failed, keeping the running configuration: %s", err);
+		snprintf(d->reload_error, sizeof(d->reload_error), "%s", err);
+		log_err("config: reload failed, keeping the running configuration and rules: %s", err);
 		return;
 	}
+	d->reload_error[0] = 0;
 	/* Settings that need a restart keep their running values. */
 	if (strcmp(c.socket, d->cfg.socket) || c.fine_slot_ns != d->cfg.fine_slot_ns ||
 	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
@@ -390,6 +405,7 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 	}
 	log_set_level(c.log_level);
 	d->cfg = c;
+	daemon_alerts_apply(d, rules);
 	res->applied = 1;
 	log_info("config: reloaded %s", d->config_path);
 }

@@ -19,6 +19,8 @@ struct resources;
 struct push;
 struct notify;
 struct persist_writer;
+struct alerts;
+struct ruleset;
 
 struct daemon {
 	struct config cfg;
@@ -35,6 +37,7 @@ struct daemon {
 	struct server *server;
 	struct resources *res;
 	struct push *push;          /* pushers and scrape endpoint; NULL: none */
+	struct alerts *alerts;
 	int tfd, sfd;
 	struct notify *notify;      /* service manager (sd_notify); a no-op outside systemd */
 	struct persist_writer *state_writer; /* periodic saves of the windows */
@@ -49,6 +52,7 @@ struct daemon {
 	uint64_t data_until_ns;     /* slot boundary all drained data precedes */
 	uint64_t ticks, tick_overruns;
 	uint64_t reloads, reload_failures;
+	char reload_error[512];     /* why the last reload failed, "" if it did not */
 
 	/* proc id -> start_ns for which /proc/PID/maps were indexed */
 	uint64_t *noted;
@@ -81,6 +85,16 @@ void daemon_state_load(struct daemon *d);
 /* Save the windows: final (at stop) writes both tiers now; otherwise the
  * coarse tier goes to the writer thread. Logs failures. */
 void daemon_state_save(struct daemon *d, int final);
+
+/* Alerts (daemon_alerts.c): created after resources, evaluated after the
+ * windows advance at each tick; a reload reads the new rules first
+ * (prepare: 0 and *ret, or -errno with "file:line: reason" in err, which
+ * refuses the reload) and switches to them with the new config (apply). */
+int daemon_alerts_init(struct daemon *d);
+void daemon_alerts_tick(struct daemon *d, uint64_t now_ns);
+int daemon_alerts_prepare(struct daemon *d, const struct config *c, struct ruleset **ret, char *err, size_t errsz);
+void daemon_alerts_apply(struct daemon *d, struct ruleset *rs);
+void daemon_alerts_fini(struct daemon *d);
 
 
 #endif

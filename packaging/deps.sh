@@ -9,14 +9,19 @@ PKGS=(
   gcc meson ninja-build pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libjson-c-dev libinih-dev liblzma-dev
   libncurses-dev libcurl4-openssl-dev
-  # pushers: remote write is protobuf + snappy; .proto files compiled by protoc-c
+  # pushers and pprof: .proto files compiled by protoc-c; remote write is
+  # protobuf + snappy
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   # tests
   libcmocka-dev python3 binutils xz-utils systemd tmux procps
+  # alert tests: a real Alertmanager on 127.0.0.1 (tests/integration/test_alerts_am.py)
+  prometheus-alertmanager
   # push tests: real receivers on 127.0.0.1, independent payload checkers
   # (protoc --decode for OTLP, go tool pprof for profiles), openssl for
   # the TLS test's CA
   prometheus prometheus-pushgateway protobuf-compiler golang-go openssl
+  # export tests: headless Chromium for the SVG flame graphs
+  chromium
   # benchmarks
   linux-perf
 )
@@ -26,6 +31,24 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# Debian starts Prometheus, the Pushgateway and Alertmanager as services
+# listening on every address when they are installed: stop and disable them
+# (by unit name, and their init scripts where systemd is not PID 1). The
+# tests run their own instances on 127.0.0.1 with temporary data
+# directories, stopped by PID.
+quiet_services() {
+  local unit
+  for unit in prometheus prometheus-pushgateway prometheus-alertmanager; do
+    dpkg-query -W -f='${Status}' "$unit" 2>/dev/null | grep -q "install ok installed" || continue
+    systemctl disable --now "$unit.service" >/dev/null 2>&1 ||
+      systemctl disable "$unit.service" >/dev/null 2>&1 || true
+    if [ -x "/etc/init.d/$unit" ]; then
+      "/etc/init.d/$unit" stop >/dev/null 2>&1 || true
+      update-rc.d "$unit" disable >/dev/null 2>&1 || true
+    fi
+  done
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -33,6 +56,7 @@ for p in "${PKGS[@]}"; do
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  quiet_services
   echo "deps: all ${#PKGS[@]} packages present"
   exit 0
 fi
@@ -40,17 +64,5 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts these receivers as services listening on every address;
-# the tests run their own on 127.0.0.1 with temporary data directories.
-for unit in prometheus prometheus-pushgateway; do
-  if [[ " ${missing[*]} " == *" $unit "* ]]; then
-    systemctl stop "$unit.service" >/dev/null 2>&1 || true
-    systemctl disable "$unit.service" >/dev/null 2>&1 || true
-    # without systemd as PID 1 the package may have used its init script
-    if [ -x "/etc/init.d/$unit" ]; then
-      "/etc/init.d/$unit" stop >/dev/null 2>&1 || true
-      update-rc.d "$unit" disable >/dev/null 2>&1 || true
-    fi
-  fi
-done
+quiet_services
 echo "deps: done"

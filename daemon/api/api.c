@@ -26,6 +26,9 @@ static const struct command {
 	{ "status", api_status, API_READ },
 	{ "top", api_top, API_READ },
 	{ "export", api_export, API_READ },
+	{ "diff", api_diff, API_READ },
+	{ "alerts", api_alerts, API_READ },
+	{ "hotspots", api_hotspots, API_READ },
 	{ "reload", api_reload, API_ROOT },
 };
 

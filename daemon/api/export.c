@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The `export` handler: a profile of a window in any format of the format
- * table, sent as the reply's payload. The reply is bounded by max_reply:
- * an export that would exceed it is refused, never truncated. */
+ * table, sent as the reply's payload. The window is "window" (the last
+ * span) or "from_ns".."to_ns" (wall clock); processes are filtered by
+ * "pid", "unit" and "comm"; "labels", "by_process", "by_thread" and
+ * "icicle" set the format's flags. csv and report also get the metric
+ * tables. The reply is bounded by max_reply: an export that would exceed
+ * it is refused, never truncated. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +32,20 @@ void api_export(struct daemon *d, struct json_object *req, struct server_reply *
 	const char *format = NULL;
 	struct json_object *o;
 	char msg[256], names[128];
-	uint64_t span;
-	int64_t pid;
+	struct api_window w;
+	struct api_filter filt;
+	int labels, by_process, by_thread, icicle;
 	char *buf;
 	size_t len;
 	int r;
 
-	if (api_parse_common(req, 30 * NSEC_PER_SEC, &span, &pid, reply))
+	if (api_parse_window(req, "from_ns", "to_ns", 30 * NSEC_PER_SEC, &w, reply) ||
+	    api_parse_filter(d, req, &filt, reply) || api_get_flag(req, "labels", &labels, reply) ||
+	    api_get_flag(req, "by_process", &by_process, reply) || api_get_flag(req, "by_thread", &by_thread, reply) ||
+	    api_get_flag(req, "icicle", &icicle, reply) || api_check_threads(d, by_thread, reply))
 		return;
+	fo.flags = (labels ? FORMAT_LABELS : 0) | (by_process ? FORMAT_BY_PROCESS : 0) |
+		   (by_thread ? FORMAT_BY_THREAD : 0) | (icicle ? FORMAT_ICICLE : 0);
 	if (proto_get_string(req, "format", &format, msg, sizeof(msg))) {
 		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s", msg);
 		return;
@@ -53,9 +63,14 @@ void api_export(struct daemon *d, struct json_object *req, struct server_reply *
 	}
 	api_profile_src(d, &src);
 	sink_buf_init(&out, d->cfg.max_reply);
-	r = profile_query(&src, span, &(struct pq_filter){ .tgid = (uint32_t)pid }, &q);
+	r = api_window_query(&src, &w, &filt.pq, &q);
 	if (!r)
 		r = profile_build(&src, &q, &p);
+	if (!r) {
+		p->boot_to_real_ns = api_boot_to_real_ns();
+		if (fmt == &format_csv || fmt == &format_report)
+			r = api_profile_metrics(d, p, &src, &filt.pq, fmt == &format_csv);
+	}
 	if (!r)
 		r = fmt->encode(p, &fo, &out.sink, &res);
 	if (r == -E2BIG) {
@@ -68,6 +83,8 @@ void api_export(struct daemon *d, struct json_object *req, struct server_reply *
 		o = json_object_new_object();
 		json_object_object_add(o, "format", json_object_new_string(fmt->name));
 		api_add_f(o, "window_s", (double)q.covered_ns / 1e9);
+		api_add_u64(o, "from_unix_ns", (uint64_t)((int64_t)q.from_ns + p->boot_to_real_ns));
+		api_add_u64(o, "to_unix_ns", (uint64_t)((int64_t)q.to_ns + p->boot_to_real_ns));
 		api_add_u64(o, "samples", res.samples);
 		api_add_u64(o, "stacks", res.stacks);
 		buf = sink_buf_steal(&out, &len);

@@ -20,6 +20,7 @@ void api_profile_src(const struct daemon *d, struct profile_src *ret)
 		.data_until_ns = d->data_until_ns,
 		.start_ns = d->data_from_ns,
 		.frequency = sampler_frequency(d->sampler),
+		.thread_name = api_thread_name,
 	};
 }
 

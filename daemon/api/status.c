@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "alerts/alerts.h"
 #include "api/handlers.h"
 #include "api/server.h"
 #include "collect/gpu.h"
@@ -106,5 +107,7 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 	y = json_object_new_object();
 	push_status_json(d->push, y);
 	json_object_object_add(o, "push", y);
+	if (d->alerts)
+		alerts_status_json(d->alerts, o);
 	server_reply_ok(reply, o);
 }

@@ -201,42 +201,10 @@ static int cmp_rows(const void *a, const void *b)
 	return x->proc < y->proc ? -1 : x->proc > y->proc;
 }
 
-static double psi_of(const struct sysstat_psi *p, unsigned bit, int full)
-{
-	if (!(p->valid & bit))
-		return NAN;
-	return full ? p->full.avg10 : p->some.avg10;
-}
-
-/* The host's metrics: CPU over the window from the system counters in the
- * windows (else the last tick), the rest as of the last tick. */
+/* The host's metrics: the one computation of the registry. */
 static void host_metrics(const struct res_system *s, const struct top *t, struct metrics_host *h)
 {
-	double cpu = s->cpu_pct;
-
-	if (t->have_sys && t->sys.sum[WC_OFFCPU_NS])
-		cpu = 100.0 * (double)t->sys.sum[WC_CPU_NS] / (double)t->sys.sum[WC_OFFCPU_NS];
-	h->cpu_pct = cpu >= 0 ? cpu : NAN;
-	if (s->mem_ok) {
-		h->mem_total = s->mem.total;
-		h->mem_available = s->mem.available;
-		h->mem_used = s->mem.total > s->mem.available ? s->mem.total - s->mem.available : 0;
-		h->mem_used_pct = s->mem.total ? 100.0 * (double)h->mem_used / (double)s->mem.total : NAN;
-		h->swap_total = s->mem.swap_total;
-		h->swap_used = s->mem.swap_total > s->mem.swap_free ? s->mem.swap_total - s->mem.swap_free : 0;
-	} else {
-		h->mem_total = h->mem_available = h->mem_used = METRIC_ABSENT_U64;
-		h->swap_total = h->swap_used = METRIC_ABSENT_U64;
-		h->mem_used_pct = NAN;
-	}
-	h->load1 = s->load_ok ? s->load.load1 : NAN;
-	h->load5 = s->load_ok ? s->load.load5 : NAN;
-	h->load15 = s->load_ok ? s->load.load15 : NAN;
-	h->psi_cpu_some = s->psi_ok ? psi_of(&s->psi.cpu, SYSSTAT_PSI_SOME, 0) : NAN;
-	h->psi_mem_some = s->psi_ok ? psi_of(&s->psi.memory, SYSSTAT_PSI_SOME, 0) : NAN;
-	h->psi_mem_full = s->psi_ok ? psi_of(&s->psi.memory, SYSSTAT_PSI_FULL, 1) : NAN;
-	h->psi_io_some = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_SOME, 0) : NAN;
-	h->psi_io_full = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_FULL, 1) : NAN;
+	metrics_host_compute(s, t->have_sys ? &t->sys : NULL, NULL, h);
 }
 
 static struct json_object *system_json(struct daemon *d, const struct top *t)

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,17 +21,18 @@
 #include <bpf/libbpf.h>
 
 #include "blkio.skel.h"
+#include "collect/khold.h"
 #include "base/log.h"
 #include "sched.skel.h"
 #include "common/clock.h"
 
 /* The ABI with the BPF programs: a field moved in counters.h breaks here. */
 _Static_assert(sizeof(struct profd_hist) == 256, "hist size");
-_Static_assert(sizeof(struct profd_sched_counters) == 320, "sched counters size");
+_Static_assert(sizeof(struct profd_sched_counters) == 328, "sched counters size");
 _Static_assert(sizeof(struct profd_io_counters) == 336, "io counters size");
 _Static_assert(sizeof(struct profd_cgroup_io) == 32, "cgroup io size");
-_Static_assert(sizeof(struct profd_cpu_slot) == 32, "cpu slot size (mmap stride)");
-_Static_assert(sizeof(struct profd_kstats_exit) == 696, "exit record size");
+_Static_assert(sizeof(struct profd_cpu_slot) == 64, "cpu slot size (mmap stride: one cache line)");
+_Static_assert(sizeof(struct profd_kstats_exit) == 704, "exit record size");
 _Static_assert(sizeof(struct profd_sched_stats) == 128, "sched stats size");
 _Static_assert(sizeof(struct profd_io_stats) == 128, "io stats size");
 
@@ -52,6 +55,7 @@ struct kstats {
 	uint32_t nslots;
 	uint32_t parts;
 	uint32_t max_procs;
+	uint32_t max_cgroups;
 	int batch_ok; /* bpf_map_lookup_batch works on this kernel */
 	long clk_tck;
 	struct kstats_callbacks cb;
@@ -63,9 +67,15 @@ struct kstats {
 	uint8_t *sflags;
 	struct profd_cpu_slot *s1, *c1;
 	uint64_t *seq2;
+	struct khold *hold; /* on-CPU totals handed out: never hand out less */
+	int compat_switch; /* sched_switch without prev_state (< 5.18) */
+	int blkio_insert;  /* ownership at block_rq_insert (< 6.5) */
+	char why_sched[KSTATS_REASON_LEN]; /* why the scheduler part is absent */
+	char why_blkio[KSTATS_REASON_LEN]; /* why block I/O is absent */
 	/* user-space counters */
-	uint64_t exit_records, malformed, inexact, orphans, last_procs, last_io;
+	uint64_t exit_records, malformed, inexact, orphans, held, last_procs, last_io;
 };
+
 
 static uint32_t clamp_entries(uint32_t v, uint32_t def)
 {
@@ -90,6 +100,40 @@ static int prog_fits_kernel(struct bpf_program *p, const struct btf *vmbtf, cons
 	log_warn("kstats: %s: kernel has no tracepoint %s, left out", part, sec + 7);
 	bpf_program__set_autoload(p, false);
 	return 0;
+}
+
+/* Number of arguments of tracepoint NAME in the running kernel's BTF
+ * (btf_trace_NAME: typedef -> pointer -> prototype whose first parameter
+ * is the tracepoint's private data). -ENOENT when it has none. */
+static int tp_nargs(const struct btf *vmbtf, const char *name)
+{
+	char tn[128];
+	const struct btf_type *t;
+	int id;
+
+	if (!vmbtf)
+		return -ENOENT;
+	snprintf(tn, sizeof(tn), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(vmbtf, tn, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(vmbtf, id);
+	for (int hops = 0; t && hops < 4 && !btf_is_func_proto(t); hops++)
+		t = btf__type_by_id(vmbtf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		return -ENOENT;
+	return btf_vlen(t) - 1;
+}
+
+/* The running kernel's major * 1000 + minor (6.18 -> 6018); 0 unknown. */
+static int kernel_version(void)
+{
+	struct utsname u;
+	unsigned maj, min;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &maj, &min) != 2)
+		return 0;
+	return (int)(maj * 1000 + min);
 }
 
 static void attach_all(struct kstats *k, struct bpf_object *obj, const char *part)
@@ -121,8 +165,10 @@ static void attach_all(struct kstats *k, struct bpf_object *obj, const char *par
 			bit = KSTATS_PART_SEED;
 		else if (!strcmp(name, "profd_rq_complete"))
 			bit = KSTATS_PART_BLKIO;
-		else if (!strcmp(name, "profd_io_start") || !strcmp(name, "profd_rq_insert"))
+		else if (!strcmp(name, "profd_io_start"))
 			bit = KSTATS_PART_BLKIO_SUBMIT;
+		else if (!strcmp(name, "profd_rq_insert"))
+			k->blkio_insert = 1;
 		k->parts |= bit;
 	}
 }
@@ -134,7 +180,18 @@ static int load_blkio(struct kstats *k, const struct kstats_opts *o, const struc
 
 	if (!b) {
 		err = log_warn_errno(errno, "kstats: block I/O: open BPF object: %m");
+		snprintf(k->why_blkio, sizeof(k->why_blkio), "BPF object could not be opened: %s", strerror(-err));
 		return err;
+	}
+	/* Before 5.11 block_rq_issue/insert took (queue, request): the
+	 * programs would read the queue as a request. Not worked around. */
+	if (tp_nargs(vmbtf, "block_rq_issue") > 1) {
+		log_warn("kstats: block I/O: this kernel's block tracepoints take (queue, request) "
+			 "(before 5.11): left out");
+		snprintf(k->why_blkio, sizeof(k->why_blkio),
+			 "kernel before 5.11: block tracepoints take (queue, request); per-process block I/O needs 5.11");
+		profd_blkio_bpf__destroy(b);
+		return -EOPNOTSUPP;
 	}
 	/* Submission-time ownership: block_io_start (6.5+) sees every request
 	 * in its submitter's context; block_rq_insert only those that go
@@ -145,18 +202,21 @@ static int load_blkio(struct kstats *k, const struct kstats_opts *o, const struc
 		prog_fits_kernel(b->progs.profd_rq_insert, vmbtf, "block I/O");
 	prog_fits_kernel(b->progs.profd_rq_issue, vmbtf, "block I/O");
 	if (!prog_fits_kernel(b->progs.profd_rq_complete, vmbtf, "block I/O")) {
+		snprintf(k->why_blkio, sizeof(k->why_blkio), "kernel has no block_rq_complete tracepoint");
 		profd_blkio_bpf__destroy(b);
 		return -ENOENT;
 	}
+	k->max_cgroups = clamp_entries(o->max_cgroups, DEFAULT_MAX_CGROUPS);
 	err = bpf_map__set_max_entries(b->maps.inflight, clamp_entries(o->max_inflight, DEFAULT_MAX_INFLIGHT));
 	if (!err)
 		err = bpf_map__set_max_entries(b->maps.io_procs, k->max_procs);
 	if (!err)
-		err = bpf_map__set_max_entries(b->maps.io_cgroups, clamp_entries(o->max_cgroups, DEFAULT_MAX_CGROUPS));
+		err = bpf_map__set_max_entries(b->maps.io_cgroups, k->max_cgroups);
 	if (!err)
 		err = profd_blkio_bpf__load(b);
 	if (err) {
 		log_warn_errno(err, "kstats: block I/O: load BPF programs: %m");
+		snprintf(k->why_blkio, sizeof(k->why_blkio), "BPF programs failed to load: %s", strerror(-err));
 		profd_blkio_bpf__destroy(b);
 		return err;
 	}
@@ -172,14 +232,21 @@ static int load_sched(struct kstats *k, const struct kstats_opts *o, const struc
 
 	if (!s) {
 		err = log_warn_errno(errno, "kstats: scheduler: open BPF object: %m");
+		snprintf(k->why_sched, sizeof(k->why_sched), "BPF object could not be opened: %s", strerror(-err));
 		return err;
 	}
 	if (n <= 0) {
+		snprintf(k->why_sched, sizeof(k->why_sched), "number of possible CPUs unknown");
 		profd_sched_bpf__destroy(s);
 		return n < 0 ? n : -EINVAL;
 	}
 	bpf_object__for_each_program(p, s->obj)
 		prog_fits_kernel(p, vmbtf, "scheduler");
+	/* sched_switch's prev_state argument: 5.18+ (core_fixes.bpf.h). */
+	k->compat_switch = (o->flags & KSTATS_OPT_COMPAT_SWITCH) || tp_nargs(vmbtf, "sched_switch") < 4;
+	s->rodata->switch_has_prev_state = !k->compat_switch;
+	if (k->compat_switch)
+		log_info("kstats: sched_switch without prev_state (kernel before 5.18): state read from the task");
 	k->nslots = n;
 	err = bpf_map__set_max_entries(s->maps.procs, k->max_procs);
 	if (!err)
@@ -192,11 +259,19 @@ static int load_sched(struct kstats *k, const struct kstats_opts *o, const struc
 	if (!err && k->blkio)
 		err = bpf_map__reuse_fd(s->maps.io_procs, bpf_map__fd(k->blkio->maps.io_procs));
 	s->rodata->ringbuf_wakeup_bytes = rbsz / 2;
-	(void)o;
 	if (!err)
 		err = profd_sched_bpf__load(s);
 	if (err) {
+		int v = kernel_version();
+
 		log_warn_errno(err, "kstats: scheduler: load BPF programs: %m");
+		if (v && v < 5013)
+			snprintf(k->why_sched, sizeof(k->why_sched),
+				 "kernel %d.%d: the scheduler programs need 5.13 (task-local storage in tracing programs)",
+				 v / 1000, v % 1000);
+		else
+			snprintf(k->why_sched, sizeof(k->why_sched), "BPF programs failed to load: %s",
+				 strerror(-err));
 		profd_sched_bpf__destroy(s);
 		return err;
 	}
@@ -209,6 +284,7 @@ static int handle_exit(void *ctx, void *data, size_t len)
 	struct kstats *k = ctx;
 	const struct profd_kstats_exit *e = data;
 	struct kstats_proc p = {0};
+	struct profd_sched_counters sched;
 	char comm[PROFD_KSTATS_COMM_LEN + 1];
 
 	if (len < sizeof(*e) || e->kind != PROFD_REC_KSTATS_EXIT) {
@@ -223,8 +299,20 @@ static int handle_exit(void *ctx, void *data, size_t len)
 	p.flags = KSTATS_F_EXITED;
 	p.exit_code = e->exit_code;
 	p.comm = comm;
-	p.sched = e->has_sched ? &e->sched : NULL;
 	p.io = e->has_io ? &e->io : NULL;
+	if (e->has_sched) {
+		uint64_t before;
+
+		/* The final total is every slice, complete: not below what a
+		 * read handed out, unless a slot showed a slice twice. Held
+		 * here all the same, so a consumer's baseline never goes down. */
+		sched = e->sched;
+		if (!khold_find(k->hold, sched.tgid, sched.start_time, &before) && before > sched.oncpu_ns) {
+			sched.oncpu_ns = before;
+			k->held++;
+		}
+		p.sched = &sched;
+	}
 	p.tgid = p.sched ? e->sched.tgid : e->io.tgid;
 	p.start_time = p.sched ? e->sched.start_time : e->io.start_time;
 	k->cb.exit(k->cb.ctx, &p);
@@ -293,7 +381,8 @@ int kstats_new(const struct kstats_opts *opts, const struct kstats_callbacks *cb
 	k->s1 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->s1));
 	k->c1 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->c1));
 	k->seq2 = calloc(k->nslots ? k->nslots : 1, sizeof(*k->seq2));
-	if (!k->keys || !k->sv || !k->iv || !k->running || !k->sflags || !k->s1 || !k->c1 || !k->seq2) {
+	err = khold_new(k->max_procs, &k->hold);
+	if (err || !k->keys || !k->sv || !k->iv || !k->running || !k->sflags || !k->s1 || !k->c1 || !k->seq2) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -330,6 +419,7 @@ struct kstats *kstats_free(struct kstats *k)
 	free(k->s1);
 	free(k->c1);
 	free(k->seq2);
+	khold_free(k->hold);
 	free(k);
 	return NULL;
 }
@@ -422,8 +512,9 @@ static int slot_read(const struct profd_cpu_slot *s, struct profd_cpu_slot *out)
 			continue;
 		out->tgid = __atomic_load_n(&s->tgid, __ATOMIC_RELAXED);
 		out->pid = __atomic_load_n(&s->pid, __ATOMIC_RELAXED);
-		out->since = __atomic_load_n(&s->since, __ATOMIC_RELAXED);
 		out->start_time = __atomic_load_n(&s->start_time, __ATOMIC_RELAXED);
+		out->sum_in = __atomic_load_n(&s->sum_in, __ATOMIC_RELAXED);
+		out->sum_now = __atomic_load_n(&s->sum_now, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == a) {
 			out->seq = a;
@@ -448,6 +539,14 @@ static void seqs_read(struct kstats *k)
 		k->seq2[c] = __atomic_load_n(&k->slots[c].seq, __ATOMIC_RELAXED);
 }
 
+/* The slice a slot shows: what its thread has run since its switch-in,
+ * as of the scheduler's last runtime update of it (a lower bound, at most
+ * one tick behind on a CPU whose tick runs). */
+static uint64_t slot_slice(const struct profd_cpu_slot *s)
+{
+	return s->sum_now > s->sum_in ? s->sum_now - s->sum_in : 0;
+}
+
 /* Re-read one process consistently with every CPU that ran it: the
  * snapshot lost consistency because one of its threads switched out
  * during it. Returns 0, -ENOENT (gone: its exit record follows), or
@@ -457,7 +556,7 @@ static int redo_one(struct kstats *k, uint32_t tgid, struct profd_sched_counters
 	int fd = bpf_map__fd(k->sched->maps.procs);
 
 	for (int t = 0; t < REDO_TRIES; t++) {
-		uint64_t now, add = 0;
+		uint64_t add = 0;
 		uint32_t run = 0;
 		int ok = 1;
 
@@ -465,16 +564,15 @@ static int redo_one(struct kstats *k, uint32_t tgid, struct profd_sched_counters
 		if (bpf_map_lookup_elem(fd, &tgid, v))
 			return -ENOENT;
 		v->tgid = tgid;
-		now = clock_mono_ns();
 		seqs_read(k);
 		for (uint32_t c = 0; c < k->nslots && ok; c++) {
 			if (k->c1[c].seq & 1) {
 				ok = 0;
 			} else if (k->c1[c].tgid == tgid && k->c1[c].start_time == v->start_time) {
-				if (k->c1[c].seq != k->seq2[c])
+				if (k->c1[c].seq != k->seq2[c]) {
 					ok = 0;
-				else if (now > k->c1[c].since) {
-					add += now - k->c1[c].since;
+				} else {
+					add += slot_slice(&k->c1[c]);
 					run++;
 				}
 			}
@@ -514,11 +612,26 @@ static int proc_alive(struct kstats *k, uint32_t tgid, uint64_t start_ns)
 	return st + 1 >= want && st <= want + 1;
 }
 
+/* Never hand out less on-CPU time for a process than an earlier read did
+ * (khold.h says why). Every process in the map goes through, handed out
+ * or not (gone: sflags 2), so the exit record that follows is held too. */
+static void hold_monotonic(struct kstats *k, uint32_t ns)
+{
+	khold_begin(k->hold);
+	for (uint32_t i = 0; i < ns; i++) {
+		uint64_t v = k->sv[i].oncpu_ns; /* __u64 is unsigned long long */
+
+		if (khold_apply(k->hold, k->sv[i].tgid, k->sv[i].start_time, &v) && k->sflags[i] != 2)
+			k->held++;
+		k->sv[i].oncpu_ns = v;
+	}
+	khold_end(k->hold);
+}
+
 int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 {
 	uint32_t ns = 0, ni = 0, i, j;
 	int have_slots = k->sched && k->slots;
-	uint64_t now = 0;
 	int err, r = 0;
 
 	if (have_slots)
@@ -530,10 +643,8 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 		for (i = 0; i < ns; i++)
 			k->sv[i].tgid = k->keys[i];
 	}
-	if (have_slots) {
-		now = clock_mono_ns();
+	if (have_slots)
 		seqs_read(k);
-	}
 	if (k->blkio) {
 		err = map_dump(k, bpf_map__fd(k->blkio->maps.io_procs), k->iv, sizeof(*k->iv), k->max_procs, &ni);
 		if (err)
@@ -561,7 +672,7 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 	memset(k->running, 0, ns * sizeof(*k->running));
 	memset(k->sflags, 0, ns);
 
-	/* Slices in progress: exact where the CPU's slot held still across
+	/* Slices in progress: added where the CPU's slot held still across
 	 * the dump (the slice is then not in oncpu_ns); the processes whose
 	 * thread switched out meanwhile are re-read on their own. */
 	for (uint32_t c = 0; have_slots && c < k->nslots; c++) {
@@ -573,8 +684,7 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 		if (!v || v->start_time != k->s1[c].start_time)
 			continue;
 		if (k->s1[c].seq == k->seq2[c] && !(k->s1[c].seq & 1)) {
-			if (now > k->s1[c].since)
-				v->oncpu_ns += now - k->s1[c].since;
+			v->oncpu_ns += slot_slice(&k->s1[c]);
 			k->running[v - k->sv]++;
 		} else {
 			k->sflags[v - k->sv] = 1;
@@ -594,6 +704,7 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 			k->sflags[i] = 0;
 		}
 	}
+	hold_monotonic(k, ns);
 
 	/* Merge by tgid. An I/O entry without a scheduler entry of the same
 	 * process may belong to one that has exited (I/O completed after its
@@ -652,13 +763,16 @@ int kstats_read_cgroups(struct kstats *k, kstats_cgroup_fn fn, void *ctx)
 {
 	uint64_t key, next;
 	struct profd_cgroup_io v;
+	uint32_t n = 0;
 	int fd, err, r = 0;
 
 	if (!k->blkio)
 		return 0;
 	fd = bpf_map__fd(k->blkio->maps.io_cgroups);
 	err = bpf_map_get_next_key(fd, NULL, &next);
-	while (!err && !r) {
+	/* Entries are never deleted, so the walk cannot restart; the bound
+	 * (the map's size) keeps it finite whatever happens. */
+	while (!err && !r && n++ < k->max_cgroups) {
 		key = next;
 		if (!bpf_map_lookup_elem(fd, &key, &v))
 			r = fn(ctx, key, &v);
@@ -680,6 +794,7 @@ void kstats_get_stats(struct kstats *k, struct kstats_stats *ret)
 	ret->exit_records = k->exit_records;
 	ret->malformed = k->malformed;
 	ret->inexact = k->inexact;
+	ret->held = k->held;
 	ret->orphans = k->orphans;
 	if (ncpu <= 0)
 		return;
@@ -710,6 +825,113 @@ void kstats_get_stats(struct kstats *k, struct kstats_stats *ret)
 			}
 		}
 		free(v);
+	}
+}
+
+/* Raise f to state and append a reason ("; " between reasons). */
+static void fam_note(struct kstats_family *f, uint32_t state, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fam_note(struct kstats_family *f, uint32_t state, const char *fmt, ...)
+{
+	size_t len = strlen(f->reason);
+	va_list ap;
+
+	if (state > f->state)
+		f->state = state;
+	if (len && len + 2 < sizeof(f->reason)) {
+		memcpy(f->reason + len, "; ", 3);
+		len += 2;
+	}
+	if (len + 1 >= sizeof(f->reason))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->reason + len, sizeof(f->reason) - len, fmt, ap);
+	va_end(ap);
+}
+
+static void describe_absent(struct kstats_exactness *x, const char *sched_why, const char *blkio_why)
+{
+	for (int i = 0; i < KSTATS_FAM_COUNT; i++)
+		if (!x->fam[i].reason[0])
+			fam_note(&x->fam[i], KSTATS_ABSENT, "%s", i == KSTATS_FAM_BLKIO ? blkio_why : sched_why);
+}
+
+void kstats_describe(struct kstats *k, struct kstats_exactness *ret)
+{
+	static const char *const names[KSTATS_FAM_COUNT] = {"oncpu", "switches", "runq", "blkio", "exit"};
+	struct kstats_family *on = &ret->fam[KSTATS_FAM_ONCPU], *sw = &ret->fam[KSTATS_FAM_SWITCHES];
+	struct kstats_family *rq = &ret->fam[KSTATS_FAM_RUNQ], *io = &ret->fam[KSTATS_FAM_BLKIO];
+	struct kstats_family *ex = &ret->fam[KSTATS_FAM_EXIT];
+	struct kstats_stats st;
+	const char *compat = "kernel before 5.18 (sched_switch without prev_state): the outgoing thread's state is "
+			     "read after the switch, so a racing wake-up";
+
+	memset(ret, 0, sizeof(*ret));
+	for (int i = 0; i < KSTATS_FAM_COUNT; i++)
+		ret->fam[i].name = names[i];
+	if (!k) {
+		int v = kernel_version();
+		char why[KSTATS_REASON_LEN];
+
+		if (v && v < 5013)
+			snprintf(why, sizeof(why), "kernel %d.%d: the scheduler programs need 5.13", v / 1000, v % 1000);
+		else
+			snprintf(why, sizeof(why), "scheduler and block I/O programs not loaded (see the log)");
+		describe_absent(ret, why, v && v < 5011 ? "kernel before 5.11: block I/O programs need 5.11" : why);
+		return;
+	}
+	kstats_get_stats(k, &st);
+
+	if (!k->sched || !(k->parts & KSTATS_PART_ONCPU)) {
+		const char *why = k->why_sched[0] ? k->why_sched : "sched_switch program not attached (see the log)";
+
+		fam_note(on, KSTATS_ABSENT, "%s", why);
+		fam_note(sw, KSTATS_ABSENT, "%s", why);
+		fam_note(rq, KSTATS_ABSENT, "%s", why);
+		fam_note(ex, KSTATS_ABSENT, "%s", why);
+	} else {
+		if (!k->slots)
+			fam_note(on, KSTATS_ESTIMATED, "CPU slots not mapped: totals lag by the slices in progress");
+		if ((uint64_t)st.sched.storage_fail)
+			fam_note(on, KSTATS_ESTIMATED, "%" PRIu64 " task-storage allocations failed: slices lost",
+				 (uint64_t)st.sched.storage_fail);
+		if (k->compat_switch) {
+			fam_note(sw, KSTATS_ESTIMATED, "%s can count a voluntary switch as involuntary", compat);
+			fam_note(rq, KSTATS_ESTIMATED, "%s can turn blocked time into run-queue wait", compat);
+		}
+		if (!(k->parts & KSTATS_PART_RUNQ))
+			fam_note(rq, KSTATS_ABSENT, "sched_wakeup programs not attached (see the log)");
+		if (!(k->parts & KSTATS_PART_EXIT))
+			fam_note(ex, KSTATS_ABSENT, "exit ring buffer unavailable: exited processes lose their last counters");
+		else if ((uint64_t)st.sched.exit_lost)
+			fam_note(ex, KSTATS_ESTIMATED, "%" PRIu64 " exit records lost (ring full)", (uint64_t)st.sched.exit_lost);
+		if ((uint64_t)st.sched.proc_full) {
+			for (int i = KSTATS_FAM_ONCPU; i <= KSTATS_FAM_RUNQ; i++)
+				fam_note(&ret->fam[i], KSTATS_ESTIMATED,
+					 "%" PRIu64 " updates dropped: process map full (%" PRIu64 " entries)",
+					 (uint64_t)st.sched.proc_full, (uint64_t)st.max_procs);
+		}
+	}
+
+	if (!k->blkio || !(k->parts & KSTATS_PART_BLKIO)) {
+		fam_note(io, KSTATS_ABSENT, "%s",
+			 k->why_blkio[0] ? k->why_blkio : "block_rq_complete program not attached (see the log)");
+	} else {
+		if (!(k->parts & KSTATS_PART_BLKIO_SUBMIT))
+			fam_note(io, KSTATS_ESTIMATED,
+				 "%s: %" PRIu64 " requests attributed to the context that issued them "
+				 "(often a kworker), not the submitter",
+				 k->blkio_insert ? "kernel before 6.5 (no block_io_start)" : "block_io_start not attached",
+				 (uint64_t)st.io.issuer_attrib);
+		if ((uint64_t)st.io.inflight_full)
+			fam_note(io, KSTATS_ESTIMATED, "%" PRIu64 " requests not tracked: in-flight map full",
+				 (uint64_t)st.io.inflight_full);
+		if ((uint64_t)st.io.proc_full)
+			fam_note(io, KSTATS_ESTIMATED, "%" PRIu64 " completions dropped: process map full", (uint64_t)st.io.proc_full);
+		if ((uint64_t)st.io.cgroup_full)
+			fam_note(io, KSTATS_ESTIMATED, "%" PRIu64 " completions not counted per cgroup: cgroup map full",
+				 (uint64_t)st.io.cgroup_full);
 	}
 }
 

@@ -15,10 +15,17 @@
 
 struct kstats;
 
+/* kstats_opts.flags */
+#define KSTATS_OPT_COMPAT_SWITCH (1u << 0) /* use the pre-5.18 sched_switch path
+					    * (prev's state read from the task)
+					    * even where the kernel passes
+					    * prev_state: for tests */
+
 struct kstats_opts {
 	uint32_t max_procs;    /* entries per per-process map; 0: 16384 */
 	uint32_t max_inflight; /* block requests tracked in flight; 0: 16384 */
 	uint32_t max_cgroups;  /* cgroups with I/O counters; 0: 1024 */
+	uint32_t flags;        /* KSTATS_OPT_* */
 	size_t ringbuf_bytes;  /* exit-record ring (power of 2); 0: 1 MiB */
 };
 
@@ -29,7 +36,15 @@ struct kstats_opts {
 
 /* One process's counters as of the read. sched or io is NULL where that
  * map has no entry for the process (it has not run / done I/O since it was
- * first seen, or that part is not loaded). */
+ * first seen, or that part is not loaded).
+ *
+ * Every counter is monotonic per process (tgid, start_time) from one read
+ * to the next and into the exit record, so a consumer may keep the last
+ * value as its baseline and subtract: sched->oncpu_ns includes the slices
+ * still on CPU up to the scheduler's last runtime update of each (at most
+ * one tick old where the tick runs), and a read that could not add them
+ * consistently (KSTATS_F_INEXACT) hands out the previous total instead of
+ * a lower one (counted in kstats_stats.held). */
 struct kstats_proc {
 	uint32_t tgid;
 	uint32_t flags;       /* KSTATS_F_* */
@@ -72,6 +87,9 @@ struct kstats_stats {
 	uint64_t exit_records;   /* exit records consumed */
 	uint64_t malformed;      /* records of unexpected size/kind, ignored */
 	uint64_t inexact;        /* process reads without their running slices */
+	uint64_t held;           /* reads (or exit records) whose on-CPU total was
+				  * below one handed out before: the earlier
+				  * total was handed out again */
 	uint64_t orphans;        /* I/O entries of processes gone without an exit
 				  * record (I/O completed after exit): reported
 				  * with KSTATS_F_EXITED once, then deleted */
@@ -96,10 +114,53 @@ int kstats_drain(struct kstats *k);
  * visitor's non-zero value, or -errno. The pointers are valid only during
  * the call. Not thread-safe: one reader at a time. */
 int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx);
-/* Visit per-cgroup block I/O (cgroup v2 id). Returns 0, non-zero, -errno. */
+/* Visit the cumulative block I/O of every cgroup that has completed a
+ * read or write since attach, in no particular order. cgroup_id is the
+ * inode number of the cgroup's directory in the hierarchy that carries
+ * the io controller (cgroup v2; the blkio hierarchy on a v1 host): what
+ * stat(2) gives for it, and name_to_handle_at() on cgroupfs. Requests are
+ * charged to the bio's blkcg, so with cgroup v2 (io + memory) writeback
+ * by a flusher kworker counts for the cgroup that dirtied the pages.
+ * Counters only grow. Returns 0, fn's non-zero value, or 0 without the
+ * block I/O part. */
 int kstats_read_cgroups(struct kstats *k, kstats_cgroup_fn fn, void *ctx);
 
 void kstats_get_stats(struct kstats *k, struct kstats_stats *ret);
+
+/* Counter families, for kstats_describe(). */
+enum kstats_family_id {
+	KSTATS_FAM_ONCPU,    /* oncpu_ns: CPU time per process */
+	KSTATS_FAM_SWITCHES, /* nvcsw, nivcsw */
+	KSTATS_FAM_RUNQ,     /* runq_ns, runq_waits, runq_hist, offcpu_ns */
+	KSTATS_FAM_BLKIO,    /* struct profd_io_counters, per-cgroup I/O */
+	KSTATS_FAM_EXIT,     /* final counters of exited processes */
+	KSTATS_FAM_COUNT
+};
+
+/* kstats_family.state */
+#define KSTATS_EXACT 0     /* the kernel's own figures; nothing lost so far */
+#define KSTATS_ESTIMATED 1 /* measured, but approximate or incomplete: see reason */
+#define KSTATS_ABSENT 2    /* not measured (see reason); CPU % then comes
+			    * from samples */
+
+#define KSTATS_REASON_LEN 192
+
+struct kstats_family {
+	const char *name;               /* "oncpu", "switches", "runq", "blkio", "exit" */
+	uint32_t state;                 /* KSTATS_EXACT, _ESTIMATED, _ABSENT */
+	char reason[KSTATS_REASON_LEN]; /* why not exact; "" when exact */
+};
+
+struct kstats_exactness {
+	struct kstats_family fam[KSTATS_FAM_COUNT]; /* indexed by KSTATS_FAM_* */
+};
+
+/* Which counter families are exact, which estimated or absent, and why:
+ * for `profctl status`. Reads the programs' drop counters, so a family
+ * becomes "estimated" once something was lost (map full, ring full). k may
+ * be NULL (kstats_new failed): every family is then absent, with the
+ * kernel's version in the reason where it explains the failure. */
+void kstats_describe(struct kstats *k, struct kstats_exactness *ret);
 
 /* Percentile (0..100) of a log2 histogram: the upper bound of the slot
  * holding it, in ns; 0 when empty. */

@@ -12,9 +12,13 @@
 
 #include <json-c/json.h>
 
+#include "collect/gpu.h"
+
 #define DAEMON(f) .scope = METRIC_DAEMON, .offset = offsetof(struct metrics_daemon, f)
 #define HOST(f) .scope = METRIC_HOST, .offset = offsetof(struct metrics_host, f)
 #define PROC(f) .scope = METRIC_PROCESS, .offset = offsetof(struct metrics_process, f)
+#define UNIT(f) .scope = METRIC_UNIT, .offset = offsetof(struct metrics_process, f)
+#define FUNC(f) .scope = METRIC_FUNCTION, .offset = offsetof(struct metrics_function, f)
 #define U64 .kind = METRIC_U64
 #define F64 .kind = METRIC_F64
 #define GAUGE .type = METRIC_GAUGE
@@ -197,6 +201,8 @@ static const struct metric table[] = {
 	  "percent", "PSI: some task stalled on I/O (avg10)", HOST(psi_io_some) },
 	{ "host.psi.io_full", "psi.io.full_avg10", "profd_host_pressure_io_full_ratio", PCT_TO_RATIO, GAUGE, F64,
 	  "percent", "PSI: every non-idle task stalled on I/O (avg10)", HOST(psi_io_full) },
+	{ "host.gpu_mem_pct", NULL, NULL, 1, GAUGE, F64, "percent",
+	  "memory in use on the fullest GPU, % of its memory (null: no GPU)", HOST(gpu_mem_pct) },
 
 	/* ---- one process over a window (top's rows) ---- */
 	{ "process.cpu_pct", "cpu_pct", NULL, 1, GAUGE, F64, "percent",
@@ -253,6 +259,45 @@ static const struct metric table[] = {
 	  "median run-queue wait (log2 bucket bound)", PROC(runq_p50_ns) },
 	{ "process.runq_p99_ns", "runq_p99_ns", "profd_process_runqueue_latency_p99_seconds", NS_TO_S, GAUGE, U64,
 	  "ns", "p99 run-queue wait, wakeup to running (log2 bucket bound)", PROC(runq_p99_ns) },
+	{ "process.rss_growth_bytes_per_s", NULL, NULL, 1, GAUGE, F64, "bytes/s",
+	  "steady RSS growth over the window: Theil-Sen slope of its readings, 0 unless the least-squares fit has "
+	  "R² >= 0.8 (alerts only)", PROC(rss_growth_bps) },
+
+	/* ---- a systemd unit over a window: its processes added up (alerts) ---- */
+	{ "unit.cpu_pct", "cpu_pct", NULL, 1, GAUGE, F64, "percent",
+	  "CPU time of the unit's processes over the window, % of one CPU", UNIT(cpu_pct) },
+	{ "unit.rss_bytes", "rss_bytes", NULL, 1, GAUGE, U64, "bytes",
+	  "resident memory of the unit's processes, summed, latest", UNIT(rss_bytes) },
+	{ "unit.mem_pct", "mem_pct", NULL, 1, GAUGE, F64, "percent",
+	  "the unit's resident memory, % of MemTotal", UNIT(mem_pct) },
+	{ "unit.rss_growth_bytes_per_s", NULL, NULL, 1, GAUGE, F64, "bytes/s",
+	  "steady growth of the unit's summed RSS (as process.rss_growth_bytes_per_s)", UNIT(rss_growth_bps) },
+	{ "unit.threads", "threads", NULL, 1, GAUGE, U64, "threads",
+	  "threads of the unit's processes, latest", UNIT(threads) },
+	{ "unit.fds", "fds", NULL, 1, GAUGE, U64, "fds",
+	  "open file descriptors of the unit's processes, latest", UNIT(fds) },
+	{ "unit.gpu_pct", "gpu_pct", NULL, 1, GAUGE, F64, "percent",
+	  "GPU busy time of the unit's processes, % of one device (null: no GPU use seen)", UNIT(gpu_pct) },
+	{ "unit.gpu_mem_bytes", "gpu_mem_bytes", NULL, 1, GAUGE, U64, "bytes",
+	  "GPU memory of the unit's processes, latest (null: no GPU use seen)", UNIT(gpu_mem_bytes) },
+	{ "unit.read_bytes_per_s", "read_bytes_per_s", NULL, 1, GAUGE, F64, "bytes/s",
+	  "block-device bytes read per second by the unit's processes", UNIT(read_bps) },
+	{ "unit.write_bytes_per_s", "write_bytes_per_s", NULL, 1, GAUGE, F64, "bytes/s",
+	  "block-device bytes written per second by the unit's processes", UNIT(write_bps) },
+	{ "unit.offcpu_pct", "offcpu_pct", NULL, 1, GAUGE, F64, "percent",
+	  "blocked time of the unit's threads, % of the window (may exceed 100)", UNIT(offcpu_pct) },
+	{ "unit.runq_p99_ns", "runq_p99_ns", NULL, 1, GAUGE, U64, "ns",
+	  "p99 run-queue wait over the unit's processes (merged histograms)", UNIT(runq_p99_ns) },
+
+	/* ---- one function's share of a process's or the host's CPU ---- */
+	{ "function.self_pct", "self_pct", NULL, 1, GAUGE, F64, "percent",
+	  "samples with the function as the leaf, % of the scope's samples (process or host)", FUNC(self_pct) },
+	{ "function.total_pct", "total_pct", NULL, 1, GAUGE, F64, "percent",
+	  "samples with the function anywhere on the stack, % of the scope's samples", FUNC(total_pct) },
+	{ "function.self_samples", "self_samples", NULL, 1, COUNTER, U64, "samples",
+	  "samples with the function as the leaf", FUNC(self_samples) },
+	{ "function.total_samples", "total_samples", NULL, 1, COUNTER, U64, "samples",
+	  "samples with the function anywhere on the stack", FUNC(total_samples) },
 };
 
 void metrics_process_compute(const struct metrics_process_in *in, struct metrics_process *m)
@@ -301,6 +346,119 @@ void metrics_process_compute(const struct metrics_process_in *in, struct metrics
 	m->majflt = wc->sum[WC_MAJFLT];
 	m->runq_p50_ns = wc_hist_quantile(wc->hist_runq, 0.50);
 	m->runq_p99_ns = wc_hist_quantile(wc->hist_runq, 0.99);
+	m->rss_growth_bps = NAN;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+void metrics_unit_add(struct metrics_unit_acc *a, const struct metrics_process *p, const struct wcounters *wc)
+{
+	struct metrics_process *s = &a->sum;
+
+	a->procs++;
+	s->cpu_pct += p->cpu_pct;
+	s->sample_cpu_pct += p->sample_cpu_pct;
+	s->samples = add_sat(s->samples, p->samples);
+	s->rss_bytes = add_sat(s->rss_bytes, p->rss_bytes);
+	s->mem_pct += p->mem_pct;
+	s->threads = add_sat(s->threads, p->threads);
+	s->fds = add_sat(s->fds, p->fds);
+	if (!isnan(p->gpu_pct)) {
+		a->gpu = 1;
+		s->gpu_pct += p->gpu_pct;
+	}
+	if (p->gpu_mem_bytes != METRIC_ABSENT_U64) {
+		a->gpu = 1;
+		s->gpu_mem_bytes = add_sat(s->gpu_mem_bytes, p->gpu_mem_bytes);
+	}
+	s->read_bps += p->read_bps;
+	s->write_bps += p->write_bps;
+	s->io_read_bytes = add_sat(s->io_read_bytes, p->io_read_bytes);
+	s->io_write_bytes = add_sat(s->io_write_bytes, p->io_write_bytes);
+	s->io_read_reqs = add_sat(s->io_read_reqs, p->io_read_reqs);
+	s->io_write_reqs = add_sat(s->io_write_reqs, p->io_write_reqs);
+	s->proc_read_bytes = add_sat(s->proc_read_bytes, p->proc_read_bytes);
+	s->proc_write_bytes = add_sat(s->proc_write_bytes, p->proc_write_bytes);
+	s->oncpu_ns = add_sat(s->oncpu_ns, p->oncpu_ns);
+	s->offcpu_ns = add_sat(s->offcpu_ns, p->offcpu_ns);
+	s->offcpu_pct += p->offcpu_pct;
+	s->vcsw_per_s += p->vcsw_per_s;
+	s->ivcsw_per_s += p->ivcsw_per_s;
+	s->minflt = add_sat(s->minflt, p->minflt);
+	s->majflt = add_sat(s->majflt, p->majflt);
+	for (int i = 0; wc && i < WC_HIST_BUCKETS; i++) {
+		a->hist_runq[i] = a->hist_runq[i] + wc->hist_runq[i] < a->hist_runq[i] ? UINT32_MAX
+											  : a->hist_runq[i] + wc->hist_runq[i];
+		a->hist_iolat[i] = a->hist_iolat[i] + wc->hist_iolat[i] < a->hist_iolat[i]
+					   ? UINT32_MAX
+					   : a->hist_iolat[i] + wc->hist_iolat[i];
+	}
+}
+
+void metrics_unit_finish(const struct metrics_unit_acc *a, struct metrics_process *m)
+{
+	*m = a->sum;
+	if (!a->gpu) {
+		m->gpu_pct = NAN;
+		m->gpu_mem_bytes = METRIC_ABSENT_U64;
+	}
+	m->io_lat_p99_ns = wc_hist_quantile(a->hist_iolat, 0.99);
+	m->runq_p50_ns = wc_hist_quantile(a->hist_runq, 0.50);
+	m->runq_p99_ns = wc_hist_quantile(a->hist_runq, 0.99);
+	m->rss_growth_bps = NAN;
+	m->rss_growth_points = 0;
+}
+
+static double psi_of(const struct sysstat_psi *p, unsigned bit, int full)
+{
+	if (!(p->valid & bit))
+		return NAN;
+	return full ? p->full.avg10 : p->some.avg10;
+}
+
+void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct gpu *gpu,
+			  struct metrics_host *h)
+{
+	double cpu = s->cpu_pct;
+
+	memset(h, 0, sizeof(*h));
+	if (sys && sys->sum[WC_OFFCPU_NS])
+		cpu = 100.0 * (double)sys->sum[WC_CPU_NS] / (double)sys->sum[WC_OFFCPU_NS];
+	h->cpu_pct = cpu >= 0 ? cpu : NAN;
+	if (s->mem_ok) {
+		h->mem_total = s->mem.total;
+		h->mem_available = s->mem.available;
+		h->mem_used = s->mem.total > s->mem.available ? s->mem.total - s->mem.available : 0;
+		h->mem_used_pct = s->mem.total ? 100.0 * (double)h->mem_used / (double)s->mem.total : NAN;
+		h->swap_total = s->mem.swap_total;
+		h->swap_used = s->mem.swap_total > s->mem.swap_free ? s->mem.swap_total - s->mem.swap_free : 0;
+	} else {
+		h->mem_total = h->mem_available = h->mem_used = METRIC_ABSENT_U64;
+		h->swap_total = h->swap_used = METRIC_ABSENT_U64;
+		h->mem_used_pct = NAN;
+	}
+	h->load1 = s->load_ok ? s->load.load1 : NAN;
+	h->load5 = s->load_ok ? s->load.load5 : NAN;
+	h->load15 = s->load_ok ? s->load.load15 : NAN;
+	h->psi_cpu_some = s->psi_ok ? psi_of(&s->psi.cpu, SYSSTAT_PSI_SOME, 0) : NAN;
+	h->psi_mem_some = s->psi_ok ? psi_of(&s->psi.memory, SYSSTAT_PSI_SOME, 0) : NAN;
+	h->psi_mem_full = s->psi_ok ? psi_of(&s->psi.memory, SYSSTAT_PSI_FULL, 1) : NAN;
+	h->psi_io_some = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_SOME, 0) : NAN;
+	h->psi_io_full = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_FULL, 1) : NAN;
+	h->gpu_mem_pct = NAN;
+	for (size_t i = 0; gpu && i < gpu_device_count(gpu); i++) {
+		struct gpu_device_info di;
+		double pct;
+
+		if (gpu_device(gpu, i, &di) || !(di.valid & GPU_HAVE_MEM) || !di.mem_total_bytes)
+			continue;
+		pct = 100.0 * (double)di.mem_used_bytes / (double)di.mem_total_bytes;
+		if (isnan(h->gpu_mem_pct) || pct > h->gpu_mem_pct)
+			h->gpu_mem_pct = pct;
+	}
 }
 
 const struct metric *metrics_all(size_t *ret_n)
@@ -389,7 +547,8 @@ int metrics_to_json(enum metric_scope scope, const void *snapshot, struct json_o
 char *metrics_doc_table(void)
 {
 	static const char *const scopes[] = { "profd (`status`)", "host (`top`: `system`)",
-					      "process (`top`: each row)" };
+					      "process (`top`: each row)", "unit (alert rules)",
+					      "function (alert rules, `hotspots`)" };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

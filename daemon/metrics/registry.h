@@ -36,6 +36,9 @@ enum metric_scope {
 	METRIC_DAEMON,  /* profd itself: `status` */
 	METRIC_HOST,    /* the host: `top`'s "system" */
 	METRIC_PROCESS, /* one process over a window: `top`'s rows */
+	METRIC_UNIT,    /* a systemd unit: its processes added up (alerts) */
+	METRIC_FUNCTION,/* one function's share of a process's or the host's
+			 * CPU samples (alerts, hotspots) */
 	METRIC_NSCOPES,
 };
 
@@ -88,6 +91,7 @@ struct metrics_host {
 	double mem_used_pct;
 	double load1, load5, load15;
 	double psi_cpu_some, psi_mem_some, psi_mem_full, psi_io_some, psi_io_full;
+	double gpu_mem_pct;               /* fullest GPU's memory in use, %; NaN: no GPU */
 };
 
 /* Scope METRIC_PROCESS: one process over a window. */
@@ -106,6 +110,29 @@ struct metrics_process {
 	double offcpu_pct, vcsw_per_s, ivcsw_per_s;
 	uint64_t minflt, majflt;
 	uint64_t runq_p50_ns, runq_p99_ns;
+	/* Robust RSS growth over the window (alerts/trend.h: Theil-Sen slope,
+	 * 0 when the growth is not steady); NaN unless a series was fitted. */
+	double rss_growth_bps;
+	uint64_t rss_growth_points;       /* RSS readings the fit used */
+};
+
+/* Scope METRIC_UNIT: a systemd unit over a window, as struct
+ * metrics_process: additive figures are the sums over its processes,
+ * percentiles come from their merged histograms. */
+struct metrics_unit_acc {
+	struct metrics_process sum;
+	uint32_t hist_runq[WC_HIST_BUCKETS], hist_iolat[WC_HIST_BUCKETS];
+	uint64_t procs;
+	int gpu;                          /* a process with GPU use was added */
+};
+
+/* Scope METRIC_FUNCTION: one function in a process (or on the host) over
+ * a window. Shares are of the scope's CPU samples. */
+struct metrics_function {
+	double self_pct;                  /* samples where it is the leaf */
+	double total_pct;                 /* samples where it is on the stack */
+	uint64_t self_samples, total_samples;
+	uint64_t scope_samples;           /* the denominator */
 };
 
 #define METRIC_ABSENT_U64 UINT64_MAX
@@ -124,6 +151,19 @@ struct metrics_process_in {
 /* The one computation of per-process window metrics, shared by `top`,
  * alerts and pushers. */
 void metrics_process_compute(const struct metrics_process_in *in, struct metrics_process *ret);
+
+/* A unit's metrics: memset the accumulator to 0, add each process's
+ * computed metrics and window counters (wc may be NULL), then finish.
+ * ret->rss_growth_bps is NaN (the unit's own series gives it). */
+void metrics_unit_add(struct metrics_unit_acc *acc, const struct metrics_process *p, const struct wcounters *wc);
+void metrics_unit_finish(const struct metrics_unit_acc *acc, struct metrics_process *ret);
+
+/* The host's metrics: CPU over the window from the system pseudo-process's
+ * window counters (sys, NULL: the last tick's figure), the rest as of the
+ * last tick; GPU memory from the devices of gpu (NULL: none). */
+struct gpu;
+void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct gpu *gpu,
+			  struct metrics_host *ret);
 
 /* Every metric, in table order; *ret_n gets the count. */
 const struct metric *metrics_all(size_t *ret_n);

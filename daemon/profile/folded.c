@@ -4,13 +4,16 @@
  * identical lines merged, so the output is stable for a given profile.
  * Pseudo frames: [truncated] (the user stack reached no entry point),
  * [stack table full], [coarsened]; kernel frames end in "_[k]". ';' and
- * ' ' inside names would break the format and become '_'. */
+ * ' ' inside names would break the format and become '_'. With
+ * FORMAT_BY_THREAD the thread follows the process: "comm;[name_tid=N];...". */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "profile/format.h"
 #include "profile/profile.h"
+#include "profile/stackview.h"
 
 struct lines {
 	char *buf;              /* NUL-terminated lines, back to back */
@@ -48,7 +51,7 @@ static int put(struct lines *l, const char *s, size_t n, int sanitize)
 	return 0;
 }
 
-static int add_line(struct lines *l, const struct profile *p, const struct profile_stack *s)
+static int add_line(struct lines *l, const struct profile *p, const struct profile_stack *s, int by_thread)
 {
 	const struct profile_proc *pr = &p->procs[s->proc];
 	int r;
@@ -70,6 +73,15 @@ static int add_line(struct lines *l, const struct profile *p, const struct profi
 	l->off[l->n] = l->len;
 	l->count[l->n] = s->count;
 	r = put(l, pr->comm, strlen(pr->comm), 1);
+	if (!r && by_thread && s->thread != PROFILE_NO_THREAD && s->thread < p->nthreads) {
+		const struct profile_thread *t = &p->threads[s->thread];
+		char name[VIEW_THREAD_NAME_MAX];
+
+		snprintf(name, sizeof(name), "[%s tid=%u]", t->name[0] ? t->name : "?", t->tid);
+		r = put(l, ";", 1, 0);
+		if (!r)
+			r = put(l, name, strlen(name), 1);
+	}
 	if (!r && (s->flags & PROFILE_STACK_TRUNCATED))
 		r = put(l, ";[truncated]", 12, 0);
 	if (!r && (s->flags & PROFILE_STACK_OVERFLOW))
@@ -110,7 +122,7 @@ static int encode_folded(const struct profile *p, const struct format_opts *o, s
 	int r = 0;
 
 	for (size_t i = 0; !r && i < p->nstacks; i++)
-		r = add_line(&l, p, &p->stacks[i]);
+		r = add_line(&l, p, &p->stacks[i], o && (o->flags & FORMAT_BY_THREAD));
 	if (!r && l.n) {
 		order = malloc(l.n * sizeof(*order));
 		if (!order)

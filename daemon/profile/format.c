@@ -11,6 +11,11 @@
 static const struct format *const formats[] = {
 	&format_folded,
 	&format_json,
+	&format_pprof,
+	&format_speedscope,
+	&format_svg,
+	&format_csv,
+	&format_report,
 	NULL,
 };
 

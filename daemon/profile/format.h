@@ -32,10 +32,19 @@ void sink_buf_init(struct sink_buf *b, size_t max);
 char *sink_buf_steal(struct sink_buf *b, size_t *ret_len);
 void sink_buf_release(struct sink_buf *b);
 
+/* format_opts.flags */
+#define FORMAT_BY_THREAD (1u << 0)  /* split stacks by thread (folded, json, svg, speedscope, pprof labels) */
+#define FORMAT_BY_PROCESS (1u << 1) /* one profile per process (speedscope) */
+#define FORMAT_LABELS (1u << 2)     /* pid, comm, thread labels (pprof) */
+#define FORMAT_ICICLE (1u << 3)     /* roots at the top (svg) */
+
 struct format_opts {
 	/* Bound on an encoder's scratch memory besides the sink (folded
 	 * sorts its lines before writing them); 0: no bound. */
 	size_t scratch_max;
+	unsigned flags;         /* FORMAT_* */
+	const char *title;      /* svg and report title; NULL: a default */
+	uint32_t width;         /* svg width in px; 0: 1200 */
 };
 
 /* What an encoder wrote, for the reply's summary. */
@@ -63,5 +72,10 @@ char *format_names(char *buf, size_t n);
 /* The encoders (one module each). */
 extern const struct format format_folded;
 extern const struct format format_json;
+extern const struct format format_pprof;
+extern const struct format format_speedscope;
+extern const struct format format_svg;
+extern const struct format format_csv;
+extern const struct format format_report;
 
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* profd's own JSON profile: every stack with its process and its named
- * frames (outermost first), pretty-printed as json-c prints it. The
+ * frames (outermost first), pretty-printed as json-c prints it; with
+ * FORMAT_BY_THREAD each stack also has "tid" and "thread" (null when the
+ * thread is not known). The
  * envelope is written by hand and each stack is serialised on its own, so
  * the encoder holds one stack's objects at a time, not the whole tree. */
 #include <errno.h>
@@ -49,7 +51,7 @@ static int put_member(struct sink *out, const char *key, struct json_object *v)
 	return r;
 }
 
-static struct json_object *stack_json(const struct profile *p, const struct profile_stack *s)
+static struct json_object *stack_json(const struct profile *p, const struct profile_stack *s, int by_thread)
 {
 	const struct profile_proc *pr = &p->procs[s->proc];
 	struct json_object *x = json_object_new_object(), *frames = json_object_new_array();
@@ -61,6 +63,12 @@ static struct json_object *stack_json(const struct profile *p, const struct prof
 	}
 	json_object_object_add(x, "pid", json_object_new_uint64(pr->pid));
 	json_object_object_add(x, "comm", json_object_new_string(pr->comm));
+	if (by_thread) {
+		const struct profile_thread *t = s->thread < p->nthreads ? &p->threads[s->thread] : NULL;
+
+		json_object_object_add(x, "tid", t ? json_object_new_uint64(t->tid) : NULL);
+		json_object_object_add(x, "thread", t ? json_object_new_string(t->name) : NULL);
+	}
 	json_object_object_add(x, "count", json_object_new_uint64(s->count));
 	json_object_object_add(x, "truncated", json_object_new_boolean(!!(s->flags & PROFILE_STACK_TRUNCATED)));
 	for (uint32_t i = 0; i < s->nframes; i++) {
@@ -88,7 +96,6 @@ static int encode_json(const struct profile *p, const struct format_opts *o, str
 {
 	int r;
 
-	(void)o;
 	r = sink_puts(out, "{\n");
 	if (!r)
 		r = put_member(out, "window_s", jdouble((double)p->covered_ns / 1e9));
@@ -99,7 +106,7 @@ static int encode_json(const struct profile *p, const struct format_opts *o, str
 	if (!r)
 		r = sink_puts(out, "  \"stacks\": [\n");
 	for (size_t i = 0; !r && i < p->nstacks; i++) {
-		struct json_object *x = stack_json(p, &p->stacks[i]);
+		struct json_object *x = stack_json(p, &p->stacks[i], o && (o->flags & FORMAT_BY_THREAD));
 
 		if (!x)
 			return -ENOMEM;

@@ -3,9 +3,11 @@
 #include "profile/profile.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "profd/sample.h"
 #include "store/proctable.h"
@@ -41,13 +43,14 @@ struct fkey {
 
 struct profile_priv {
 	struct chunk *chunks;
-	size_t cap_mappings, cap_frames, cap_refs, cap_stacks, cap_procs;
+	size_t cap_mappings, cap_frames, cap_refs, cap_stacks, cap_procs, cap_threads, cap_host, cap_alerts;
 	struct fkey *fkeys;      /* per frame, when built from the store */
 	size_t cap_fkeys;
 	uint32_t *ftab;          /* frame index + 1, 0 = empty; by fkey_hash */
 	size_t ftab_cap;
 	struct imap mapping_idx; /* object id -> mapping */
 	struct imap proc_idx;    /* process id -> proc */
+	struct imap thread_idx;  /* (proc index, tid) -> thread */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -211,6 +214,7 @@ struct profile *profile_free(struct profile *p)
 		}
 		imap_release(&p->priv->mapping_idx);
 		imap_release(&p->priv->proc_idx);
+		imap_release(&p->priv->thread_idx);
 		free(p->priv->fkeys);
 		free(p->priv->ftab);
 		free(p->priv);
@@ -220,6 +224,20 @@ struct profile *profile_free(struct profile *p)
 	free(p->refs);
 	free(p->stacks);
 	free(p->procs);
+	free(p->threads);
+	free(p->host);
+	free(p->alerts);
+	for (int i = 0; i < 2; i++) {
+		struct profile_table *t = i ? p->totals : p->series;
+
+		if (!t)
+			continue;
+		free(t->cols);
+		free(t->units);
+		free(t->rows);
+		free(t->values);
+		free(t);
+	}
 	free(p);
 	return NULL;
 }
@@ -258,7 +276,120 @@ int profile_add_frame(struct profile *p, const char *name, uint32_t mapping, uin
 	f->mapping = mapping;
 	f->kind = kind;
 	f->addr = addr;
+	f->file = NULL;
+	f->line = 0;
 	return (int)p->nframes++;
+}
+
+int profile_set_frame_source(struct profile *p, uint32_t f, const char *file, uint32_t line)
+{
+	if (f >= p->nframes)
+		return -EINVAL;
+	p->frames[f].file = file ? pstrdup(p, file) : NULL;
+	if (file && !p->frames[f].file)
+		return -ENOMEM;
+	p->frames[f].line = line;
+	return 0;
+}
+
+int profile_add_thread(struct profile *p, uint32_t proc, uint32_t tid, const char *name)
+{
+	struct profile_thread *t;
+
+	if (grow((void **)&p->threads, &p->priv->cap_threads, p->nthreads, sizeof(*p->threads)) < 0)
+		return -ENOMEM;
+	t = &p->threads[p->nthreads];
+	t->proc = proc;
+	t->tid = tid;
+	t->name = pstrdup(p, name ? name : "");
+	if (!t->name)
+		return -ENOMEM;
+	return (int)p->nthreads++;
+}
+
+int profile_table_new(struct profile *p, const char *const *cols, const char *const *units, size_t ncols,
+		      struct profile_table **ret)
+{
+	struct profile_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->cols = calloc(ncols ? ncols : 1, sizeof(*t->cols));
+	t->units = calloc(ncols ? ncols : 1, sizeof(*t->units));
+	if (!t->cols || !t->units)
+		goto oom;
+	for (size_t i = 0; i < ncols; i++) {
+		t->cols[i] = pstrdup(p, cols[i]);
+		t->units[i] = pstrdup(p, units && units[i] ? units[i] : "");
+		if (!t->cols[i] || !t->units[i])
+			goto oom;
+	}
+	t->ncols = ncols;
+	*ret = t;
+	return 0;
+oom:
+	free(t->cols);
+	free(t->units);
+	free(t);
+	return -ENOMEM;
+}
+
+int profile_table_add(struct profile *p, struct profile_table *t, uint32_t proc, uint64_t from_ns, uint64_t len_ns,
+		      const double *values)
+{
+	(void)p;
+	if (t->nrows == t->cap_rows) {
+		size_t cap = t->cap_rows ? t->cap_rows * 2 : 64;
+		struct profile_row *r = realloc(t->rows, cap * sizeof(*r));
+		double *v;
+
+		if (!r)
+			return -ENOMEM;
+		t->rows = r;
+		v = realloc(t->values, cap * (t->ncols ? t->ncols : 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		t->values = v;
+		t->cap_rows = cap;
+	}
+	t->rows[t->nrows] = (struct profile_row){ .proc = proc, .from_ns = from_ns, .len_ns = len_ns };
+	for (size_t i = 0; i < t->ncols; i++)
+		t->values[t->nrows * t->ncols + i] = values ? values[i] : NAN;
+	return (int)t->nrows++;
+}
+
+int profile_add_host_metric(struct profile *p, const char *name, const char *unit, double value)
+{
+	struct profile_metric *m;
+
+	if (grow((void **)&p->host, &p->priv->cap_host, p->nhost, sizeof(*p->host)) < 0)
+		return -ENOMEM;
+	m = &p->host[p->nhost];
+	m->name = pstrdup(p, name);
+	m->unit = pstrdup(p, unit ? unit : "");
+	m->value = value;
+	if (!m->name || !m->unit)
+		return -ENOMEM;
+	p->nhost++;
+	return 0;
+}
+
+int profile_add_alert(struct profile *p, const char *name, const char *severity, const char *summary,
+		      uint64_t since_ns)
+{
+	struct profile_alert *a;
+
+	if (grow((void **)&p->alerts, &p->priv->cap_alerts, p->nalerts, sizeof(*p->alerts)) < 0)
+		return -ENOMEM;
+	a = &p->alerts[p->nalerts];
+	a->name = pstrdup(p, name);
+	a->severity = pstrdup(p, severity ? severity : "");
+	a->summary = pstrdup(p, summary ? summary : "");
+	a->since_ns = since_ns;
+	if (!a->name || !a->severity || !a->summary)
+		return -ENOMEM;
+	p->nalerts++;
+	return 0;
 }
 
 int profile_add_proc(struct profile *p, uint32_t pid, uint64_t start_ns, const char *comm, const char *cmdline)
@@ -295,6 +426,7 @@ int profile_add_stack(struct profile *p, uint32_t proc, const uint32_t *frames, 
 	}
 	s = &p->stacks[p->nstacks];
 	s->proc = proc;
+	s->thread = PROFILE_NO_THREAD;
 	s->flags = flags;
 	s->nframes = n;
 	s->first = (uint32_t)p->nrefs;
@@ -304,6 +436,20 @@ int profile_add_stack(struct profile *p, uint32_t proc, const uint32_t *frames, 
 	p->nrefs += n;
 	p->samples += count;
 	return (int)p->nstacks++;
+}
+
+int profile_time_text(const struct profile *p, uint64_t boot_ns, char *buf, size_t n)
+{
+	if (p->boot_to_real_ns) {
+		int64_t real = (int64_t)boot_ns + p->boot_to_real_ns;
+		time_t secs = (time_t)(real / 1000000000);
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		return snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+				tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(real % 1000000000 / 1000000));
+	}
+	return snprintf(buf, n, "%.3f", (double)boot_ns / 1e9);
 }
 
 /* ---- naming frames of the store ---- */
@@ -361,6 +507,27 @@ static int proc_for(struct profile *p, const struct profile_src *src, uint32_t i
 		return idx;
 	if (pi)
 		p->procs[idx].uid = pi->uid;
+	*slot = (uint32_t)idx;
+	return idx;
+}
+
+/* Thread index for (proc index, tid), named once. */
+static int thread_for(struct profile *p, const struct profile_src *src, uint32_t proc, uint32_t tid)
+{
+	char name[64] = "";
+	uint32_t *slot;
+	int found, idx;
+
+	slot = imap_slot(&p->priv->thread_idx, (uint64_t)proc << 32 | tid | (1ull << 63), &found);
+	if (!slot)
+		return -ENOMEM;
+	if (found)
+		return (int)*slot;
+	if (src->thread_name && p->procs[proc].pid)
+		src->thread_name(src->thread_ctx, p->procs[proc].pid, tid, name, sizeof(name));
+	idx = profile_add_thread(p, proc, tid, name);
+	if (idx < 0)
+		return idx;
 	*slot = (uint32_t)idx;
 	return idx;
 }
@@ -432,7 +599,7 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 {
 	uint32_t refs[MAX_FRAMES];
 	const struct frame *fr;
-	uint32_t sflags = 0, flags = 0, k = 0;
+	uint32_t sflags = 0, flags = 0, k = 0, thread = PROFILE_NO_THREAD;
 	int n, nk = 0, root = -1, proc, idx;
 
 	proc = proc_for(p, src, e->proc);
@@ -445,6 +612,16 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 	n = stacks_get(src->stacks, e->stack, &fr, &sflags);
 	if (n <= 0)
 		return profile_add_stack(p, (uint32_t)proc, NULL, 0, flags, e->count);
+	if (n > MAX_FRAMES + 1)
+		n = MAX_FRAMES + 1;
+	/* the thread's pseudo frame, outermost: not code */
+	if (fr[n - 1].flags & STACK_FRAME_THREAD) {
+		idx = thread_for(p, src, (uint32_t)proc, (uint32_t)fr[n - 1].addr);
+		if (idx < 0)
+			return idx;
+		thread = (uint32_t)idx;
+		n--;
+	}
 	if (n > MAX_FRAMES)
 		n = MAX_FRAMES;
 	while (nk < n && (fr[nk].flags & STACK_FRAME_KERNEL))
@@ -476,7 +653,10 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 			return idx;
 		refs[k++] = (uint32_t)idx;
 	}
-	return profile_add_stack(p, (uint32_t)proc, refs, k, flags, e->count);
+	idx = profile_add_stack(p, (uint32_t)proc, refs, k, flags, e->count);
+	if (idx >= 0)
+		p->stacks[idx].thread = thread;
+	return idx;
 }
 
 int profile_build(const struct profile_src *src, const struct pq_result *q, struct profile **ret)

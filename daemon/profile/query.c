@@ -3,6 +3,7 @@
 #include "profile/query.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,22 +12,32 @@
 
 struct collect_ctx {
 	struct pq_result *r;
-	const struct proctable *procs;
-	uint32_t only_tgid;
+	const struct profile_src *src;
+	const struct pq_filter *f;
 	int oom;
 };
+
+int pq_filter_match(const struct profile_src *src, const struct pq_filter *f, uint32_t proc)
+{
+	const struct proc_info *p;
+
+	if (!f || (!f->tgid && !f->comm && !f->accept))
+		return 1;
+	p = proctable_info(src->procs, proc);
+	if (f->tgid && (!p || p->tgid != f->tgid))
+		return 0;
+	if (f->comm && (!p || fnmatch(f->comm, p->comm, 0)))
+		return 0;
+	return !f->accept || f->accept(f->accept_ctx, proc);
+}
 
 static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
 {
 	struct collect_ctx *c = ctx;
 	struct pq_result *r = c->r;
 
-	if (c->only_tgid) {
-		const struct proc_info *p = proctable_info(c->procs, proc);
-
-		if (!p || p->tgid != c->only_tgid)
-			return;
-	}
+	if (!pq_filter_match(c->src, c->f, proc))
+		return;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
 		struct pq_entry *v = realloc(r->v, cap * sizeof(*v));
@@ -43,7 +54,7 @@ static void collect(uint32_t proc, uint32_t stack, uint64_t count, void *ctx)
 
 int profile_query(const struct profile_src *src, uint64_t span_ns, const struct pq_filter *f, struct pq_result *ret)
 {
-	struct collect_ctx c = { .r = ret, .procs = src->procs, .only_tgid = f ? f->tgid : 0 };
+	struct collect_ctx c = { .r = ret, .src = src, .f = f };
 	struct window_range wr;
 	uint64_t now = src->data_until_ns, from;
 	int n;
@@ -63,6 +74,36 @@ int profile_query(const struct profile_src *src, uint64_t span_ns, const struct 
 	ret->from_ns = from;
 	ret->to_ns = now;
 	ret->covered_ns = now > from ? now - from : 0;
+	return 0;
+}
+
+int profile_query_range(const struct profile_src *src, uint64_t from_ns, uint64_t to_ns, const struct pq_filter *f,
+			struct pq_result *ret)
+{
+	struct collect_ctx c = { .r = ret, .src = src, .f = f };
+	struct window_range wr;
+	int n;
+
+	memset(ret, 0, sizeof(*ret));
+	if (to_ns > src->data_until_ns)
+		to_ns = src->data_until_ns;
+	if (from_ns < src->start_ns)
+		from_ns = src->start_ns;
+	if (to_ns <= from_ns) {
+		ret->from_ns = ret->to_ns = to_ns;
+		return 0;
+	}
+	n = window_query_range(src->win, from_ns, to_ns, collect, &c, &wr);
+	if (n < 0)
+		return n;
+	if (c.oom)
+		return -ENOMEM;
+	/* whole slots: the first one may start before from_ns */
+	ret->from_ns = wr.from_ns < from_ns && wr.from_ns != wr.to_ns ? wr.from_ns : from_ns;
+	if (ret->from_ns < src->start_ns)
+		ret->from_ns = src->start_ns;
+	ret->to_ns = to_ns;
+	ret->covered_ns = to_ns - ret->from_ns;
 	return 0;
 }
 

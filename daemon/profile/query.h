@@ -23,10 +23,20 @@ struct profile_src {
 	uint64_t data_until_ns; /* slot boundary all drained data precedes */
 	uint64_t start_ns;      /* daemon start: no data before it */
 	uint32_t frequency;     /* Hz per CPU */
+	/* The comm of thread tid of process tgid into buf ("" if unknown),
+	 * for stacks that carry a thread (STACK_FRAME_THREAD); NULL: names
+	 * unknown. */
+	void (*thread_name)(void *ctx, uint32_t tgid, uint32_t tid, char *buf, size_t n);
+	void *thread_ctx;
 };
 
 struct pq_filter {
 	uint32_t tgid;          /* 0: every process */
+	const char *comm;       /* fnmatch(3) glob on the comm, NULL: any */
+	/* A further test by the caller (a systemd unit, ...): non-zero keeps
+	 * the process id. NULL: none. */
+	int (*accept)(void *ctx, uint32_t proc);
+	void *accept_ctx;
 };
 
 struct pq_entry {
@@ -44,6 +54,13 @@ struct pq_result {
 /* Counts over [data_until - span, data_until]. 0 and *ret (release with
  * pq_result_release, also on failure), or -ENOMEM / the store's -errno. */
 int profile_query(const struct profile_src *src, uint64_t span_ns, const struct pq_filter *f, struct pq_result *ret);
+/* Counts over the slots intersecting [from_ns, to_ns) (CLOCK_BOOTTIME),
+ * cut at the daemon's start and at data_until; the result's from/to are
+ * those of the slots used. Same returns as profile_query. */
+int profile_query_range(const struct profile_src *src, uint64_t from_ns, uint64_t to_ns, const struct pq_filter *f,
+			struct pq_result *ret);
+/* Whether process id proc passes f (NULL passes everything). */
+int pq_filter_match(const struct profile_src *src, const struct pq_filter *f, uint32_t proc);
 void pq_result_release(struct pq_result *r);
 
 #endif

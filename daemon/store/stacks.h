@@ -13,6 +13,10 @@
 #include <stdint.h>
 
 #define STACK_FRAME_KERNEL (1u << 0) /* frame is a kernel frame */
+/* The outermost frame names the sampled thread instead of code: addr is
+ * the thread id, obj SYM_OBJ_UNKNOWN (profd's [sampling] thread_stacks).
+ * It makes stacks per thread; the store itself does not look at it. */
+#define STACK_FRAME_THREAD (1u << 1)
 
 struct frame {
 	uint32_t obj;   /* symbolizer object id (SYM_OBJ_KERNEL for kernel) */

@@ -721,6 +721,116 @@ int window_query_counters(struct window *w, uint64_t now_ns, uint64_t span_ns, w
 	return visited;
 }
 
+/* ---- absolute ranges ---- */
+
+/* The finest tier whose ring still holds the slot of from, else the
+ * coarsest. */
+static uint32_t range_tier(const struct window *w, uint64_t from)
+{
+	for (uint32_t k = 0; k + 1 < w->ntiers; k++) {
+		const struct tier *t = &w->t[k];
+		uint64_t span = (uint64_t)(t->nslots - 1) * t->slot_ns;
+		uint64_t oldest = t->cur > span ? t->cur - span : 0;
+
+		if (from >= oldest)
+			return k;
+	}
+	return w->ntiers - 1;
+}
+
+uint64_t window_range_slot_ns(const struct window *w, uint64_t from_ns)
+{
+	return w ? w->t[range_tier(w, from_ns)].slot_ns : 0;
+}
+
+/* query_walk for [from, to): tier k's slots intersecting it, and the open
+ * slots of the finer tiers (not merged up yet) when they do. */
+static int range_walk(struct window *w, uint32_t k, uint64_t from, uint64_t to, fold_fn fold, uint64_t *first)
+{
+	const struct tier *t = &w->t[k];
+	int err = 0;
+
+	for (uint32_t j = 0; j < k && !err; j++) {
+		const struct slot *s = slot_held(&w->t[j], w->t[j].cur);
+
+		if (s && s->start_ns < to && s->start_ns + w->t[j].slot_ns > from)
+			err = fold(w, s, first);
+	}
+	for (uint64_t i = 0; i < t->nslots && !err && i * t->slot_ns <= t->cur; i++) {
+		uint64_t start = t->cur - i * t->slot_ns;
+		const struct slot *s;
+
+		if (start >= to)
+			continue;
+		if (start + t->slot_ns <= from)
+			break;
+		s = slot_held(t, start);
+		if (s)
+			err = fold(w, s, first);
+	}
+	return err;
+}
+
+int window_query_range(struct window *w, uint64_t from_ns, uint64_t to_ns, window_visit_fn fn, void *ctx,
+		       struct window_range *ret)
+{
+	uint64_t first = UINT64_MAX;
+	uint32_t k;
+	int err, visited = 0;
+
+	if (!w || to_ns < from_ns)
+		return -EINVAL;
+	k = range_tier(w, from_ns);
+	err = range_walk(w, k, from_ns, to_ns, query_fold, &first);
+	for (uint32_t i = 0; i < w->q.cap && !err; i++) {
+		const struct wentry *e = &w->q.tab[i];
+
+		if (!e->count)
+			continue;
+		if (fn)
+			fn(e->proc, e->stack, e->count, ctx);
+		if (visited < INT32_MAX)
+			visited++;
+	}
+	if (w->q.cap > QUERY_KEEP_CAP) {
+		wmap_release(&w->q, NULL);
+	} else if (w->q.tab) {
+		memset(w->q.tab, 0, (size_t)w->q.cap * sizeof(*w->q.tab));
+		w->q.n = 0;
+	}
+	if (err)
+		return err;
+	query_ret(ret, k, first, to_ns < w->now ? to_ns : w->now);
+	return visited;
+}
+
+int window_query_counters_range(struct window *w, uint64_t from_ns, uint64_t to_ns, window_counters_fn fn,
+				void *ctx, struct window_range *ret)
+{
+	uint64_t first = UINT64_MAX;
+	uint32_t k;
+	int err, visited = 0;
+
+	if (!w || to_ns < from_ns)
+		return -EINVAL;
+	k = range_tier(w, from_ns);
+	err = range_walk(w, k, from_ns, to_ns, query_fold_counters, &first);
+	for (uint32_t i = 0; i < w->qc.n && !err; i++) {
+		if (fn)
+			fn(w->qc.recs[i].proc, &w->qc.recs[i].c, ctx);
+		if (visited < INT32_MAX)
+			visited++;
+	}
+	if (w->qc.rcap > QUERY_KEEP_RECS)
+		wcmap_release(&w->qc, NULL);
+	else
+		wcmap_reset(&w->qc);
+	if (err)
+		return err;
+	query_ret(ret, k, first, to_ns < w->now ? to_ns : w->now);
+	return visited;
+}
+
 void window_get_stats(const struct window *w, struct window_stats *ret)
 {
 	if (!ret)

@@ -116,6 +116,19 @@ int window_add_counters(struct window *w, uint64_t now_ns, uint32_t proc, const 
 typedef void (*window_counters_fn)(uint32_t proc, const struct wcounters *c, void *ctx);
 int window_query_counters(struct window *w, uint64_t now_ns, uint64_t span_ns, window_counters_fn fn, void *ctx, struct window_range *ret);
 
+/* Absolute ranges (profctl --from/--to, CSV rows per slot): the same as
+ * window_query / window_query_counters over the slots intersecting
+ * [from_ns, to_ns), from the finest tier whose ring still holds from_ns
+ * (else the coarsest). A range is answered in whole slots: *ret says
+ * which (from_ns: start of the first slot used, to_ns: min(to_ns, now)).
+ * Returns the number of entries (processes) visited or -errno. */
+int window_query_range(struct window *w, uint64_t from_ns, uint64_t to_ns, window_visit_fn fn, void *ctx,
+		       struct window_range *ret);
+int window_query_counters_range(struct window *w, uint64_t from_ns, uint64_t to_ns, window_counters_fn fn,
+				void *ctx, struct window_range *ret);
+/* Slot length of the tier a range query starting at from_ns uses. */
+uint64_t window_range_slot_ns(const struct window *w, uint64_t from_ns);
+
 /* Quantile q (0..1) of a log2 histogram: the upper bound 2^(i+1) of the
  * bucket i where the cumulative count reaches the nearest rank
  * ceil(q x total) (bucket 31, unbounded, gives 2^32); 0 if empty. */

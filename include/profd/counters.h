@@ -6,8 +6,10 @@
  * -target bpf (against vmlinux.h) and by the host C compiler. Sizes are
  * pinned with _Static_assert in daemon/collect/kstats.c.
  *
- * Clocks: every *_ns duration and the per-CPU slot's `since` are
- * bpf_ktime_get_ns() = CLOCK_MONOTONIC; start_time and event timestamps are
+ * Clocks: oncpu_ns and the per-CPU slot's sums are the scheduler's own
+ * accounting (se.sum_exec_runtime, steal and IRQ time excluded where the
+ * kernel excludes them); every other *_ns duration is bpf_ktime_get_ns() =
+ * CLOCK_MONOTONIC, wall time; start_time and event timestamps are
  * bpf_ktime_get_boot_ns() / start_boottime = CLOCK_BOOTTIME, as in sample.h. */
 #ifndef PROFD_COUNTERS_H
 #define PROFD_COUNTERS_H
@@ -41,7 +43,15 @@ struct profd_sched_counters {
 			   * tgid, the process identity (pid reuse check) */
 	__u32 tgid;       /* process id (the key, repeated) */
 	__u32 flags;      /* PROFD_KF_* */
-	__u64 oncpu_ns;   /* time on CPU: switch-in -> switch-out of each thread;
+	__u32 threads;    /* bookkeeping of the exit record: threads seen on
+			   * a CPU since the process was first seen that have
+			   * not made their final switch yet (not a thread
+			   * count: threads that have not run since are not
+			   * in it) */
+	__u32 reserved;
+	__u64 oncpu_ns;   /* time on CPU: the growth of each thread's
+			   * se.sum_exec_runtime from its switch-in to its
+			   * switch-out (the kernel's CPU time: no steal);
 			   * slices still running are NOT included (see
 			   * profd_cpu_slot) */
 	__u64 offcpu_ns;  /* blocked: switch-out with the thread not runnable
@@ -88,24 +98,41 @@ struct profd_cgroup_io {
 
 /* What each CPU runs now, so user space can add the slice in progress
  * (a CPU-bound thread on an otherwise idle CPU may not be switched out for
- * seconds). Element i of the mmap-able `cpu_slots` array = CPU i.
- * A seqcount: the program makes `seq` odd, accounts the outgoing thread,
- * rewrites the slot, makes `seq` even again; a reader that sees the same
+ * seconds). Element i of the mmap-able `cpu_slots` array = CPU i; one cache
+ * line each, so two CPUs switching at once never write the same line.
+ *
+ * Times are the thread's se.sum_exec_runtime: the scheduler's own CPU time
+ * accounting (what /proc/PID/schedstat, top and cgroups report), which
+ * leaves out hypervisor steal time (CONFIG_PARAVIRT_TIME_ACCOUNTING) and
+ * IRQ time (CONFIG_IRQ_TIME_ACCOUNTING); wall-clock deltas would include
+ * both. The slice in progress is sum_now - sum_in.
+ *
+ * A seqcount guards which slice the slot describes: the switch program
+ * makes `seq` odd, moves the outgoing slice into the process's oncpu_ns,
+ * rewrites the slot, makes `seq` even again. A reader that sees the same
  * even seq before and after its reads of the slot and of the process's
- * counters knows the slice since `since` is not in oncpu_ns. */
+ * counters knows the slice is not in oncpu_ns. sum_now alone is updated
+ * without the seqcount (one aligned 8-byte store, only ever growing,
+ * written on the slot's own CPU under its run-queue lock). */
 struct profd_cpu_slot {
 	__u64 seq;        /* odd while being updated; 0: never written */
 	__u32 tgid;       /* process on this CPU; 0: idle */
 	__u32 pid;        /* thread on this CPU; 0: idle */
-	__u64 since;      /* CLOCK_MONOTONIC ns of its switch-in (or of the
-			   * first event that saw it, if it was running at
-			   * attach time) */
 	__u64 start_time; /* its group leader's start_boottime */
+	__u64 sum_in;     /* its se.sum_exec_runtime (ns) at switch-in, or
+			   * when first seen on the CPU if it was running at
+			   * attach time */
+	__u64 sum_now;    /* its se.sum_exec_runtime as of the scheduler's
+			   * last runtime update (update_curr(): every tick
+			   * while it runs, and at wake-ups and preemption
+			   * checks on its CPU); = sum_in at switch-in */
+	__u64 reserved[3];
 };
-
 /* Final counters of a process, sent when its last thread switches out for
- * the last time (prev_state has TASK_DEAD): after exit_mm()/exit_files(),
- * so nothing the process ran is missed. Its map entries are then deleted. */
+ * the last time (prev_state has TASK_DEAD, no thread left that was seen on
+ * a CPU and has not made its final switch, signal->live 0): after
+ * exit_mm()/exit_files() of every thread, so nothing the process ran is
+ * missed. Its map entries are then deleted. */
 struct profd_kstats_exit {
 	__u32 kind;      /* PROFD_REC_KSTATS_EXIT */
 	__u32 exit_code; /* task->exit_code of the last thread */
@@ -130,13 +157,20 @@ struct profd_sched_stats {
 	__u64 exit_lost;      /* exit records lost: ring buffer full (the
 			       * entries are deleted anyway) */
 	__u64 exit_tail_ns;   /* on-CPU ns of an exiting thread after its
-			       * process's exit record was sent (another
-			       * thread of the group finished first) */
+			       * process's exit record was sent (a thread
+			       * running since before attach, not yet seen
+			       * on its CPU, was still on its way out) */
 	__u64 unknown_since;  /* switch-out of a thread whose switch-in was
-			       * not seen (running at attach): slice lost */
-	__u64 seeded;         /* threads running at attach, seeded from the
-			       * scheduler tick (sched_stat_runtime) */
-	__u64 reserved[6];
+			       * not seen (running at attach, not yet seeded):
+			       * that slice is not counted */
+	__u64 seeded;         /* threads first seen in a runtime update
+			       * (sched_stat_runtime): running at attach */
+	__u64 late;           /* CPU time of a thread found at a switch-in or
+			       * runtime update, not reported by a switch-out
+			       * (a switch the program was not told about):
+			       * added then */
+	__u64 late_ns;        /* ... and how much */
+	__u64 reserved[4];
 };
 
 /* Per-CPU counters of bpf/blkio.bpf.c (PERCPU_ARRAY, one element). */

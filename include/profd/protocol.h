@@ -23,7 +23,7 @@
 #define PROFD_E_BUSY "busy"                          /* a server bound was hit */
 #define PROFD_E_INTERNAL "internal"                  /* daemon-side failure */
 #define PROFD_E_NOT_FOUND "not_found"                /* e.g. no such pid */
+#define PROFD_E_INVALID_CONFIG "invalid_config"      /* reload refused: the config or a rule is bad */
 #define PROFD_E_PERMISSION "permission_denied"       /* verb is root's only */
-#define PROFD_E_RELOAD "reload_failed"               /* config invalid: old one kept */
 
 #endif

@@ -209,3 +209,117 @@ char *fmt_duration(char *buf, size_t n, uint64_t ns)
 		snprintf(buf, n, "%lluns", (unsigned long long)ns);
 	return buf;
 }
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char **p, int n, unsigned *ret)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (**p < '0' || **p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned)(**p - '0');
+		(*p)++;
+	}
+	*ret = v;
+	return 0;
+}
+
+int fmt_parse_time(const char *s, int64_t now_ns, int64_t *ret_ns)
+{
+	unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
+	int64_t ns = 0, t, off = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (!strcmp(s, "now")) {
+		*ret_ns = now_ns;
+		return 0;
+	}
+	if (s[0] == '-') {
+		uint64_t back;
+
+		if (fmt_parse_duration(s + 1, &back) < 0 || back > (uint64_t)INT64_MAX)
+			return -EINVAL;
+		*ret_ns = now_ns - (int64_t)back;
+		return 0;
+	}
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d) ||
+	    (*p != 'T' && *p != 't' && *p != ' '))
+		return -EINVAL;
+	p++;
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
+		return -EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	if (*p == '.') {
+		int64_t scale = 100000000;
+
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			ns += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1;
+
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
+			return -EINVAL;
+		off = sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off;
+	*ret_ns = t * (int64_t)NSEC_PER_SEC + ns;
+	return 0;
+}
+
+int fmt_parse_range(const char *s, int64_t now_ns, int64_t *ret_from_ns, int64_t *ret_to_ns)
+{
+	const char *dots;
+	uint64_t span;
+
+	if (!s)
+		return -EINVAL;
+	dots = strstr(s, "..");
+	if (!dots) {
+		if (fmt_parse_duration(s, &span) < 0 || span > (uint64_t)INT64_MAX)
+			return -EINVAL;
+		*ret_from_ns = now_ns - (int64_t)span;
+		*ret_to_ns = now_ns;
+		return 0;
+	}
+	{
+		char a[128];
+		int64_t from, to;
+
+		if ((size_t)(dots - s) >= sizeof(a))
+			return -EINVAL;
+		memcpy(a, s, (size_t)(dots - s));
+		a[dots - s] = 0;
+		if (fmt_parse_time(a, now_ns, &from) < 0 || fmt_parse_time(dots + 2, now_ns, &to) < 0 || to <= from)
+			return -EINVAL;
+		*ret_from_ns = from;
+		*ret_to_ns = to;
+	}
+	return 0;
+}

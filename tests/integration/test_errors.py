@@ -41,7 +41,7 @@ def main():
                                   b'{"v":99,"cmd":"status"}\n', b'{"v":1}\n',
                                   b'{"cmd":"top","window":"abc"}\n', b'{"cmd":"top","limit":-5}\n',
                                   b'{"cmd":"top","sort":"bogus"}\n', b'{"cmd":"export"}\n',
-                                  b'{"cmd":"export","format":"svg"}\n', b'{"cmd":"top","window":"30s"} trailing\n',
+                                  b'{"cmd":"export","format":"nope"}\n', b'{"cmd":"top","window":"30s"} trailing\n',
                                   b'{"cmd":"status"}\n'])
         codes = [err_code(r) for r in rs]
         log("codes: %s" % codes)

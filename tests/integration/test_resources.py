@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """`profctl top --json` per-process resource counters against workloads of
 known behaviour, on the real kernel:
-- a process busy 50 % of one CPU shows that CPU % within 3 points of its
-  own /proc utime+stime, and the source is the scheduler (exact);
+- a process busy 50 % of one CPU for 14 s shows, over a window covering
+  its life, the CPU time the kernel itself accounted to it (schedstat,
+  read from the zombie before it is reaped) within 1 % + 20 ms, and the
+  source is the scheduler (exact); like with like, so it holds on a busy
+  VM where the process gets less than its 50 %;
 - a process that touches 256 MiB shows that RSS (within 10 %);
 - a process that writes 64 MiB with O_DIRECT shows >= 95 % of it as writes;
 - a process that sleeps shows off-CPU time and voluntary switches;
@@ -32,10 +35,21 @@ def start(*args):
     return p, pid
 
 
-def proc_cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def schedstat_ns(pid):
+    """The kernel's own CPU time of a process (sum_exec_runtime of all its
+    threads, ns); readable while it is a zombie."""
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0])
+
+
+def exited_unreaped(pid, timeout):
+    """Wait for pid to exit, leaving it a zombie (its /proc stays)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def row(top, pid):
@@ -131,12 +145,12 @@ def main():
     try:
         wdir = tempfile.mkdtemp(prefix="profd-io-", dir=block_dir())
         duty, duty_pid = start("duty", 50, 14)
-        alloc, alloc_pid = start("alloc", 256, 20)
+        alloc, alloc_pid = start("alloc", 256, 60)
         sleeper, sleeper_pid = start("sleeper", 6)
         threads, threads_pid = start("threads", 4, 5)
         procs += [duty, alloc, sleeper, threads]
         wait_ticks(d, 1)
-        c0, t0 = proc_cpu_s(duty_pid), time.time()
+        t0 = time.time()
         dw = subprocess.run([HOG, "dwrite", "64", wdir], capture_output=True, text=True, timeout=120)
         dw_pid = json.loads(dw.stdout.splitlines()[0])["pid"]
         check(dw.returncode == 0, "O_DIRECT writer finished (%s)" % dw.stderr.strip())
@@ -145,17 +159,21 @@ def main():
         check(sh.returncode == 0, "20 ms process finished")
         time.sleep(max(0, 10 - (time.time() - t0)))
         wait_ticks(d, 1)
-        c1, t1 = proc_cpu_s(duty_pid), time.time()
         top = d.ctl_json("top", "--window", "10s", "--limit", "10000")
         log("system: %s" % json.dumps(top.get("system")))
-
         r = row(top, duty_pid)
-        check(r is not None, "duty-cycle process listed")
-        truth = 100.0 * (c1 - c0) / (t1 - t0)
-        log("duty row: %s" % r)
-        check(r["cpu_source"] == "sched", "CPU %% comes from the scheduler (exact)")
-        check(abs(r["cpu_pct"] - truth) <= 3.0, "duty CPU %.1f %% vs %.1f %% from /proc (±3 pp)" % (r["cpu_pct"], truth))
-        check(abs(r["cpu_pct"] - 50.0) <= 5.0, "duty CPU %.1f %% vs 50 %% set (±5 pp)" % r["cpu_pct"])
+        check(r is not None and r["cpu_source"] == "sched", "duty-cycle process listed, CPU %% from the scheduler")
+
+        # Its whole life against the kernel's own accounting: once it has
+        # exited (unreaped), and profd has drained its exit record.
+        check(exited_unreaped(duty_pid, 30), "duty-cycle process finished")
+        truth = schedstat_ns(duty_pid)
+        wait_ticks(d, 2)
+        r = row(d.ctl_json("top", "--window", "40s", "--limit", "10000"), duty_pid)
+        log("duty row: %s; schedstat %d ns" % (r, truth))
+        check(r is not None and abs(r["oncpu_ns"] - truth) <= 0.01 * truth + 20e6,
+              "duty: %.3f s on CPU in profd vs %.3f s from schedstat (1 %% + 20 ms)"
+              % ((r or {}).get("oncpu_ns", 0) / 1e9, truth / 1e9))
 
         r = row(top, alloc_pid)
         with open("/proc/%d/status" % alloc_pid) as f:
@@ -167,7 +185,7 @@ def main():
 
         # the writer and the short process ran at the start of the 10 s:
         # read them over a window that surely covers them
-        top20 = d.ctl_json("top", "--window", "20s", "--limit", "10000")
+        top20 = d.ctl_json("top", "--window", "40s", "--limit", "10000")
         r = row(top20, dw_pid)
         check(r is not None, "O_DIRECT writer listed after exit")
         check(r["io_write_bytes"] >= 0.95 * 64 * MIB,

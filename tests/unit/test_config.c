@@ -622,6 +622,30 @@ static void test_shipped_config(void **state)
 	free(text);
 }
 
+/* [rule NAME] sections belong to the alert rules (daemon/alerts/rules.c):
+ * skipped here, whatever their keys; [alerts] keys are checked here. */
+static void test_rule_sections(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(load_text(&c, "[rule cpu]\nmetric = process.cpu_pct\nabove = 90\n[alerts]\nhistory = 50\n"
+				     "alertmanager_url = http://127.0.0.1:9093\n[rule other]\nanything = goes\n",
+				   err, sizeof(err)),
+			 0);
+	assert_int_equal(c.alert_history, 50);
+	assert_string_equal(c.alertmanager_url, "http://127.0.0.1:9093");
+	config_defaults(&c);
+	assert_int_equal(load_text(&c, "[alerts]\nwebhook_url = ftp://x\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":2: [alerts] webhook_url = ftp://x: must be an http:// or https:// URL"));
+	assert_int_equal(load_text(&c, "[rules]\nx = 1\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown section [rules]"));
+	assert_int_equal(load_text(&c, "[alerts]\nwebhook_resend = 0\nnotify_attempts = 0\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":3: [alerts] notify_attempts = 0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_shipped_config),
+		cmocka_unit_test(test_rule_sections),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

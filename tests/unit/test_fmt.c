@@ -152,6 +152,41 @@ static void test_roundtrip(void **state)
 	}
 }
 
+static void test_time(void **state)
+{
+	const int64_t now = 1700000000ll * 1000000000ll;
+	int64_t t, a, b;
+
+	(void)state;
+	assert_int_equal(fmt_parse_time("1970-01-01T00:00:00Z", now, &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(fmt_parse_time("2023-11-14T22:13:20Z", now, &t), 0);
+	assert_int_equal(t, now);
+	assert_int_equal(fmt_parse_time("2023-11-15T00:13:20.25+02:00", now, &t), 0);
+	assert_int_equal(t, now + 250000000);
+	assert_int_equal(fmt_parse_time("2023-11-14 17:13:20-05:00", now, &t), 0);
+	assert_int_equal(t, now);
+	assert_int_equal(fmt_parse_time("2024-02-29T12:00:00Z", now, &t), 0);
+	assert_int_equal(t, 1709208000ll * 1000000000ll);
+	assert_int_equal(fmt_parse_time("-15m", now, &t), 0);
+	assert_int_equal(t, now - 900ll * 1000000000ll);
+	assert_int_equal(fmt_parse_time("now", now, &t), 0);
+	assert_int_equal(t, now);
+	assert_int_equal(fmt_parse_time("2023-11-14T22:13:20", now, &t), -EINVAL); /* zone required */
+	assert_int_equal(fmt_parse_time("2023-13-14T22:13:20Z", now, &t), -EINVAL);
+	assert_int_equal(fmt_parse_time("-x", now, &t), -EINVAL);
+	assert_int_equal(fmt_parse_time("", now, &t), -EINVAL);
+	assert_int_equal(fmt_parse_range("5m", now, &a, &b), 0);
+	assert_int_equal(b - a, 300ll * 1000000000ll);
+	assert_int_equal(fmt_parse_range("-10m..-5m", now, &a, &b), 0);
+	assert_int_equal(a, now - 600ll * 1000000000ll);
+	assert_int_equal(b, now - 300ll * 1000000000ll);
+	assert_int_equal(fmt_parse_range("2023-11-14T22:00:00Z..now", now, &a, &b), 0);
+	assert_int_equal(b - a, 800ll * 1000000000ll);
+	assert_int_equal(fmt_parse_range("-5m..-10m", now, &a, &b), -EINVAL);
+	assert_int_equal(fmt_parse_range("..", now, &a, &b), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

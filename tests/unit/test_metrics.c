@@ -25,14 +25,15 @@
 
 static size_t scope_size(enum metric_scope s)
 {
-	return s == METRIC_DAEMON ? sizeof(struct metrics_daemon)
-	       : s == METRIC_HOST ? sizeof(struct metrics_host)
-				  : sizeof(struct metrics_process);
+	return s == METRIC_DAEMON     ? sizeof(struct metrics_daemon)
+	       : s == METRIC_HOST     ? sizeof(struct metrics_host)
+	       : s == METRIC_FUNCTION ? sizeof(struct metrics_function)
+				      : sizeof(struct metrics_process);
 }
 
 static void test_table_invariants(void **state)
 {
-	static const char *const prefix[] = { "profd.", "host.", "process." };
+	static const char *const prefix[] = { "profd.", "host.", "process.", "unit.", "function." };
 	size_t n;
 	const struct metric *t = metrics_all(&n);
 	regex_t prom;
@@ -147,6 +148,59 @@ static void test_process_compute(void **state)
 	assert_true(fabs(m.gpu_pct - 25.0) < 1e-9);
 }
 
+/* A unit is its processes added up; its percentiles come from the merged
+ * histograms, not from adding percentiles. */
+static void test_unit_and_host(void **state)
+{
+	struct metrics_unit_acc acc;
+	struct metrics_process a, b, u;
+	struct wcounters wa, wb;
+	struct res_system sys;
+	struct metrics_host h;
+
+	(void)state;
+	memset(&wa, 0, sizeof(wa));
+	memset(&wb, 0, sizeof(wb));
+	wa.sum[WC_CPU_NS] = 2000000000ull;
+	wb.sum[WC_CPU_NS] = 3000000000ull;
+	wa.hist_runq[10] = 99; /* 1 us .. 2 us */
+	wb.hist_runq[20] = 5;  /* ~1 ms */
+	metrics_process_compute(&(struct metrics_process_in){ .wc = &wa, .secs = 10, .frequency = 99, .exact_cpu = 1,
+								.g = &(struct res_gauges){ .rss = 100, .fds = 7 } },
+				&a);
+	metrics_process_compute(&(struct metrics_process_in){ .wc = &wb, .secs = 10, .frequency = 99, .exact_cpu = 1,
+								.g = &(struct res_gauges){ .rss = 50, .fds = 3 } },
+				&b);
+	memset(&acc, 0, sizeof(acc));
+	metrics_unit_add(&acc, &a, &wa);
+	metrics_unit_add(&acc, &b, &wb);
+	metrics_unit_finish(&acc, &u);
+	assert_true(fabs(u.cpu_pct - 50.0) < 1e-9);
+	assert_int_equal(u.rss_bytes, 150);
+	assert_int_equal(u.fds, 10);
+	assert_true(isnan(u.gpu_pct));
+	assert_int_equal(u.runq_p99_ns, 1u << 21); /* 104 waits: the 103rd is in bucket 20 */
+	assert_int_equal(u.runq_p50_ns, 1u << 11);
+	assert_true(isnan(u.rss_growth_bps));
+	assert_true(metric_value(metric_find("unit.cpu_pct"), &u) == u.cpu_pct);
+
+	memset(&sys, 0, sizeof(sys));
+	sys.cpu_pct = 12;
+	sys.mem_ok = 1;
+	sys.mem.total = 1000;
+	sys.mem.available = 250;
+	metrics_host_compute(&sys, NULL, NULL, &h);
+	assert_true(isnan(h.gpu_mem_pct));
+	assert_true(h.cpu_pct == 12);
+	assert_true(fabs(h.mem_used_pct - 75.0) < 1e-9);
+	assert_true(isnan(h.psi_cpu_some)); /* no PSI read: absent, not 0 */
+	memset(&wa, 0, sizeof(wa));
+	wa.sum[WC_CPU_NS] = 1;
+	wa.sum[WC_OFFCPU_NS] = 4;
+	metrics_host_compute(&sys, &wa, NULL, &h);
+	assert_true(fabs(h.cpu_pct - 25.0) < 1e-9);
+}
+
 static void test_docs(void **state)
 {
 	const char *root = getenv("PROFD_SOURCE_ROOT");
@@ -190,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_table_invariants),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_process_compute),
+		cmocka_unit_test(test_unit_and_host),
 		cmocka_unit_test(test_docs),
 	};
 

@@ -1048,6 +1048,86 @@ static void test_counters_model_random(void **state)
 	window_free(w);
 }
 
+static struct sums query_range(struct window *w, uint64_t from, uint64_t to, struct window_range *r)
+{
+	struct sums s;
+	int n;
+
+	memset(&s, 0, sizeof(s));
+	n = window_query_range(w, from, to, sum_fn, &s, r);
+	assert_true(n >= 0);
+	assert_int_equal((uint64_t)n, s.entries);
+	assert_int_equal(s.dup, 0);
+	return s;
+}
+
+static void count_procs(uint32_t proc, const struct wcounters *c, void *ctx)
+{
+	uint64_t *sum = ctx;
+
+	(void)proc;
+	*sum += c->sum[WC_CPU_NS];
+}
+
+/* Absolute ranges: second i (from T0) holds i + 1 samples of proc 1 and
+ * i ns of counters; a range of fine slots is exact, one older than the
+ * fine ring is answered in whole coarse slots, and one that ends now
+ * equals the relative query. */
+static void test_query_range(void **state)
+{
+	struct window *w = mkwin(256u << 20);
+	struct window_range r;
+	struct sums s;
+	uint64_t now = T0, want, cpu;
+	const uint64_t N = 20 * 60;
+
+	(void)state;
+	for (uint64_t i = 0; i < N; i++) {
+		struct wcounters c = { 0 };
+
+		now = T0 + i * S;
+		window_tick(w, now);
+		assert_int_equal(window_add(w, now + S / 2, 1, 20, i + 1), 0);
+		c.sum[WC_CPU_NS] = i;
+		assert_int_equal(window_add_counters(w, now + S / 2, 1, &c), 0);
+	}
+	now = T0 + N * S;
+	window_tick(w, now);
+	/* seconds 1000..1009, in the fine ring: exactly those */
+	s = query_range(w, T0 + 1000 * S, T0 + 1010 * S, &r);
+	want = 0;
+	for (uint64_t i = 1000; i < 1010; i++)
+		want += i + 1;
+	assert_int_equal(s.total, want);
+	assert_int_equal(r.tier, 0);
+	assert_int_equal(r.from_ns, T0 + 1000 * S);
+	assert_int_equal(r.to_ns, T0 + 1010 * S);
+	assert_int_equal(window_range_slot_ns(w, T0 + 1000 * S), S);
+	cpu = 0;
+	assert_int_equal(window_query_counters_range(w, T0 + 1000 * S, T0 + 1010 * S, count_procs, &cpu, &r), 1);
+	assert_int_equal(cpu, want - 10);
+	/* one second */
+	s = query_range(w, T0 + 1100 * S, T0 + 1101 * S, &r);
+	assert_int_equal(s.total, 1101);
+	/* seconds 90..150 are older than the fine ring (600 s): coarse
+	 * minutes 1 and 2, i.e. seconds 60..179 */
+	s = query_range(w, T0 + 90 * S, T0 + 150 * S, &r);
+	want = 0;
+	for (uint64_t i = 60; i < 180; i++)
+		want += i + 1;
+	assert_int_equal(r.tier, 1);
+	assert_int_equal(r.from_ns, T0 + 60 * S);
+	assert_int_equal(s.total, want);
+	assert_int_equal(window_range_slot_ns(w, T0 + 90 * S), 60 * S);
+	/* ending now: the relative query's answer */
+	s = query_range(w, now - 30 * S, now, &r);
+	assert_int_equal(s.total, query(w, now, 30 * S, NULL).total);
+	/* ranges beyond the data, and inverted ones */
+	assert_int_equal(query_range(w, now + 10 * S, now + 20 * S, &r).total, 0);
+	assert_int_equal(window_query_range(w, T0 + 10 * S, T0, sum_fn, NULL, &r), -EINVAL);
+	window_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1068,6 +1148,7 @@ int main(void)
 		cmocka_unit_test(test_counters_only),
 		cmocka_unit_test(test_counters_pack),
 		cmocka_unit_test(test_counters_model_random),
+		cmocka_unit_test(test_query_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

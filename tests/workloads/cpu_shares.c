@@ -2,7 +2,9 @@
 /* Workload with known behaviour: spends fixed shares of its CPU time in
  * three named functions (default 50/30/20 %) for --duration seconds, then
  * prints the shares it really measured (thread CPU time around each call)
- * as JSON on stdout. Built with frame pointers so stacks are complete. */
+ * as JSON on stdout. With --switch S --shares2 A,B,C the shares change to
+ * the second set S seconds into the run (a deploy that moved the hot
+ * spot: what `profctl diff` must find). Built with frame pointers so stacks are complete. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,8 +60,8 @@ struct worker {
 	uint64_t spent[3];
 };
 
-static double g_share[3] = { 50, 30, 20 };
-static uint64_t g_per_ms, g_deadline;
+static double g_share[3] = { 50, 30, 20 }, g_share2[3] = { -1, -1, -1 };
+static uint64_t g_per_ms, g_deadline, g_switch_at = UINT64_MAX;
 
 static void *worker_run(void *arg)
 {
@@ -67,6 +69,8 @@ static void *worker_run(void *arg)
 	void (*fn[3])(uint64_t) = { work_alpha, work_beta, work_gamma };
 
 	while (cpu_ns(CLOCK_MONOTONIC) < g_deadline) {
+		const double *share = g_share2[0] >= 0 && cpu_ns(CLOCK_MONOTONIC) >= g_switch_at ? g_share2 : g_share;
+
 		/* One round split by the shares, its length (3..37 ms) and the
 		 * order of the functions drawn at random: a fixed 20 ms round
 		 * beats against a 99 Hz sampler (2 x 49.5 Hz = 99 Hz when the
@@ -78,7 +82,7 @@ static void *worker_run(void *arg)
 		for (int k = 0; k < 3; k++) {
 			int f = (first + k) % 3;
 			uint64_t a = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
-			fn[f]((uint64_t)((double)g_per_ms * len * g_share[f] / 100.0));
+			fn[f]((uint64_t)((double)g_per_ms * len * share[f] / 100.0));
 			w->spent[f] += cpu_ns(CLOCK_THREAD_CPUTIME_ID) - a;
 		}
 	}
@@ -87,7 +91,7 @@ static void *worker_run(void *arg)
 
 int main(int argc, char **argv)
 {
-	double duration = 10.0;
+	double duration = 10.0, switch_s = -1;
 	uint64_t spent[3] = { 0 }, t0;
 	const char *names[3] = { "work_alpha", "work_beta", "work_gamma" };
 	struct worker w[16];
@@ -98,10 +102,15 @@ int main(int argc, char **argv)
 			duration = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--shares") && i + 1 < argc)
 			sscanf(argv[++i], "%lf,%lf,%lf", &g_share[0], &g_share[1], &g_share[2]);
+		else if (!strcmp(argv[i], "--shares2") && i + 1 < argc)
+			sscanf(argv[++i], "%lf,%lf,%lf", &g_share2[0], &g_share2[1], &g_share2[2]);
+		else if (!strcmp(argv[i], "--switch") && i + 1 < argc)
+			switch_s = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			nthreads = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: cpu_shares [--duration S] [--shares A,B,C] [--threads N]\n");
+			fprintf(stderr, "usage: cpu_shares [--duration S] [--shares A,B,C] [--threads N] "
+					"[--switch S --shares2 A,B,C]\n");
 			return 64;
 		}
 	}
@@ -119,6 +128,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	g_deadline = cpu_ns(CLOCK_MONOTONIC) + (uint64_t)(duration * 1e9);
+	if (switch_s >= 0)
+		g_switch_at = cpu_ns(CLOCK_MONOTONIC) + (uint64_t)(switch_s * 1e9);
 	for (int i = 0; i < nthreads; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].seed = 88172645463325252ull + 7919ull * (uint64_t)i;
