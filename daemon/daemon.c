@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "alerts/alerts.h"
 #include "base/notify.h"
 #include "state/persist.h"
 #include "store/proctable.h"
@@ -268,12 +269,19 @@ static void daemon_notify_tick(struct daemon *d, uint64_t now)
 		struct sampler_stats ss;
 		struct proctable_stats ps;
 		char status[128];
+		int alerts_firing = -1;
 
+		if (d->alerts) {
+			struct alerts_stats as;
+
+			alerts_get_stats(d->alerts, &as);
+			alerts_firing = as.firing > INT32_MAX ? INT32_MAX : (int)as.firing;
+		}
 		sampler_get_stats(d->sampler, &ss);
 		proctable_get_stats(d->procs, &ps);
 		notify_format_status(status, sizeof(status),
 				     d->status_ns ? (double)(ss.drained - d->status_drained) * 1e9 / (double)(now - d->status_ns) : 0,
-				     ps.alive, -1);
+				     ps.alive, alerts_firing);
 		d->status_ns = now;
 		d->status_drained = ss.drained;
 		r = notify_status(d->notify, status);
