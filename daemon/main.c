@@ -378,6 +378,9 @@ int main(int argc, char **argv)
 			 sampler_ncpus(d.sampler), sampler_event_name(d.sampler), d.cfg.socket);
 		/* only now: programs attached, socket listening */
 		notify_ready(d.notify, status);
+		/* the watchdog runs from the start: feed it now, the tick
+		 * takes over */
+		notify_watchdog_tick(d.notify, clock_mono_ns(), 1);
 	}
 
 	r = loop_run(d.loop);
