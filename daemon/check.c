@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <libelf.h>
+#include <limits.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <signal.h>
@@ -677,7 +678,7 @@ static void check_libraries(const struct check_opts *o, struct check_report *r)
 		struct check_elf_info in;
 		const char *base = strrchr(found[i], '/') ? strrchr(found[i], '/') + 1 : found[i];
 		struct check_item *uw, *sy;
-		char real[1024];
+		char real[PATH_MAX]; /* realpath's contract */
 		int e;
 
 		if (!realpath(found[i], real))

@@ -17,7 +17,7 @@ trap 'rm -rf -- "$tmp"' EXIT
 src=$tmp/profd-$version
 mkdir -p "$src" "$out"
 (cd "$root" && git ls-files -z --cached --others --exclude-standard) |
-	(cd "$root" && tar --null -T - -cf - --no-recursion) | tar -xf - -C "$src"
+	(cd "$root" && tar --null --no-recursion -cf - -T -) | tar -xf - -C "$src"
 # a file deleted in the tree but not yet from git's index is not there
 cp -r "$root/packaging/debian" "$src/debian"
 (cd "$src" && dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1) || {
