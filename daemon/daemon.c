@@ -194,6 +194,7 @@ int daemon_init(struct daemon *d)
 
 	d->start_boot_ns = clock_boot_ns();
 	d->data_from_ns = d->start_boot_ns;
+	d->status_ns = d->start_boot_ns; /* the first STATUS= rate: since start */
 	d->data_until_ns = d->start_boot_ns / d->cfg.fine_slot_ns * d->cfg.fine_slot_ns;
 
 	err = stacks_new(d->cfg.max_stacks, &d->stacks);
@@ -280,7 +281,7 @@ static void daemon_notify_tick(struct daemon *d, uint64_t now)
 		sampler_get_stats(d->sampler, &ss);
 		proctable_get_stats(d->procs, &ps);
 		notify_format_status(status, sizeof(status),
-				     d->status_ns ? (double)(ss.drained - d->status_drained) * 1e9 / (double)(now - d->status_ns) : 0,
+				     now > d->status_ns ? (double)(ss.drained - d->status_drained) * 1e9 / (double)(now - d->status_ns) : 0,
 				     ps.alive, alerts_firing);
 		d->status_ns = now;
 		d->status_drained = ss.drained;

@@ -22,6 +22,10 @@ PKGS=(
   prometheus prometheus-pushgateway protobuf-compiler golang-go openssl
   # export tests: headless Chromium for the SVG flame graphs
   chromium
+  # packaging: man pages, bash completions, the Debian package and its
+  # checks, and the container test (a real systemd booted by nspawn in a
+  # debootstrapped Debian 12 root)
+  scdoc bash-completion dpkg-dev debhelper lintian debootstrap systemd-container
   # benchmarks
   linux-perf
 )
