@@ -66,6 +66,8 @@ static void w_room(struct wbuf *b, size_t n)
 
 static void w_bytes(struct wbuf *b, const void *d, size_t n)
 {
+	if (!n)
+		return; /* d may be NULL then (an absent string) */
 	w_room(b, n);
 	if (b->err)
 		return;

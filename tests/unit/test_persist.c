@@ -222,7 +222,8 @@ static char *dump(struct world *w, uint64_t now, uint64_t span)
 
 	assert_true(window_query(w->win, now, span, entry_cb, &d, &r1) >= 0);
 	assert_true(window_query_counters(w->win, now, span, counters_cb, &d, &r2) >= 0);
-	qsort(d.lines, d.n, sizeof(*d.lines), cmp_str);
+	if (d.n)
+		qsort(d.lines, d.n, sizeof(*d.lines), cmp_str);
 	for (size_t i = 0; i < d.n; i++)
 		total += strlen(d.lines[i]) + 1;
 	out = malloc(total);
