@@ -468,8 +468,12 @@ void daemon_state_load(struct daemon *d)
 	if (!d->cfg.save_windows)
 		return;
 	r = persist_read_boot_id(NULL, d->boot_id, sizeof(d->boot_id));
-	if (r < 0)
-		log_warn_errno(r, "state: reading the boot id: %m (saved windows are then never restored)");
+	if (r < 0) {
+		/* without it a file could be loaded into another boot's time */
+		d->boot_id[0] = 0;
+		log_warn_errno(r, "state: reading the boot id: %m; the windows are neither saved nor loaded");
+		return;
+	}
 	d->next_save_ns = clock_boot_ns() + d->cfg.save_interval_ns;
 	o = state_opts(d, 0);
 	r = persist_load(d->cfg.state_dir, &src, &o, &st);
@@ -513,7 +517,7 @@ void daemon_state_save(struct daemon *d, int final)
 	size_t len;
 	int r;
 
-	if (!d->cfg.save_windows || !d->win)
+	if (!d->cfg.save_windows || !d->win || !d->boot_id[0])
 		return;
 	d->next_save_ns = clock_boot_ns() + d->cfg.save_interval_ns;
 	window_get_opts(d->win, &wo);

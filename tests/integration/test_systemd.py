@@ -381,6 +381,11 @@ def checks(c):
           p.stderr.strip().splitlines()[0])
     check(wait_for(lambda: re.search(r'api: refused "reload" from uid %s pid \d+: root only' % uid, c.journal(t0 - 1)), 5),
           "the refusal is logged with uid and pid")
+    # sd-daemon prefixes give the journal levels: the refusal is a warning,
+    # the start's "ready" line is not
+    warn = c.sh("journalctl -u profd -p warning --no-pager -o cat").stdout
+    check("api: refused" in warn and "ready: socket" not in warn,
+          "the journal has levels: the refusal at warning, the ready line below it")
 
     # ---- a workload, kernel frames, and the windows across a restart ----
     c.sh("cp /bin/dash /usr/local/bin/profdburn", check_rc=True)
