@@ -465,8 +465,7 @@ void daemon_state_load(struct daemon *d)
 	struct window_stats ws;
 	int r;
 
-	if (!d->cfg.save_windows)
-		return;
+	/* read even with save_windows off: a reload may turn it on */
 	r = persist_read_boot_id(NULL, d->boot_id, sizeof(d->boot_id));
 	if (r < 0) {
 		/* without it a file could be loaded into another boot's time */
@@ -475,6 +474,8 @@ void daemon_state_load(struct daemon *d)
 		return;
 	}
 	d->next_save_ns = clock_boot_ns() + d->cfg.save_interval_ns;
+	if (!d->cfg.save_windows)
+		return;
 	o = state_opts(d, 0);
 	r = persist_load(d->cfg.state_dir, &src, &o, &st);
 	if (r == -ENOENT)
