@@ -126,8 +126,10 @@ def package():
         for old in glob.glob(os.path.join(CACHE, "deb", "*")):
             shutil.rmtree(old, ignore_errors=True)
     t0 = time.time()
+    # nocheck: the unit tests are this suite's own (tests/unit), run on
+    # their own; here they would only add time and load
     p = run([os.path.join(ROOT, "packaging", "build-deb.sh"), out], timeout=3600,
-            env=dict(os.environ, LINTIAN="1"))
+            env=dict(os.environ, LINTIAN="1", DEB_BUILD_OPTIONS="nocheck"))
     if p.returncode != 0:
         raise Failed("packaging/build-deb.sh (with lintian) failed:\n%s\n%s" % (p.stdout[-4000:], p.stderr[-4000:]))
     log("package: built in %.0f s, lintian clean of errors" % (time.time() - t0))
