@@ -120,7 +120,8 @@ int main(int argc, char **argv)
 						      .cache_bytes = 1 << 20, .max_objects = 64, .no_worker = 1 },
 			   &sym) ||
 	    resources_new(&(struct resources_opts){ .procs = pt, .win = w, .procfs = dir, .nvml_path = "",
-						    .tick_ns = S, .max_procs = (uint32_t)nprocs + 64, .no_kstats = 1 },
+						    .tick_ns = S, .max_procs = (uint32_t)nprocs + 64, .no_kstats = 1,
+						    .inline_collect = 1 },
 			  &res) ||
 	    !ids || !cost)
 		return 1;

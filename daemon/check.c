@@ -322,7 +322,7 @@ out:
 	return r;
 }
 
-void check_elf_items(const char *name, const struct check_elf_info *in, struct check_item *uw, struct check_item *sy)
+void check_elf_items(const char *name, const struct check_elf_info *in, int dwarf_unwind, struct check_item *uw, struct check_item *sy)
 {
 	unsigned pct = in->functions ? 100u * in->fp_functions / in->functions : 0;
 
@@ -337,12 +337,20 @@ void check_elf_items(const char *name, const struct check_elf_info *in, struct c
 	} else if (pct >= 50) {
 		uw->status = CHECK_OK;
 		DETAIL(uw, "frame pointers: yes (%u%% of %u functions), .eh_frame: %s", pct, in->functions, in->eh_frame ? "yes" : "no");
+	} else if (in->eh_frame && dwarf_unwind) {
+		uw->status = CHECK_OK;
+		DETAIL(uw, "frame pointers: no (%u%% of %u functions), .eh_frame: yes: unwound from its CFI (dwarf_unwind = yes)",
+		       pct, in->functions);
 	} else {
 		uw->status = CHECK_WARN;
 		DETAIL(uw, "frame pointers: no (%u%% of %u functions), .eh_frame: %s", pct, in->functions, in->eh_frame ? "yes" : "no");
-		CAUSE(uw, "built without frame pointers: profd walks user stacks by frame pointers, so stacks through its code lose their callers (reported as truncated)");
-		FIX(uw, "use a build with -fno-omit-frame-pointer (distributions such as Fedora and Ubuntu 24.04 ship them); %s",
-		    in->eh_frame ? "its .eh_frame tables would allow DWARF unwinding, which profd does not do yet" : "it has no .eh_frame either");
+		if (in->eh_frame) {
+			CAUSE(uw, "built without frame pointers, and [sampling] dwarf_unwind = no: stacks through its code lose their callers (reported as truncated)");
+			FIX(uw, "set dwarf_unwind = yes in [sampling] (profd unwinds from its .eh_frame), or use a build with -fno-omit-frame-pointer");
+		} else {
+			CAUSE(uw, "built without frame pointers or unwind tables: stacks through its code lose their callers (reported as truncated)");
+			FIX(uw, "use a build with -fno-omit-frame-pointer (or with .eh_frame, which profd unwinds from)");
+		}
 	}
 	if (in->symtab || in->debug_file || in->debug_info || in->debugdata) {
 		sy->status = CHECK_OK;
@@ -694,7 +702,7 @@ static void check_libraries(const struct check_opts *o, struct check_report *r)
 			DETAIL(sy, "%s: %s", real, strerror(-e));
 			continue;
 		}
-		check_elf_items(base, &in, uw, sy);
+		check_elf_items(base, &in, o->dwarf_unwind, uw, sy);
 	}
 	globfree(&g);
 }
@@ -1029,7 +1037,7 @@ void check_print_json(const struct check_report *r, FILE *f)
 	json_object_put(o);
 }
 
-int check_main(const char *socket_path, const char *socket_group, const char *state_dir, const char *debug_dirs, int json)
+int check_main(const char *socket_path, const char *socket_group, const char *state_dir, const char *debug_dirs, int dwarf_unwind, int json)
 {
 	struct check_report *r = malloc(sizeof(*r));
 	const char *btf = getenv("PROFD_CHECK_BTF"), *ms = getenv("PROFD_CHECK_SELFTEST_MS");
@@ -1042,6 +1050,7 @@ int check_main(const char *socket_path, const char *socket_group, const char *st
 		.debug_dirs = debug_dirs,
 		.selftest_ms = ms && *ms ? (unsigned)strtoul(ms, NULL, 10) : 5000,
 		.selftest_hz = 199,
+		.dwarf_unwind = dwarf_unwind,
 	};
 	int rc;
 

@@ -69,6 +69,7 @@ struct check_opts {
 	unsigned selftest_ms;      /* 0: no self-test */
 	uint32_t selftest_hz;      /* 0: 199 */
 	int no_bpf;                /* 1: no program is loaded (unit tests) */
+	int dwarf_unwind;          /* [sampling] dwarf_unwind: user stacks from .eh_frame too */
 };
 
 /* Run every check into *ret. Returns the exit code: 0 when nothing
@@ -84,7 +85,7 @@ void check_print_json(const struct check_report *r, FILE *f);
  * tests by $PROFD_CHECK_BTF (another BTF path: a missing one shows the
  * failure path) and $PROFD_CHECK_SELFTEST_MS (0: none). Runs, prints,
  * returns the exit code. */
-int check_main(const char *socket_path, const char *socket_group, const char *state_dir, const char *debug_dirs, int json);
+int check_main(const char *socket_path, const char *socket_group, const char *state_dir, const char *debug_dirs, int dwarf_unwind, int json);
 
 /* ---- pieces, exposed for unit tests ---- */
 
@@ -107,8 +108,8 @@ struct check_elf_info {
 int check_elf_inspect(const char *path, const char *debug_dirs, struct check_elf_info *ret);
 
 /* The items for one library from its inspection: "unwind NAME" and
- * "symbols NAME". */
-void check_elf_items(const char *name, const struct check_elf_info *in, struct check_item *unwind, struct check_item *symbols);
+ * "symbols NAME"; dwarf_unwind: profd unwinds from .eh_frame too. */
+void check_elf_items(const char *name, const struct check_elf_info *in, int dwarf_unwind, struct check_item *unwind, struct check_item *symbols);
 
 /* The perf_event_open item from the sysctl value, our effective
  * capabilities and the errno of opening a CPU-wide software event (0:

@@ -90,6 +90,12 @@ static const struct key keys[] = {
 	  "0", "BPF event ring buffer; 0 = auto, else a power of two (64K..1G)", NULL },
 	{ "sampling", "thread_stacks", KEY_UINT, FIELD(thread_stacks), 1, 0, 1, 0,
 	  "0", "1: keep each sample's thread id with its stack (export --by-thread); stacks become per thread", NULL },
+	{ "sampling", "dwarf_unwind", KEY_BOOL, FIELD(dwarf_unwind), 1, 0, 1, 0,
+	  "yes", "unwind user stacks in the kernel with the objects' CFI (.eh_frame); no: frame pointers only", NULL },
+	{ "sampling", "max_user_frames", KEY_UINT, FIELD(max_user_frames), 1, 16, 512, 0,
+	  "128", "user frames kept per sample; deeper stacks are cut and flagged (16..512)", NULL },
+	{ "sampling", "unwind_memory", KEY_SIZE, FIELD(unwind_memory), 1, MIB, 4 * GIB, 0,
+	  "32M", "kernel memory for unwind tables, allocated at start; past it objects go without (1M..4G)", NULL },
 
 	{ "windows", "fine_slot", KEY_DURATION, FIELD(fine_slot_ns), 1, 100 * MS, 3600 * SEC, 0,
 	  "1s", "length of one fine slot; a multiple of tick (100ms..1h)", NULL },

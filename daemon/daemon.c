@@ -22,8 +22,15 @@
 #include "symbols/symbolizer.h"
 #include "store/window.h"
 #include "common/clock.h"
+#include "unwind/unwinder.h"
 
 #define MAX_FRAMES (PROFD_MAX_KSTACK + PROFD_MAX_USTACK)
+/* Unwinder map sizes besides the table pool (unwind_memory): mapping
+ * entries (executable mappings of all tracked processes, 2 MiB), object
+ * slots (8192 x 32 bytes) and processes with a mapping table. */
+#define UNWIND_MAPPINGS 65536
+#define UNWIND_OBJECTS 8192
+#define UNWIND_PROCS 16384
 
 /* Index a process's mappings (build-id -> file) once per process image, so
  * build-id frames of its libraries find their files even after it exits. */
@@ -55,12 +62,78 @@ static void warm_symbols(struct daemon *d, const struct frame *frames, uint32_t 
 	}
 }
 
+/* Symbolizer object for an unwinder object: asked by build-id once per
+ * object, then kept as the object's tag. The symbolizer learns the file
+ * where the process (tgid, alive: it was just sampled) mapped it, which
+ * covers libraries it opened after its maps were first indexed. */
+static uint32_t unwound_object(struct daemon *d, uint32_t uid, uint32_t tgid)
+{
+	uint32_t obj = unwinder_object_tag(d->unw, uid);
+	const uint8_t *bid;
+	const char *path;
+	size_t len;
+
+	if (obj != UNWINDER_TAG_NONE)
+		return obj;
+	if (unwinder_object_build_id(d->unw, uid, &bid, &len) < 0)
+		return SYM_OBJ_UNKNOWN;
+	path = unwinder_object_path(d->unw, uid);
+	if (path)
+		symbolizer_note_exec(d->sym, tgid, path);
+	obj = symbolizer_object_by_build_id(d->sym, bid, len);
+	if (obj != SYM_OBJ_UNKNOWN)
+		unwinder_set_object_tag(d->unw, uid, obj);
+	return obj;
+}
+
+/* User frames, leaf first, into frames[n..MAX_FRAMES); returns the new n.
+ * Unwound frames name their object by unwinder uid; build-id frames (the
+ * fallback) by build-id; raw IPs go through the process's maps. */
+static uint32_t user_frames(struct daemon *d, const struct profd_sample *r, const void *data, struct frame *frames,
+			    uint32_t n)
+{
+	for (uint32_t i = 0; i < r->udepth && n < MAX_FRAMES; i++) {
+		uint64_t ip, off = 0;
+
+		frames[n].flags = 0;
+		if (r->flags & PROFD_SF_UNWOUND) {
+			struct profd_uframe f;
+
+			memcpy(&f, (const struct profd_uframe *)data + i, sizeof(f));
+			ip = f.addr;
+			if (!(f.flags & PROFD_UF_RAW) && d->unw) {
+				frames[n].obj = unwound_object(d, f.uid, r->tgid);
+				frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.addr;
+				n++;
+				continue;
+			}
+		} else {
+			struct profd_ustack_frame f;
+
+			memcpy(&f, (const struct profd_ustack_frame *)data + i, sizeof(f));
+			if (f.status == PROFD_BUILD_ID_VALID) {
+				frames[n].obj = symbolizer_build_id_frame(d->sym, f.build_id, PROFD_BUILD_ID_SIZE,
+									 f.offset_or_ip);
+				frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.offset_or_ip;
+				n++;
+				continue;
+			}
+			if (f.status != PROFD_BUILD_ID_IP)
+				continue;
+			ip = f.offset_or_ip;
+		}
+		frames[n].obj = symbolizer_object_for_ip(d->sym, r->tgid, ip, &off);
+		frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? ip : off;
+		n++;
+	}
+	return n;
+}
+
 static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 {
 	struct daemon *d = ctx;
 	struct frame frames[MAX_FRAMES];
 	const uint64_t *kips = (const uint64_t *)(r + 1);
-	const struct profd_ustack_frame *uf = (const void *)(kips + r->kdepth);
 	uint64_t t = r->ts;
 	uint32_t n = 0, flags = 0, proc, stack;
 	struct stacks_stats before, after;
@@ -74,6 +147,8 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 	proc = proctable_get(d->procs, r->tgid, r->start_time, r->comm, t);
 	note_process_once(d, proc, r->tgid, r->start_time);
 	proctable_set_uid(d->procs, proc, r->uid);
+	if (d->unw)
+		unwinder_note_sample(d->unw, r->tgid, r->start_time, r->flags, r->ts);
 
 	for (uint32_t i = 0; i < r->kdepth && n < MAX_FRAMES; i++) {
 		frames[n].obj = SYM_OBJ_KERNEL;
@@ -81,26 +156,7 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 		frames[n].addr = kips[i];
 		n++;
 	}
-	for (uint32_t i = 0; i < r->udepth && n < MAX_FRAMES; i++) {
-		struct profd_ustack_frame f;
-
-		memcpy(&f, &uf[i], sizeof(f));
-		frames[n].flags = 0;
-		if (f.status == PROFD_BUILD_ID_VALID) {
-			frames[n].obj = symbolizer_object_by_build_id(d->sym, f.build_id, PROFD_BUILD_ID_SIZE);
-			frames[n].addr = f.offset_or_ip;
-			if (frames[n].obj == SYM_OBJ_UNKNOWN)
-				frames[n].addr = 0;
-		} else if (f.status == PROFD_BUILD_ID_IP) {
-			uint64_t off = 0;
-
-			frames[n].obj = symbolizer_object_for_ip(d->sym, r->tgid, f.offset_or_ip, &off);
-			frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? f.offset_or_ip : off;
-		} else {
-			continue;
-		}
-		n++;
-	}
+	n = user_frames(d, r, kips + r->kdepth, frames, n);
 	/* the thread as the outermost pseudo frame (export --by-thread); a
 	 * stack that fills every frame keeps its code instead */
 	if (d->cfg.thread_stacks && n < MAX_FRAMES) {
@@ -109,7 +165,14 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 		frames[n].addr = r->pid;
 		n++;
 	}
-	if (r->udepth >= PROFD_MAX_USTACK)
+	/* Cut at the frame bound, or a walk that failed before any entry
+	 * point (unreadable stack, a rule the unwinder cannot follow): never
+	 * a complete stack, whatever its outermost frame is named. */
+	if (r->flags & PROFD_SF_UCUT)
+		flags |= STACK_F_TRUNCATED;
+	if ((r->flags & PROFD_SF_UNWOUND) &&
+	    (r->ustop == PROFD_USTOP_NO_MAPPING || r->ustop == PROFD_USTOP_READ || r->ustop == PROFD_USTOP_UNSUP ||
+	     r->ustop == PROFD_USTOP_BAD_SP))
 		flags |= STACK_F_TRUNCATED;
 	if (r->flags & PROFD_SF_KSTACK_ERR)
 		flags |= STACK_F_KSTACK_ERR;
@@ -138,6 +201,8 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 
 		proctable_note_exec(d->procs, e->tgid, e->start_time, e->ppid, comm, fn, now);
 		symbolizer_note_exec(d->sym, e->tgid, fn);
+		if (d->unw)
+			unwinder_note_exec(d->unw, e->tgid, e->ts);
 		/* A new image: index its mappings again at its next sample. */
 		p = proctable_find_tgid(d->procs, e->tgid);
 		if (p && proctable_id_index(p->id) >= PROC_ID_FIRST && proctable_id_index(p->id) < d->noted_len)
@@ -147,7 +212,43 @@ static void on_proc_event(void *ctx, const struct profd_proc_event *e)
 	} else if (e->kind == PROFD_REC_EXIT) {
 		proctable_note_exit(d->procs, e->tgid, e->start_time, (int)e->exit_code, now);
 		symbolizer_forget_pid(d->sym, e->tgid);
+		if (d->unw)
+			unwinder_forget(d->unw, e->tgid);
 	}
+}
+
+static int unw_proc_set(void *ctx, uint32_t tgid, const struct profd_unw_proc *v)
+{
+	return sampler_unwind_proc_set(ctx, tgid, v);
+}
+
+static int unw_proc_del(void *ctx, uint32_t tgid)
+{
+	return sampler_unwind_proc_del(ctx, tgid);
+}
+
+/* The unwinder fills the sampler's unwind maps; none when the sampler
+ * walks frame pointers (configured so, or the kernel cannot). */
+static int unwinder_init(struct daemon *d)
+{
+	struct sampler_unwind_maps m;
+	int err;
+
+	if (sampler_unwind_maps(d->sampler, &m) < 0)
+		return 0;
+	err = unwinder_new(&(struct unwinder_opts){
+		.procfs = "/proc",
+		.be = {
+			.cells = m.cells, .ncells = m.ncells,
+			.maps = m.maps, .nmaps = m.nmaps,
+			.objs = m.objs, .nobjs = m.nobjs,
+			.max_procs = m.max_procs,
+			.proc_set = unw_proc_set, .proc_del = unw_proc_del, .ctx = d->sampler,
+		},
+	}, &d->unw);
+	if (err < 0)
+		return log_err_errno(err, "unwinder: %m");
+	return 0;
 }
 
 static int make_window(const struct config *c, uint64_t now, struct window **ret)
@@ -188,6 +289,12 @@ int daemon_init(struct daemon *d)
 		.frequency = d->cfg.frequency,
 		.ringbuf_bytes = (size_t)d->cfg.ringbuf_kib * 1024,
 		.tick_ns = d->cfg.tick_ns,
+		.unwind = (int)d->cfg.dwarf_unwind,
+		.max_user_frames = d->cfg.max_user_frames,
+		.unwind_cells = (uint32_t)(d->cfg.unwind_memory / sizeof(union profd_unw_cell)),
+		.unwind_mappings = UNWIND_MAPPINGS,
+		.unwind_objects = UNWIND_OBJECTS,
+		.unwind_procs = d->cfg.max_procs < UNWIND_PROCS ? d->cfg.max_procs : UNWIND_PROCS,
 	};
 	struct sampler_callbacks cb = { .sample = on_sample, .proc_event = on_proc_event, .ctx = d };
 	int err;
@@ -211,6 +318,9 @@ int daemon_init(struct daemon *d)
 	if (!d->noted)
 		return log_err_errno(ENOMEM, "process notes: %m");
 	err = sampler_new(&sopts, &cb, &d->sampler);
+	if (err)
+		return err;
+	err = unwinder_init(d);
 	if (err)
 		return err;
 	err = resources_new(&(struct resources_opts){
@@ -244,6 +354,7 @@ void daemon_fini(struct daemon *d)
 	d->state_writer = persist_writer_free(d->state_writer);
 	d->push = push_free(d->push);
 	d->res = resources_free(d->res);
+	d->unw = unwinder_free(d->unw); /* writes the sampler's maps: first */
 	d->sampler = sampler_free(d->sampler);
 	d->win = window_free(d->win);
 	d->procs = proctable_free(d->procs);
@@ -306,7 +417,15 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	if (n < 0)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
 	d->data_until_ns = boundary;
+	if (d->unw)
+		unwinder_tick(d->unw, now);
+	sampler_tick(d->sampler); /* CPU hotplug */
+	/* collect: ask the collector thread for a round (it reads the BPF
+	 * counters, /proc and the GPU); apply: what it has finished goes into
+	 * the store. Dead processes are found by its /proc reads. */
+	resources_note_idle(d->res, sampler_idle_total(d->sampler));
 	resources_tick(d->res, now, boundary - 1);
+	resources_apply(d->res);
 	window_tick(d->win, now);
 	/* right after window_tick: the slot just opened is still empty, so
 	 * each pusher's interval sees every closed slot exactly once */
@@ -330,8 +449,6 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	if (d->cfg.save_windows && d->cfg.save_interval_ns && now >= d->next_save_ns)
 		daemon_state_save(d, 0);
 
-	if (d->ticks % 5 == 0)
-		proctable_reap(d->procs, now);
 	if (d->ticks % 10 == 0) {
 		struct window_stats ws;
 
@@ -396,6 +513,13 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 	c.npush = d->cfg.npush;
 	c.scrape = d->cfg.scrape;
 	memcpy(c.state_dir, d->cfg.state_dir, sizeof(c.state_dir));
+	/* The unwinder's program and map sizes are fixed at load. */
+	if (c.dwarf_unwind != d->cfg.dwarf_unwind || c.max_user_frames != d->cfg.max_user_frames ||
+	    c.unwind_memory != d->cfg.unwind_memory)
+		log_warn("config: dwarf_unwind, max_user_frames and unwind_memory changes apply at restart");
+	c.dwarf_unwind = d->cfg.dwarf_unwind;
+	c.max_user_frames = d->cfg.max_user_frames;
+	c.unwind_memory = d->cfg.unwind_memory;
 	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
 	c.fine_slot_ns = d->cfg.fine_slot_ns;
 	c.fine_slots = d->cfg.fine_slots;

@@ -21,6 +21,7 @@ struct notify;
 struct persist_writer;
 struct alerts;
 struct ruleset;
+struct unwinder;
 
 struct daemon {
 	struct config cfg;
@@ -38,6 +39,7 @@ struct daemon {
 	struct resources *res;
 	struct push *push;          /* pushers and scrape endpoint; NULL: none */
 	struct alerts *alerts;
+	struct unwinder *unw;       /* NULL when user stacks are walked by frame pointers */
 	int tfd, sfd;
 	struct notify *notify;      /* service manager (sd_notify); a no-op outside systemd */
 	struct persist_writer *state_writer; /* periodic saves of the windows */

@@ -160,17 +160,31 @@ static int make_timer(const struct daemon *d)
 static void drop_privileges(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-	int keep[] = { CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYSLOG, CAP_SYS_ADMIN };
+	struct __user_cap_data_struct data[2], have[2];
+	int keep[] = { CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYSLOG, CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN };
 	int last = CAP_LAST_CAP;
 
 	memset(data, 0, sizeof(data));
+	memset(have, 0, sizeof(have));
+	/* Keep only what is held now: a capability outside the permitted set
+	 * (a narrower unit bounding set, an older kernel) cannot be asked for,
+	 * and asking would make the whole capset() fail, keeping everything. */
+	if (syscall(SYS_capget, &hdr, have) < 0) {
+		log_warn_errno(errno, "reading capabilities: %m");
+		return;
+	}
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		uint32_t bit = 1u << (keep[i] % 32);
+
 		/* CAP_SYS_ADMIN stands in for BPF/PERFMON on kernels < 5.8 only */
 		if (keep[i] == CAP_SYS_ADMIN && prctl(PR_CAPBSET_READ, CAP_BPF, 0, 0, 0) == 1)
 			continue;
-		data[keep[i] / 32].effective |= 1u << (keep[i] % 32);
-		data[keep[i] / 32].permitted |= 1u << (keep[i] % 32);
+		if (!(have[keep[i] / 32].permitted & bit)) {
+			log_debug("capability %d not held: not kept", keep[i]);
+			continue;
+		}
+		data[keep[i] / 32].effective |= bit;
+		data[keep[i] / 32].permitted |= bit;
 	}
 	for (int c = 0; c <= last; c++) {
 		int kept = (data[c / 32].permitted >> (c % 32)) & 1;
@@ -285,7 +299,7 @@ int main(int argc, char **argv)
 		/* the report says what failed; libbpf's own lines only on -l */
 		log_set_level(level ? d.cfg.log_level : LOG_CRIT);
 		libbpf_set_print(libbpf_log);
-		return check_main(d.cfg.socket, d.cfg.socket_group, d.cfg.state_dir, d.cfg.debug_dirs, json);
+		return check_main(d.cfg.socket, d.cfg.socket_group, d.cfg.state_dir, d.cfg.debug_dirs, (int)d.cfg.dwarf_unwind, json);
 	}
 	log_set_level(d.cfg.log_level);
 	libbpf_set_print(libbpf_log);

@@ -22,6 +22,9 @@ PKGS=(
   prometheus prometheus-pushgateway protobuf-compiler golang-go openssl
   # export tests: headless Chromium for the SVG flame graphs
   chromium
+  libc6-dev  # libc.a: the hostile-files workload is linked statically
+  # tests: the C++ known-shares workload, libc names for stack roots
+  g++ libc6-dbg
   # packaging: man pages, bash completions, the Debian package and its
   # checks, and the container test (a real systemd booted by nspawn in a
   # debootstrapped Debian 12 root)

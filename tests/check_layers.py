@@ -19,12 +19,13 @@ ALLOWED = {
     "daemon/net": SHARED | {"base"},
     "daemon/store": SHARED | {"base"},
     "daemon/symbols": SHARED | {"base"},
+    "daemon/unwind": SHARED | {"base", "symbols"},
     "daemon/collect": SHARED | {"base", "store"},
     # the state file: saves and refills the stores (objects by build-id)
     "daemon/state": SHARED | {"base", "store", "symbols"},
     "daemon/profile": SHARED | {"base", "store", "symbols"},
     # the registry names the stats of every lower layer (and the server's)
-    "daemon/metrics": SHARED | {"base", "store", "symbols", "collect", "profile", "api/server.h"},
+    "daemon/metrics": SHARED | {"base", "store", "symbols", "unwind", "collect", "profile", "api/server.h"},
     "daemon/alerts": SHARED | {"base", "net", "store", "symbols", "collect", "profile", "metrics"},
     "daemon/push": SHARED | {"base", "net", "store", "symbols", "collect", "profile", "metrics", "alerts"},
     "daemon/api": None,                # holds the daemon: anything

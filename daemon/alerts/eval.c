@@ -550,7 +550,13 @@ static void eval_window(struct alerts *a, uint64_t w)
 			struct metrics_host hm;
 			const struct alert_entity host = { .kind = ENTITY_HOST };
 
-			metrics_host_compute(resources_system(src->res), g->have_sys ? &g->sys : NULL, resources_gpu(src->res), &hm);
+			{
+				size_t ndev;
+				const struct gpu_device_info *dev = resources_gpu_devices(src->res, &ndev);
+
+				metrics_host_compute(resources_system(src->res), g->have_sys ? &g->sys : NULL, dev, ndev,
+						     &hm);
+			}
 			alert_engine_rule_begin(a->eng, r);
 			alert_engine_observe(a->eng, r, &host, metric_value(r->metric, &hm), a->now);
 			alert_engine_rule_end(a->eng, r, a->now, "gone");

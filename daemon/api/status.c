@@ -23,6 +23,7 @@
 #include "store/stacks.h"
 #include "store/window.h"
 #include "symbols/symbolizer.h"
+#include "unwind/unwinder.h"
 
 static uint64_t self_rss(void)
 {
@@ -56,6 +57,8 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	window_get_stats(d->win, &m->store);
 	m->store_limit = d->cfg.store_max_bytes;
 	symbolizer_get_stats(d->sym, &m->symbols);
+	if (d->unw)
+		unwinder_get_stats(d->unw, &m->unwind);
 	m->symbols_cache_limit = d->cfg.symcache_bytes;
 	server_get_stats(d->server, &m->server);
 	m->server_clients_limit = d->cfg.max_clients;
@@ -76,7 +79,6 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 {
 	struct json_object *o = json_object_new_object(), *x, *y, *tiers;
 	struct metrics_daemon m;
-	struct gpu *gpu = resources_gpu(d->res);
 
 	(void)req;
 	snapshot(d, &m);
@@ -90,6 +92,7 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 	/* Members that are descriptions, not metrics. */
 	x = json_object_object_get(o, "sampling");
 	json_object_object_add(x, "event", json_object_new_string(sampler_event_name(d->sampler)));
+	json_object_object_add(x, "unwinder", json_object_new_string(d->unw ? "dwarf" : "fp"));
 	tiers = json_object_new_array();
 	for (int i = 0; i < 2; i++) {
 		y = json_object_new_object();
@@ -102,7 +105,7 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 	json_object_object_add(json_object_object_get(o, "store"), "tiers", tiers);
 	x = json_object_object_get(o, "resources");
 	json_object_object_add(x, "cpu_source", json_object_new_string(resources_exact_cpu(d->res) ? "sched" : "samples"));
-	json_object_object_add(x, "gpu", json_object_new_string(gpu ? gpu_state(gpu) : "unavailable"));
+	json_object_object_add(x, "gpu", json_object_new_string(resources_gpu_state(d->res)));
 	/* per-target delivery counters: sent, retried, failed, dropped, queue */
 	y = json_object_new_object();
 	push_status_json(d->push, y);

@@ -201,34 +201,29 @@ static int cmp_rows(const void *a, const void *b)
 	return x->proc < y->proc ? -1 : x->proc > y->proc;
 }
 
-/* The host's metrics: the one computation of the registry. */
-static void host_metrics(const struct res_system *s, const struct top *t, struct metrics_host *h)
-{
-	metrics_host_compute(s, t->have_sys ? &t->sys : NULL, NULL, h);
-}
-
 static struct json_object *system_json(struct daemon *d, const struct top *t)
 {
 	const struct res_system *s = resources_system(d->res);
 	struct json_object *o = json_object_new_object(), *a, *g, *devs;
-	struct gpu *gpu = resources_gpu(d->res);
+	size_t ndev;
+	const struct gpu_device_info *dev = resources_gpu_devices(d->res, &ndev);
 	struct metrics_host h;
 
-	host_metrics(s, t, &h);
+	/* the one computation of the registry */
+	metrics_host_compute(s, t->have_sys ? &t->sys : NULL, dev, ndev, &h);
 	metrics_to_json(METRIC_HOST, &h, o);
 	a = json_object_new_array();
+	/* by CPU id: null for a CPU offline now or not known yet */
 	for (uint32_t i = 0; i < s->ncpu && s->per_cpu; i++)
 		json_object_array_add(a, s->per_cpu[i] >= 0 ? json_object_new_double(s->per_cpu[i]) : NULL);
 	json_object_object_add(o, "per_cpu_pct", a);
 	g = json_object_new_object();
-	json_object_object_add(g, "state", json_object_new_string(gpu ? gpu_state(gpu) : "GPU monitoring unavailable"));
+	json_object_object_add(g, "state", json_object_new_string(resources_gpu_state(d->res)));
 	devs = json_object_new_array();
-	for (size_t i = 0; gpu && i < gpu_device_count(gpu); i++) {
-		struct gpu_device_info di;
+	for (size_t i = 0; i < ndev; i++) {
+		struct gpu_device_info di = dev[i];
 		struct json_object *x;
 
-		if (gpu_device(gpu, i, &di))
-			continue;
 		x = json_object_new_object();
 		api_add_u64(x, "index", di.index);
 		json_object_object_add(x, "name", json_object_new_string(di.name));
@@ -341,7 +336,7 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 	api_add_u64(o, "frequency", sampler_frequency(d->sampler));
 	api_add_u64(o, "cpus", sampler_ncpus(d->sampler));
 	api_add_u64(o, "total_samples", total);
-	api_add_u64(o, "idle_samples", 0);
+	api_add_u64(o, "idle_samples", t.have_sys ? t.sys.sum[WC_IDLE_SAMPLES] : 0);
 	json_object_object_add(o, "cpu_source", json_object_new_string(exact ? "sched" : "samples"));
 	api_add_f(o, "system_cpu_pct", denom > 0 ? 100.0 * (double)total / (denom * sampler_ncpus(d->sampler)) : 0.0);
 	json_object_object_add(o, "system", system_json(d, &t));

@@ -2,6 +2,7 @@
 /* Per-process /proc counters: buffer parsers and dirfd-based readers. */
 #include "collect/procstat.h"
 #include "base/util.h"
+#include "store/proctable.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -246,9 +247,37 @@ next:
 	return found;
 }
 
+/* "Uid:\treal\teffective\tsaved\tfs": the real uid, the first. */
+static int parse_uid(const char *buf, size_t n, struct procstat *ret)
+{
+	const char *end = buf + n, *p = buf, *nl;
+	uint64_t v;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return 0; /* a last line without '\n' may be cut */
+		if (nl - p < 4 || memcmp(p, "Uid:", 4) != 0)
+			continue;
+		p += 4;
+		while (p < nl && (*p == ' ' || *p == '\t'))
+			p++;
+		if (util_parse_u64(&p, nl, &v) < 0 || v > UINT32_MAX || (p < nl && *p != '\t' && *p != ' ')) {
+			ret->errors++;
+			return 0;
+		}
+		ret->uid = (uint32_t)v;
+		ret->valid |= PROCSTAT_UID;
+		return 1;
+	}
+	return 0;
+}
+
 int procstat_parse_status(const char *buf, size_t n, struct procstat *ret)
 {
-	return parse_kv(buf, n, status_fields, sizeof(status_fields) / sizeof(status_fields[0]), ret);
+	int found = parse_kv(buf, n, status_fields, sizeof(status_fields) / sizeof(status_fields[0]), ret);
+
+	return found < 0 ? found : found + parse_uid(buf, n, ret);
 }
 
 int procstat_parse_io(const char *buf, size_t n, struct procstat *ret)
@@ -556,7 +585,6 @@ static int read_all(const struct procstat_handle *h, struct procstat *ret)
 {
 	char buf[STATUS_BUF];
 	struct procstat ps;
-	long hz;
 	ssize_t n;
 	uint64_t fds;
 	int r;
@@ -565,8 +593,7 @@ static int read_all(const struct procstat_handle *h, struct procstat *ret)
 	n = read_part(h->dir, h->stat, "stat", buf, STAT_BUF);
 	if (n < 0)
 		return (int)n;
-	hz = sysconf(_SC_CLK_TCK);
-	r = procstat_parse_stat(buf, (size_t)n, hz > 0 ? (uint64_t)hz : 100, &ps);
+	r = procstat_parse_stat(buf, (size_t)n, proctable_user_hz(), &ps);
 	if (r < 0)
 		return r;
 
@@ -704,4 +731,55 @@ int procstat_read(const char *procfs, uint32_t pid, unsigned what, struct procst
 	r = procstat_read_at(fd, what, ret);
 	close(fd);
 	return r;
+}
+
+int procstat_read_cmdline(int piddir, char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	if (!buf || cap == 0)
+		return -EINVAL;
+	fd = openat(piddir, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/* cmdline is produced a page at a time: read to the end (or cap) */
+	while (len + 1 < cap) {
+		r = read(fd, buf + len, cap - 1 - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			close(fd);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	for (size_t i = 0; i < len; i++) {
+		if (!buf[i])
+			buf[i] = ' ';
+	}
+	while (len && buf[len - 1] == ' ')
+		len--;
+	buf[len] = 0;
+	return (int)len;
+}
+
+int procstat_read_exe(int piddir, char *buf, size_t cap)
+{
+	ssize_t n;
+
+	if (!buf || cap == 0)
+		return -EINVAL;
+	n = readlinkat(piddir, "exe", buf, cap);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= cap)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	return (int)n;
 }

@@ -50,6 +50,7 @@
 #define PROCSTAT_CGROUP       (1u << 23)
 #define PROCSTAT_UNIT         (1u << 24)
 #define PROCSTAT_CONTAINER    (1u << 25)
+#define PROCSTAT_UID          (1u << 26) /* real uid, status Uid: */
 
 /* What procstat_read() reads; stat is always read (it identifies the
  * process). Each part costs open+read+close (fds: open+getdents+close), so
@@ -79,6 +80,7 @@ struct procstat {
 	uint64_t majflt;         /* major faults (field 12) */
 	uint64_t num_threads;    /* status Threads, else stat field 20 */
 	uint64_t starttime_ticks;/* stat field 22: USER_HZ ticks since boot */
+	uint32_t uid;            /* status Uid: (the real one, first of four) */
 	uint64_t rss_bytes;      /* status VmRSS */
 	uint64_t rss_anon_bytes; /* status RssAnon */
 	uint64_t rss_file_bytes; /* status RssFile */
@@ -106,9 +108,9 @@ struct procstat {
 int procstat_parse_stat(const char *buf, size_t n, uint64_t clk_tck, struct procstat *ret);
 
 /* Parse /proc/PID/status: VmRSS, RssAnon, RssFile, RssShmem, VmSwap (kB ->
- * bytes), Threads, voluntary/nonvoluntary_ctxt_switches. Returns the number
- * of fields set (0 for a kernel thread, which has no Vm* lines), or -EINVAL
- * on NULL arguments. */
+ * bytes), Threads, voluntary/nonvoluntary_ctxt_switches and the real uid.
+ * Returns the number of fields set (only Threads and the uid for a kernel
+ * thread, which has no Vm* lines), or -EINVAL on NULL arguments. */
 int procstat_parse_status(const char *buf, size_t n, struct procstat *ret);
 
 /* Parse /proc/PID/io: rchar, wchar, read_bytes, write_bytes,
@@ -175,5 +177,17 @@ int procstat_handle_read(struct procstat_handle *h, struct procstat *ret);
 /* procstat_open + procstat_read_at + close. procfs: "/proc" or a fixture
  * root. */
 int procstat_read(const char *procfs, uint32_t pid, unsigned what, struct procstat *ret);
+
+/* Bound on a command line kept for a process: enough to recognise it. */
+#define PROCSTAT_CMDLINE_MAX 4096
+/* The "cmdline" file under piddir, its NUL-separated arguments joined by
+ * spaces (trailing ones dropped), cut at cap - 1 bytes, NUL-terminated.
+ * An empty file (kernel thread, zombie) gives "". Returns the length or
+ * -errno. */
+int procstat_read_cmdline(int piddir, char *buf, size_t cap);
+/* The "exe" link under piddir, NUL-terminated. Returns the length or
+ * -errno (-ENOENT for a kernel thread, -EACCES without ptrace access,
+ * -ENAMETOOLONG when it does not fit). */
+int procstat_read_exe(int piddir, char *buf, size_t cap);
 
 #endif

@@ -3,24 +3,38 @@
  * rolling windows, next to the CPU samples. Exact scheduler and block-I/O
  * counters come from BPF (kstats), gauges (RSS, threads, fds) and /proc/PID/io
  * from procstat, system CPU/memory/load/PSI from sysstat, GPU from gpu.c.
- * Cumulative counters are turned into per-tick deltas here. */
+ *
+ * Two halves, clearly apart:
+ * - collect: the collector thread (collect/collector.h) makes every read:
+ *   the BPF maps, /proc, NVML and DRM fdinfo. resources_tick only asks it
+ *   for a round. Nothing there touches the process table or the windows:
+ *   cumulative counters become deltas in immutable snapshots.
+ * - apply: resources_apply (loop), the only function that writes the store
+ *   (process table entries and identities, window counters) and the state
+ *   top reads (gauges, units, system header, GPU view). It costs what
+ *   changed: the processes that ran or were read in the round.
+ * Apply may be deferred (while a query reads the store from another
+ * thread): snapshots queue, bounded; past the bound collection rounds are
+ * skipped and counted, and since deltas are taken against the last read
+ * nothing is lost but time resolution. */
 #ifndef PROFD_RESOURCES_H
 #define PROFD_RESOURCES_H
 
 #include <stdint.h>
 
+#include "collect/gpu.h"
 #include "collect/sysstat.h"
 
 struct resources;
-struct gpu;
 struct proctable;
 struct window;
 
-/* Current (last tick) system state, for the top header. */
+/* Current (last applied round) system state, for the top header. */
 struct res_system {
-	double cpu_pct;        /* all CPUs, last tick; -1 unknown */
-	uint32_t ncpu;
-	const double *per_cpu; /* ncpu values, last tick; -1 unknown */
+	double cpu_pct;        /* all CPUs, last round; -1 unknown */
+	double steal_pct;      /* all CPUs, last round; -1 unknown */
+	uint32_t ncpu;         /* per_cpu entries: highest CPU id seen + 1 */
+	const double *per_cpu; /* busy % by CPU id, last round; -1: offline or unknown */
 	int mem_ok, load_ok, psi_ok;
 	struct sysstat_meminfo mem;
 	struct sysstat_loadavg load;
@@ -39,12 +53,30 @@ struct res_gauges {
 struct res_stats {
 	uint32_t kstats_parts;     /* KSTATS_PART_* loaded; 0: none */
 	uint64_t kstats_procs, kstats_exit_records, kstats_dropped;
-	uint64_t proc_reads;       /* procstat reads, total */
+	uint64_t proc_reads;       /* per-process /proc reads, total */
 	uint64_t proc_read_fail;   /* process gone or unreadable */
-	uint64_t last_tick_procs;  /* processes read in the last tick */
-	uint64_t last_tick_ns;     /* wall time resources_tick took, last */
+	uint64_t handle_reads;     /* reads through held /proc handles */
+	uint64_t handles;          /* /proc handles held now (hot processes) */
+	uint64_t followed;         /* processes the collector follows */
+	uint64_t follow_full;      /* processes not followed: max_processes */
+	uint64_t identities;       /* identity reads of new or exec'd processes */
+	uint64_t wants_dropped;    /* identity requests refused (queue full) */
+	uint64_t last_tick_procs;  /* processes read in the last round */
+	uint64_t last_tick_ns;     /* loop time of the last tick: resources_tick + resources_apply */
 	uint64_t max_tick_ns;
-	uint64_t states;           /* per-process delta states held */
+	uint64_t kstats_ns;        /* the last BPF counter read (collector thread) */
+	uint64_t apply_ns;         /* loop time of the last apply */
+	uint64_t max_apply_ns;
+	uint64_t apply_carried;    /* applies that stopped at the budget (rest next tick) */
+	uint64_t rounds, rounds_skipped; /* collector rounds run, and skipped (queue full) */
+	uint64_t last_round_ns, max_round_ns; /* collector round time (its thread) */
+	uint64_t lead_ns;          /* a round starts this long before the tick */
+	uint64_t rounds_past_boundary; /* rounds whose counters were read after the
+				    * boundary they end at (put in their slot anyway) */
+	uint64_t rounds_late;      /* rounds applied a tick late (not ready in time,
+				    * or apply deferred): their data in a later slot */
+	uint64_t states;           /* per-process states held */
+	double host_steal_pct;     /* steal, % of all CPUs, over the last ~10 rounds; NaN unknown */
 };
 
 /* Everything resources reads and writes, explicitly: tests run it on a
@@ -58,29 +90,59 @@ struct resources_opts {
 	uint64_t tick_ns;        /* tick length (GPU busy time per tick) */
 	uint32_t max_procs;      /* the process table's bound */
 	int no_kstats;           /* 1: do not load the BPF counters */
+	int inline_collect;      /* 1: /proc reads run inside resources_tick,
+				  * no thread (tests: deterministic rounds) */
+	uint32_t apply_budget;   /* records applied per resources_apply at most;
+				  * 0: RES_APPLY_BUDGET */
 };
 
+/* Records (a process's deltas or gauges) one resources_apply writes at
+ * most: ~1-2 us each, so a burst of thousands of new processes costs the
+ * loop a few ms per tick over several ticks instead of tens of ms in one.
+ * A host where every tick brings more (thousands of processes all busy)
+ * gets its rounds skipped (counted) instead: coarser, never slower. */
+#define RES_APPLY_BUDGET 2048
+
 /* Loads the kstats BPF programs unless no_kstats (a failure is logged and
- * the daemon goes on with sample-based CPU %). 0 and *ret, -EINVAL (an
+ * the daemon goes on with sample-based CPU %) and sets itself as the
+ * process table's want hook. The collector thread starts at the first
+ * resources_tick (after privileges are dropped). 0 and *ret, -EINVAL (an
  * input missing) or -ENOMEM. */
 int resources_new(const struct resources_opts *o, struct resources **ret);
 struct resources *resources_free(struct resources *r);
 
-/* kstats' exit-record ring: readable at half full; -1 if none. */
+/* Kept for callers of the time the loop drained kstats' exit records: the
+ * collector thread polls that ring itself now. -1 (nothing to watch). */
 int resources_epoll_fd(struct resources *r);
+/* No-op, see resources_epoll_fd. */
 void resources_drain(struct resources *r);
 
-/* Gather this tick's deltas and gauges, attributed at slot_ns (a time in
- * the slot that just ended); now_ns is CLOCK_BOOTTIME. */
+/* Collect: ask the collector for a round at this tick (it runs just before
+ * the next boundary, threaded; inline, at once, its data attributed at
+ * slot_ns, a time in the slot that just ended); now_ns is CLOCK_BOOTTIME.
+ * Touches no store: a lock and a wake-up. */
 void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns);
+/* The sampler's cumulative idle-sample count (sampler_stats.idle): the
+ * increase since the previous call is staged as the system's idle samples
+ * of this tick. Call before resources_tick. */
+void resources_note_idle(struct resources *r, uint64_t idle_total);
+/* Apply: every staged batch and finished snapshot, oldest first, to the
+ * process table, the windows and the state below. Returns how many were
+ * applied. Call on the loop, once the store may be written. */
+int resources_apply(struct resources *r);
 
+/* State as of the last apply. */
 const struct res_system *resources_system(const struct resources *r);
-/* systemd unit and container id of a process ("" when none or unknown). */
 /* 0 and *ret, or -ENOENT when nothing was read for that process. */
 int resources_gauges(const struct resources *r, uint32_t proc, struct res_gauges *ret);
+/* systemd unit and container id of a process ("" when none or unknown). */
 const char *resources_unit(const struct resources *r, uint32_t proc);
 const char *resources_container(const struct resources *r, uint32_t proc);
-struct gpu *resources_gpu(struct resources *r);
+/* gpu_state() of the collector's GPU view, "GPU monitoring unavailable"
+ * before the first round that read it. */
+const char *resources_gpu_state(const struct resources *r);
+/* The GPU devices of the latest view; *ret_n gets their count. */
+const struct gpu_device_info *resources_gpu_devices(const struct resources *r, size_t *ret_n);
 /* 1 when on-CPU time comes from the scheduler (exact), 0 from samples. */
 int resources_exact_cpu(const struct resources *r);
 void resources_get_stats(const struct resources *r, struct res_stats *ret);

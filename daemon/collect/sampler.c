@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +37,15 @@ struct sampler {
 	int use_cycles;
 	struct sampler_callbacks cb;
 	uint64_t drained, proc_events, malformed;
+	uint64_t ticks;
+	uint64_t cpus_attached, cpus_detached, cpu_attach_failures;
+	struct profd_cpu_stats *statbuf; /* ncpus_possible per-CPU values */
+	/* DWARF unwinder: its program runs instead of profd_sample */
+	int unwinding;
+	struct bpf_link *exec_link;
+	void *mm_cells, *mm_maps, *mm_objs;
+	size_t len_cells, len_maps, len_objs;
+	struct sampler_unwind_maps um;
 };
 
 int sampler_parse_cpulist(const char *s, uint8_t *bitmap, size_t max)
@@ -75,20 +85,49 @@ int sampler_parse_cpulist(const char *s, uint8_t *bitmap, size_t max)
 	return n;
 }
 
-static int read_online(struct sampler *s)
+int sampler_cpulist_diff(const uint8_t *before, const uint8_t *now, size_t max, uint8_t *ret_added, uint8_t *ret_removed)
+{
+	int n = 0;
+
+	if (ret_added)
+		memset(ret_added, 0, (max + 7) / 8);
+	if (ret_removed)
+		memset(ret_removed, 0, (max + 7) / 8);
+	for (size_t i = 0; i < max; i++) {
+		unsigned b = before[i / 8] >> (i % 8) & 1, a = now[i / 8] >> (i % 8) & 1;
+
+		if (a == b)
+			continue;
+		n++;
+		if (a && ret_added)
+			ret_added[i / 8] |= 1u << (i % 8);
+		if (b && ret_removed)
+			ret_removed[i / 8] |= 1u << (i % 8);
+	}
+	return n;
+}
+
+/* The online CPUs into bitmap (MAX_CPUS bits). Count or -errno. */
+static int read_cpulist(uint8_t *bitmap)
 {
 	char buf[4096];
-	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
-	int n;
+	ssize_t n;
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	n = sampler_parse_cpulist(buf, s->online, MAX_CPUS);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = 0;
+	return sampler_parse_cpulist(buf, bitmap, MAX_CPUS);
+}
+
+static int read_online(struct sampler *s)
+{
+	int n = read_cpulist(s->online);
+
 	if (n < 0)
 		return n;
 	s->ncpus_online = n;
@@ -114,10 +153,12 @@ static int handle_record(void *ctx, void *data, size_t len)
 			return 0;
 		}
 		need = sizeof(*r) + (size_t)r->kdepth * sizeof(uint64_t) +
-		       (size_t)r->udepth * sizeof(struct profd_ustack_frame);
+		       (size_t)r->udepth * (r->flags & PROFD_SF_UNWOUND ? sizeof(struct profd_uframe)
+									   : sizeof(struct profd_ustack_frame));
 		/* Counted as drained either way: the record left the ring. */
 		s->drained++;
-		if (need > len || r->kdepth > PROFD_MAX_KSTACK || r->udepth > PROFD_MAX_USTACK) {
+		if (need > len || r->kdepth > PROFD_MAX_KSTACK || r->udepth > PROFD_MAX_USTACK ||
+		    (!(r->flags & PROFD_SF_UNWOUND) && r->udepth > PROFD_MAX_USTACK_BUILD_ID)) {
 			s->malformed++;
 			return 0;
 		}
@@ -154,18 +195,42 @@ static int perf_open(struct sampler *s, int cpu, int cycles, uint32_t hz)
 	return fd < 0 ? -errno : fd;
 }
 
+static void detach_cpu(struct sampler *s, uint32_t i)
+{
+	if (s->links && s->links[i]) {
+		bpf_link__destroy(s->links[i]);
+		s->links[i] = NULL;
+	}
+	if (s->pfds && s->pfds[i] >= 0) {
+		close(s->pfds[i]);
+		s->pfds[i] = -1;
+	}
+}
+
 static void detach_perf(struct sampler *s)
 {
-	for (uint32_t i = 0; i < s->ncpus_possible; i++) {
-		if (s->links && s->links[i]) {
-			bpf_link__destroy(s->links[i]);
-			s->links[i] = NULL;
-		}
-		if (s->pfds && s->pfds[i] >= 0) {
-			close(s->pfds[i]);
-			s->pfds[i] = -1;
-		}
+	for (uint32_t i = 0; i < s->ncpus_possible; i++)
+		detach_cpu(s, i);
+}
+
+/* One CPU's perf event with the program attached. 0 or -errno (logged). */
+static int attach_cpu(struct sampler *s, uint32_t cpu, uint32_t hz)
+{
+	int fd = perf_open(s, (int)cpu, s->use_cycles, hz), err;
+
+	if (fd < 0)
+		return log_warn_errno(fd, "sampler: perf_event_open on CPU %u: %m", cpu);
+	s->pfds[cpu] = fd;
+	/* the unwinder's program replaces the plain one on every CPU */
+	s->links[cpu] = bpf_program__attach_perf_event(
+		s->unwinding ? s->cpu->progs.profd_sample_unwind : s->cpu->progs.profd_sample, fd);
+	if (!s->links[cpu]) {
+		err = -errno;
+		close(fd);
+		s->pfds[cpu] = -1;
+		return log_warn_errno(err, "sampler: attach perf event on CPU %u: %m", cpu);
 	}
+	return 0;
 }
 
 static int attach_perf(struct sampler *s, uint32_t hz)
@@ -186,22 +251,12 @@ static int attach_perf(struct sampler *s, uint32_t hz)
 		break;
 	}
 	for (uint32_t cpu = 0; cpu < s->ncpus_possible && cpu < MAX_CPUS; cpu++) {
+		int err;
+
 		if (!(s->online[cpu / 8] & (1u << (cpu % 8))))
 			continue;
-		int fd = perf_open(s, cpu, s->use_cycles, hz);
-		if (fd < 0) {
-			log_warn_errno(fd, "sampler: perf_event_open on CPU %u: %m", cpu);
-			if (!first_err)
-				first_err = fd;
-			continue;
-		}
-		s->pfds[cpu] = fd;
-		s->links[cpu] = bpf_program__attach_perf_event(s->cpu->progs.profd_sample, fd);
-		if (!s->links[cpu]) {
-			int err = -errno;
-			log_warn_errno(err, "sampler: attach perf event on CPU %u: %m", cpu);
-			close(fd);
-			s->pfds[cpu] = -1;
+		err = attach_cpu(s, cpu, hz);
+		if (err < 0) {
 			if (!first_err)
 				first_err = err;
 			continue;
@@ -211,6 +266,76 @@ static int attach_perf(struct sampler *s, uint32_t hz)
 	if (!attached)
 		return first_err ? first_err : -ENODEV;
 	s->frequency = hz;
+	return 0;
+}
+
+/* Size the unwinder's maps and choose the program, before load. Without
+ * the unwinder its maps keep one entry each and its programs stay out. */
+static int unwind_configure(struct sampler *s, const struct sampler_opts *o)
+{
+	struct profd_cpu_bpf *c = s->cpu;
+	int err;
+
+	s->unwinding = o->unwind;
+	if (s->unwinding && libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) != 1) {
+		log_warn("sampler: the kernel has no bpf_loop (5.17+): user stacks by frame pointers");
+		s->unwinding = 0;
+	}
+	if (s->unwinding && (!o->unwind_cells || !o->unwind_mappings || !o->unwind_objects || !o->unwind_procs)) {
+		log_warn("sampler: unwinder maps have no size: user stacks by frame pointers");
+		s->unwinding = 0;
+	}
+	bpf_program__set_autoload(c->progs.profd_sample, !s->unwinding);
+	bpf_program__set_autoload(c->progs.profd_sample_unwind, s->unwinding);
+	bpf_program__set_autoload(c->progs.profd_unw_exec, s->unwinding);
+	if (!s->unwinding)
+		return 0;
+	err = bpf_map__set_max_entries(c->maps.unw_cells, o->unwind_cells);
+	if (!err)
+		err = bpf_map__set_max_entries(c->maps.unw_maps, o->unwind_mappings);
+	if (!err)
+		err = bpf_map__set_max_entries(c->maps.unw_objs, o->unwind_objects);
+	if (!err)
+		err = bpf_map__set_max_entries(c->maps.unw_procs, o->unwind_procs);
+	if (err)
+		return log_err_errno(err, "sampler: sizing the unwinder's maps: %m");
+	s->um.ncells = o->unwind_cells;
+	s->um.nmaps = o->unwind_mappings;
+	s->um.nobjs = o->unwind_objects;
+	s->um.max_procs = o->unwind_procs;
+	return 0;
+}
+
+static void *map_mmap(struct bpf_map *m, size_t *ret_len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)bpf_map__value_size(m) * bpf_map__max_entries(m);
+	void *p;
+
+	len = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*ret_len = len;
+	return p;
+}
+
+/* After load: map the arrays user space writes, attach the exec hook. */
+static int unwind_map(struct sampler *s)
+{
+	if (!s->unwinding)
+		return 0;
+	s->mm_cells = map_mmap(s->cpu->maps.unw_cells, &s->len_cells);
+	s->mm_maps = map_mmap(s->cpu->maps.unw_maps, &s->len_maps);
+	s->mm_objs = map_mmap(s->cpu->maps.unw_objs, &s->len_objs);
+	if (!s->mm_cells || !s->mm_maps || !s->mm_objs)
+		return log_err_errno(errno, "sampler: mapping the unwinder's tables: %m");
+	s->um.cells = s->mm_cells;
+	s->um.maps = s->mm_maps;
+	s->um.objs = s->mm_objs;
+	s->exec_link = bpf_program__attach(s->cpu->progs.profd_unw_exec);
+	if (!s->exec_link)
+		return log_err_errno(errno, "sampler: attach the unwinder's exec hook (tp_btf/sched_process_exec): %m");
 	return 0;
 }
 
@@ -268,11 +393,37 @@ int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks 
 	if (err)
 		goto fail;
 	s->cpu->rodata->ringbuf_wakeup_bytes = rbsz / 2;
+	s->cpu->rodata->max_user_frames = opts->max_user_frames;
+	err = unwind_configure(s, opts);
+	if (err)
+		goto fail;
 	err = profd_cpu_bpf__load(s->cpu);
+	if (err && s->unwinding) {
+		/* Whatever the verifier refused in the unwinder, frame pointers
+		 * still give stacks: say so and carry on without it. */
+		log_warn_errno(err, "sampler: the DWARF unwinder did not load (%m); using frame pointers");
+		profd_cpu_bpf__destroy(s->cpu);
+		s->cpu = profd_cpu_bpf__open();
+		if (!s->cpu) {
+			err = log_err_errno(errno, "sampler: open CPU sampler BPF object: %m");
+			goto fail;
+		}
+		err = bpf_map__set_max_entries(s->cpu->maps.samples, rbsz);
+		if (err)
+			goto fail;
+		s->cpu->rodata->ringbuf_wakeup_bytes = rbsz / 2;
+		err = unwind_configure(s, &(struct sampler_opts){ .unwind = 0 });
+		if (err)
+			goto fail;
+		err = profd_cpu_bpf__load(s->cpu);
+	}
 	if (err) {
 		log_err_errno(err, "sampler: load CPU sampler BPF program: %m");
 		goto fail;
 	}
+	err = unwind_map(s);
+	if (err)
+		goto fail;
 
 	s->proc = profd_proc_bpf__open_and_load();
 	if (!s->proc) {
@@ -301,8 +452,9 @@ int sampler_new(const struct sampler_opts *opts, const struct sampler_callbacks 
 		log_err_errno(err, "sampler: no CPU could be sampled: %m");
 		goto fail;
 	}
-	log_info("sampler: %s at %u Hz on %u CPUs, ring buffer %zu KiB",
-		 s->use_cycles ? "cycles" : "cpu-clock", s->frequency, s->ncpus_online, rbsz / 1024);
+	log_info("sampler: %s at %u Hz on %u CPUs, ring buffer %zu KiB, user stacks by %s",
+		 s->use_cycles ? "cycles" : "cpu-clock", s->frequency, s->ncpus_online, rbsz / 1024,
+		 s->unwinding ? "CFI tables" : "frame pointers");
 	*ret = s;
 	return 0;
 fail:
@@ -315,11 +467,19 @@ struct sampler *sampler_free(struct sampler *s)
 	if (!s)
 		return NULL;
 	detach_perf(s);
+	bpf_link__destroy(s->exec_link);
+	if (s->mm_cells)
+		munmap(s->mm_cells, s->len_cells);
+	if (s->mm_maps)
+		munmap(s->mm_maps, s->len_maps);
+	if (s->mm_objs)
+		munmap(s->mm_objs, s->len_objs);
 	ring_buffer__free(s->rb);
 	profd_proc_bpf__destroy(s->proc);
 	profd_cpu_bpf__destroy(s->cpu);
 	free(s->links);
 	free(s->pfds);
+	free(s->statbuf);
 	free(s);
 	return NULL;
 }
@@ -342,10 +502,63 @@ int sampler_set_frequency(struct sampler *s, uint32_t hz)
 	return attach_perf(s, hz);
 }
 
+int sampler_tick(struct sampler *s)
+{
+	uint8_t now[MAX_CPUS / 8], added[MAX_CPUS / 8], removed[MAX_CPUS / 8];
+	int n, changed;
+
+	if (!s || s->ticks++ % SAMPLER_HOTPLUG_TICKS)
+		return 0;
+	n = read_cpulist(now);
+	if (n < 0)
+		return 0; /* keep what is attached: nothing says it changed */
+	changed = sampler_cpulist_diff(s->online, now, s->ncpus_possible, added, removed);
+	for (uint32_t cpu = 0; changed && cpu < s->ncpus_possible; cpu++) {
+		if (removed[cpu / 8] & (1u << (cpu % 8))) {
+			detach_cpu(s, cpu);
+			s->online[cpu / 8] &= (uint8_t)~(1u << (cpu % 8));
+			s->ncpus_online--;
+			s->cpus_detached++;
+			log_info("sampler: CPU %u went offline: no longer sampled", cpu);
+		} else if (added[cpu / 8] & (1u << (cpu % 8))) {
+			/* counted online even if its event failed: it runs tasks,
+			 * and the failure is counted and logged */
+			s->online[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+			s->ncpus_online++;
+			if (attach_cpu(s, cpu, s->frequency) < 0) {
+				s->cpu_attach_failures++;
+				continue;
+			}
+			s->cpus_attached++;
+			log_info("sampler: CPU %u came online: sampled at %u Hz", cpu, s->frequency);
+		}
+	}
+	return changed;
+}
+
+uint64_t sampler_idle_total(struct sampler *s)
+{
+	int ncpu = libbpf_num_possible_cpus(); /* the per-CPU value count */
+	uint32_t zero = 0;
+	uint64_t idle = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	if (!s->statbuf)
+		s->statbuf = calloc((size_t)ncpu, sizeof(*s->statbuf));
+	if (!s->statbuf || bpf_map__lookup_elem(s->cpu->maps.stats, &zero, sizeof(zero), s->statbuf,
+						(size_t)ncpu * sizeof(*s->statbuf), 0))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		idle += s->statbuf[i].idle;
+	return idle;
+}
+
 void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct profd_cpu_stats *v;
+	struct profd_unw_stats *u;
 	uint64_t *lost;
 	uint32_t zero = 0;
 
@@ -353,6 +566,9 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 	ret->drained = s->drained;
 	ret->proc_events = s->proc_events;
 	ret->malformed = s->malformed;
+	ret->cpus_attached = s->cpus_attached;
+	ret->cpus_detached = s->cpus_detached;
+	ret->cpu_attach_failures = s->cpu_attach_failures;
 	if (ncpu <= 0)
 		return;
 	v = calloc(ncpu, sizeof(*v));
@@ -371,6 +587,24 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 		for (int i = 0; i < ncpu; i++)
 			ret->proc_events_lost += lost[i];
 	}
+	u = calloc(ncpu, sizeof(*u));
+	if (u && !bpf_map__lookup_elem(s->cpu->maps.unw_stats, &zero, sizeof(zero), u, ncpu * sizeof(*u), 0)) {
+		for (int i = 0; i < ncpu; i++) {
+			ret->unwound += u[i].unwound;
+			ret->unwind_fallback += u[i].fallback;
+			ret->frames_dwarf += u[i].frames_dwarf;
+			ret->frames_fp += u[i].frames_fp;
+			ret->frames_signal += u[i].frames_signal;
+			for (int k = 0; k < PROFD_USTOP_NR; k++)
+				ret->ustop[k] += u[i].stops[k];
+			ret->cfi_walk_ns += u[i].cfi_ns;
+			ret->bid_walk_ns += u[i].bid_ns;
+			ret->bid_walks += u[i].bid_walks;
+			ret->row_cache_hits += u[i].row_hits;
+			ret->unwound_ns += u[i].unwound_ns;
+		}
+	}
+	free(u);
 	free(v);
 	free(lost);
 }
@@ -388,4 +622,27 @@ uint32_t sampler_ncpus(const struct sampler *s)
 uint32_t sampler_frequency(const struct sampler *s)
 {
 	return s->frequency;
+}
+
+int sampler_unwinding(const struct sampler *s)
+{
+	return s->unwinding;
+}
+
+int sampler_unwind_maps(struct sampler *s, struct sampler_unwind_maps *ret)
+{
+	if (!s->unwinding)
+		return -ENODATA;
+	*ret = s->um;
+	return 0;
+}
+
+int sampler_unwind_proc_set(struct sampler *s, uint32_t tgid, const struct profd_unw_proc *v)
+{
+	return bpf_map__update_elem(s->cpu->maps.unw_procs, &tgid, sizeof(tgid), v, sizeof(*v), BPF_ANY);
+}
+
+int sampler_unwind_proc_del(struct sampler *s, uint32_t tgid)
+{
+	return bpf_map__delete_elem(s->cpu->maps.unw_procs, &tgid, sizeof(tgid), 0);
 }

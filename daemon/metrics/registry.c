@@ -36,6 +36,13 @@ static const struct metric table[] = {
 	  "CPUs sampled", DAEMON(cpus) },
 	{ "profd.sampling.tick_seconds", "sampling.tick_s", NULL, 1, GAUGE, F64, "s",
 	  "drain and window tick", DAEMON(tick_s) },
+	{ "profd.sampling.cpus_attached", "sampling.hotplug.attached", "profd_sampling_cpus_attached_total", 1,
+	  COUNTER, U64, "CPUs", "CPUs that came online after start and are sampled since", DAEMON(samples.cpus_attached) },
+	{ "profd.sampling.cpus_detached", "sampling.hotplug.detached", "profd_sampling_cpus_detached_total", 1,
+	  COUNTER, U64, "CPUs", "CPUs that went offline (their perf events closed)", DAEMON(samples.cpus_detached) },
+	{ "profd.sampling.cpu_attach_failures", "sampling.hotplug.attach_failures",
+	  "profd_sampling_cpu_attach_failures_total", 1, COUNTER, U64, "CPUs",
+	  "CPUs that came online but could not be sampled (logged)", DAEMON(samples.cpu_attach_failures) },
 	{ "profd.samples.taken", "samples.taken", "profd_samples_taken_total", 1, COUNTER, U64, "samples",
 	  "perf_event samples the BPF program ran for (= idle + emitted + dropped)", DAEMON(samples.taken) },
 	{ "profd.samples.idle", "samples.idle", "profd_samples_idle_total", 1, COUNTER, U64, "samples",
@@ -57,6 +64,90 @@ static const struct metric table[] = {
 	  "ring-buffer records of unexpected size or kind (ignored)", DAEMON(samples.malformed) },
 	{ "profd.samples.proc_events", "samples.proc_events", "profd_proc_events_total", 1, COUNTER, U64, "events",
 	  "exec/exit events consumed", DAEMON(samples.proc_events) },
+
+	{ "profd.samples.unwound", "samples.unwound", "profd_samples_unwound_total", 1, COUNTER, U64, "samples",
+	  "samples whose user stack was unwound in the kernel with CFI tables", DAEMON(samples.unwound) },
+	{ "profd.samples.unwind_fallback", "samples.unwind_fallback", "profd_samples_unwind_fallback_total", 1, COUNTER,
+	  U64, "samples", "samples of processes without a mapping table yet (kernel build-id walk instead)",
+	  DAEMON(samples.unwind_fallback) },
+	{ "profd.samples.frames_dwarf", "samples.frames.dwarf", "profd_frames_dwarf_total", 1, COUNTER, U64, "frames",
+	  "user frames found by a CFI step", DAEMON(samples.frames_dwarf) },
+	{ "profd.samples.frames_fp", "samples.frames.fp", "profd_frames_fp_total", 1, COUNTER, U64, "frames",
+	  "user frames found by a frame-pointer step (object without a table)", DAEMON(samples.frames_fp) },
+	{ "profd.samples.frames_signal", "samples.frames.signal", "profd_frames_signal_total", 1, COUNTER, U64, "frames",
+	  "user frames restored from signal frames", DAEMON(samples.frames_signal) },
+	{ "profd.samples.ustop_end", "samples.unwind_stop.end", "profd_unwind_stop_end_total", 1, COUNTER, U64, "samples",
+	  "unwinds that reached the outermost frame (complete stacks)", DAEMON(samples.ustop[PROFD_USTOP_END]) },
+	{ "profd.samples.ustop_cut", "samples.unwind_stop.cut", "profd_unwind_stop_cut_total", 1, COUNTER, U64, "samples",
+	  "unwinds cut at max_user_frames (flagged truncated)", DAEMON(samples.ustop[PROFD_USTOP_CUT]) },
+	{ "profd.samples.ustop_no_mapping", "samples.unwind_stop.no_mapping", "profd_unwind_stop_no_mapping_total", 1,
+	  COUNTER, U64, "samples", "unwinds that met a pc in no known mapping (a maps re-read is asked)",
+	  DAEMON(samples.ustop[PROFD_USTOP_NO_MAPPING]) },
+	{ "profd.samples.ustop_read", "samples.unwind_stop.read", "profd_unwind_stop_read_total", 1, COUNTER, U64,
+	  "samples", "unwinds stopped by unreadable user memory", DAEMON(samples.ustop[PROFD_USTOP_READ]) },
+	{ "profd.samples.ustop_unsupported", "samples.unwind_stop.unsupported", "profd_unwind_stop_unsupported_total", 1,
+	  COUNTER, U64, "samples", "unwinds stopped by a CFI rule the BPF unwinder does not follow",
+	  DAEMON(samples.ustop[PROFD_USTOP_UNSUP]) },
+	{ "profd.samples.ustop_fp", "samples.unwind_stop.fp", "profd_unwind_stop_fp_total", 1, COUNTER, U64, "samples",
+	  "unwinds stopped where a frame-pointer step found no frame", DAEMON(samples.ustop[PROFD_USTOP_FP]) },
+	{ "profd.samples.ustop_bad_sp", "samples.unwind_stop.bad_sp", "profd_unwind_stop_bad_sp_total", 1, COUNTER, U64,
+	  "samples", "unwinds stopped because the stack pointer did not grow", DAEMON(samples.ustop[PROFD_USTOP_BAD_SP]) },
+	{ "profd.samples.ustop_zero_pc", "samples.unwind_stop.zero_pc", "profd_unwind_stop_zero_pc_total", 1, COUNTER,
+	  U64, "samples", "unwinds that ended at a zero return address", DAEMON(samples.ustop[PROFD_USTOP_ZERO_PC]) },
+
+	{ "profd.samples.row_cache_hits", "samples.row_cache_hits", "profd_unwind_row_cache_hits_total", 1, COUNTER,
+	  U64, "frames", "CFI rows found in the per-CPU cache of recent rows", DAEMON(samples.row_cache_hits) },
+	{ "profd.samples.unwound_ns", "samples.walk.unwound_sample_ns", "profd_unwound_sample_seconds_total", NS_TO_S,
+	  COUNTER, U64, "ns", "BPF time of the samples unwound with tables, whole program (per sample: / samples.unwound)",
+	  DAEMON(samples.unwound_ns) },
+	{ "profd.samples.cfi_walk_ns", "samples.walk.cfi_ns", "profd_cfi_walk_seconds_total", NS_TO_S, COUNTER, U64,
+	  "ns", "BPF time in CFI stack walks (per unwound sample: / samples.unwound)", DAEMON(samples.cfi_walk_ns) },
+	{ "profd.samples.bid_walk_ns", "samples.walk.build_id_ns", "profd_build_id_walk_seconds_total", NS_TO_S,
+	  COUNTER, U64, "ns", "BPF time in the kernel's frame-pointer walks with build-ids",
+	  DAEMON(samples.bid_walk_ns) },
+	{ "profd.samples.bid_walks", "samples.walk.build_id_walks", "profd_build_id_walks_total", 1, COUNTER, U64,
+	  "samples", "samples walked by the kernel's frame-pointer walk with build-ids", DAEMON(samples.bid_walks) },
+
+	{ "profd.unwind.tables", "unwind.tables", "profd_unwind_tables", 1, GAUGE, U64, "tables",
+	  "objects with an unwind table loaded in the kernel", DAEMON(unwind.tables) },
+	{ "profd.unwind.table_bytes", "unwind.table_bytes", "profd_unwind_table_bytes", 1, GAUGE, U64, "bytes",
+	  "kernel memory holding unwind tables", DAEMON(unwind.table_bytes) },
+	{ "profd.unwind.table_limit_bytes", "unwind.table_limit_bytes", "profd_unwind_table_limit_bytes", 1, GAUGE, U64,
+	  "bytes", "bound on unwind tables (unwind_memory)", DAEMON(unwind.table_limit_bytes) },
+	{ "profd.unwind.objects", "unwind.objects", "profd_unwind_objects", 1, GAUGE, U64, "objects",
+	  "executable objects known to the unwinder", DAEMON(unwind.objects) },
+	{ "profd.unwind.without_table", "unwind.without_table", "profd_unwind_objects_without_table", 1, GAUGE, U64,
+	  "objects", "mapped objects without a table: building, no CFI, failed, or no room", DAEMON(unwind.without_table) },
+	{ "profd.unwind.no_cfi", "unwind.no_cfi", "profd_unwind_objects_no_cfi", 1, GAUGE, U64, "objects",
+	  "mapped objects with no CFI at all (frame pointers only)", DAEMON(unwind.no_cfi) },
+	{ "profd.unwind.builds", "unwind.builds", "profd_unwind_builds_total", 1, COUNTER, U64, "tables",
+	  "unwind tables built", DAEMON(unwind.builds) },
+	{ "profd.unwind.build_failures", "unwind.build_failures", "profd_unwind_build_failures_total", 1, COUNTER, U64,
+	  "objects", "objects whose file could not be opened or parsed", DAEMON(unwind.build_failures) },
+	{ "profd.unwind.build_ns", "unwind.build_ns", "profd_unwind_build_seconds_total", NS_TO_S, COUNTER, U64, "ns",
+	  "time spent building unwind tables", DAEMON(unwind.build_ns) },
+	{ "profd.unwind.cfi_bytes", "unwind.cfi_bytes", "profd_unwind_cfi_bytes_total", 1, COUNTER, U64, "bytes",
+	  "CFI (.eh_frame) bytes parsed by those builds", DAEMON(unwind.cfi_bytes) },
+	{ "profd.unwind.build_queue", "unwind.build_queue", "profd_unwind_build_queue", 1, GAUGE, U64, "builds",
+	  "table builds queued or running", DAEMON(unwind.build_queue) },
+	{ "profd.unwind.pool_full", "unwind.pool_full", "profd_unwind_pool_full_total", 1, COUNTER, U64, "tables",
+	  "tables dropped: no room under unwind_memory even after evicting unmapped ones", DAEMON(unwind.pool_full) },
+	{ "profd.unwind.evictions", "unwind.evictions", "profd_unwind_evictions_total", 1, COUNTER, U64, "tables",
+	  "tables evicted (unmapped past the linger time, or for room)", DAEMON(unwind.evictions) },
+	{ "profd.unwind.processes", "unwind.processes", "profd_unwind_processes", 1, GAUGE, U64, "processes",
+	  "processes with a mapping table in the kernel", DAEMON(unwind.processes) },
+	{ "profd.unwind.process_full", "unwind.process_full", "profd_unwind_process_full_total", 1, COUNTER, U64,
+	  "events", "mapping tables or objects refused: a per-process, mapping or object bound was reached",
+	  DAEMON(unwind.process_full) },
+	{ "profd.unwind.mappings", "unwind.mappings", "profd_unwind_mappings", 1, GAUGE, U64, "mappings",
+	  "executable mappings held for those processes", DAEMON(unwind.mappings) },
+	{ "profd.unwind.maps_reads", "unwind.maps_reads", "profd_unwind_maps_reads_total", 1, COUNTER, U64, "reads",
+	  "/proc/PID/maps reads for mapping tables", DAEMON(unwind.maps_reads) },
+	{ "profd.unwind.refreshes", "unwind.refreshes", "profd_unwind_refreshes_total", 1, COUNTER, U64, "reads",
+	  "re-reads for a pc in no known mapping (dlopen, JIT, exec)", DAEMON(unwind.refreshes) },
+	{ "profd.unwind.open_failures", "unwind.open_failures", "profd_unwind_open_failures_total", 1, COUNTER, U64,
+	  "files", "mapped files that could not be opened (their frames by frame pointers)",
+	  DAEMON(unwind.open_failures) },
 
 	{ "profd.processes.tracked", "processes.tracked", "profd_processes_tracked", 1, GAUGE, U64, "processes",
 	  "processes in the process table, alive or dead", DAEMON(procs.procs) },
@@ -118,6 +209,27 @@ static const struct metric table[] = {
 	  "objects", "objects refused at max_objects", DAEMON(symbols.objects_full) },
 	{ "profd.symbols.kernel_symbols", "symbols.kernel_symbols", "profd_symbols_kernel", 1, GAUGE, U64, "symbols",
 	  "kallsyms entries loaded", DAEMON(symbols.kernel_symbols) },
+	{ "profd.symbols.maps_reads", "symbols.maps_reads", "profd_symbols_maps_reads_total", 1, COUNTER, U64, "reads",
+	  "/proc/PID/maps reads submitted to the identify thread", DAEMON(symbols.maps_reads) },
+	{ "profd.symbols.identify_pending", "symbols.identify_pending", "profd_symbols_identify_pending", 1, GAUGE,
+	  U64, "jobs", "maps reads and exec identifications queued or running", DAEMON(symbols.identify_pending) },
+	{ "profd.symbols.identify_failures", "symbols.identify_failures", "profd_symbols_identify_failures_total", 1,
+	  COUNTER, U64, "files", "code files or exec'd paths that could not be identified",
+	  DAEMON(symbols.identify_failures) },
+	{ "profd.symbols.bad_offsets", "symbols.bad_offsets", "profd_symbols_bad_offsets_total", 1, COUNTER, U64,
+	  "frames", "frames refused: their file offset cannot lie in their file", DAEMON(symbols.bad_offsets) },
+	{ "profd.symbols.proc_objects", "symbols.proc_objects", "profd_symbols_process_objects", 1, GAUGE, U64,
+	  "objects", "process objects: frames drained before their process's maps were read",
+	  DAEMON(symbols.proc_objects) },
+	{ "profd.symbols.proc_pending", "symbols.proc_pending", "profd_symbols_process_objects_pending", 1, GAUGE,
+	  U64, "objects", "process objects still awaiting their maps read", DAEMON(symbols.proc_pending) },
+	{ "profd.symbols.proc_frames", "symbols.proc_frames", "profd_symbols_process_frames", 1, GAUGE, U64, "frames",
+	  "frames recorded under process objects", DAEMON(symbols.proc_frames) },
+	{ "profd.symbols.proc_recycled", "symbols.proc_recycled", "profd_symbols_process_objects_recycled_total", 1,
+	  COUNTER, U64, "objects", "process objects recycled to stay within their bound", DAEMON(symbols.proc_recycled) },
+	{ "profd.symbols.proc_refused", "symbols.proc_refused", "profd_symbols_process_frames_refused_total", 1,
+	  COUNTER, U64, "frames", "frames left unknown: the process-object bounds were reached",
+	  DAEMON(symbols.proc_refused) },
 
 	{ "profd.server.clients", "server.clients", "profd_server_clients", 1, GAUGE, U64, "clients",
 	  "clients connected now", DAEMON(server.clients) },
@@ -153,11 +265,61 @@ static const struct metric table[] = {
 	{ "profd.resources.last_tick_procs", "resources.last_tick_procs", NULL, 1, GAUGE, U64, "processes",
 	  "processes read in the last tick", DAEMON(res.last_tick_procs) },
 	{ "profd.resources.last_tick_ms", "resources.last_tick_ms", NULL, 1, GAUGE, F64, "ms",
-	  "time the last resource collection took", DAEMON(res_last_tick_ms) },
+	  "loop time resources took in the last tick (the round request and apply: BPF, /proc and GPU "
+	  "reads run on the collector thread)", DAEMON(res_last_tick_ms) },
 	{ "profd.resources.max_tick_ms", "resources.max_tick_ms", "profd_resources_max_tick_seconds", 1e-3, GAUGE,
-	  F64, "ms", "longest resource collection since start", DAEMON(res_max_tick_ms) },
+	  F64, "ms", "longest loop time of resources in a tick since start", DAEMON(res_max_tick_ms) },
 	{ "profd.resources.states", "resources.states", NULL, 1, GAUGE, U64, "processes",
-	  "per-process delta states held", DAEMON(res.states) },
+	  "per-process states held (gauges, unit) for top", DAEMON(res.states) },
+	{ "profd.resources.kstats_ns", "resources.kstats_ns", NULL, 1, GAUGE, U64, "ns",
+	  "time of the last BPF counter read (collector thread)", DAEMON(res.kstats_ns) },
+	{ "profd.resources.apply_ns", "resources.apply_ns", NULL, 1, GAUGE, U64, "ns",
+	  "loop time of the last apply (snapshots into the store)", DAEMON(res.apply_ns) },
+	{ "profd.resources.max_apply_ns", "resources.max_apply_ns", "profd_resources_max_apply_seconds", NS_TO_S,
+	  GAUGE, U64, "ns", "longest apply since start", DAEMON(res.max_apply_ns) },
+	{ "profd.resources.apply_carried", "resources.apply_carried", "profd_resources_apply_carried_total", 1, COUNTER,
+	  U64, "ticks", "applies that stopped at their record budget (2048) and finished on the next tick",
+	  DAEMON(res.apply_carried) },
+	{ "profd.resources.collector.rounds", "resources.collector.rounds", "profd_collector_rounds_total", 1,
+	  COUNTER, U64, "rounds", "collection rounds run (collector thread: BPF maps, /proc, system, GPU)",
+	  DAEMON(res.rounds) },
+	{ "profd.resources.collector.rounds_skipped", "resources.collector.rounds_skipped",
+	  "profd_collector_rounds_skipped_total", 1, COUNTER, U64, "rounds",
+	  "rounds not run: finished snapshots were not applied yet (deltas carry over)", DAEMON(res.rounds_skipped) },
+	{ "profd.resources.collector.last_round_ns", "resources.collector.last_round_ns", NULL, 1, GAUGE, U64, "ns",
+	  "wall time of the last round, off the loop", DAEMON(res.last_round_ns) },
+	{ "profd.resources.collector.max_round_ns", "resources.collector.max_round_ns",
+	  "profd_collector_max_round_seconds", NS_TO_S, GAUGE, U64, "ns", "longest round since start",
+	  DAEMON(res.max_round_ns) },
+	{ "profd.resources.collector.lead_ns", "resources.collector.lead_ns", NULL, 1, GAUGE, U64, "ns",
+	  "how long before the tick boundary a round's slow phase (/proc, GPU) starts: twice its recent time + 10 ms, 20 ms..tick/2",
+	  DAEMON(res.lead_ns) },
+	{ "profd.resources.collector.rounds_late", "resources.collector.rounds_late",
+	  "profd_collector_rounds_late_total", 1, COUNTER, U64, "rounds",
+	  "rounds applied a tick late (not ready at their tick, or apply deferred): data one slot late",
+	  DAEMON(res.rounds_late) },
+	{ "profd.resources.collector.rounds_past_boundary", "resources.collector.rounds_past_boundary",
+	  "profd_collector_rounds_past_boundary_total", 1, COUNTER, U64, "rounds",
+	  "rounds whose counters were read after their slot's end (attributed to it anyway)",
+	  DAEMON(res.rounds_past_boundary) },
+	{ "profd.resources.collector.followed", "resources.collector.followed", "profd_collector_followed_processes",
+	  1, GAUGE, U64, "processes", "processes whose /proc the collector reads", DAEMON(res.followed) },
+	{ "profd.resources.collector.follow_full", "resources.collector.follow_full",
+	  "profd_collector_follow_full_total", 1, COUNTER, U64, "processes",
+	  "processes not followed: max_processes reached", DAEMON(res.follow_full) },
+	{ "profd.resources.collector.handles", "resources.collector.handles", "profd_collector_handles", 1, GAUGE,
+	  U64, "processes", "hot processes whose /proc files are held open", DAEMON(res.handles) },
+	{ "profd.resources.collector.handle_reads", "resources.collector.handle_reads",
+	  "profd_collector_handle_reads_total", 1, COUNTER, U64, "reads", "/proc reads through held files",
+	  DAEMON(res.handle_reads) },
+	{ "profd.resources.collector.identities", "resources.collector.identities",
+	  "profd_collector_identities_total", 1, COUNTER, U64, "reads",
+	  "identity reads (comm, cmdline, exe, uid) of new or exec'd processes", DAEMON(res.identities) },
+	{ "profd.resources.collector.wants_dropped", "resources.collector.wants_dropped",
+	  "profd_collector_wants_dropped_total", 1, COUNTER, U64, "requests",
+	  "identity requests refused: max_processes already queued", DAEMON(res.wants_dropped) },
+	{ "profd.resources.host_steal_pct", "resources.host_steal_pct", NULL, 1, GAUGE, F64, "percent",
+	  "CPU time the hypervisor took (steal), % of all CPUs, over the last 10 rounds", DAEMON(res.host_steal_pct) },
 
 	{ "profd.rss_bytes", "daemon.rss_bytes", "profd_resident_memory_bytes", 1, GAUGE, U64, "bytes",
 	  "profd's resident memory", DAEMON(rss_bytes) },
@@ -175,6 +337,9 @@ static const struct metric table[] = {
 	/* ---- the host (top: "system") ---- */
 	{ "host.cpu_pct", "cpu_pct", "profd_host_cpu_busy_ratio", PCT_TO_RATIO, GAUGE, F64, "percent",
 	  "busy share of all CPUs over the window (steal counts as busy, iowait as idle)", HOST(cpu_pct) },
+	{ "host.steal_pct", "steal_pct", "profd_host_cpu_steal_ratio", PCT_TO_RATIO, GAUGE, F64, "percent",
+	  "CPU time the hypervisor took (steal) over the window, % of all CPUs (included in cpu_pct)",
+	  HOST(steal_pct) },
 	{ "host.mem_total_bytes", "mem_total_bytes", "profd_host_memory_total_bytes", 1, GAUGE, U64, "bytes",
 	  "MemTotal", HOST(mem_total) },
 	{ "host.mem_available_bytes", "mem_available_bytes", "profd_host_memory_available_bytes", 1, GAUGE, U64,
@@ -419,15 +584,18 @@ static double psi_of(const struct sysstat_psi *p, unsigned bit, int full)
 	return full ? p->full.avg10 : p->some.avg10;
 }
 
-void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct gpu *gpu,
-			  struct metrics_host *h)
+void metrics_host_compute(const struct res_system *s, const struct wcounters *sys,
+			  const struct gpu_device_info *gpus, size_t ngpus, struct metrics_host *h)
 {
-	double cpu = s->cpu_pct;
+	double cpu = s->cpu_pct, steal = s->steal_pct;
 
 	memset(h, 0, sizeof(*h));
-	if (sys && sys->sum[WC_OFFCPU_NS])
+	if (sys && sys->sum[WC_OFFCPU_NS]) {
 		cpu = 100.0 * (double)sys->sum[WC_CPU_NS] / (double)sys->sum[WC_OFFCPU_NS];
+		steal = 100.0 * (double)sys->sum[WC_STEAL_NS] / (double)sys->sum[WC_OFFCPU_NS];
+	}
 	h->cpu_pct = cpu >= 0 ? cpu : NAN;
+	h->steal_pct = steal >= 0 ? steal : NAN;
 	if (s->mem_ok) {
 		h->mem_total = s->mem.total;
 		h->mem_available = s->mem.available;
@@ -449,13 +617,13 @@ void metrics_host_compute(const struct res_system *s, const struct wcounters *sy
 	h->psi_io_some = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_SOME, 0) : NAN;
 	h->psi_io_full = s->psi_ok ? psi_of(&s->psi.io, SYSSTAT_PSI_FULL, 1) : NAN;
 	h->gpu_mem_pct = NAN;
-	for (size_t i = 0; gpu && i < gpu_device_count(gpu); i++) {
-		struct gpu_device_info di;
+	for (size_t i = 0; gpus && i < ngpus; i++) {
+		const struct gpu_device_info *di = &gpus[i];
 		double pct;
 
-		if (gpu_device(gpu, i, &di) || !(di.valid & GPU_HAVE_MEM) || !di.mem_total_bytes)
+		if (!(di->valid & GPU_HAVE_MEM) || !di->mem_total_bytes)
 			continue;
-		pct = 100.0 * (double)di.mem_used_bytes / (double)di.mem_total_bytes;
+		pct = 100.0 * (double)di->mem_used_bytes / (double)di->mem_total_bytes;
 		if (isnan(h->gpu_mem_pct) || pct > h->gpu_mem_pct)
 			h->gpu_mem_pct = pct;
 	}

@@ -23,6 +23,7 @@
 #include "store/stacks.h"
 #include "store/window.h"
 #include "symbols/symbolizer.h"
+#include "unwind/unwinder.h"
 
 struct json_object;
 
@@ -75,6 +76,7 @@ struct metrics_daemon {
 	uint64_t store_limit;
 	struct symbolizer_stats symbols;
 	uint64_t symbols_cache_limit;
+	struct unwinder_stats unwind;     /* zeros when stacks are walked by frame pointers */
 	struct server_stats server;
 	uint64_t server_clients_limit;
 	struct res_stats res;
@@ -87,6 +89,7 @@ struct metrics_daemon {
 /* Scope METRIC_HOST: the host over a window (CPU) or now (the rest). */
 struct metrics_host {
 	double cpu_pct;                   /* all CPUs, % of their time */
+	double steal_pct;                 /* all CPUs, % of their time the hypervisor took */
 	uint64_t mem_total, mem_available, mem_used, swap_total, swap_used;
 	double mem_used_pct;
 	double load1, load5, load15;
@@ -158,12 +161,12 @@ void metrics_process_compute(const struct metrics_process_in *in, struct metrics
 void metrics_unit_add(struct metrics_unit_acc *acc, const struct metrics_process *p, const struct wcounters *wc);
 void metrics_unit_finish(const struct metrics_unit_acc *acc, struct metrics_process *ret);
 
-/* The host's metrics: CPU over the window from the system pseudo-process's
- * window counters (sys, NULL: the last tick's figure), the rest as of the
- * last tick; GPU memory from the devices of gpu (NULL: none). */
-struct gpu;
-void metrics_host_compute(const struct res_system *s, const struct wcounters *sys, struct gpu *gpu,
-			  struct metrics_host *ret);
+/* The host's metrics: CPU and steal over the window from the system
+ * pseudo-process's window counters (sys, NULL: the last tick's figures),
+ * the rest as of the last tick; GPU memory from the devices gpus[0..n). */
+struct gpu_device_info;
+void metrics_host_compute(const struct res_system *s, const struct wcounters *sys,
+			  const struct gpu_device_info *gpus, size_t ngpus, struct metrics_host *ret);
 
 /* Every metric, in table order; *ret_n gets the count. */
 const struct metric *metrics_all(size_t *ret_n);

@@ -454,11 +454,28 @@ int profile_time_text(const struct profile *p, uint64_t boot_ns, char *buf, size
 
 /* ---- naming frames of the store ---- */
 
-void profile_frame_name(struct symbolizer *sym, const struct frame *f, int is_leaf, char *buf, size_t n)
+void profile_frame_resolve(struct symbolizer *sym, const struct frame *f, struct frame *ret)
+{
+	*ret = *f;
+	/* A frame drained before its process's mappings were read names the
+	 * process and the raw IP; the file and offset are bound later. Never
+	 * render a raw IP as an offset: unbound is unknown. */
+	if (symbolizer_object_is_process(f->obj) &&
+	    symbolizer_frame_resolve(sym, f->obj, f->addr, &ret->obj, &ret->addr) < 0) {
+		ret->obj = SYM_OBJ_UNKNOWN;
+		ret->addr = f->addr;
+	}
+}
+
+void profile_frame_name(struct symbolizer *sym, const struct frame *frame, int is_leaf, char *buf, size_t n)
 {
 	struct sym_result r;
-	uint64_t addr = f->addr;
+	struct frame rf, *f = &rf;
+	uint64_t addr;
 	int err;
+
+	profile_frame_resolve(sym, frame, &rf);
+	addr = f->addr;
 
 	if (!is_leaf && addr)
 		addr--;
@@ -556,10 +573,14 @@ static int mapping_for(struct profile *p, struct symbolizer *sym, uint32_t obj)
 
 /* Frame index for a store frame, named once per (object, address, leaf):
  * the leaf flag matters because return addresses are named at addr - 1. */
-static int frame_for(struct profile *p, struct symbolizer *sym, const struct frame *f, int is_leaf)
+static int frame_for(struct profile *p, struct symbolizer *sym, const struct frame *frame, int is_leaf)
 {
 	struct profile_priv *pv = p->priv;
-	struct fkey k = { .obj = f->obj, .leaf = !!is_leaf, .addr = f->addr };
+	struct frame rf, *f = &rf;
+	struct fkey k;
+
+	profile_frame_resolve(sym, frame, &rf);
+	k = (struct fkey){ .obj = f->obj, .leaf = !!is_leaf, .addr = f->addr };
 	char name[PROFILE_NAME_MAX + 1];
 	int kernel = f->obj == SYM_OBJ_KERNEL;
 	size_t j;

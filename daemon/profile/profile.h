@@ -185,10 +185,15 @@ int profile_add_alert(struct profile *p, const char *name, const char *severity,
  * p->boot_to_real_ns is known, else seconds since boot. snprintf's return. */
 int profile_time_text(const struct profile *p, uint64_t boot_ns, char *buf, size_t n);
 
+/* The file object and offset behind a stored frame: frames drained before
+ * their process's mappings were read are bound later (symbolizer); one
+ * never bound becomes SYM_OBJ_UNKNOWN with its raw IP. */
+struct frame;
+void profile_frame_resolve(struct symbolizer *sym, const struct frame *f, struct frame *ret);
+
 /* Name of one frame of the store: "func", "module+0xoff" or "[unknown]".
  * Return addresses (every frame but the leaf of its part) are looked up
  * at addr - 1, so a call at a function's very end names the caller. */
-struct frame;
 void profile_frame_name(struct symbolizer *sym, const struct frame *f, int is_leaf, char *buf, size_t n);
 
 #endif

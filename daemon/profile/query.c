@@ -65,10 +65,12 @@ int profile_query(const struct profile_src *src, uint64_t span_ns, const struct 
 		return n;
 	if (c.oom)
 		return -ENOMEM;
-	/* Covered time: the window, cut at the daemon's start. (wr.from_ns is
+	/* Covered time: what the summed slots span (whole slots: from the
+	 * slot holding now - span), cut at the daemon's start. (wr.from_ns is
 	 * the oldest slot holding data, which on an idle host is later than
-	 * the window's start: using it would inflate CPU %.) */
-	from = now > span_ns ? now - span_ns : 0;
+	 * the window's start: using it would inflate CPU %; so would dividing
+	 * by the requested span when the oldest slot reaches before it.) */
+	from = wr.span_from_ns;
 	if (from < src->start_ns)
 		from = src->start_ns;
 	ret->from_ns = from;

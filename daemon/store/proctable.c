@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Process table: (tgid, start time) -> what a user recognises a process by,
- * read once from an injectable /proc and kept after the process exits. */
+ * as events and the collector's /proc reads tell it, kept after the process
+ * exits. */
 #include "store/proctable.h"
-#include "base/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,12 +14,7 @@
  * table grows (they are only invalidated by gc, as the header promises). */
 #define PT_CHUNK 256u
 #define PT_MIN_BUCKETS 64u
-/* /proc/PID/stat is a few hundred bytes; status ~1.5 KiB with Uid: in its
- * first dozen lines; cmdline is cut at 4 KiB (enough to recognise a
- * process, bounded per entry). */
-#define PT_STAT_MAX 2048u
-#define PT_STATUS_MAX 4096u
-#define PT_CMDLINE_MAX 4096u
+/* An exec event's filename is kept up to this (PATH_MAX). */
 #define PT_PATH_MAX 4096u
 #define NSEC_PER_SEC 1000000000ull
 
@@ -35,8 +28,9 @@ struct pent {
 };
 
 struct proctable {
-	char *procfs;
 	size_t max_procs;
+	proctable_want_fn want_fn;
+	void *want_ctx;
 	struct pent **chunks;
 	uint32_t nchunks;
 	uint32_t nents;      /* ids handed out so far (high-water mark) */
@@ -58,24 +52,37 @@ static const struct proc_info idle_info = {
 	.id = PROC_ID_IDLE, .uid = 0, .comm = "[idle]",
 };
 
-static uint64_t clk_tck(void)
+uint64_t proctable_user_hz(void)
 {
+	/* relaxed atomics: threads racing here all store the same value */
 	static uint64_t hz;
+	uint64_t v = __atomic_load_n(&hz, __ATOMIC_RELAXED);
 
-	if (!hz) {
+	if (!v) {
 		long r = sysconf(_SC_CLK_TCK);
 
-		hz = r > 0 ? (uint64_t)r : 100;
+		v = r > 0 && r <= (long)NSEC_PER_SEC ? (uint64_t)r : 100;
+		__atomic_store_n(&hz, v, __ATOMIC_RELAXED);
 	}
-	return hz;
+	return v;
 }
 
 uint64_t proctable_ns_to_ticks(uint64_t ns)
 {
-	uint64_t hz = clk_tck();
+	uint64_t hz = proctable_user_hz();
 
 	/* floor(ns * hz / 1e9) without overflow, as the kernel rounds */
 	return ns / NSEC_PER_SEC * hz + ns % NSEC_PER_SEC * hz / NSEC_PER_SEC;
+}
+
+uint64_t proctable_ticks_to_ns(uint64_t ticks)
+{
+	uint64_t hz = proctable_user_hz(), whole;
+
+	if (__builtin_mul_overflow(ticks / hz, NSEC_PER_SEC, &whole))
+		return UINT64_MAX;
+	/* ticks % hz < hz <= 1e9: the product fits */
+	return whole + ticks % hz * NSEC_PER_SEC / hz;
 }
 
 /* Entry of an id known to be handed out (its generation bits ignored). */
@@ -106,250 +113,22 @@ static inline uint32_t bucket_of(uint32_t tgid, uint32_t nbuckets)
 	return (h ^ (h >> 16)) & (nbuckets - 1);
 }
 
-/* ---- /proc readers: pure functions of a file's bytes ---- */
-
-/* Read up to cap - 1 bytes and NUL-terminate; length or -errno. */
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	if (fd < 0)
-		return -errno;
-	while (len + 1 < cap) {
-		ssize_t r = read(fd, buf + len, cap - 1 - len);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	buf[len] = 0;
-	return (ssize_t)len;
-}
-
-/* The whole token [s, end) is one unsigned decimal. */
-static bool parse_u64(const char *s, const char *end, uint64_t *ret)
-{
-	uint64_t v;
-
-	if (util_parse_u64(&s, end, &v) || s != end)
-		return false;
-	*ret = v;
-	return true;
-}
-
-struct stat_fields {
-	char comm[16];
-	uint32_t ppid;
-	uint64_t start_ticks;
-};
-
-/* /proc/PID/stat: "pid (comm) state ppid ... starttime(22) ...". comm may
- * hold spaces and ')', so it ends at the LAST ')'. 0 or -EINVAL. */
-static int parse_stat(const char *buf, uint32_t tgid, struct stat_fields *ret)
-{
-	const char *lp = strchr(buf, '('), *rp = strrchr(buf, ')'), *p;
-	uint64_t v, pid;
-	size_t n;
-
-	if (!lp || !rp || rp < lp || lp - buf < 2 || lp[-1] != ' ' || !parse_u64(buf, lp - 1, &pid) || pid != tgid)
-		return -EINVAL;
-	n = (size_t)(rp - lp - 1);
-	if (n > sizeof(ret->comm) - 1)
-		n = sizeof(ret->comm) - 1;
-	memcpy(ret->comm, lp + 1, n);
-	ret->comm[n] = 0;
-	p = rp + 1;
-	for (int field = 3; field <= 22; field++) {
-		const char *tok;
-
-		if (*p != ' ')
-			return -EINVAL;
-		tok = ++p;
-		while (*p && *p != ' ' && *p != '\n')
-			p++;
-		if (p == tok)
-			return -EINVAL;
-		if (field == 4) {
-			if (!parse_u64(tok, p, &v) || v > UINT32_MAX)
-				return -EINVAL;
-			ret->ppid = (uint32_t)v;
-		} else if (field == 22) {
-			if (!parse_u64(tok, p, &ret->start_ticks))
-				return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/* Real uid from /proc/PID/status ("Uid:\treal\teffective\t..."). */
-static int parse_status_uid(const char *buf, uint32_t *ret)
-{
-	const char *p = buf, *end;
-	uint64_t v;
-
-	if (strncmp(p, "Uid:", 4) != 0) {
-		p = strstr(buf, "\nUid:");
-		if (!p)
-			return -EINVAL;
-		p++;
-	}
-	p += 4;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	for (end = p; *end >= '0' && *end <= '9'; end++)
-		;
-	if (!parse_u64(p, end, &v) || v > UINT32_MAX || (*end != '\t' && *end != ' ' && *end != '\n' && *end))
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
-}
-
-/* cmdline: NUL-separated args -> one string joined by ' '. An empty file
- * (kernel thread, zombie) gives "": known empty, unlike NULL (unknown). */
-static char *join_cmdline(char *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (!buf[i])
-			buf[i] = ' ';
-	}
-	while (len && buf[len - 1] == ' ')
-		len--;
-	buf[len] = 0;
-	return strdup(buf);
-}
-
-static void count_read_error(struct proctable *t, ssize_t r)
-{
-	/* A vanished process is not an error: it is a race /proc always has. */
-	if (r != -ENOENT && r != -ESRCH)
-		t->st.proc_read_errors++;
-}
-
-static int proc_path(const struct proctable *t, char *buf, size_t cap, uint32_t tgid, const char *file)
-{
-	int n = snprintf(buf, cap, "%s/%u/%s", t->procfs, tgid, file);
-
-	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
-}
-
-/* Read and parse /proc/PID/stat; -ESRCH if it belongs to another process
- * (pid reused) or is gone, -EINVAL if malformed (counted). */
-static int read_stat_verified(struct proctable *t, uint32_t tgid, uint64_t want_ticks, struct stat_fields *ret)
-{
-	char path[PT_PATH_MAX], buf[PT_STAT_MAX];
-	ssize_t r;
-
-	if (proc_path(t, path, sizeof(path), tgid, "stat") < 0)
-		return -ENAMETOOLONG;
-	r = read_file(path, buf, sizeof(buf));
-	if (r < 0) {
-		count_read_error(t, r);
-		return r == -ENOENT ? -ESRCH : (int)r;
-	}
-	if (parse_stat(buf, tgid, ret) < 0) {
-		t->st.proc_read_errors++;
-		return -EINVAL;
-	}
-	/* ±1 tick: start_ns was rounded once by the kernel, once by us */
-	if (ret->start_ticks + 1 < want_ticks || ret->start_ticks > want_ticks + 1)
-		return -ESRCH;
-	return 0;
-}
-
-struct proc_extra {
-	uint32_t uid;
-	char *cmdline;
-	char *exe;
-};
-
-static void read_extra(struct proctable *t, uint32_t tgid, struct proc_extra *x)
-{
-	char path[PT_PATH_MAX], buf[PT_CMDLINE_MAX + 1];
-	ssize_t r;
-
-	x->uid = UINT32_MAX;
-	if (proc_path(t, path, sizeof(path), tgid, "status") == 0) {
-		r = read_file(path, buf, PT_STATUS_MAX);
-		if (r < 0)
-			count_read_error(t, r);
-		else if (parse_status_uid(buf, &x->uid) < 0)
-			t->st.proc_read_errors++;
-	}
-	if (proc_path(t, path, sizeof(path), tgid, "cmdline") == 0) {
-		r = read_file(path, buf, sizeof(buf));
-		if (r < 0)
-			count_read_error(t, r);
-		else
-			x->cmdline = join_cmdline(buf, (size_t)r);
-	}
-	/* exe is unreadable for kernel threads and without ptrace rights:
-	 * expected, so not counted */
-	if (proc_path(t, path, sizeof(path), tgid, "exe") == 0) {
-		char target[PT_PATH_MAX];
-		ssize_t n = readlink(path, target, sizeof(target));
-
-		if (n > 0 && (size_t)n < sizeof(target)) {
-			target[n] = 0;
-			x->exe = strdup(target);
-		}
-	}
-}
-
-/* Fill e from /proc when /proc/PID is still the same process: checked
- * before and after the reads, so a pid reused meanwhile lends nothing. */
-static void load_proc(struct proctable *t, struct pent *e, bool only_exec_data)
-{
-	struct stat_fields sf, sf2;
-	struct proc_extra x = { 0 };
-
-	if (read_stat_verified(t, e->info.tgid, e->start_ticks, &sf) < 0)
-		return;
-	read_extra(t, e->info.tgid, &x);
-	if (read_stat_verified(t, e->info.tgid, e->start_ticks, &sf2) < 0) {
-		free(x.cmdline);
-		free(x.exe);
-		return;
-	}
-	memcpy(e->info.comm, sf2.comm, sizeof(e->info.comm));
-	if (!only_exec_data) {
-		e->info.ppid = sf2.ppid;
-		if (x.uid != UINT32_MAX)
-			e->info.uid = x.uid;
-	}
-	if (x.cmdline) {
-		free(e->info.cmdline);
-		e->info.cmdline = x.cmdline;
-	}
-	if (x.exe) {
-		free(e->info.exe);
-		e->info.exe = x.exe;
-	}
-}
-
 /* ---- the table ---- */
 
 int proctable_new(const char *procfs, size_t max_procs, struct proctable **ret)
 {
 	struct proctable *t;
 
-	if (!procfs || !*procfs || max_procs < 1 || max_procs > UINT32_MAX - PROC_ID_FIRST)
+	(void)procfs;
+	/* ids keep PROCTABLE_ID_INDEX_BITS for the index */
+	if (max_procs < 1 || max_procs > (1u << PROCTABLE_ID_INDEX_BITS) - PROC_ID_FIRST)
 		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->procfs = strdup(procfs);
 	t->nbuckets = PT_MIN_BUCKETS;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->procfs || !t->buckets) {
+	if (!t->buckets) {
 		proctable_free(t);
 		return -ENOMEM;
 	}
@@ -377,7 +156,6 @@ struct proctable *proctable_free(struct proctable *t)
 		free(t->chunks[c]);
 	free(t->chunks);
 	free(t->buckets);
-	free(t->procfs);
 	free(t);
 	return NULL;
 }
@@ -602,9 +380,52 @@ static struct pent *get_entry(struct proctable *t, uint32_t tgid, uint64_t start
 	t->st.alive++;
 	if (t->st.procs > t->nbuckets)
 		grow_buckets(t);
-	load_proc(t, e, false);
 	*created = true;
 	return e;
+}
+
+static void want(struct proctable *t, const struct pent *e, uint32_t flags)
+{
+	struct proctable_want w = { .tgid = e->info.tgid, .flags = flags, .start_ns = e->info.start_ns };
+
+	if (!t->want_fn)
+		return;
+	t->st.wants++;
+	t->want_fn(t->want_ctx, &w);
+}
+
+void proctable_set_want_fn(struct proctable *t, proctable_want_fn fn, void *ctx)
+{
+	if (!t)
+		return;
+	t->want_fn = fn;
+	t->want_ctx = ctx;
+}
+
+/* Move what an identity holds into e; its strings are taken. */
+static void take_identity(struct proctable *t, struct pent *e, struct proc_identity *id, bool exec_only)
+{
+	t->st.proc_read_errors += id->read_errors;
+	id->read_errors = 0;
+	if (id->comm[0])
+		set_comm(e, id->comm);
+	if (!exec_only) {
+		if (id->ppid != UINT32_MAX)
+			e->info.ppid = id->ppid;
+		if (id->uid != UINT32_MAX)
+			e->info.uid = id->uid;
+	}
+	if (id->cmdline) {
+		free(e->info.cmdline);
+		e->info.cmdline = id->cmdline;
+		id->cmdline = NULL;
+	}
+	if (id->exe) {
+		free(e->info.exe);
+		e->info.exe = id->exe;
+		id->exe = NULL;
+	}
+	t->st.identities++;
 }
 
 uint32_t proctable_get(struct proctable *t, uint32_t tgid, uint64_t start_ns, const char *comm, uint64_t now_ns)
@@ -621,12 +442,49 @@ uint32_t proctable_get(struct proctable *t, uint32_t tgid, uint64_t start_ns, co
 	if (!e)
 		return PROC_ID_OVERFLOW;
 	e->sampled = true;
+	if (created)
+		want(t, e, 0);
 	return e->info.id;
+}
+
+uint32_t proctable_add(struct proctable *t, uint32_t tgid, uint64_t start_ns, struct proc_identity *id, uint64_t now_ns)
+{
+	struct pent *e;
+	bool created;
+
+	if (!t)
+		return PROC_ID_OVERFLOW;
+	if (tgid == 0)
+		return PROC_ID_IDLE;
+	e = get_entry(t, tgid, start_ns, id ? id->comm : NULL, now_ns, &created);
+	if (!e)
+		return PROC_ID_OVERFLOW;
+	/* its gauges go into the windows: data refer to it */
+	e->sampled = true;
+	if (id && (created || !e->info.cmdline))
+		take_identity(t, e, id, false);
+	return e->info.id;
+}
+
+int proctable_set_identity(struct proctable *t, uint32_t tgid, uint64_t start_ns, struct proc_identity *id, uint32_t flags)
+{
+	struct pent *e = t && id ? lookup(t, tgid, proctable_ns_to_ticks(start_ns)) : NULL;
+
+	if (!e)
+		return -ENOENT;
+	take_identity(t, e, id, flags & PROCTABLE_WANT_EXEC);
+	return 0;
+}
+
+const struct proc_info *proctable_lookup(const struct proctable *t, uint32_t tgid, uint64_t start_ns)
+{
+	const struct pent *e = t ? lookup(t, tgid, proctable_ns_to_ticks(start_ns)) : NULL;
+
+	return e ? &e->info : NULL;
 }
 
 uint32_t proctable_restore(struct proctable *t, const struct proc_info *p, uint64_t now_ns)
 {
-	struct stat_fields sf;
 	struct pent *e;
 	bool created;
 
@@ -640,22 +498,20 @@ uint32_t proctable_restore(struct proctable *t, const struct proc_info *p, uint6
 	e->sampled = true;
 	if (!created)
 		return e->info.id;
-	/* what /proc gave (a process still running) wins; the saved data
-	 * fills the rest */
-	if (!e->info.cmdline && p->cmdline)
-		e->info.cmdline = strndup(p->cmdline, PT_CMDLINE_MAX);
-	if (!e->info.exe && p->exe)
+	/* the saved identity until /proc's (for one still running) arrives */
+	if (p->cmdline)
+		e->info.cmdline = strndup(p->cmdline, PT_PATH_MAX - 1);
+	if (p->exe)
 		e->info.exe = strndup(p->exe, PT_PATH_MAX - 1);
-	if (e->info.uid == UINT32_MAX)
-		e->info.uid = p->uid;
-	if (!e->info.ppid)
-		e->info.ppid = p->ppid;
+	e->info.uid = p->uid;
+	e->info.ppid = p->ppid;
 	if (p->first_seen_ns && p->first_seen_ns < e->info.first_seen_ns)
 		e->info.first_seen_ns = p->first_seen_ns;
 	if (p->exit_ns)
 		mark_dead(t, e, p->exit_ns, p->exit_code);
-	else if (read_stat_verified(t, p->tgid, e->start_ticks, &sf) == -ESRCH)
-		mark_dead(t, e, now_ns, 0);
+	else
+		/* the collector reads it again, and notes it gone if it is */
+		want(t, e, 0);
 	return e->info.id;
 }
 
@@ -677,13 +533,12 @@ void proctable_note_exec(struct proctable *t, uint32_t tgid, uint64_t start_ns, 
 		free(e->info.exe);
 		e->info.cmdline = NULL;
 		e->info.exe = NULL;
-		load_proc(t, e, true);
-		set_comm(e, comm); /* the event's comm is the newest */
 	}
-	/* /proc/PID/exe is absolute and resolved; the event's filename is
-	 * what execve() got, a fallback for a process already gone */
-	if (!e->info.exe && filename && *filename)
+	/* What execve() got, until /proc/PID/exe (absolute, resolved)
+	 * replaces it; it stays for a process gone before that read. */
+	if (filename && *filename)
 		e->info.exe = strndup(filename, PT_PATH_MAX - 1);
+	want(t, e, created ? 0 : PROCTABLE_WANT_EXEC);
 }
 
 void proctable_note_exit(struct proctable *t, uint32_t tgid, uint64_t start_ns, int exit_code, uint64_t now_ns)
@@ -735,22 +590,12 @@ const struct proc_info *proctable_find_tgid(const struct proctable *t, uint32_t 
 	return best ? &best->info : NULL;
 }
 
-void proctable_reap(struct proctable *t, uint64_t now_ns)
+void proctable_note_gone(struct proctable *t, uint32_t tgid, uint64_t start_ns, uint64_t now_ns)
 {
-	if (!t)
-		return;
-	for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++) {
-		struct pent *e = ent_of(t, id);
-		struct stat_fields sf;
+	struct pent *e = t && tgid ? lookup(t, tgid, proctable_ns_to_ticks(start_ns)) : NULL;
 
-		if (!e->used || e->info.exit_ns)
-			continue;
-		/* only "gone or replaced" is an exit; an unreadable stat
-		 * (permissions, malformed) says nothing about liveness */
-		if (read_stat_verified(t, e->info.tgid, e->start_ticks, &sf) != -ESRCH)
-			continue;
+	if (e && !e->info.exit_ns)
 		mark_dead(t, e, now_ns, 0);
-	}
 }
 
 size_t proctable_gc(struct proctable *t, uint64_t oldest_ns)
@@ -773,6 +618,11 @@ void proctable_foreach(const struct proctable *t, int (*fn)(const struct proc_in
 		if (e->used && fn(&e->info, ctx))
 			return;
 	}
+}
+
+uint32_t proctable_id_bound(const struct proctable *t)
+{
+	return t ? PROC_ID_FIRST + t->nents : PROC_ID_FIRST;
 }
 
 void proctable_get_stats(const struct proctable *t, struct proctable_stats *ret)

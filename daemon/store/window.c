@@ -46,6 +46,7 @@ struct window {
 	struct tier t[WINDOW_MAX_TIERS];
 	size_t max_bytes;
 	uint64_t now;             /* latest time seen */
+	uint64_t origin;          /* creation time: no data before it */
 	uint64_t bytes;           /* slot tables and counter records */
 	uint64_t entries;
 	uint64_t counter_records;
@@ -237,6 +238,7 @@ int window_new(const struct window_opts *opts, uint64_t now_ns, struct window **
 	w->ntiers = opts->ntiers;
 	w->max_bytes = opts->max_bytes;
 	w->now = now_ns;
+	w->origin = now_ns;
 	for (uint32_t k = 0; k < w->ntiers; k++) {
 		struct tier *t = &w->t[k];
 
@@ -638,13 +640,25 @@ static int query_fold(struct window *w, const struct slot *s, uint64_t *from)
 	return 0;
 }
 
-static void query_ret(struct window_range *ret, uint32_t k, uint64_t from, uint64_t now_ns)
+static void query_ret(const struct window *w, struct window_range *ret, uint32_t k, uint64_t lo, uint64_t from, uint64_t now_ns)
 {
+	const struct tier *t = &w->t[k];
+	uint64_t span_from = lo / t->slot_ns * t->slot_ns; /* the slot holding lo, summed whole */
+	uint64_t ring = (uint64_t)(t->nslots - 1) * t->slot_ns;
+
 	if (!ret)
 		return;
+	/* the walk stops at the ring's oldest cell */
+	if (t->cur > ring && span_from < t->cur - ring)
+		span_from = t->cur - ring;
+	if (span_from < w->origin)
+		span_from = w->origin;
+	if (span_from > now_ns)
+		span_from = now_ns;
 	ret->tier = (int)k;
 	ret->from_ns = from == UINT64_MAX ? now_ns : from;
 	ret->to_ns = now_ns;
+	ret->span_from_ns = span_from;
 }
 
 int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_visit_fn fn, void *ctx, struct window_range *ret)
@@ -680,7 +694,7 @@ int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_vis
 	}
 	if (err)
 		return err;
-	query_ret(ret, k, from, now_ns);
+	query_ret(w, ret, k, lo, from, now_ns);
 	return visited;
 }
 
@@ -717,7 +731,7 @@ int window_query_counters(struct window *w, uint64_t now_ns, uint64_t span_ns, w
 		wcmap_reset(&w->qc);
 	if (err)
 		return err;
-	query_ret(ret, k, from, now_ns);
+	query_ret(w, ret, k, lo, from, now_ns);
 	return visited;
 }
 
@@ -800,7 +814,7 @@ int window_query_range(struct window *w, uint64_t from_ns, uint64_t to_ns, windo
 	}
 	if (err)
 		return err;
-	query_ret(ret, k, first, to_ns < w->now ? to_ns : w->now);
+	query_ret(w, ret, k, from_ns, first, to_ns < w->now ? to_ns : w->now);
 	return visited;
 }
 
@@ -827,7 +841,7 @@ int window_query_counters_range(struct window *w, uint64_t from_ns, uint64_t to_
 		wcmap_reset(&w->qc);
 	if (err)
 		return err;
-	query_ret(ret, k, first, to_ns < w->now ? to_ns : w->now);
+	query_ret(w, ret, k, from_ns, first, to_ns < w->now ? to_ns : w->now);
 	return visited;
 }
 

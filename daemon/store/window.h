@@ -50,8 +50,16 @@ struct window_stats {
 /* What a query was answered from. */
 struct window_range {
 	int tier;          /* tier used */
-	uint64_t from_ns;  /* start of the first slot used */
+	uint64_t from_ns;  /* start of the oldest slot used that held data */
 	uint64_t to_ns;    /* end of data used (<= now) */
+	/* Start of the time the summed slots cover: every slot overlapping
+	 * the span is summed whole, so this is the start of the oldest of
+	 * them (earlier than now - span when the span does not fall on slot
+	 * boundaries), but never before the store existed or before the
+	 * oldest slot the tier can hold. A rate is sum / (to_ns - span_from_ns);
+	 * dividing by the requested span instead overstates it (by up to one
+	 * slot's worth: 9 % for 11 minutes from 1-minute slots). */
+	uint64_t span_from_ns;
 };
 
 /* Per-process counters, one record per (process, slot). */
@@ -61,6 +69,10 @@ enum wc_sum {       /* summed over time: rates = sum / window seconds */
 	WC_IO_RBYTES, WC_IO_WBYTES, WC_IO_RREQS, WC_IO_WREQS,
 	WC_MINFLT, WC_MAJFLT, WC_PROC_RBYTES, WC_PROC_WBYTES,
 	WC_GPU_UTIL_NS,    /* GPU busy share x ns (util% / 100 x tick ns) */
+	/* PROC_ID_SYSTEM only (its WC_CPU_NS is busy and WC_OFFCPU_NS elapsed
+	 * CPU time, all CPUs): */
+	WC_STEAL_NS,       /* CPU time the hypervisor took (steal), all CPUs */
+	WC_IDLE_SAMPLES,   /* CPU samples that found a CPU idle */
 	WC_NSUM
 };
 enum wc_gauge {     /* sampled values: last and max over the window */

@@ -30,6 +30,8 @@ int debugfile_crc32_fd(int fd, uint32_t *ret)
 		}
 		if (n == 0)
 			break;
+		if ((uint64_t)off + (uint64_t)n > DEBUGFILE_CRC_MAX)
+			return -EFBIG;
 		crc = crc32(crc, buf, (uInt)n);
 		off += n;
 	}
@@ -37,9 +39,10 @@ int debugfile_crc32_fd(int fd, uint32_t *ret)
 	return 0;
 }
 
-static int try_path(const struct debugfile_query *q, const char *path, debugfile_try_fn try_fn, void *arg)
+static int try_path(const struct debugfile_query *q, const char *root, const char *path,
+		    debugfile_try_fn try_fn, void *arg)
 {
-	int fd = util_open_regular(path, NULL), r;
+	int fd = util_open_regular_in(root, path, 0, NULL), r;
 
 	if (fd < 0)
 		return fd;
@@ -76,7 +79,7 @@ int debugfile_search(const struct debugfile_query *q, debugfile_try_fn try_fn, v
 			size_t dl = strcspn(p, ":");
 
 			n = snprintf(path, sizeof(path), "%.*s/.build-id/%.2s/%s.debug", (int)dl, p, hex, hex + 2);
-			if (dl && n > 0 && (size_t)n < sizeof(path) && try_path(q, path, try_fn, arg) == 0)
+			if (dl && n > 0 && (size_t)n < sizeof(path) && try_path(q, NULL, path, try_fn, arg) == 0)
 				return 0;
 			p += dl;
 			if (*p == ':')
@@ -86,11 +89,13 @@ int debugfile_search(const struct debugfile_query *q, debugfile_try_fn try_fn, v
 	if (!q->debuglink || !q->debuglink[0])
 		return -ENOENT;
 	if (q->open_dir) {
+		/* Inside the process's root when it has one: a link planted
+		 * there must not lead out of it. */
 		n = snprintf(path, sizeof(path), "%s/%s", q->open_dir, q->debuglink);
-		if (n > 0 && (size_t)n < sizeof(path) && try_path(q, path, try_fn, arg) == 0)
+		if (n > 0 && (size_t)n < sizeof(path) && try_path(q, q->open_root, path, try_fn, arg) == 0)
 			return 0;
 		n = snprintf(path, sizeof(path), "%s/.debug/%s", q->open_dir, q->debuglink);
-		if (n > 0 && (size_t)n < sizeof(path) && try_path(q, path, try_fn, arg) == 0)
+		if (n > 0 && (size_t)n < sizeof(path) && try_path(q, q->open_root, path, try_fn, arg) == 0)
 			return 0;
 	}
 	if (!q->logical_dir || q->logical_dir[0] != '/')
@@ -101,7 +106,7 @@ int debugfile_search(const struct debugfile_query *q, debugfile_try_fn try_fn, v
 		n = snprintf(dir, sizeof(dir), "%.*s%s", (int)dl, p, q->logical_dir);
 		if (dl && n > 0 && (size_t)n < sizeof(dir)) {
 			n = snprintf(path, sizeof(path), "%s/%s", dir, q->debuglink);
-			if (n > 0 && (size_t)n < sizeof(path) && try_path(q, path, try_fn, arg) == 0)
+			if (n > 0 && (size_t)n < sizeof(path) && try_path(q, NULL, path, try_fn, arg) == 0)
 				return 0;
 		}
 		p += dl;

@@ -17,12 +17,16 @@ struct debugfile_query {
 	const char *debuglink;    /* .gnu_debuglink name (plain file name) or NULL */
 	uint32_t debuglink_crc;   /* CRC32 the linked file must have when there is no build-id */
 	const char *debug_dirs;   /* ':'-separated; NULL means "/usr/lib/debug" */
-	const char *open_dir;     /* where the file opens from ("/proc/PID/root/usr/bin"), or NULL */
-	const char *logical_dir;  /* the same as the process sees it ("/usr/bin"), or NULL */
+	const char *open_root;    /* NULL: open_dir is a host path; else open_dir is
+				   * resolved inside this root ("/proc/PID/root"),
+				   * see util_open_path() */
+	const char *open_dir;     /* where the file opens from ("/usr/bin"), or NULL */
+	const char *logical_dir;  /* the directory as the process sees it ("/usr/bin"), or NULL */
 };
 
-/* Called with each candidate open read-only (regular files only; closed
- * after the call). Return 0 to accept it and end the search, or -errno. */
+/* Called with each candidate open read-only (regular files only, opened
+ * without side effects on other kinds; closed after the call). Return 0
+ * to accept it and end the search, or -errno. */
 typedef int (*debugfile_try_fn)(int fd, void *arg);
 
 /* Offer q's candidates to try_fn, in order: every build-id dir, then with
@@ -32,8 +36,13 @@ typedef int (*debugfile_try_fn)(int fd, void *arg);
  * try_fn accepted a candidate, -ENOENT otherwise. */
 int debugfile_search(const struct debugfile_query *q, debugfile_try_fn try_fn, void *arg);
 
+/* Largest file whose CRC32 is computed: a debuglink candidate without a
+ * build-id costs a read of the whole file. */
+#define DEBUGFILE_CRC_MAX (4ull << 30)
+
 /* CRC32 of the whole file on fd (zlib's polynomial, as GNU debuglink
- * uses), read with pread: the file offset is untouched. 0 or -errno. */
+ * uses), read with pread: the file offset is untouched. 0, -EFBIG past
+ * DEBUGFILE_CRC_MAX, or -errno. */
 int debugfile_crc32_fd(int fd, uint32_t *ret);
 
 #endif

@@ -3,6 +3,7 @@
 #include "symbols/elfsym.h"
 
 #include "symbols/debugfile.h"
+#include "symbols/elfnote.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include <unistd.h>
 
 #define MAX_SEGMENTS 64       /* PT_LOAD kept; real files have 2-5 */
-#define MAX_SECTIONS 65536    /* sections examined per file */
 #define NEIGHBOURS 8          /* earlier symbols tried when the nearest ends short */
 #define ZERO_SIZE_LAST 4096   /* extent of a size-less last symbol without a segment */
 #define LZMA_MEMLIMIT (128u << 20)
@@ -146,6 +146,9 @@ static int collect_table(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Sh
 		return -EBADMSG;
 	if (!section_in_file(sh, file_size) || !section_in_file(&strsh, file_size))
 		return -EBADMSG;
+	/* Sizes are checked before libelf reads the sections into memory. */
+	if (sh->sh_size > ELFSYM_SYMTAB_MAX || strsh.sh_size > ELFSYM_STRTAB_MAX)
+		return -EFBIG;
 	d = section_data(scn, sh, file_size);
 	strd = section_data(strscn, &strsh, file_size);
 	if (!d || !strd)
@@ -181,27 +184,6 @@ static int collect_table(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Sh
 			    bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0);
 		if (r < 0)
 			return r;
-	}
-	return 0;
-}
-
-static int parse_notes(struct elfsym *e, Elf_Data *d)
-{
-	size_t off = 0, name_off, desc_off;
-	GElf_Nhdr nh;
-
-	while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-		const char *base = d->d_buf;
-
-		if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
-		    name_off + 4 > d->d_size || memcmp(base + name_off, "GNU", 4) != 0)
-			continue;
-		if (nh.n_descsz == 0 || nh.n_descsz > ELFSYM_BUILD_ID_MAX ||
-		    desc_off > d->d_size || nh.n_descsz > d->d_size - desc_off)
-			continue;
-		memcpy(e->build_id, base + desc_off, nh.n_descsz);
-		e->build_id_len = nh.n_descsz;
-		return 1;
 	}
 	return 0;
 }
@@ -242,7 +224,7 @@ static int load_debugdata(struct elfsym *e, Elf_Data *d)
 	Elf *inner = NULL;
 	int r;
 
-	if (d->d_size > ELFSYM_DEBUGDATA_IN_MAX)
+	if (d->d_size > ELFSYM_DEBUGDATA_IN_MAX) /* also checked before reading */
 		return -EFBIG;
 	if (cap > ELFSYM_DEBUGDATA_OUT_MAX)
 		cap = ELFSYM_DEBUGDATA_OUT_MAX;
@@ -320,13 +302,6 @@ static int read_segments(struct elfsym *e, Elf *elf, size_t file_size)
 
 		if (!gelf_getphdr(elf, (int)i, &ph))
 			return -EBADMSG;
-		if (ph.p_type == PT_NOTE && !e->build_id_len && ph.p_filesz > 0 &&
-		    ph.p_offset <= file_size && ph.p_filesz <= file_size - ph.p_offset) {
-			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
-							   ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
-			if (d)
-				parse_notes(e, d);
-		}
 		if (ph.p_type != PT_LOAD || e->nsegs == MAX_SEGMENTS)
 			continue;
 		if (ph.p_offset > UINT64_MAX - ph.p_filesz)
@@ -346,6 +321,8 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 {
 	size_t shnum, shstrndx;
 	Elf_Data *debugdata = NULL;
+	unsigned seen = 0;
+	int names_ok = 0;
 	GElf_Ehdr eh;
 	int r;
 
@@ -360,7 +337,7 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 	}
 	if (elf_getshdrnum(elf, &shnum) != 0 || elf_getshdrstrndx(elf, &shstrndx) != 0)
 		return -EBADMSG;
-	if (shnum > MAX_SECTIONS)
+	if (shnum > ELFSYM_MAX_SECTIONS)
 		return -EFBIG;
 	/* libelf quietly shows no sections when the table lies past the end
 	 * of a truncated file: call that what it is. */
@@ -371,6 +348,13 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 		return -EBADMSG;
 	if (shnum && shstrndx >= shnum)
 		return -EBADMSG;
+	/* Section names need the whole name table in memory: only a sane one. */
+	if (shnum) {
+		Elf_Scn *strscn = elf_getscn(elf, shstrndx);
+		GElf_Shdr strsh;
+
+		names_ok = strscn && gelf_getshdr(strscn, &strsh) && strsh.sh_size <= ELFSYM_SHSTRTAB_MAX;
+	}
 	for (size_t i = 1; i < shnum; i++) {
 		Elf_Scn *scn = elf_getscn(elf, i);
 		const char *name;
@@ -382,33 +366,34 @@ static int scan_elf(struct elfsym *e, Elf *elf, size_t file_size, int main_file)
 		if (!section_in_file(&sh, file_size))
 			return -EBADMSG;
 		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
+			unsigned src = sh.sh_type == SHT_SYMTAB ? ELFSYM_SRC_SYMTAB : ELFSYM_SRC_DYNSYM;
 			size_t before = e->count;
 
+			/* The gABI allows one of each; more would only multiply
+			 * what a hostile file makes us read. */
+			if (seen & src)
+				continue;
+			seen |= src;
 			r = collect_table(e, elf, scn, &sh, shnum, file_size);
 			if (r < 0)
 				return r;
 			if (e->count > before)
-				e->sources |= sh.sh_type == SHT_SYMTAB ? ELFSYM_SRC_SYMTAB : ELFSYM_SRC_DYNSYM;
+				e->sources |= src;
 			continue;
 		}
-		if (!main_file)
-			continue;
-		if (sh.sh_type == SHT_NOTE && !e->build_id_len) {
-			d = section_data(scn, &sh, file_size);
-			if (d)
-				parse_notes(e, d);
-			continue;
-		}
-		if (sh.sh_type != SHT_PROGBITS)
+		if (!main_file || sh.sh_type != SHT_PROGBITS || !names_ok)
 			continue;
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!name)
 			continue;
 		if (strcmp(name, ".gnu_debuglink") == 0) {
+			/* name, NUL, padding to 4, CRC32 */
+			if (sh.sh_size > ELFSYM_DEBUGLINK_MAX + 1 + 3 + 4)
+				continue;
 			d = section_data(scn, &sh, file_size);
 			if (d)
 				read_debuglink(e, elf, d);
-		} else if (strcmp(name, ".gnu_debugdata") == 0) {
+		} else if (strcmp(name, ".gnu_debugdata") == 0 && sh.sh_size <= ELFSYM_DEBUGDATA_IN_MAX) {
 			debugdata = section_data(scn, &sh, file_size);
 		}
 	}
@@ -487,6 +472,7 @@ static void finish(struct elfsym *e)
 /* Open an ELF for reading on fd; *ret_size is the file size. */
 static int elf_open_fd(int fd, Elf **ret, size_t *ret_size)
 {
+	struct elfnote_hdr h;
 	struct stat st;
 	Elf *elf;
 	int r = libelf_init();
@@ -499,6 +485,10 @@ static int elf_open_fd(int fd, Elf **ret, size_t *ret_size)
 		return -EINVAL;
 	if (st.st_size < (off_t)sizeof(Elf32_Ehdr))
 		return -ENOEXEC;
+	/* Header counts size libelf's allocations: check them first. */
+	r = elfnote_header(fd, (uint64_t)st.st_size, &h);
+	if (r < 0)
+		return r;
 	/* ELF_C_READ, not _MMAP: a file truncated under us must give a
 	 * read error, not SIGBUS. */
 	elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -534,6 +524,8 @@ int elfsym_load_fd(int fd, struct elfsym **ret)
 		elfsym_free(e);
 		return r;
 	}
+	r = elfsym_read_build_id_fd(fd, e->build_id);
+	e->build_id_len = r > 0 ? (size_t)r : 0;
 	finish(e);
 	*ret = e;
 	return 0;
@@ -562,41 +554,7 @@ struct elfsym *elfsym_free(struct elfsym *e)
 
 int elfsym_read_build_id_fd(int fd, uint8_t buf[ELFSYM_BUILD_ID_MAX])
 {
-	struct elfsym tmp = {0};
-	size_t size, shnum;
-	Elf *elf;
-	int r;
-
-	r = elf_open_fd(fd, &elf, &size);
-	if (r < 0)
-		return r;
-	/* Sections first: a separate debug file keeps PT_NOTE headers whose
-	 * file contents were dropped. */
-	if (elf_getshdrnum(elf, &shnum) == 0 && shnum <= MAX_SECTIONS) {
-		for (size_t i = 1; i < shnum && !tmp.build_id_len; i++) {
-			Elf_Scn *scn = elf_getscn(elf, i);
-			GElf_Shdr sh;
-			Elf_Data *d;
-
-			if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-				continue;
-			d = section_data(scn, &sh, size);
-			if (d)
-				parse_notes(&tmp, d);
-		}
-	}
-	if (!tmp.build_id_len) {
-		r = read_segments(&tmp, elf, size);
-		if (r < 0) {
-			elf_end(elf);
-			return r;
-		}
-	}
-	elf_end(elf);
-	if (!tmp.build_id_len)
-		return -ENODATA;
-	memcpy(buf, tmp.build_id, tmp.build_id_len);
-	return (int)tmp.build_id_len;
+	return elfnote_build_id_fd(fd, buf);
 }
 
 int elfsym_merge_debug_fd(struct elfsym *e, int fd)
@@ -645,15 +603,16 @@ static int merge_candidate(int fd, void *arg)
 	return elfsym_merge_debug_fd(arg, fd);
 }
 
-int elfsym_load_debug(struct elfsym *e, const char *debug_dirs, const char *open_dir,
-		      const char *logical_dir)
+int elfsym_load_debug(struct elfsym *e, const char *debug_dirs, const char *open_root,
+		      const char *open_dir, const char *logical_dir)
 {
 	/* Where to look lives in debugfile.c; merging (and the build-id
 	 * check that goes with it) stays here. */
 	const struct debugfile_query q = {
 		.build_id = e->build_id, .build_id_len = e->build_id_len,
 		.debuglink = e->debuglink, .debuglink_crc = e->debuglink_crc,
-		.debug_dirs = debug_dirs, .open_dir = open_dir, .logical_dir = logical_dir,
+		.debug_dirs = debug_dirs, .open_root = open_root, .open_dir = open_dir,
+		.logical_dir = logical_dir,
 	};
 
 	return debugfile_search(&q, merge_candidate, e);

@@ -4,7 +4,6 @@
 #include "base/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -206,56 +205,23 @@ int procmaps_parse(const char *buf, size_t len, struct procmaps **ret)
 
 int procmaps_read(const char *path, struct procmaps **ret)
 {
-	size_t len = 0, cap = 16384;
-	char *buf = NULL;
-	int fd, r, truncated = 0;
+	size_t len;
+	char *buf;
+	int r, truncated;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap || !buf) {
-			char *nb;
-
-			if (buf)
-				cap *= 2;
-			if (cap > PROCMAPS_MAX_BYTES)
-				cap = PROCMAPS_MAX_BYTES;
-			if (buf && len == cap) {
-				truncated = 1;
-				break;
-			}
-			nb = realloc(buf, cap);
-			if (!nb) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	r = util_read_file(path, PROCMAPS_MAX_BYTES, UTIL_READ_TRUNCATE, &buf, &len);
+	if (r < 0)
+		return r;
+	truncated = r == 1;
 	if (truncated) {
 		/* Drop the partial last line. */
 		while (len && buf[len - 1] != '\n')
 			len--;
 	}
-	r = procmaps_parse(buf ? buf : "", len, ret);
+	r = procmaps_parse(buf, len, ret);
 	if (r == 0 && truncated)
 		(*ret)->skipped++;
-out:
 	free(buf);
-	close(fd);
 	return r;
 }
 
@@ -315,4 +281,9 @@ size_t procmaps_bytes(const struct procmaps *m)
 int procmaps_entry_is_file(const struct procmaps_entry *e)
 {
 	return e && e->inode != 0 && e->path[0] == '/';
+}
+
+int procmaps_entry_is_code(const struct procmaps_entry *e)
+{
+	return procmaps_entry_is_file(e) && (e->perms & PROCMAPS_X);
 }

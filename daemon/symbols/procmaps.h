@@ -50,7 +50,11 @@ size_t procmaps_skipped(const struct procmaps *m);
 /* Bytes held. */
 size_t procmaps_bytes(const struct procmaps *m);
 
-/* 1 when the entry maps a regular file (absolute path, inode != 0). */
+/* 1 when the entry maps a file (absolute path, inode != 0). What the file
+ * is (regular, device, ...) only an fstat of it can tell. */
 int procmaps_entry_is_file(const struct procmaps_entry *e);
+/* 1 when the entry maps a file executable: the only mappings a sampled
+ * IP can belong to. */
+int procmaps_entry_is_code(const struct procmaps_entry *e);
 
 #endif

@@ -1,69 +1,60 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Symbolizer: object table, per-pid maps cache, bounded table cache; loads run in symloader.c. */
+/* Symbolizer: per-pid code mappings, bounded table cache, lookups; objects in objtab.c, file work in symloader.c. */
 #include "symbols/symbolizer.h"
 
 #include "symbols/elfsym.h"
 #include "symbols/ksyms.h"
-#include "symbols/procmaps.h"
+#include "symbols/objtab.h"
+#include "symbols/procobj.h"
 #include "symbols/symloader.h"
-#include "base/util.h"
 #include "common/clock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define DEFAULT_CACHE_BYTES (256u << 20)
 #define DEFAULT_MAX_OBJECTS 65536u
-#define MAX_OBJECTS_LIMIT (1u << 22)
-#define PATHS_PER_OBJECT SYMLOADER_PATHS /* candidate paths kept, newest first */
-#define PID_CACHE_MAX 1024        /* processes whose maps are cached */
+#define PID_CACHE_MAX 1024        /* processes whose code mappings are kept */
 #define PID_BUCKETS 2048
-#define FILE_CACHE_SLOTS 16384    /* (dev, ino, mtime) -> object; cleared when 3/4 full */
-#define QUEUE_MAX 256             /* loads queued or running */
+#define LOAD_QUEUE_MAX 256        /* table loads queued or running */
+#define REQ_MAX 256               /* maps reads and exec identifications in flight */
 #define MAPS_REREAD_NS 50000000ull /* a pid's maps are re-read at most every 50 ms */
-#define OBJ_UNRESOLVED 0xfffffffeu
-#define NIL UINT32_MAX
+#define GONE_RETRY_NS 1000000000ull /* a pid whose maps read failed is retried after 1 s
+				     * (its exit event may have been lost, the pid reused) */
+#define PROC_OBJECTS_MAX 16384    /* process objects (see procobj.h) */
+#define PROC_FRAMES_MAX (256u << 10) /* frames recorded under them: 24 bytes each */
+#define NIL UINT32_MAX /* end of a pid bucket chain */
 
-enum obj_state { OBJ_IDLE, OBJ_QUEUED, OBJ_LOADED, OBJ_FAILED };
-
-struct object {
-	uint8_t build_id[ELFSYM_BUILD_ID_MAX];
-	uint8_t build_id_len;
-	uint8_t has_key;
-	uint8_t state;              /* enum obj_state */
-	struct symloader_key key;        /* identity when there is no build-id */
-	char *name;                 /* display basename; NULL until a path is known */
-	char *logical_dir;          /* dirname as the process saw it (debuglink) */
-	char *paths[PATHS_PER_OBJECT];
-	uint32_t paths_gen;         /* bumped when a path is learned */
-	uint32_t next_bid;          /* hash chains (object index or NIL) */
-	uint32_t next_key;
-	struct elfsym *table;
-	uint64_t last_use;
-	uint64_t installed_poll;
+/* A code mapping of a process, its file already identified. */
+struct pmap {
+	uint64_t start;
+	uint64_t end;
+	uint64_t pgoff;
+	uint32_t obj;               /* file object, or SYM_OBJ_UNKNOWN */
 };
 
 struct pid_entry {
 	uint32_t pid;
 	uint32_t used;
 	uint32_t next;              /* bucket chain (slot index or NIL) */
-	int root_same;              /* /proc/PID/root is our root: plain paths work */
-	struct procmaps *maps;
-	uint32_t *objs;             /* per maps entry: object id, OBJ_UNRESOLVED, SYM_OBJ_UNKNOWN */
-	uint64_t read_ns;
+	uint32_t have_maps;
+	struct pmap *maps;          /* sorted by start */
+	size_t nmaps;
+	uint64_t read_ns;           /* when the last maps read was asked for */
+	uint32_t req;               /* maps read in flight (request id), 0: none */
+	uint32_t req_slot;
+	uint32_t gone;              /* its maps could not be read: ask again only
+				     * after GONE_RETRY_NS */
 	uint64_t last_use;
 };
 
-struct file_slot {
-	struct symloader_key key;
-	uint32_t obj;               /* 0: empty (id 0 is the kernel, never a file) */
+/* A maps read or exec identification in flight: what to bind on return. */
+struct request {
+	uint32_t id;                /* 0: free */
+	uint32_t pobj;              /* process object awaiting this read, 0: none */
 };
 
 struct symbolizer {
@@ -71,31 +62,31 @@ struct symbolizer {
 	char *kallsyms;
 	char *debug_dirs;
 	size_t cache_max;
-	size_t max_objects;
 	int no_worker;
 
 	struct ksyms *ksyms;
 
-	struct object *objs;
-	size_t nobjs;
-	size_t objs_cap;
-	uint32_t *bid_buckets;
-	uint32_t *key_buckets;
-	size_t nbuckets;
+	struct objtab *objtab;
 
 	struct pid_entry pids[PID_CACHE_MAX];
 	uint32_t pid_buckets[PID_BUCKETS];
 
-	struct file_slot *files;
-	size_t nfiles;
+	struct request reqs[REQ_MAX];
+	size_t nreqs;
+	uint32_t next_req;
+
+	struct procobj *procobj;
 
 	uint64_t tick;
 	uint64_t poll_gen;
 	size_t cache_bytes;
-	uint64_t evictions, load_failures, objects_full, maps_reads, loaded, pending;
+	uint64_t evictions, load_failures, maps_reads, loaded, pending;
+	uint64_t identify_failures, bad_offsets;
 
-	struct symloader *loader;   /* NULL with no_worker: loads run inline */
+	struct symloader *loader;   /* without threads when no_worker: jobs run inline */
 };
+
+static void install_done(struct symbolizer *s);
 
 static uint64_t hash64(uint64_t x)
 {
@@ -106,218 +97,111 @@ static uint64_t hash64(uint64_t x)
 	return x ^ (x >> 33);
 }
 
-static uint64_t hash_bid(const uint8_t *id, size_t len)
+static struct sym_object *obj_get(struct symbolizer *s, uint32_t id)
 {
-	uint64_t h = len;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ id[i]) * 0x100000001b3ull;
-	return hash64(h);
+	return objtab_get(s->objtab, id);
 }
 
-static uint64_t hash_key(const struct symloader_key *k)
+/* Can file offset off lie in object oid's file? */
+static int offset_ok(struct symbolizer *s, uint32_t oid, uint64_t off)
 {
-	return hash64(k->dev ^ hash64(k->ino ^ hash64(k->mtime_ns)));
-}
+	struct sym_object *o = obj_get(s, oid);
 
-/* ---- object table ---- */
-
-static struct object *obj_get(struct symbolizer *s, uint32_t id)
-{
-	if (id == SYM_OBJ_KERNEL || id == SYM_OBJ_UNKNOWN || (size_t)id - 1 >= s->nobjs)
-		return NULL;
-	return &s->objs[id - 1];
-}
-
-static uint32_t obj_new(struct symbolizer *s)
-{
-	struct object *o;
-
-	if (s->nobjs >= s->max_objects) {
-		s->objects_full++;
-		return SYM_OBJ_UNKNOWN;
-	}
-	if (s->nobjs == s->objs_cap) {
-		size_t cap = s->objs_cap ? s->objs_cap * 2 : 64;
-		struct object *n;
-
-		if (cap > s->max_objects)
-			cap = s->max_objects;
-		n = realloc(s->objs, cap * sizeof(*n));
-		if (!n)
-			return SYM_OBJ_UNKNOWN;
-		s->objs = n;
-		s->objs_cap = cap;
-	}
-	o = &s->objs[s->nobjs];
-	memset(o, 0, sizeof(*o));
-	o->next_bid = o->next_key = NIL;
-	return (uint32_t)++s->nobjs;
-}
-
-static uint32_t obj_by_build_id(struct symbolizer *s, const uint8_t *id, size_t len)
-{
-	size_t b = hash_bid(id, len) & (s->nbuckets - 1);
-	uint32_t i, oid;
-
-	for (i = s->bid_buckets[b]; i != NIL; i = s->objs[i].next_bid)
-		if (s->objs[i].build_id_len == len && memcmp(s->objs[i].build_id, id, len) == 0)
-			return i + 1;
-	oid = obj_new(s);
-	if (oid == SYM_OBJ_UNKNOWN)
-		return oid;
-	memcpy(s->objs[oid - 1].build_id, id, len);
-	s->objs[oid - 1].build_id_len = (uint8_t)len;
-	s->objs[oid - 1].next_bid = s->bid_buckets[b];
-	s->bid_buckets[b] = oid - 1;
-	return oid;
-}
-
-static uint32_t obj_by_key(struct symbolizer *s, const struct symloader_key *k)
-{
-	size_t b = hash_key(k) & (s->nbuckets - 1);
-	uint32_t i, oid;
-
-	for (i = s->key_buckets[b]; i != NIL; i = s->objs[i].next_key)
-		if (s->objs[i].has_key && symloader_key_eq(&s->objs[i].key, k))
-			return i + 1;
-	oid = obj_new(s);
-	if (oid == SYM_OBJ_UNKNOWN)
-		return oid;
-	s->objs[oid - 1].key = *k;
-	s->objs[oid - 1].has_key = 1;
-	s->objs[oid - 1].next_key = s->key_buckets[b];
-	s->key_buckets[b] = oid - 1;
-	return oid;
-}
-
-/* Remember an openable path (newest first) and the directory the process
- * saw it in. A new path lets a failed object be retried. */
-static void obj_add_path(struct symbolizer *s, uint32_t id, const char *path, const char *logical)
-{
-	struct object *o = obj_get(s, id);
-	char *p;
-
-	if (!o || !path)
-		return;
-	for (size_t i = 0; i < PATHS_PER_OBJECT; i++)
-		if (o->paths[i] && strcmp(o->paths[i], path) == 0)
-			return;
-	p = strdup(path);
-	if (!p)
-		return;
-	free(o->paths[PATHS_PER_OBJECT - 1]);
-	memmove(&o->paths[1], &o->paths[0], (PATHS_PER_OBJECT - 1) * sizeof(o->paths[0]));
-	o->paths[0] = p;
-	o->paths_gen++;
-	if (logical && logical[0] == '/') {
-		const char *slash = strrchr(logical, '/');
-		char *dir = strndup(logical, slash == logical ? 1 : (size_t)(slash - logical));
-		char *base = strdup(slash + 1);
-
-		if (dir) {
-			free(o->logical_dir);
-			o->logical_dir = dir;
-		}
-		if (base && base[0] && !o->name)
-			o->name = base;
-		else
-			free(base);
-	}
-	if (o->state == OBJ_FAILED)
-		o->state = OBJ_IDLE;
-}
-
-/* ---- file cache: (dev, ino, mtime) -> object, so a file is parsed once ---- */
-
-static uint32_t file_find(struct symbolizer *s, const struct symloader_key *k)
-{
-	size_t i = hash_key(k) & (FILE_CACHE_SLOTS - 1);
-
-	for (; s->files[i].obj; i = (i + 1) & (FILE_CACHE_SLOTS - 1))
-		if (symloader_key_eq(&s->files[i].key, k))
-			return s->files[i].obj;
+	if (off < (o && o->size ? o->size : SYM_MAX_FILE_OFFSET))
+		return 1;
+	s->bad_offsets++;
 	return 0;
 }
 
-static void file_put(struct symbolizer *s, const struct symloader_key *k, uint32_t obj)
-{
-	size_t i;
+/* ---- table loads ---- */
 
-	if (s->nfiles >= FILE_CACHE_SLOTS / 4 * 3) {
-		/* Only a cache: starting over costs build-id reads, nothing else. */
-		memset(s->files, 0, FILE_CACHE_SLOTS * sizeof(*s->files));
-		s->nfiles = 0;
+static struct symloader_job *job_new_load(struct symbolizer *s, uint32_t id)
+{
+	struct sym_object *o = obj_get(s, id);
+	struct symloader_job *j = symloader_job_new(SYMLOADER_LOAD);
+
+	if (!j)
+		return NULL;
+	j->obj = id;
+	j->paths_gen = o->paths_gen;
+	memcpy(j->build_id, o->build_id, o->build_id_len);
+	j->build_id_len = o->build_id_len;
+	j->has_key = o->has_key;
+	j->key = o->key;
+	for (size_t i = 0; i < OBJTAB_PATHS && o->paths[i].path; i++) {
+		struct symloader_cand *c = &j->paths[i];
+
+		c->magic = o->paths[i].magic;
+		c->path = strdup(o->paths[i].path);
+		c->root = o->paths[i].root ? strdup(o->paths[i].root) : NULL;
+		if (!c->path || (o->paths[i].root && !c->root))
+			return symloader_job_free(j);
 	}
-	i = hash_key(k) & (FILE_CACHE_SLOTS - 1);
-	while (s->files[i].obj)
-		i = (i + 1) & (FILE_CACHE_SLOTS - 1);
-	s->files[i].key = *k;
-	s->files[i].obj = obj;
-	s->nfiles++;
+	if (o->logical_dir && !(j->logical_dir = strdup(o->logical_dir)))
+		return symloader_job_free(j);
+	return j;
 }
 
-/* Object for an open file: by build-id, else by (dev, ino, mtime). */
-static uint32_t obj_for_fd(struct symbolizer *s, int fd, const struct stat *st)
+/* Start loading object id. 0 (queued or, with no_worker, done) or -errno. */
+static int load_start(struct symbolizer *s, uint32_t id)
 {
-	struct symloader_key k = symloader_key_of(st);
-	uint8_t id[ELFSYM_BUILD_ID_MAX];
-	uint32_t oid = file_find(s, &k);
-	int n;
+	struct sym_object *o = obj_get(s, id);
+	struct symloader_job *j;
 
-	if (oid)
-		return oid;
-	n = elfsym_read_build_id_fd(fd, id);
-	oid = n > 0 ? obj_by_build_id(s, id, (size_t)n) : obj_by_key(s, &k);
-	if (oid != SYM_OBJ_UNKNOWN)
-		file_put(s, &k, oid);
-	return oid;
+	if (s->pending >= LOAD_QUEUE_MAX)
+		return -EBUSY;
+	j = job_new_load(s, id);
+	if (!j)
+		return -ENOMEM;
+	o->state = OBJ_QUEUED;
+	s->pending++;
+	symloader_submit(s->loader, j);
+	if (s->no_worker)
+		install_done(s);
+	return 0;
 }
 
-/* ---- per-pid maps cache ---- */
-
-static int root_is_ours(struct symbolizer *s, uint32_t pid)
+/* Ask for a table early, so it is there when a query renders the frame. */
+static void warm(struct symbolizer *s, uint32_t id)
 {
-	char path[256];
-	struct stat a, b;
+	struct sym_object *o = obj_get(s, id);
 
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/root", s->procfs, pid);
-	return stat(path, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	if (o && o->state == OBJ_IDLE && o->paths[0].path)
+		(void)load_start(s, id);
 }
+
+static void install_load(struct symbolizer *s, struct symloader_job *j)
+{
+	struct sym_object *o = obj_get(s, j->obj);
+
+	s->pending--;
+	if (!o || o->state != OBJ_QUEUED)
+		return;
+	if (j->table) {
+		o->table = j->table;
+		j->table = NULL;
+		if (j->size > o->size)
+			o->size = j->size;
+		o->state = OBJ_LOADED;
+		o->installed_poll = s->poll_gen;
+		o->last_use = ++s->tick;
+		s->cache_bytes += elfsym_bytes(o->table);
+		s->loaded++;
+	} else {
+		s->load_failures++;
+		/* A path learned meanwhile deserves a try. */
+		o->state = o->paths_gen != j->paths_gen ? OBJ_IDLE : OBJ_FAILED;
+	}
+}
+
+/* ---- per-pid code mappings ---- */
 
 static void pid_drop_maps(struct pid_entry *p)
 {
-	p->maps = procmaps_free(p->maps);
-	free(p->objs);
-	p->objs = NULL;
-}
-
-static int pid_read_maps(struct symbolizer *s, struct pid_entry *p)
-{
-	char path[256];
-	struct procmaps *m;
-	uint32_t *objs;
-	size_t n;
-	int r;
-
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/maps", s->procfs, p->pid);
-	p->read_ns = clock_mono_ns();
-	s->maps_reads++;
-	r = procmaps_read(path, &m);
-	if (r < 0)
-		return r;
-	n = procmaps_count(m);
-	objs = malloc((n ? n : 1) * sizeof(*objs));
-	if (!objs) {
-		procmaps_free(m);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		objs[i] = OBJ_UNRESOLVED;
-	pid_drop_maps(p);
-	p->maps = m;
-	p->objs = objs;
-	return 0;
+	free(p->maps);
+	p->maps = NULL;
+	p->nmaps = 0;
+	p->have_maps = 0;
 }
 
 static void pid_unlink(struct symbolizer *s, struct pid_entry *p)
@@ -341,7 +225,7 @@ static struct pid_entry *pid_find(struct symbolizer *s, uint32_t pid)
 	return NULL;
 }
 
-/* Cached entry for pid with maps read, or NULL (process gone, no memory). */
+/* Cached entry for pid, created empty (no I/O) when new. */
 static struct pid_entry *pid_get(struct symbolizer *s, uint32_t pid)
 {
 	struct pid_entry *p = pid_find(s, pid), *victim = NULL;
@@ -364,126 +248,243 @@ static struct pid_entry *pid_get(struct symbolizer *s, uint32_t pid)
 	p = victim;
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
-	if (pid_read_maps(s, p) < 0)
-		return NULL;
 	p->used = 1;
 	p->last_use = ++s->tick;
-	p->root_same = root_is_ours(s, pid);
 	b = hash64(pid) & (PID_BUCKETS - 1);
 	p->next = s->pid_buckets[b];
 	s->pid_buckets[b] = (uint32_t)(p - s->pids);
 	return p;
 }
 
-/* Identify the file behind maps entry idx of p and remember its paths. */
-static uint32_t resolve_mapping(struct symbolizer *s, struct pid_entry *p, size_t idx)
+static const struct pmap *pmap_find(const struct pmap *m, size_t n, uint64_t ip)
 {
-	const struct procmaps_entry *e = procmaps_get(p->maps, idx);
-	char mf[256], rootp[4352];
-	struct stat st;
-	uint32_t oid;
-	int fd, n, have_root;
+	size_t lo = 0, hi = n;
 
-	snprintf(mf, sizeof(mf), "%s/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64,
-		 s->procfs, p->pid, e->start, e->end);
-	n = snprintf(rootp, sizeof(rootp), "%s/%" PRIu32 "/root%s", s->procfs, p->pid, e->path);
-	have_root = !e->deleted && n > 0 && (size_t)n < sizeof(rootp);
-	/* map_files works for deleted files and across mount namespaces. */
-	fd = util_open_regular(mf, &st);
-	if (fd < 0 && have_root)
-		fd = util_open_regular(rootp, &st);
-	if (fd < 0)
-		return SYM_OBJ_UNKNOWN;
-	oid = obj_for_fd(s, fd, &st);
-	close(fd);
-	if (oid == SYM_OBJ_UNKNOWN)
-		return oid;
-	/* Added least preferred first: the plain path outlives the process. */
-	obj_add_path(s, oid, mf, e->path);
-	if (have_root)
-		obj_add_path(s, oid, rootp, e->path);
-	if (have_root && p->root_same)
-		obj_add_path(s, oid, e->path, e->path);
-	/* Other mappings of the same file share the answer. */
-	for (size_t i = idx + 1; i < procmaps_count(p->maps); i++) {
-		const struct procmaps_entry *o = procmaps_get(p->maps, i);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		if (o->inode == e->inode && o->dev_major == e->dev_major &&
-		    o->dev_minor == e->dev_minor && p->objs[i] == OBJ_UNRESOLVED)
-			p->objs[i] = oid;
+		if (m[mid].start <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return oid;
+	return lo && ip < m[lo - 1].end ? &m[lo - 1] : NULL;
+}
+
+/* Submit a maps read (MAPS) or exec identification (EXEC) for pid. 0 and
+ * *ret_slot, *ret_id, or -EBUSY / -ENOMEM. Without a worker the job has
+ * run when this returns, but its result waits for install_done(). */
+static int request_submit(struct symbolizer *s, enum symloader_kind kind, uint32_t pid, const char *path,
+			  uint32_t *ret_slot, uint32_t *ret_id)
+{
+	struct symloader_job *j;
+	size_t slot;
+
+	if (s->nreqs >= REQ_MAX)
+		return -EBUSY;
+	for (slot = 0; s->reqs[slot].id; slot++)
+		;
+	j = symloader_job_new(kind);
+	if (!j || (path && !(j->path = strdup(path)))) {
+		symloader_job_free(j);
+		return -ENOMEM;
+	}
+	if (++s->next_req == 0)
+		s->next_req = 1;
+	s->reqs[slot] = (struct request){ .id = s->next_req };
+	s->nreqs++;
+	j->req = s->next_req;
+	j->obj = (uint32_t)slot;
+	j->pid = pid;
+	if (kind == SYMLOADER_MAPS)
+		s->maps_reads++;
+	*ret_slot = (uint32_t)slot;
+	*ret_id = s->next_req;
+	symloader_submit(s->loader, j);
+	return 0;
+}
+
+/* Ask the worker for pid's code mappings, unless a read is in flight or
+ * the process is known to be gone. */
+static void pid_request_maps(struct symbolizer *s, struct pid_entry *p)
+{
+	if (p->req || (p->gone && clock_mono_ns() - p->read_ns < GONE_RETRY_NS))
+		return;
+	p->gone = 0;
+	p->read_ns = clock_mono_ns();
+	if (request_submit(s, SYMLOADER_MAPS, p->pid, NULL, &p->req_slot, &p->req) < 0)
+		return;
+	if (s->no_worker)
+		install_done(s);
+}
+
+struct bind_ctx {
+	struct symbolizer *s;
+	const struct pmap *maps;
+	size_t n;
+};
+
+static int bind_ip(void *arg, uint64_t ip, uint32_t *ret_obj, uint64_t *ret_off)
+{
+	struct bind_ctx *c = arg;
+	const struct pmap *m = pmap_find(c->maps, c->n, ip);
+	uint64_t off;
+
+	if (!m || m->obj == SYM_OBJ_UNKNOWN)
+		return -ENOENT;
+	off = ip - m->start + m->pgoff;
+	if (!offset_ok(c->s, m->obj, off))
+		return -ERANGE;
+	warm(c->s, m->obj);
+	*ret_obj = m->obj;
+	*ret_off = off;
+	return 0;
+}
+
+static void install_maps(struct symbolizer *s, struct symloader_job *j, struct request *rq)
+{
+	struct pid_entry *p = pid_find(s, j->pid);
+	uint32_t *objs = NULL;
+	struct pmap *maps = NULL;
+
+	if (j->err == 0) {
+		objs = malloc((j->nidents ? j->nidents : 1) * sizeof(*objs));
+		maps = malloc((j->nmaps ? j->nmaps : 1) * sizeof(*maps));
+	}
+	if (!objs || !maps) {
+		/* The process is gone (or no memory): its pending frames never bind. */
+		if (rq->pobj)
+			procobj_drop(s->procobj, rq->pobj);
+		if (p && p->req == j->req) {
+			p->req = 0;
+			p->gone = j->err != 0;
+		}
+		free(objs);
+		free(maps);
+		return;
+	}
+	for (size_t i = 0; i < j->nidents; i++)
+		objs[i] = objtab_for_ident(s->objtab, &j->idents[i]);
+	for (size_t i = 0; i < j->nmaps; i++)
+		maps[i] = (struct pmap){
+			.start = j->maps[i].start, .end = j->maps[i].end, .pgoff = j->maps[i].pgoff,
+			.obj = j->maps[i].ident == SYMLOADER_NO_IDENT ? SYM_OBJ_UNKNOWN : objs[j->maps[i].ident],
+		};
+	free(objs);
+	if (rq->pobj) {
+		struct bind_ctx c = { .s = s, .maps = maps, .n = j->nmaps };
+
+		procobj_bind(s->procobj, rq->pobj, bind_ip, &c);
+	}
+	if (p && p->req == j->req) {
+		pid_drop_maps(p);
+		p->maps = maps;
+		p->nmaps = j->nmaps;
+		p->have_maps = 1;
+		p->req = 0;
+	} else {
+		free(maps);
+	}
+}
+
+static void install_exec(struct symbolizer *s, struct symloader_job *j)
+{
+	if (j->err == 0 && j->nidents == 1)
+		(void)objtab_for_ident(s->objtab, &j->idents[0]);
+}
+
+/* Install every finished job. Main thread only. */
+static void install_done(struct symbolizer *s)
+{
+	struct symloader_job *done = symloader_take_done(s->loader);
+
+	while (done) {
+		struct symloader_job *next = done->next;
+
+		if (done->kind == SYMLOADER_LOAD) {
+			install_load(s, done);
+		} else {
+			struct request *rq = &s->reqs[done->obj];
+
+			s->identify_failures += done->ident_failures;
+			if (done->kind == SYMLOADER_MAPS)
+				install_maps(s, done, rq);
+			else
+				install_exec(s, done);
+			*rq = (struct request){ 0 };
+			s->nreqs--;
+		}
+		symloader_job_free(done);
+		done = next;
+	}
 }
 
 uint32_t symbolizer_object_for_ip(struct symbolizer *s, uint32_t pid, uint64_t ip, uint64_t *ret_offset)
 {
-	const struct procmaps_entry *e;
 	struct pid_entry *p = pid_get(s, pid);
-	size_t idx;
+	const struct pmap *m = NULL;
+	struct request *rq;
 
-	if (!p)
-		return SYM_OBJ_UNKNOWN;
-	e = procmaps_find(p->maps, ip, &idx);
-	if (!e && clock_mono_ns() - p->read_ns >= MAPS_REREAD_NS) {
-		/* A miss means new mappings (or a bogus IP): re-read once. */
-		if (pid_read_maps(s, p) < 0) {
-			pid_unlink(s, p);
-			return SYM_OBJ_UNKNOWN;
-		}
-		e = procmaps_find(p->maps, ip, &idx);
+	if (p->have_maps)
+		m = pmap_find(p->maps, p->nmaps, ip);
+	/* A miss means new mappings (or a bogus IP): read them again, at
+	 * most every MAPS_REREAD_NS. */
+	if (!m && !p->req && (!p->have_maps || clock_mono_ns() - p->read_ns >= MAPS_REREAD_NS)) {
+		pid_request_maps(s, p);
+		if (p->have_maps)
+			m = pmap_find(p->maps, p->nmaps, ip); /* answered at once (no worker) */
 	}
-	if (!e || !procmaps_entry_is_file(e))
+	if (m) {
+		uint64_t off = ip - m->start + m->pgoff;
+
+		if (m->obj == SYM_OBJ_UNKNOWN || !offset_ok(s, m->obj, off))
+			return SYM_OBJ_UNKNOWN;
+		*ret_offset = off;
+		return m->obj;
+	}
+	if (!p->req)
 		return SYM_OBJ_UNKNOWN;
-	if (p->objs[idx] == OBJ_UNRESOLVED)
-		p->objs[idx] = resolve_mapping(s, p, idx);
-	if (p->objs[idx] == SYM_OBJ_UNKNOWN)
+	/* A read is under way: hand out a process object it will bind. */
+	rq = &s->reqs[p->req_slot];
+	if (!rq->pobj && procobj_create(s->procobj, ++s->tick, &rq->pobj) < 0)
 		return SYM_OBJ_UNKNOWN;
-	*ret_offset = ip - e->start + e->pgoff;
-	return p->objs[idx];
+	if (procobj_add(s->procobj, rq->pobj, ip, ++s->tick) < 0)
+		return SYM_OBJ_UNKNOWN;
+	*ret_offset = ip;
+	return rq->pobj;
 }
 
 void symbolizer_note_process(struct symbolizer *s, uint32_t pid)
 {
 	struct pid_entry *p = pid_get(s, pid);
 
-	if (!p)
-		return;
-	for (size_t i = 0; i < procmaps_count(p->maps); i++)
-		if (p->objs[i] == OBJ_UNRESOLVED && procmaps_entry_is_file(procmaps_get(p->maps, i)))
-			p->objs[i] = resolve_mapping(s, p, i);
+	if (!p->have_maps || clock_mono_ns() - p->read_ns >= MAPS_REREAD_NS)
+		pid_request_maps(s, p);
 }
 
 void symbolizer_note_exec(struct symbolizer *s, uint32_t pid, const char *path)
 {
-	char rootp[4352];
-	struct stat st;
-	uint32_t oid;
-	int fd, n, via_root = 0;
+	struct pid_entry *p = pid_find(s, pid);
+	uint32_t slot, id;
 
+	/* A new image: the old mappings mean nothing now, and a read in
+	 * flight may have seen either image. */
+	if (p) {
+		pid_drop_maps(p);
+		p->req = 0;
+		p->gone = 0;
+	}
 	if (!path || path[0] != '/')
 		return;
-	n = snprintf(rootp, sizeof(rootp), "%s/%" PRIu32 "/root%s", s->procfs, pid, path);
-	fd = n > 0 && (size_t)n < sizeof(rootp) ? util_open_regular(rootp, &st) : -ENAMETOOLONG;
-	if (fd >= 0)
-		via_root = 1;
-	else
-		fd = util_open_regular(path, &st); /* the process is gone already */
-	if (fd < 0)
-		return;
-	oid = obj_for_fd(s, fd, &st);
-	close(fd);
-	if (oid == SYM_OBJ_UNKNOWN)
-		return;
-	if (via_root)
-		obj_add_path(s, oid, rootp, path);
-	if (!via_root || root_is_ours(s, pid))
-		obj_add_path(s, oid, path, path);
+	if (request_submit(s, SYMLOADER_EXEC, pid, path, &slot, &id) == 0 && s->no_worker)
+		install_done(s);
 }
 
 void symbolizer_forget_pid(struct symbolizer *s, uint32_t pid)
 {
 	struct pid_entry *p = pid_find(s, pid);
 
+	/* A read in flight still binds its process object when it returns. */
 	if (p)
 		pid_unlink(s, p);
 }
@@ -492,86 +493,48 @@ uint32_t symbolizer_object_by_build_id(struct symbolizer *s, const uint8_t *buil
 {
 	if (!build_id || len == 0 || len > ELFSYM_BUILD_ID_MAX)
 		return SYM_OBJ_UNKNOWN;
-	return obj_by_build_id(s, build_id, len);
+	return objtab_by_build_id(s->objtab, build_id, len);
 }
 
-/* ---- loading ---- */
-
-static struct symloader_job *job_new(struct symbolizer *s, uint32_t id)
+uint32_t symbolizer_build_id_frame(struct symbolizer *s, const uint8_t *build_id, size_t len, uint64_t off)
 {
-	struct object *o = obj_get(s, id);
-	struct symloader_job *j = symloader_job_new();
+	uint32_t oid;
 
-	if (!j)
-		return NULL;
-	j->obj = id;
-	j->paths_gen = o->paths_gen;
-	memcpy(j->build_id, o->build_id, o->build_id_len);
-	j->build_id_len = o->build_id_len;
-	j->has_key = o->has_key;
-	j->key = o->key;
-	j->debug_dirs = s->debug_dirs;
-	for (size_t i = 0; i < PATHS_PER_OBJECT; i++) {
-		if (o->paths[i] && !(j->paths[i] = strdup(o->paths[i])))
-			return symloader_job_free(j);
+	if (off >= SYM_MAX_FILE_OFFSET) {
+		s->bad_offsets++;
+		return SYM_OBJ_UNKNOWN;
 	}
-	if (o->logical_dir && !(j->logical_dir = strdup(o->logical_dir)))
-		return symloader_job_free(j);
-	return j;
+	oid = symbolizer_object_by_build_id(s, build_id, len);
+	if (oid != SYM_OBJ_UNKNOWN && !offset_ok(s, oid, off))
+		return SYM_OBJ_UNKNOWN;
+	return oid;
 }
 
-/* Main thread: move a finished job's table into its object. */
-static void job_install(struct symbolizer *s, struct symloader_job *j)
+int symbolizer_object_is_process(uint32_t obj)
 {
-	struct object *o = obj_get(s, j->obj);
-
-	if (o && o->state == OBJ_QUEUED) {
-		if (j->table) {
-			o->table = j->table;
-			j->table = NULL;
-			o->state = OBJ_LOADED;
-			o->installed_poll = s->poll_gen;
-			o->last_use = ++s->tick;
-			s->cache_bytes += elfsym_bytes(o->table);
-			s->loaded++;
-		} else {
-			s->load_failures++;
-			/* A path learned meanwhile deserves a try. */
-			o->state = o->paths_gen != j->paths_gen ? OBJ_IDLE : OBJ_FAILED;
-		}
-	}
-	symloader_job_free(j);
+	return procobj_is_id(obj);
 }
 
-/* Start loading object o. 0 (queued or, with no_worker, done) or -errno. */
-static int load_start(struct symbolizer *s, uint32_t id)
+int symbolizer_frame_resolve(struct symbolizer *s, uint32_t obj, uint64_t addr, uint32_t *ret_obj,
+			     uint64_t *ret_addr)
 {
-	struct object *o = obj_get(s, id);
-	struct symloader_job *j;
-
-	if (s->pending >= QUEUE_MAX)
-		return -EBUSY;
-	j = job_new(s, id);
-	if (!j)
-		return -ENOMEM;
-	o->state = OBJ_QUEUED;
-	if (!s->loader) {
-		symloader_job_run(j);
-		job_install(s, j);
+	if (!procobj_is_id(obj)) {
+		*ret_obj = obj;
+		*ret_addr = addr;
 		return 0;
 	}
-	symloader_submit(s->loader, j);
-	s->pending++;
-	return 0;
+	return procobj_resolve(s->procobj, obj, addr, ++s->tick, ret_obj, ret_addr);
 }
+
+/* ---- cache ---- */
 
 static void evict(struct symbolizer *s)
 {
 	while (s->cache_bytes > s->cache_max) {
-		struct object *victim = NULL;
+		struct sym_object *victim = NULL;
 
-		for (size_t i = 0; i < s->nobjs; i++) {
-			struct object *o = &s->objs[i];
+		for (size_t i = 0; i < objtab_count(s->objtab); i++) {
+			struct sym_object *o = objtab_at(s->objtab, i);
 
 			/* Tables installed by this poll have not been used yet:
 			 * evicting them would only make loads thrash. */
@@ -592,42 +555,22 @@ static void evict(struct symbolizer *s)
 
 void symbolizer_poll(struct symbolizer *s)
 {
-	struct symloader_job *done = NULL;
-
 	s->poll_gen++;
-	if (s->loader)
-		done = symloader_take_done(s->loader);
-	while (done) {
-		struct symloader_job *next = done->next;
-
-		s->pending--;
-		job_install(s, done);
-		done = next;
-	}
+	install_done(s);
 	evict(s);
 }
 
-int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret)
+static int lookup_file(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret)
 {
-	struct object *o;
-	const char *name, *module;
+	struct sym_object *o = obj_get(s, obj);
+	const char *name;
 	uint64_t off;
 
-	if (obj == SYM_OBJ_KERNEL) {
-		if (!ksyms_count(s->ksyms))
-			return -ENOENT;
-		if (ksyms_lookup(s->ksyms, addr, &name, &module, &off) < 0)
-			*ret = (struct sym_result){ .module = "vmlinux" };
-		else
-			*ret = (struct sym_result){ .name = name, .module = module, .offset = off };
-		return 0;
-	}
-	o = obj_get(s, obj);
 	if (!o)
 		return -ENOENT;
 	o->last_use = ++s->tick;
 	if (o->state == OBJ_IDLE) {
-		if (!o->paths[0])
+		if (!o->paths[0].path)
 			return -ENOENT;
 		if (load_start(s, obj) < 0)
 			return -EAGAIN;
@@ -644,9 +587,37 @@ int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct 
 	return 0;
 }
 
+int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct sym_result *ret)
+{
+	const char *name, *module;
+	uint64_t off;
+	int r;
+
+	if (obj == SYM_OBJ_KERNEL) {
+		if (!ksyms_count(s->ksyms))
+			return -ENOENT;
+		if (ksyms_lookup(s->ksyms, addr, &name, &module, &off) < 0)
+			*ret = (struct sym_result){ .module = "vmlinux" };
+		else
+			*ret = (struct sym_result){ .name = name, .module = module, .offset = off };
+		return 0;
+	}
+	if (!procobj_is_id(obj))
+		return lookup_file(s, obj, addr, ret);
+	r = procobj_resolve(s->procobj, obj, addr, ++s->tick, &obj, &addr);
+	if (r < 0)
+		return r;
+	r = lookup_file(s, obj, addr, ret);
+	/* Without a name the caller prints module+addr, and addr is a raw
+	 * IP here: leave the module out (the caller shows "[unknown]"). */
+	if (r == 0 && !ret->name)
+		ret->module = NULL;
+	return r;
+}
+
 int symbolizer_object_build_id(struct symbolizer *s, uint32_t obj, const uint8_t **ret, size_t *ret_len)
 {
-	struct object *o = obj == SYM_OBJ_KERNEL ? NULL : obj_get(s, obj);
+	struct sym_object *o = obj == SYM_OBJ_KERNEL ? NULL : obj_get(s, obj);
 
 	if (!o || !o->build_id_len)
 		return -ENOENT;
@@ -657,7 +628,7 @@ int symbolizer_object_build_id(struct symbolizer *s, uint32_t obj, const uint8_t
 
 const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj)
 {
-	struct object *o;
+	struct sym_object *o;
 
 	if (obj == SYM_OBJ_KERNEL)
 		return "vmlinux";
@@ -679,27 +650,39 @@ int symbolizer_reload_kernel(struct symbolizer *s)
 
 int symbolizer_fd(struct symbolizer *s)
 {
-	return s->loader ? symloader_fd(s->loader) : -1;
+	return s->no_worker ? -1 : symloader_fd(s->loader);
 }
 
 void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
 {
+	struct procobj_stats ps;
+
+	procobj_get_stats(s->procobj, &ps);
 	*ret = (struct symbolizer_stats){
-		.objects = s->nobjs,
+		.objects = objtab_count(s->objtab),
 		.objects_loaded = s->loaded,
 		.cache_bytes = s->cache_bytes,
 		.evictions = s->evictions,
 		.load_failures = s->load_failures,
 		.pending = s->pending,
-		.objects_full = s->objects_full,
+		.objects_full = objtab_full(s->objtab),
 		.kernel_symbols = ksyms_count(s->ksyms),
 		.maps_reads = s->maps_reads,
+		.identify_failures = s->identify_failures,
+		.bad_offsets = s->bad_offsets,
+		.proc_objects = ps.objects,
+		.proc_pending = ps.pending,
+		.proc_frames = ps.frames,
+		.proc_recycled = ps.recycled,
+		.proc_refused = ps.refused,
+		.identify_pending = s->nreqs,
 	};
 }
 
 int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
+	struct symloader_opts lo;
 	int r;
 
 	if (!s)
@@ -709,28 +692,25 @@ int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 	s->kallsyms = strdup(opts && opts->kallsyms ? opts->kallsyms : "/proc/kallsyms");
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->cache_max = opts && opts->cache_bytes ? opts->cache_bytes : DEFAULT_CACHE_BYTES;
-	s->max_objects = opts && opts->max_objects ? opts->max_objects : DEFAULT_MAX_OBJECTS;
-	if (s->max_objects > MAX_OBJECTS_LIMIT)
-		s->max_objects = MAX_OBJECTS_LIMIT;
-	for (s->nbuckets = 64; s->nbuckets < s->max_objects; s->nbuckets *= 2)
-		;
-	s->bid_buckets = malloc(s->nbuckets * sizeof(uint32_t));
-	s->key_buckets = malloc(s->nbuckets * sizeof(uint32_t));
-	s->files = calloc(FILE_CACHE_SLOTS, sizeof(*s->files));
-	if (!s->procfs || !s->kallsyms || !s->debug_dirs || !s->bid_buckets || !s->key_buckets || !s->files) {
+	if (!s->procfs || !s->kallsyms || !s->debug_dirs) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	memset(s->bid_buckets, 0xff, s->nbuckets * sizeof(uint32_t));
-	memset(s->key_buckets, 0xff, s->nbuckets * sizeof(uint32_t));
 	memset(s->pid_buckets, 0xff, sizeof(s->pid_buckets));
+	r = objtab_new(opts && opts->max_objects ? opts->max_objects : DEFAULT_MAX_OBJECTS, &s->objtab);
+	if (r < 0)
+		goto fail;
+	r = procobj_new(PROC_OBJECTS_MAX, PROC_FRAMES_MAX, &s->procobj);
+	if (r < 0)
+		goto fail;
 	/* Not fatal: kernel frames stay unnamed. */
 	(void)symbolizer_reload_kernel(s);
-	if (!s->no_worker) {
-		r = symloader_new(&s->loader);
-		if (r < 0)
-			goto fail;
-	}
+	lo = (struct symloader_opts){
+		.procfs = s->procfs, .debug_dirs = s->debug_dirs, .threads = !s->no_worker,
+	};
+	r = symloader_new(&lo, &s->loader);
+	if (r < 0)
+		goto fail;
 	*ret = s;
 	return 0;
 fail:
@@ -742,23 +722,12 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return NULL;
-	/* Stop the worker first: a running job reads s->debug_dirs. */
+	/* Stop the workers first: they own their jobs' copies of everything. */
 	s->loader = symloader_free(s->loader);
 	for (size_t i = 0; i < PID_CACHE_MAX; i++)
 		pid_drop_maps(&s->pids[i]);
-	for (size_t i = 0; i < s->nobjs; i++) {
-		struct object *o = &s->objs[i];
-
-		elfsym_free(o->table);
-		free(o->name);
-		free(o->logical_dir);
-		for (size_t k = 0; k < PATHS_PER_OBJECT; k++)
-			free(o->paths[k]);
-	}
-	free(s->objs);
-	free(s->bid_buckets);
-	free(s->key_buckets);
-	free(s->files);
+	s->objtab = objtab_free(s->objtab);
+	procobj_free(s->procobj);
 	ksyms_free(s->ksyms);
 	free(s->procfs);
 	free(s->kallsyms);
@@ -771,7 +740,7 @@ _Static_assert(SYM_BUILD_ID_MAX == ELFSYM_BUILD_ID_MAX, "one build-id bound");
 
 int symbolizer_object_describe(struct symbolizer *s, uint32_t obj, struct sym_object_desc *ret)
 {
-	struct object *o = obj_get(s, obj);
+	struct sym_object *o = obj_get(s, obj);
 	size_t plen = strlen(s->procfs);
 
 	if (!o || !ret)
@@ -783,12 +752,13 @@ int symbolizer_object_describe(struct symbolizer *s, uint32_t obj, struct sym_ob
 	ret->dev = o->key.dev;
 	ret->ino = o->key.ino;
 	ret->mtime_ns = o->key.mtime_ns;
-	/* a plain path outlives the process; /proc/PID/... ones do not */
-	for (size_t i = 0; i < PATHS_PER_OBJECT; i++) {
-		const char *p = o->paths[i];
+	/* a host path outlives the process; /proc/PID/... places do not */
+	for (size_t i = 0; i < OBJTAB_PATHS; i++) {
+		const struct symloader_cand *c = &o->paths[i];
 
-		if (p && p[0] == '/' && !(strncmp(p, s->procfs, plen) == 0 && p[plen] == '/')) {
-			ret->path = p;
+		if (c->path && !c->root && !c->magic && c->path[0] == '/' &&
+		    !(strncmp(c->path, s->procfs, plen) == 0 && c->path[plen] == '/')) {
+			ret->path = c->path;
 			break;
 		}
 	}
@@ -802,15 +772,15 @@ uint32_t symbolizer_object_restore(struct symbolizer *s, const struct sym_object
 	if (!s || !d)
 		return SYM_OBJ_UNKNOWN;
 	if (d->build_id_len > 0 && d->build_id_len <= ELFSYM_BUILD_ID_MAX) {
-		oid = obj_by_build_id(s, d->build_id, d->build_id_len);
+		oid = objtab_by_build_id(s->objtab, d->build_id, d->build_id_len);
 	} else if (d->has_key) {
 		struct symloader_key k = { .dev = d->dev, .ino = d->ino, .mtime_ns = d->mtime_ns };
 
-		oid = obj_by_key(s, &k);
+		oid = objtab_by_key(s->objtab, &k);
 	} else {
 		return SYM_OBJ_UNKNOWN;
 	}
 	if (oid != SYM_OBJ_UNKNOWN && d->path && d->path[0] == '/')
-		obj_add_path(s, oid, d->path, d->path);
+		objtab_add_path(s->objtab, oid, &(struct symloader_cand){ .path = (char *)d->path }, d->path);
 	return oid;
 }

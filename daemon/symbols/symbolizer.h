@@ -3,14 +3,18 @@
  *
  * Every user frame is reduced, at drain time, to (object, file offset):
  * an object is an ELF file identified by its GNU build-id (or, lacking one,
- * by device/inode and path). Names are looked up later, process-free, so a
+ * by device/inode/mtime). Names are looked up later, process-free, so a
  * process that lived 50 ms is still symbolized after it has gone.
  * Kernel frames use object SYM_OBJ_KERNEL and the raw kernel address.
  *
- * ELF symbol tables are parsed by a worker thread; lookups on the main thread
- * never block on file I/O: while an object's table is loading, lookup returns
- * -EAGAIN and the caller renders "module+0xoffset". All mutation of shared
- * tables happens in symbolizer_poll(), on the main thread. */
+ * No function here opens or reads a file on the caller's thread (other
+ * than kallsyms in symbolizer_new/reload_kernel): /proc/PID/maps reads,
+ * file identification and ELF parsing all run on the worker threads of
+ * symloader.c, and symbolizer_poll() installs their results. A raw-IP
+ * frame drained before its process's maps have been read gets a
+ * *process object* (symbolizer_object_is_process()) and the raw IP; it is
+ * bound to its file object and offset when the read comes back (see
+ * symbolizer_frame_resolve()). */
 #ifndef PROFD_SYMBOLIZER_H
 #define PROFD_SYMBOLIZER_H
 
@@ -19,6 +23,10 @@
 
 #define SYM_OBJ_KERNEL 0u         /* kernel (and modules): addr is a kernel IP */
 #define SYM_OBJ_UNKNOWN 0xffffffffu /* unresolvable user IP: addr is the raw IP */
+/* No file is larger than this: a build-id frame's offset at or past it
+ * (or past its file's size, once known) cannot be real. The kernel
+ * computes offsets for IPs below their VMA as huge wrapped values. */
+#define SYM_MAX_FILE_OFFSET (1ull << 47)
 
 struct symbolizer;
 
@@ -28,7 +36,8 @@ struct symbolizer_opts {
 	const char *debug_dirs;  /* ':'-separated, default "/usr/lib/debug" */
 	size_t cache_bytes;      /* bound on memory held by loaded symbol tables */
 	size_t max_objects;      /* bound on objects known (build-id/path records) */
-	int no_worker;           /* 1: load tables synchronously (unit tests) */
+	int no_worker;           /* 1: no threads: maps reads, identification and
+				  * loads run inline, answered at once (unit tests) */
 };
 
 struct symbolizer_stats {
@@ -36,11 +45,19 @@ struct symbolizer_stats {
 	uint64_t objects_loaded; /* objects whose symbol table is in memory */
 	uint64_t cache_bytes;    /* bytes held by loaded tables */
 	uint64_t evictions;      /* tables evicted to respect cache_bytes */
-	uint64_t load_failures;  /* files that could not be opened/parsed */
+	uint64_t load_failures;  /* symbol tables that could not be loaded (open, parse, bounds) */
 	uint64_t pending;        /* loads queued or running */
 	uint64_t objects_full;   /* objects refused: max_objects reached */
 	uint64_t kernel_symbols; /* kallsyms entries loaded */
-	uint64_t maps_reads;     /* /proc/PID/maps parses */
+	uint64_t maps_reads;     /* /proc/PID/maps reads submitted */
+	uint64_t identify_failures; /* code files / exec'd paths that could not be identified */
+	uint64_t bad_offsets;    /* frames refused: file offset outside their file */
+	uint64_t proc_objects;   /* process objects (frames drained before their maps were read) */
+	uint64_t proc_pending;   /* of them, awaiting their maps read */
+	uint64_t proc_frames;    /* frames recorded under process objects */
+	uint64_t proc_recycled;  /* process objects recycled to stay within bounds */
+	uint64_t proc_refused;   /* frames left unknown: process-object bounds reached */
+	uint64_t identify_pending; /* maps reads / exec identifications queued or running */
 };
 
 struct sym_result {
@@ -69,24 +86,48 @@ int symbolizer_reload_kernel(struct symbolizer *s);
  * Finds or creates the record; the file is located later (see note_*).
  * Returns the id, or SYM_OBJ_UNKNOWN when max_objects is reached. */
 uint32_t symbolizer_object_by_build_id(struct symbolizer *s, const uint8_t *build_id, size_t len);
+/* The same for a build-id frame at file offset off: SYM_OBJ_UNKNOWN
+ * (counted in bad_offsets) when off cannot lie in the file (>= its size
+ * when known, else >= SYM_MAX_FILE_OFFSET). Use this at drain time. */
+uint32_t symbolizer_build_id_frame(struct symbolizer *s, const uint8_t *build_id, size_t len, uint64_t off);
 
-/* Resolve a raw user IP of live process pid via its /proc/PID/maps
- * (cached per pid, re-read on a miss). On success returns the object id
- * and sets *ret_offset to the file offset; SYM_OBJ_UNKNOWN if the address
- * is in no file-backed mapping or the process is gone. */
+/* Resolve a raw user IP of live process pid through its code mappings.
+ * Never reads a file here: the mappings come from /proc/PID/maps reads
+ * done on the worker (requested here when the pid has none, or on a miss
+ * at most every 50 ms). Returns
+ *  - a file object, *ret_offset = file offset: the IP lies in a code
+ *    mapping already identified;
+ *  - a process object, *ret_offset = ip: a maps read is under way; the
+ *    frame is bound when it comes back (symbolizer_frame_resolve());
+ *  - SYM_OBJ_UNKNOWN: in no code mapping, its file could not be
+ *    identified, the offset lies outside the file (bad_offsets), or a
+ *    bound was reached. */
 uint32_t symbolizer_object_for_ip(struct symbolizer *s, uint32_t pid, uint64_t ip, uint64_t *ret_offset);
 
-/* Learn where files live: after an exec (path as the kernel gave it,
- * opened through /proc/PID/root when the process is alive) and from a
- * live process's mappings (every file-backed mapping is indexed by its
- * build-id, so build-id frames of short-lived processes find their file). */
+/* Learn where files live, on the worker: after an exec (the path as the
+ * kernel gave it, resolved only inside /proc/PID/root: a process already
+ * gone teaches nothing), and from a live process's code mappings (indexed
+ * by build-id, so build-id frames of short-lived processes find their
+ * file). Both return at once; the answers arrive through symbolizer_poll(). */
 void symbolizer_note_exec(struct symbolizer *s, uint32_t pid, const char *path);
 void symbolizer_note_process(struct symbolizer *s, uint32_t pid);
 /* Forget per-pid caches (process exited). */
 void symbolizer_forget_pid(struct symbolizer *s, uint32_t pid);
 
+/* 1 for a process object (see symbolizer_object_for_ip()). */
+int symbolizer_object_is_process(uint32_t obj);
+/* The file object and file offset behind frame (obj, addr): for a process
+ * object, its binding; any other frame is returned as it is. 0, -EAGAIN
+ * (not bound yet), -ENOENT (never will be: the IP lay in no code mapping,
+ * the process was gone, or the binding was recycled). Renderers call this
+ * before printing "module+0xoffset", so that no raw IP is printed as an
+ * offset. */
+int symbolizer_frame_resolve(struct symbolizer *s, uint32_t obj, uint64_t addr, uint32_t *ret_obj,
+			     uint64_t *ret_addr);
+
 /* Name for (object, addr). addr: file offset for user objects, kernel IP
- * for SYM_OBJ_KERNEL, raw IP for SYM_OBJ_UNKNOWN.
+ * for SYM_OBJ_KERNEL, raw IP for SYM_OBJ_UNKNOWN and process objects (for
+ * those, module is set only with a name: their own name is "[unknown]").
  * Returns 0 and fills *ret (name may be NULL when the address is covered by
  * no symbol: render "module+0xoffset"), -EAGAIN while the object's table is
  * being loaded (loading is queued by this call), -ENOENT when the object

@@ -12,10 +12,13 @@
 #include <linux/types.h>
 #endif
 
-/* Stack depth limits per sample. 64 frames covers virtually all real stacks;
- * deeper ones are cut at the leaf side's limit and flagged. */
+/* Stack depth limits per sample. Kernel stacks and the build-id fallback
+ * (bpf_get_stack) keep 64 frames; stacks unwound with the CFI tables go up
+ * to the configured max_user_frames (<= PROFD_UNW_MAX_FRAMES). Deeper
+ * stacks are cut on the root side and flagged (PROFD_SF_UCUT). */
 #define PROFD_MAX_KSTACK 64
-#define PROFD_MAX_USTACK 64
+#define PROFD_MAX_USTACK_BUILD_ID 64
+#define PROFD_MAX_USTACK 512 /* = PROFD_UNW_MAX_FRAMES: any format */
 #define PROFD_COMM_LEN 16
 #define PROFD_BUILD_ID_SIZE 20
 #define PROFD_PATH_LEN 256
@@ -29,6 +32,14 @@
 #define PROFD_SF_KSTACK_ERR (1u << 0) /* bpf_get_stack(kernel) failed */
 #define PROFD_SF_USTACK_ERR (1u << 1) /* bpf_get_stack(user) failed    */
 #define PROFD_SF_KTHREAD (1u << 2)    /* task has no mm: kernel thread */
+#define PROFD_SF_UNWOUND (1u << 3)    /* user frames are profd_uframe (profd/unwind.h),
+				       * unwound with the CFI tables; else build-id frames */
+#define PROFD_SF_UCUT (1u << 4)       /* user stack cut at max_user_frames */
+#define PROFD_SF_UNW_NOPROC (1u << 5) /* no mapping table for the process: build-id
+				       * fallback used, user space should read its maps */
+#define PROFD_SF_UNW_MISS (1u << 6)   /* a pc in no known mapping: maps changed */
+#define PROFD_SF_UNW_BUILDING (1u << 7) /* a frame in an object whose table is being
+				       * built: user space installs finished builds */
 
 /* One user frame as the kernel reports it with BPF_F_USER_BUILD_ID; same
  * layout as struct bpf_stack_build_id (status, build_id, offset|ip). */
@@ -42,8 +53,8 @@ struct profd_ustack_frame {
 };
 
 /* A CPU sample. Variable length: the fixed header is followed by kdepth
- * kernel IPs (__u64, leaf first) and then udepth profd_ustack_frame (leaf
- * first). */
+ * kernel IPs (__u64, leaf first) and then udepth user frames (leaf first):
+ * profd_uframe with PROFD_SF_UNWOUND, else profd_ustack_frame. */
 struct profd_sample {
 	__u32 kind;       /* PROFD_REC_SAMPLE */
 	__u32 tgid;       /* process id */
@@ -56,7 +67,8 @@ struct profd_sample {
 	__u32 flags;      /* PROFD_SF_* */
 	char comm[PROFD_COMM_LEN]; /* group leader's comm */
 	__u32 uid;        /* real uid of the sampled thread */
-	__u32 reserved;
+	__u8 ustop;       /* PROFD_USTOP_*: why the table unwind stopped */
+	__u8 reserved[3];
 };
 
 /* Exec and exit of a whole process (thread-group leader). */

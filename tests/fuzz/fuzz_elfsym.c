@@ -91,7 +91,7 @@ static void check_debug_search(struct elfsym *e, const uint8_t *data, size_t siz
 		FUZZ_CHECK(!strchr(link, '/') && strcmp(link, ".") && strcmp(link, ".."));
 		snprintf(path, sizeof(path), "%s/%s", dir, link);
 		if (write_file(path, data, size) == 0) {
-			(void)elfsym_load_debug(e, "/nonexistent", dir, "/usr/bin");
+			(void)elfsym_load_debug(e, "/nonexistent", NULL, dir, "/usr/bin");
 			unlink(path);
 		}
 	}
@@ -108,7 +108,7 @@ static void check_debug_search(struct elfsym *e, const uint8_t *data, size_t siz
 		mkdir(sub, 0700);
 		snprintf(path, sizeof(path), "%s/%s.debug", sub, hex + 2);
 		if (write_file(path, data, size) == 0) {
-			(void)elfsym_load_debug(e, dir, NULL, NULL);
+			(void)elfsym_load_debug(e, dir, NULL, NULL, NULL);
 			unlink(path);
 		}
 		rmdir(sub);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Fuzz target: the /proc readers of proctable (stat, status, cmdline, exe).
- * proctable has no buffer parser, so each input becomes a fixture procfs
- * tree ROOT/4242/{stat,status,cmdline,exe} that a fresh table reads.
+/* Fuzz target: a process's identity from /proc (stat, status, cmdline,
+ * exe) as the collector reads it for the process table, and the table
+ * taking it. Each input becomes a fixture procfs tree
+ * ROOT/4242/{stat,status,cmdline,exe}: a table entry wants its identity,
+ * an inline collector round reads it, the snapshot is applied.
  * Input: the four contents separated by "\n@@\n" (missing ones are absent
  * files; exe is a symlink target). */
 #include "fuzz_util.h"
 
+#include "collect/collector.h"
 #include "store/proctable.h"
 
 #include <errno.h>
@@ -104,12 +107,19 @@ static int check_info(const struct proc_info *p, void *ctx)
 	return 0;
 }
 
+static void on_want(void *ctx, const struct proctable_want *w)
+{
+	collector_want(ctx, w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *part[4] = { 0 }, *p = data, *end = data + size;
 	size_t len[4] = { 0 }, nparts = 0;
 	struct proctable_stats st;
 	struct proctable *t = NULL;
+	struct collector *c = NULL;
+	struct res_snapshot *s;
 	uint64_t ticks, start_ns, hz = (uint64_t)sysconf(_SC_CLK_TCK);
 	uint32_t id;
 
@@ -134,18 +144,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	start_ns = ticks > UINT64_MAX / (1000000000ull / hz) ? 0 : ticks * (1000000000ull / hz);
 
 	FUZZ_CHECK(proctable_new(root, 4, &t) == 0);
+	FUZZ_CHECK(collector_new(&(struct collector_opts){ .procfs = root, .nvml_path = "", .tick_ns = 1000000000ull,
+							  .max_procs = 4 }, &c) == 0);
+	proctable_set_want_fn(t, on_want, c);
 	id = proctable_get(t, PID, start_ns, "fuzz", 1000);
 	FUZZ_CHECK(id != PROC_ID_NONE);
+	/* exec wants cmdline and exe again */
+	proctable_note_exec(t, PID, start_ns, 1, "fuzz-exec", "/usr/bin/fuzz", 2000);
+	collector_request(c, 3000, 2999, NULL, 0);
+	while ((s = collector_take(c))) {
+		for (uint32_t i = 0; i < s->nprocs; i++) {
+			struct snap_proc *r = &s->procs[i];
+			struct snap_extra *x = r->extra ? &s->extras[r->extra - 1] : NULL;
+
+			FUZZ_CHECK(r->pid == PID);
+			if (r->flags & SNAP_GONE)
+				proctable_note_gone(t, r->pid, r->start_ns, 3000);
+			else if (x && (r->flags & SNAP_IDENT))
+				proctable_set_identity(t, r->pid, r->start_ns, &x->id, x->want_flags);
+			else if (x && (r->flags & SNAP_FOUND))
+				proctable_add(t, r->pid, r->start_ns, &x->id, 3000);
+		}
+		collector_release(c, s);
+	}
 	if (proctable_info(t, id))
 		check_info(proctable_info(t, id), NULL);
-	/* exec re-reads cmdline; reap re-reads stat. */
-	proctable_note_exec(t, PID, start_ns, 1, "fuzz-exec", "/usr/bin/fuzz", 2000);
-	proctable_reap(t, 3000);
 	(void)proctable_find_tgid(t, PID);
 	proctable_foreach(t, check_info, NULL);
 	proctable_get_stats(t, &st);
 	proctable_note_exit(t, PID, start_ns, 0, 4000);
 	(void)proctable_gc(t, 5000);
+	collector_free(c);
 	proctable_free(t);
 	return 0;
 }

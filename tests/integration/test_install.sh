@@ -93,5 +93,15 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 		fail=1
 	fi
 fi
+# profd.conf(5) documents every key of the configuration table
+src=$(cd "$(dirname "$0")/../.." && pwd)
+missing=$(comm -23 <("$build/daemon/profd" --config /dev/null --print-config 2>/dev/null | sed -n 's/^\([a-z_]*\) =.*/\1/p' | sort -u) \
+	<(grep -oE '^\*[a-z_]+\*' "$src/man/profd.conf.5.scd" | tr -d '*' | sort -u))
+if [ -n "$missing" ]; then
+	echo "FAIL: profd.conf(5) lacks the keys: $missing"
+	fail=1
+else
+	echo "ok: profd.conf(5) has every key of profd --print-config"
+fi
 [ $fail -eq 0 ] && echo PASS || echo FAIL
 exit $fail

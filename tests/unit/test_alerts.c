@@ -145,7 +145,7 @@ static void world_new(struct world *wd)
 			 0);
 	assert_int_equal(resources_new(&(struct resources_opts){ .procs = wd->pt, .win = wd->w, .procfs = root,
 								      .nvml_path = "", .tick_ns = S, .max_procs = 64,
-								      .no_kstats = 1 },
+								      .no_kstats = 1, .inline_collect = 1 },
 				       &wd->res),
 			 0);
 	wd->hot = stacks_intern(wd->st, hot, 2, 0, T0);
@@ -196,6 +196,7 @@ static void tick(struct world *wd, int burner_alive)
 		window_add(wd->w, boundary - 1, b->id, wd->warm, 30);
 	}
 	resources_tick(wd->res, now, boundary - 1);
+	resources_apply(wd->res);
 	window_tick(wd->w, now);
 	wd->src.prof.data_until_ns = boundary;
 	alerts_tick(wd->a, &wd->src, now);
@@ -316,7 +317,13 @@ static void test_end_to_end(void **state)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s/100'", root);
 		assert_int_equal(system(cmd), 0);
 	}
-	proctable_reap(wd.pt, T0 + (wd.k + 1) * S);
+	/* its exit event, as the lifecycle BPF program reports it */
+	{
+		const struct proc_info *b = proctable_find_tgid(wd.pt, 100);
+
+		assert_non_null(b);
+		proctable_note_exit(wd.pt, 100, b->start_ns, 0, T0 + (wd.k + 1) * S);
+	}
 	tick(&wd, 0);
 	assert_string_equal(state_of(&wd, "cpu", 100, NULL), "none");
 	assert_string_equal(state_of(&wd, "ufds", 0, NULL), "none"); /* its only process left */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -236,8 +237,8 @@ static void test_debug_files(void **state)
 	e = load("prog_bid");
 	assert_false(elfsym_sources(e) & ELFSYM_SRC_SYMTAB);
 	snprintf(dbg, sizeof(dbg), "/nonexistent:%s/dbg", dir);
-	assert_int_equal(elfsym_load_debug(e, "/nonexistent", NULL, NULL), -ENOENT);
-	assert_int_equal(elfsym_load_debug(e, dbg, NULL, NULL), 0);
+	assert_int_equal(elfsym_load_debug(e, "/nonexistent", NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(elfsym_load_debug(e, dbg, NULL, NULL, NULL), 0);
 	assert_true(elfsym_sources(e) & ELFSYM_SRC_DEBUGFILE);
 	expect_name(e, "prog_bid.orig", "beta_local", 0);
 	expect_name(e, "prog_bid.orig", "main", 0);
@@ -251,14 +252,14 @@ static void test_debug_files(void **state)
 	e = load("ln/prog_ln");
 	assert_string_equal(elfsym_debuglink(e), "prog_ln.dbg");
 	snprintf(p, sizeof(p), "%s/ln", dir);
-	assert_int_equal(elfsym_load_debug(e, "/nonexistent", p, "/usr/bin"), 0);
+	assert_int_equal(elfsym_load_debug(e, "/nonexistent", NULL, p, "/usr/bin"), 0);
 	expect_name(e, "prog_ln.orig", "beta_local", 0);
 	elfsym_free(e);
 
 	/* the same link with a changed debug file: CRC mismatch, refused */
 	assert_int_equal(symtest_sh("cd '%s/ln' && printf x >> prog_ln.dbg", dir), 0);
 	e = load("ln/prog_ln");
-	assert_int_equal(elfsym_load_debug(e, NULL, p, NULL), -ENOENT);
+	assert_int_equal(elfsym_load_debug(e, NULL, NULL, p, NULL), -ENOENT);
 	elfsym_free(e);
 }
 
@@ -419,6 +420,251 @@ static void test_malformed(void **state)
 	free(img);
 }
 
+
+/* ---- hostile sizes: sparse files that claim GiB-sized sections ---- */
+
+#define GIB (1ull << 30)
+
+/* Write img as dir/name, then extend it (sparse) to total bytes. */
+static void write_sparse(const char *name, const void *img, size_t len, uint64_t total)
+{
+	char path[4096];
+	int fd;
+
+	path_of(path, sizeof(path), name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, img, len), (ssize_t)len);
+	assert_int_equal(ftruncate(fd, (off_t)total), 0);
+	close(fd);
+}
+
+static int open_fixture(const char *name)
+{
+	char path[4096];
+	int fd;
+
+	path_of(path, sizeof(path), name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* elfsym_load_path() of dir/name, for the error; the table is freed. */
+static int load_err(const char *name, struct elfsym **e)
+{
+	char path[4096];
+	int r;
+
+	path_of(path, sizeof(path), name);
+	r = elfsym_load_path(path, e);
+	if (r == 0)
+		*e = elfsym_free(*e);
+	return r;
+}
+
+/* Peak RSS of this process, KiB. */
+static long max_rss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* A loaded table must not have cost more than this much peak memory. */
+#define HOSTILE_RSS_KIB (64 * 1024)
+
+static void test_hostile_notes(void **state)
+{
+	uint8_t id[ELFSYM_BUILD_ID_MAX], want[ELFSYM_BUILD_ID_MAX];
+	unsigned char *img, *copy;
+	struct elfsym *e;
+	const char *names[] = { ".interp", ".note.gnu.property", ".dynsym", ".dynstr", ".gnu.hash" };
+	size_t len;
+	long rss;
+	int fd, n;
+
+	(void)state;
+	rss = max_rss_kib();
+	/* No build-id, and a 4 GiB note section: nothing read past 64 KiB. */
+	img = read_file("prog_noid", &len);
+	copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, img, len);
+	find_shdr(copy, len, ".comment")->sh_type = SHT_NOTE;
+	find_shdr(copy, len, ".comment")->sh_offset = 6 * GIB;
+	find_shdr(copy, len, ".comment")->sh_size = 4 * GIB;
+	write_sparse("huge_note", copy, len, 10 * GIB);
+	fd = open_fixture("huge_note");
+	assert_int_equal(elfsym_read_build_id_fd(fd, id), -ENODATA);
+	close(fd);
+	e = load("huge_note");
+	expect_name(e, "prog_noid", "gamma_func", 0);
+	elfsym_free(e);
+	free(copy);
+	free(img);
+
+	/* A big junk note section before the real build-id note: the junk
+	 * costs 64 KiB of the budget, the build-id is still found. */
+	fd = open_fixture("prog_pie");
+	assert_int_equal(elfsym_read_build_id_fd(fd, want), 20);
+	close(fd);
+	img = read_file("prog_pie", &len);
+	copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, img, len);
+	find_shdr(copy, len, ".interp")->sh_type = SHT_NOTE;
+	find_shdr(copy, len, ".interp")->sh_offset = 2 * GIB;
+	find_shdr(copy, len, ".interp")->sh_size = 2 * GIB;
+	write_sparse("junk_note", copy, len, 5 * GIB);
+	fd = open_fixture("junk_note");
+	n = elfsym_read_build_id_fd(fd, id);
+	close(fd);
+	assert_int_equal(n, 20);
+	assert_memory_equal(id, want, 20);
+
+	/* Five of them, before the build-id (its header moved to the
+	 * .comment slot; libelf never sees this file): the notes budget
+	 * (256 KiB) is spent first, and the reader gives up rather than
+	 * read on. */
+	memcpy(copy, img, len);
+	*find_shdr(copy, len, ".comment") = *find_shdr(copy, len, ".note.gnu.build-id");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		Elf64_Shdr *sh = find_shdr(copy, len, names[i]);
+
+		sh->sh_type = SHT_NOTE;
+		sh->sh_offset = GIB * (i + 1);
+		sh->sh_size = GIB;
+	}
+	{
+		Elf64_Ehdr *eh = (Elf64_Ehdr *)copy;
+		Elf64_Shdr *bid = find_shdr(copy, len, ".note.gnu.build-id");
+		Elf64_Phdr *ph = (Elf64_Phdr *)(copy + eh->e_phoff);
+
+		bid->sh_type = SHT_NOTE;
+		bid->sh_offset = 6 * GIB;
+		bid->sh_size = GIB;
+		/* ... and the PT_NOTE headers point at junk as well */
+		for (size_t i = 0; i < eh->e_phnum; i++)
+			if (ph[i].p_type == PT_NOTE) {
+				ph[i].p_offset = 7 * GIB;
+				ph[i].p_filesz = GIB;
+			}
+	}
+	write_sparse("notes_late", copy, len, 9 * GIB);
+	/* the same, without the junk: found */
+	{
+		unsigned char *c2 = malloc(len);
+
+		assert_non_null(c2);
+		memcpy(c2, img, len);
+		*find_shdr(c2, len, ".comment") = *find_shdr(c2, len, ".note.gnu.build-id");
+		write_sparse("notes_late_ok", c2, len, len);
+		free(c2);
+		fd = open_fixture("notes_late_ok");
+		assert_int_equal(elfsym_read_build_id_fd(fd, id), 20);
+		close(fd);
+	}
+	fd = open_fixture("notes_late");
+	assert_int_equal(elfsym_read_build_id_fd(fd, id), -ENODATA);
+	close(fd);
+	free(copy);
+	free(img);
+	assert_true(max_rss_kib() - rss < HOSTILE_RSS_KIB);
+}
+
+static void test_hostile_sections(void **state)
+{
+	unsigned char *img, *copy;
+	struct elfsym *e = NULL;
+	Elf64_Ehdr *eh;
+	Elf64_Shdr *sh;
+	size_t len;
+	long rss;
+	int fd;
+
+	(void)state;
+	rss = max_rss_kib();
+	img = read_file("prog_pie", &len);
+	copy = malloc(len);
+	assert_non_null(copy);
+
+	/* .symtab of 3 GiB (a sparse file makes it "fit"): refused before
+	 * anything is read. */
+	memcpy(copy, img, len);
+	sh = find_shdr(copy, len, ".symtab");
+	sh->sh_offset = 4 * GIB;
+	sh->sh_size = 3 * GIB;
+	write_sparse("huge_symtab", copy, len, 8 * GIB);
+	assert_int_equal(load_err("huge_symtab", &e), -EFBIG);
+
+	/* .strtab of 1 GiB */
+	memcpy(copy, img, len);
+	sh = find_shdr(copy, len, ".strtab");
+	sh->sh_offset = 4 * GIB;
+	sh->sh_size = GIB;
+	write_sparse("huge_strtab", copy, len, 6 * GIB);
+	assert_int_equal(load_err("huge_strtab", &e), -EFBIG);
+
+	/* Section names of 1 GiB: names are ignored, symbols still load. */
+	memcpy(copy, img, len);
+	eh = (Elf64_Ehdr *)copy;
+	sh = (Elf64_Shdr *)(copy + eh->e_shoff) + eh->e_shstrndx;
+	sh->sh_offset = 4 * GIB;
+	sh->sh_size = GIB;
+	write_sparse("huge_shstrtab", copy, len, 6 * GIB);
+	e = load("huge_shstrtab");
+	expect_name(e, "prog_pie", "beta_local", 0);
+	elfsym_free(e);
+
+	/* Extended numbering claiming 16 Mi sections (section 0's sh_size):
+	 * refused before libelf allocates a table for them. */
+	memcpy(copy, img, len);
+	eh = (Elf64_Ehdr *)copy;
+	eh->e_shnum = 0;
+	((Elf64_Shdr *)(copy + eh->e_shoff))->sh_size = 16u << 20;
+	write_sparse("many_sections", copy, len, 2 * GIB);
+	assert_int_equal(load_err("many_sections", &e), -EFBIG);
+	fd = open_fixture("many_sections");
+	{
+		uint8_t id[ELFSYM_BUILD_ID_MAX];
+
+		assert_int_equal(elfsym_read_build_id_fd(fd, id), -EFBIG);
+	}
+	close(fd);
+	/* ... and as many program headers (PN_XNUM, count in sh_info) */
+	memcpy(copy, img, len);
+	eh = (Elf64_Ehdr *)copy;
+	eh->e_phnum = PN_XNUM;
+	((Elf64_Shdr *)(copy + eh->e_shoff))->sh_info = 1u << 24;
+	write_sparse("many_phdrs", copy, len, 2 * GIB);
+	assert_int_equal(load_err("many_phdrs", &e), -EFBIG);
+
+	free(copy);
+	free(img);
+
+	/* A 1 GiB .gnu_debuglink is not read (nor trusted). */
+	if (have_binutils) {
+		assert_int_equal(symtest_sh("set -e; cd '%s'; cp prog_noid dl_prog; cp prog_noid dl_prog.dbg;"
+					    "objcopy --add-gnu-debuglink=dl_prog.dbg dl_prog", dir), 0);
+		e = load("dl_prog");
+		assert_string_equal(elfsym_debuglink(e), "dl_prog.dbg");
+		elfsym_free(e);
+		img = read_file("dl_prog", &len);
+		sh = find_shdr(img, len, ".gnu_debuglink");
+		sh->sh_offset = 4 * GIB;
+		sh->sh_size = GIB;
+		write_sparse("huge_debuglink", img, len, 6 * GIB);
+		e = load("huge_debuglink");
+		assert_null(elfsym_debuglink(e));
+		expect_name(e, "prog_noid", "alpha_func", 0);
+		elfsym_free(e);
+		free(img);
+	}
+	assert_true(max_rss_kib() - rss < HOSTILE_RSS_KIB);
+}
+
 /* Random byte flips: any result is fine except a crash (run under ASan). */
 static void test_fuzz(void **state)
 {
@@ -470,6 +716,8 @@ int main(void)
 		cmocka_unit_test(test_debug_files),
 		cmocka_unit_test(test_no_build_id),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_hostile_notes),
+		cmocka_unit_test(test_hostile_sections),
 		cmocka_unit_test(test_fuzz),
 	};
 

@@ -189,7 +189,7 @@ static void test_unit_and_host(void **state)
 	sys.mem_ok = 1;
 	sys.mem.total = 1000;
 	sys.mem.available = 250;
-	metrics_host_compute(&sys, NULL, NULL, &h);
+	metrics_host_compute(&sys, NULL, NULL, 0, &h);
 	assert_true(isnan(h.gpu_mem_pct));
 	assert_true(h.cpu_pct == 12);
 	assert_true(fabs(h.mem_used_pct - 75.0) < 1e-9);
@@ -197,7 +197,7 @@ static void test_unit_and_host(void **state)
 	memset(&wa, 0, sizeof(wa));
 	wa.sum[WC_CPU_NS] = 1;
 	wa.sum[WC_OFFCPU_NS] = 4;
-	metrics_host_compute(&sys, &wa, NULL, &h);
+	metrics_host_compute(&sys, &wa, NULL, 0, &h);
 	assert_true(fabs(h.cpu_pct - 25.0) < 1e-9);
 }
 

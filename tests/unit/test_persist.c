@@ -104,6 +104,10 @@ static void fill(struct world *w)
 	assert_int_not_equal(obj_b, SYM_OBJ_UNKNOWN);
 	assert_int_not_equal(obj_k, SYM_OBJ_UNKNOWN);
 	me = proctable_get(w->procs, (uint32_t)getpid(), self_start_ns(), "test_persist", T0);
+	/* what the collector would read from /proc */
+	assert_int_equal(proctable_set_identity(w->procs, (uint32_t)getpid(), self_start_ns(), &(struct proc_identity){
+		.comm = "test_persist", .ppid = 1, .uid = 1234, .cmdline = strdup("test_persist --round-trip"),
+		.exe = strdup("/usr/libexec/test_persist") }, 0), 0);
 	proctable_note_exec(w->procs, FAKE_TGID, 5 * SEC, 1, "gone", "/usr/bin/gone", T0);
 	dead = proctable_get(w->procs, FAKE_TGID, 5 * SEC, "gone", T0);
 	proctable_set_uid(w->procs, dead, 4242);
@@ -341,7 +345,10 @@ static void test_round_trip(void **state)
 		pi = proctable_find_tgid(b.procs, (uint32_t)getpid());
 		assert_non_null(pi);
 		assert_int_equal(pi->exit_ns, 0);
-		assert_non_null(pi->cmdline);
+		/* the saved identity, until the collector reads /proc again */
+		assert_string_equal(pi->cmdline, "test_persist --round-trip");
+		assert_string_equal(pi->exe, "/usr/libexec/test_persist");
+		assert_int_equal(pi->uid, 1234);
 	}
 	world_free(&a);
 	world_free(&b);

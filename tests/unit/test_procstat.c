@@ -221,8 +221,10 @@ static void test_status(void **state)
 	(void)state;
 	buf = load("status_basic", &n);
 	memset(&ps, 0, sizeof(ps));
-	assert_int_equal(procstat_parse_status(buf, n, &ps), 8);
+	assert_int_equal(procstat_parse_status(buf, n, &ps), 9);
 	free(buf);
+	assert_true(ps.valid & PROCSTAT_UID);
+	assert_int_equal(ps.uid, 0);
 	assert_int_equal(ps.rss_bytes, 10240 * KIB);
 	assert_int_equal(ps.rss_anon_bytes, 8192 * KIB);
 	assert_int_equal(ps.rss_file_bytes, 2000 * KIB);
@@ -235,12 +237,12 @@ static void test_status(void **state)
 
 	/* A kernel thread has no mm: no Vm or Rss lines. */
 	parse_file("status_kthread", procstat_parse_status, &ps);
-	assert_int_equal(ps.valid, PROCSTAT_THREADS | PROCSTAT_VCTXSW | PROCSTAT_NVCTXSW);
+	assert_int_equal(ps.valid, PROCSTAT_THREADS | PROCSTAT_VCTXSW | PROCSTAT_NVCTXSW | PROCSTAT_UID);
 
 	/* Cut inside VmSwap's value: that line and all after it are lost. */
 	parse_file("status_truncated", procstat_parse_status, &ps);
 	assert_int_equal(ps.valid, PROCSTAT_RSS | PROCSTAT_RSS_ANON |
-			 PROCSTAT_RSS_FILE | PROCSTAT_RSS_SHMEM);
+			 PROCSTAT_RSS_FILE | PROCSTAT_RSS_SHMEM | PROCSTAT_UID);
 	assert_int_equal(ps.errors, 1);
 
 	parse_file("status_garbage", procstat_parse_status, &ps);
@@ -257,6 +259,21 @@ static void test_status(void **state)
 	assert_int_equal(procstat_parse_status("", 0, &ps), 0);
 	assert_int_equal(procstat_parse_status("VmRSS:\n:\n\n::::", 15, &ps), 0);
 	assert_int_equal(ps.valid, 0);
+
+	/* Uid: the real one (first of four); malformed or cut: counted */
+	memset(&ps, 0, sizeof(ps));
+	assert_int_equal(procstat_parse_status("Uid:\t33\t34\t33\t33\n", 17, &ps), 1);
+	assert_int_equal(ps.uid, 33);
+	memset(&ps, 0, sizeof(ps));
+	assert_int_equal(procstat_parse_status("Uid:\tnot-a-number\n", 18, &ps), 0);
+	assert_false(ps.valid & PROCSTAT_UID);
+	assert_int_equal(ps.errors, 1);
+	memset(&ps, 0, sizeof(ps));
+	assert_int_equal(procstat_parse_status("Uid:\t4294967296\t0\n", 18, &ps), 0);
+	assert_int_equal(ps.errors, 1);
+	memset(&ps, 0, sizeof(ps));
+	assert_int_equal(procstat_parse_status("Uid:\t12", 7, &ps), 0); /* no newline: may be cut */
+	assert_int_equal(ps.errors, 0);
 }
 
 static void test_io(void **state)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Unit tests for the process table, against fixture /proc trees in
- * $PROFD_FIXTURES/proc (see the pids listed below). */
+/* Unit tests for the process table: keys, identities handed in (the table
+ * reads no /proc: the collector does, see test_resources.c), the want hook,
+ * lifecycle events, collection and bounds. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,33 +17,15 @@
 
 #include "store/proctable.h"
 
-/* Fixture pids:
- * 4101 nginx, uid 33, start 123456 ticks; 4102 comm "(a) b)";
- * 4103 kernel thread (empty cmdline, no exe); 4104 truncated stat;
- * 4105 garbage status; 4106 no exe link; 4107 starttime 999999 (a newer
- * process on a reused pid); 4108 cmdline longer than 4 KiB;
- * 4199 has no directory at all. */
-
-static char procfs[PATH_MAX];
-
 static uint64_t ticks_ns(uint64_t ticks)
 {
 	return ticks * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
 }
 
-static int setup(void **state)
-{
-	const char *fx = getenv("PROFD_FIXTURES");
-
-	(void)state;
-	snprintf(procfs, sizeof(procfs), "%s/proc", fx ? fx : "tests/fixtures");
-	return access(procfs, R_OK) == 0 ? 0 : -1;
-}
-
 static struct proctable *mk(size_t max)
 {
 	struct proctable *t = NULL;
-	assert_int_equal(proctable_new(procfs, max, &t), 0);
+	assert_int_equal(proctable_new(NULL, max, &t), 0);
 
 	assert_non_null(t);
 	return t;
@@ -56,152 +39,144 @@ static struct proctable_stats stats(const struct proctable *t)
 	return st;
 }
 
+/* What the want hook was handed. */
+struct wants {
+	struct proctable_want v[16];
+	int n;
+};
+
+static void on_want(void *ctx, const struct proctable_want *w)
+{
+	struct wants *ws = ctx;
+
+	if (ws->n < 16)
+		ws->v[ws->n] = *w;
+	ws->n++;
+}
+
+static struct proc_identity ident(const char *comm, uint32_t ppid, uint32_t uid, const char *cmdline, const char *exe)
+{
+	struct proc_identity id = { .ppid = ppid, .uid = uid };
+
+	snprintf(id.comm, sizeof(id.comm), "%s", comm);
+	id.cmdline = cmdline ? strdup(cmdline) : NULL;
+	id.exe = exe ? strdup(exe) : NULL;
+	return id;
+}
+
 static void test_normal(void **state)
 {
 	struct proctable *t = mk(100);
 	const struct proc_info *p;
-	uint32_t id;
+	struct wants ws = { 0 };
+	struct proc_identity id;
+	uint32_t i;
 
 	(void)state;
-	id = proctable_get(t, 4101, ticks_ns(123456), "bpfcomm", 1000);
-	assert_true(id >= 16);
-	p = proctable_info(t, id);
+	proctable_set_want_fn(t, on_want, &ws);
+	i = proctable_get(t, 4101, ticks_ns(123456), "bpfcomm", 1000);
+	assert_true(i >= 16);
+	/* a new entry asks for its identity, once */
+	assert_int_equal(ws.n, 1);
+	assert_int_equal(ws.v[0].tgid, 4101);
+	assert_int_equal(ws.v[0].start_ns, ticks_ns(123456));
+	assert_int_equal(ws.v[0].flags, 0);
+	p = proctable_info(t, i);
 	assert_non_null(p);
-	assert_int_equal(p->id, id);
+	assert_int_equal(p->id, i);
 	assert_int_equal(p->tgid, 4101);
 	assert_int_equal(p->start_ns, ticks_ns(123456));
+	/* until the identity arrives: what the sample said */
+	assert_string_equal(p->comm, "bpfcomm");
+	assert_int_equal(p->uid, UINT32_MAX);
+	assert_null(p->cmdline);
+	assert_int_equal(p->first_seen_ns, 1000);
+	assert_int_equal(p->exit_ns, 0);
+	assert_ptr_equal(proctable_lookup(t, 4101, ticks_ns(123456)), p);
+	assert_null(proctable_lookup(t, 4101, ticks_ns(123457)));
+
+	id = ident("nginx", 1, 33, "/usr/sbin/nginx -g daemon off;", "/usr/sbin/nginx");
+	id.read_errors = 2;
+	assert_int_equal(proctable_set_identity(t, 4101, ticks_ns(123456), &id, 0), 0);
+	assert_null(id.cmdline); /* taken over */
+	assert_null(id.exe);
 	assert_string_equal(p->comm, "nginx"); /* /proc beats the event */
-	assert_int_equal(p->uid, 33);          /* real, not effective (34) */
+	assert_int_equal(p->uid, 33);
 	assert_int_equal(p->ppid, 1);
 	assert_string_equal(p->cmdline, "/usr/sbin/nginx -g daemon off;");
 	assert_string_equal(p->exe, "/usr/sbin/nginx");
-	assert_int_equal(p->first_seen_ns, 1000);
-	assert_int_equal(p->exit_ns, 0);
+	assert_int_equal(stats(t).proc_read_errors, 2);
+	assert_int_equal(stats(t).identities, 1);
+	assert_int_equal(stats(t).wants, 1);
 
-	/* the same key is the same entry; last use moves */
-	assert_int_equal(proctable_get(t, 4101, ticks_ns(123456), NULL, 2000), id);
+	/* the same key is the same entry, no new want; last use moves */
+	assert_int_equal(proctable_get(t, 4101, ticks_ns(123456), NULL, 2000), i);
+	assert_int_equal(ws.n, 1);
 	assert_int_equal(p->last_used_ns, 2000);
 	assert_int_equal(p->first_seen_ns, 1000);
 	/* same tgid, another start time: another process */
-	assert_int_not_equal(proctable_get(t, 4101, ticks_ns(123999), "x", 2000), id);
+	assert_int_not_equal(proctable_get(t, 4101, ticks_ns(123999), "x", 2000), i);
+	assert_int_equal(ws.n, 2);
 	assert_int_equal(stats(t).procs, 2);
-	assert_int_equal(stats(t).proc_read_errors, 0);
+	/* the newest process of a tgid */
+	assert_int_equal(proctable_find_tgid(t, 4101)->start_ns, ticks_ns(123999));
+	assert_null(proctable_find_tgid(t, 4242));
+	/* an identity for an entry not held */
+	id = ident("x", 1, 1, "x", NULL);
+	assert_int_equal(proctable_set_identity(t, 4242, ticks_ns(1), &id, 0), -ENOENT);
+	free(id.cmdline);
 	assert_null(proctable_free(t));
 	assert_null(proctable_free(NULL));
 }
 
-static void test_weird_comm(void **state)
+static void test_identity_rules(void **state)
 {
 	struct proctable *t = mk(100);
 	const struct proc_info *p;
+	struct wants ws = { 0 };
+	struct proc_identity id;
+	uint32_t i;
 
 	(void)state;
-	/* ±1 tick of rounding is accepted */
-	p = proctable_info(t, proctable_get(t, 4102, ticks_ns(200001), "a", 1));
-	assert_non_null(p);
-	assert_string_equal(p->comm, "(a) b)");
-	assert_int_equal(p->ppid, 4101);
-	assert_int_equal(p->uid, 1000);
-	assert_string_equal(p->cmdline, "./weird arg with space");
-	assert_string_equal(p->exe, "/opt/weird/bin/a b");
-	assert_int_equal(stats(t).proc_read_errors, 0);
-	proctable_free(t);
-}
-
-static void test_kernel_thread(void **state)
-{
-	struct proctable *t = mk(100);
-	const struct proc_info *p;
-
-	(void)state;
-	p = proctable_info(t, proctable_get(t, 4103, ticks_ns(50), NULL, 1));
-	assert_non_null(p);
+	proctable_set_want_fn(t, on_want, &ws);
+	/* unknown fields keep what the table had */
+	i = proctable_get(t, 4103, ticks_ns(50), "kworker/0:1", 1);
+	proctable_set_uid(t, i, 0);
+	id = ident("", UINT32_MAX, UINT32_MAX, "", NULL);
+	assert_int_equal(proctable_set_identity(t, 4103, ticks_ns(50), &id, 0), 0);
+	p = proctable_info(t, i);
 	assert_string_equal(p->comm, "kworker/0:1");
 	assert_int_equal(p->uid, 0);
-	assert_int_equal(p->ppid, 2);
 	/* known to be empty: "" (NULL would mean unknown) */
 	assert_non_null(p->cmdline);
 	assert_string_equal(p->cmdline, "");
 	assert_null(p->exe);
-	assert_int_equal(stats(t).proc_read_errors, 0);
-	proctable_free(t);
-}
 
-static void test_malformed(void **state)
-{
-	struct proctable *t = mk(100);
-	const struct proc_info *p;
-
-	(void)state;
-	/* truncated stat: start time unverifiable, nothing lent */
-	p = proctable_info(t, proctable_get(t, 4104, ticks_ns(777), "trunc-bpf", 1));
-	assert_non_null(p);
-	assert_string_equal(p->comm, "trunc-bpf");
-	assert_null(p->cmdline);
-	assert_null(p->exe);
-	assert_int_equal(p->uid, UINT32_MAX);
-	assert_int_equal(stats(t).proc_read_errors, 1);
-
-	/* garbage status: uid unknown, the rest is kept */
-	p = proctable_info(t, proctable_get(t, 4105, ticks_ns(300000), "g", 1));
-	assert_non_null(p);
-	assert_string_equal(p->comm, "garbage");
-	assert_int_equal(p->uid, UINT32_MAX);
-	assert_string_equal(p->cmdline, "garbage --flag");
-	assert_string_equal(p->exe, "/usr/bin/garbage");
-	assert_int_equal(stats(t).proc_read_errors, 2);
-
-	/* missing exe: expected, not an error */
-	p = proctable_info(t, proctable_get(t, 4106, ticks_ns(300100), "n", 1));
-	assert_non_null(p);
-	assert_null(p->exe);
-	assert_string_equal(p->cmdline, "noexe");
-	assert_int_equal(p->uid, 1001);
-	assert_int_equal(stats(t).proc_read_errors, 2);
-
-	/* cmdline bounded */
-	p = proctable_info(t, proctable_get(t, 4108, ticks_ns(400000), "l", 1));
-	assert_non_null(p);
-	assert_non_null(p->cmdline);
-	assert_true(strlen(p->cmdline) <= 4096);
-	assert_true(strlen(p->cmdline) > 4000);
-	assert_memory_equal(p->cmdline, "xxxx", 4);
-
-	/* a process gone from /proc: not an error either */
-	p = proctable_info(t, proctable_get(t, 4199, ticks_ns(5), "gone", 1));
-	assert_non_null(p);
-	assert_string_equal(p->comm, "gone");
-	assert_null(p->cmdline);
-	assert_int_equal(stats(t).proc_read_errors, 2);
-	proctable_free(t);
-}
-
-static void test_reused_pid(void **state)
-{
-	struct proctable *t = mk(100);
-	const struct proc_info *p;
-	uint32_t old, new;
-
-	(void)state;
-	/* /proc/4107 belongs to a process started at tick 999999; ours
-	 * started at 300000: its data must not be lent to ours */
-	old = proctable_get(t, 4107, ticks_ns(300000), "oldproc", 1);
-	p = proctable_info(t, old);
-	assert_string_equal(p->comm, "oldproc");
-	assert_null(p->cmdline);
-	assert_null(p->exe);
-	assert_int_equal(p->uid, UINT32_MAX);
-	assert_int_equal(p->ppid, 0);
-	assert_int_equal(stats(t).proc_read_errors, 0);
-
-	new = proctable_get(t, 4107, ticks_ns(999999), NULL, 2);
-	assert_int_not_equal(old, new);
-	p = proctable_info(t, new);
-	assert_string_equal(p->comm, "newproc");
-	assert_string_equal(p->cmdline, "/usr/bin/newproc");
-	/* the newest process of a tgid */
-	assert_int_equal(proctable_find_tgid(t, 4107)->id, new);
-	assert_null(proctable_find_tgid(t, 4242));
+	/* a process found by a /proc scan: created with its identity, no
+	 * want raised; its gauges will refer to it, so it counts as used */
+	id = ident("(a) b)", 4101, 1000, "./weird arg with space", "/opt/weird/bin/a b");
+	i = proctable_add(t, 4102, ticks_ns(200000), &id, 5);
+	assert_true(i >= 16);
+	assert_null(id.cmdline);
+	assert_int_equal(ws.n, 1);
+	p = proctable_info(t, i);
+	assert_string_equal(p->comm, "(a) b)");
+	assert_int_equal(p->ppid, 4101);
+	assert_int_equal(p->uid, 1000);
+	assert_string_equal(p->exe, "/opt/weird/bin/a b");
+	assert_int_equal(p->last_used_ns, 5);
+	/* found again later: the same entry, its identity kept */
+	id = ident("other", 1, 1, "other", NULL);
+	assert_int_equal(proctable_add(t, 4102, ticks_ns(200000), &id, 6), i);
+	assert_non_null(id.cmdline); /* not taken: the entry had one */
+	free(id.cmdline);
+	assert_string_equal(p->cmdline, "./weird arg with space");
+	/* ... but an entry without one yet takes it */
+	i = proctable_get(t, 4106, ticks_ns(300100), "n", 7);
+	id = ident("noexe", 1, 1001, "noexe", NULL);
+	assert_int_equal(proctable_add(t, 4106, ticks_ns(300100), &id, 8), i);
+	assert_string_equal(proctable_info(t, i)->cmdline, "noexe");
+	assert_int_equal(proctable_add(t, 0, 0, NULL, 9), PROC_ID_IDLE);
 	proctable_free(t);
 }
 
@@ -209,20 +184,35 @@ static void test_exec_exit(void **state)
 {
 	struct proctable *t = mk(100);
 	const struct proc_info *p;
-	uint32_t id;
+	struct wants ws = { 0 };
+	struct proc_identity id;
+	uint32_t i;
 
 	(void)state;
-	id = proctable_get(t, 4101, ticks_ns(123456), NULL, 1);
+	proctable_set_want_fn(t, on_want, &ws);
+	i = proctable_get(t, 4101, ticks_ns(123456), NULL, 1);
+	id = ident("nginx", 1, 33, "/usr/sbin/nginx", "/usr/sbin/nginx");
+	proctable_set_identity(t, 4101, ticks_ns(123456), &id, 0);
 	proctable_note_exec(t, 4101, ticks_ns(123456), 77, "newname", "./relative/bin", 10);
-	p = proctable_info(t, id);
+	p = proctable_info(t, i);
 	assert_string_equal(p->comm, "newname");
 	assert_int_equal(p->ppid, 77);
-	/* /proc/PID/exe (absolute, resolved) is preferred to the argument */
-	assert_string_equal(p->exe, "/usr/sbin/nginx");
-	assert_string_equal(p->cmdline, "/usr/sbin/nginx -g daemon off;");
+	/* the old image's data are gone; the event's filename stands in */
+	assert_null(p->cmdline);
+	assert_string_equal(p->exe, "./relative/bin");
 	assert_int_equal(p->last_used_ns, 10);
+	/* and the identity is wanted again, for an exec */
+	assert_int_equal(ws.n, 2);
+	assert_int_equal(ws.v[1].flags, PROCTABLE_WANT_EXEC);
+	/* an exec's identity: comm, cmdline, exe; ppid and uid stay */
+	id = ident("newname", 1, 99, "./relative/bin --x", "/srv/relative/bin");
+	assert_int_equal(proctable_set_identity(t, 4101, ticks_ns(123456), &id, PROCTABLE_WANT_EXEC), 0);
+	assert_string_equal(p->cmdline, "./relative/bin --x");
+	assert_string_equal(p->exe, "/srv/relative/bin");
+	assert_int_equal(p->ppid, 77);
+	assert_int_equal(p->uid, 33);
 
-	/* exec of a process already gone from /proc: the event's data */
+	/* exec of a process never seen: created, wanted as new */
 	proctable_note_exec(t, 4199, ticks_ns(9), 1, "short", "/usr/bin/short", 11);
 	p = proctable_find_tgid(t, 4199);
 	assert_non_null(p);
@@ -230,10 +220,12 @@ static void test_exec_exit(void **state)
 	assert_string_equal(p->exe, "/usr/bin/short");
 	assert_int_equal(p->ppid, 1);
 	assert_null(p->cmdline);
+	assert_int_equal(ws.n, 3);
+	assert_int_equal(ws.v[2].flags, 0);
 
 	assert_int_equal(stats(t).alive, 2);
 	proctable_note_exit(t, 4101, ticks_ns(123456), 3, 20);
-	p = proctable_info(t, id);
+	p = proctable_info(t, i);
 	assert_int_equal(p->exit_ns, 20);
 	assert_int_equal(p->exit_code, 3);
 	assert_int_equal(stats(t).alive, 1);
@@ -245,31 +237,33 @@ static void test_exec_exit(void **state)
 	proctable_note_exit(t, 4102, ticks_ns(200000), 0, 22);
 	assert_int_equal(stats(t).procs, 2);
 	/* the dead stay visible until collected */
-	assert_non_null(proctable_info(t, id));
+	assert_non_null(proctable_info(t, i));
 	proctable_free(t);
 }
 
-static void test_reap(void **state)
+static void test_note_gone(void **state)
 {
 	struct proctable *t = mk(100);
-	uint32_t live, reused, gone, trunc;
+	uint32_t live, gone;
 
 	(void)state;
 	live = proctable_get(t, 4101, ticks_ns(123456), NULL, 1);
-	reused = proctable_get(t, 4107, ticks_ns(300000), NULL, 1);
 	gone = proctable_get(t, 4199, ticks_ns(5), NULL, 1);
-	trunc = proctable_get(t, 4104, ticks_ns(777), NULL, 1);
-	assert_int_equal(stats(t).alive, 4);
-	proctable_reap(t, 50);
-	assert_int_equal(proctable_info(t, live)->exit_ns, 0);
-	assert_int_equal(proctable_info(t, reused)->exit_ns, 50);
-	assert_int_equal(proctable_info(t, gone)->exit_ns, 50);
-	/* unreadable is not proof of death */
-	assert_int_equal(proctable_info(t, trunc)->exit_ns, 0);
 	assert_int_equal(stats(t).alive, 2);
-	/* again: the dead keep their exit time */
-	proctable_reap(t, 60);
+	/* /proc says gone: exited now */
+	proctable_note_gone(t, 4199, ticks_ns(5), 50);
 	assert_int_equal(proctable_info(t, gone)->exit_ns, 50);
+	assert_int_equal(proctable_info(t, live)->exit_ns, 0);
+	assert_int_equal(stats(t).alive, 1);
+	/* again: the dead keep their exit time, no double count */
+	proctable_note_gone(t, 4199, ticks_ns(5), 60);
+	assert_int_equal(proctable_info(t, gone)->exit_ns, 50);
+	assert_int_equal(stats(t).alive, 1);
+	/* another start time on the pid, or an unknown pid: nothing */
+	proctable_note_gone(t, 4101, ticks_ns(999), 70);
+	proctable_note_gone(t, 4242, ticks_ns(1), 70);
+	assert_int_equal(proctable_info(t, live)->exit_ns, 0);
+	assert_int_equal(stats(t).procs, 2);
 	proctable_free(t);
 }
 
@@ -300,7 +294,7 @@ static void test_gc(void **state)
 	assert_int_equal(proctable_id_index(d), proctable_id_index(a));
 	assert_int_not_equal(d, a);
 	assert_null(proctable_info(t, a));
-	assert_string_equal(proctable_info(t, d)->comm, "garbage");
+	assert_string_equal(proctable_info(t, d)->comm, "");
 	/* and a collected process seen again is a new entry, not a ghost */
 	assert_true(proctable_get(t, 4101, ticks_ns(123456), NULL, 60) >= 16);
 	assert_int_equal(stats(t).procs, 4);
@@ -336,7 +330,7 @@ static void test_bound(void **state)
 	assert_null(proctable_info(t, a));
 	assert_int_equal(stats(t).expired, 1);
 	assert_int_equal(stats(t).procs, 3);
-	assert_string_equal(proctable_info(t, n)->comm, "garbage");
+	assert_string_equal(proctable_info(t, n)->comm, "");
 
 	/* the pseudo-entry its samples go to */
 	p = proctable_info(t, PROC_ID_OVERFLOW);
@@ -378,11 +372,17 @@ static void test_pseudo(void **state)
 	assert_null(proctable_info(t, 5));
 	assert_null(proctable_info(t, 16));
 	assert_int_equal(stats(t).procs, 0);
-	assert_int_equal(proctable_new(procfs, 0, &(struct proctable *){ NULL }), -EINVAL);
-	assert_true(proctable_new(NULL, 10, &(struct proctable *){ NULL }) < 0);
-	/* USER_HZ conversion */
+	assert_int_equal(proctable_new(NULL, 0, &(struct proctable *){ NULL }), -EINVAL);
+	assert_int_equal(proctable_new(NULL, 1u << PROCTABLE_ID_INDEX_BITS, &(struct proctable *){ NULL }), -EINVAL);
+	/* USER_HZ conversion, both ways */
+	assert_int_equal(proctable_user_hz(), (uint64_t)sysconf(_SC_CLK_TCK));
 	assert_int_equal(proctable_ns_to_ticks(ticks_ns(123456)), 123456);
 	assert_int_equal(proctable_ns_to_ticks(ticks_ns(123456) + ticks_ns(1) - 1), 123456);
+	assert_int_equal(proctable_ticks_to_ns(123456), ticks_ns(123456));
+	assert_int_equal(proctable_ns_to_ticks(proctable_ticks_to_ns(987654321)), 987654321);
+	assert_int_equal(proctable_ticks_to_ns(UINT64_MAX), UINT64_MAX);
+	assert_true(proctable_same_start(100, 101) && proctable_same_start(101, 100) && proctable_same_start(7, 7));
+	assert_false(proctable_same_start(100, 102) || proctable_same_start(102, 100));
 	proctable_free(t);
 }
 
@@ -420,6 +420,9 @@ static void test_many(void **state)
 	for (uint32_t i = 0; i < 5000; i += 7)
 		assert_int_equal(proctable_get(t, 100000 + i, ticks_ns(i), NULL, 2), 16 + i);
 	assert_int_equal(proctable_get(t, 99, 0, NULL, 2), PROC_ID_OVERFLOW);
+	/* arrays by id index need this many cells */
+	assert_int_equal(proctable_id_bound(t), 16 + 5000);
+	assert_int_equal(proctable_id_bound(NULL), 16);
 	proctable_free(t);
 }
 
@@ -427,12 +430,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normal),
-		cmocka_unit_test(test_weird_comm),
-		cmocka_unit_test(test_kernel_thread),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_reused_pid),
+		cmocka_unit_test(test_identity_rules),
 		cmocka_unit_test(test_exec_exit),
-		cmocka_unit_test(test_reap),
+		cmocka_unit_test(test_note_gone),
 		cmocka_unit_test(test_gc),
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_collect_on_demand),
@@ -441,5 +441,5 @@ int main(void)
 		cmocka_unit_test(test_many),
 	};
 
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1128,6 +1128,108 @@ static void test_query_range(void **state)
 	window_free(w);
 }
 
+static void rate_counters(uint32_t proc, const struct wcounters *c, void *ctx)
+{
+	if (proc == 5)
+		*(uint64_t *)ctx += c->sum[WC_CPU_NS];
+}
+
+/* A steady 1 sample/s and 1 s of CPU per s (one CPU busy). Windows over
+ * the fine tier's 10 minutes are answered from 1-minute slots, summed
+ * whole: the rate is the sum over the time those slots span
+ * (span_from_ns), not over the requested span, which would overstate it
+ * by up to a slot (9 % at 11 minutes). Fine-tier windows on slot
+ * boundaries are unchanged: span_from_ns is now - span. */
+/* A window holding one sample and 1 s of CPU per second from T0 to now. */
+static struct window *steady(uint64_t now)
+{
+	struct window *w = mkwin(64u << 20);
+	struct wcounters one;
+
+	memset(&one, 0, sizeof(one));
+	one.sum[WC_CPU_NS] = S;
+	for (uint64_t t = T0; t < now; t += S) {
+		window_tick(w, t);
+		window_add(w, t, 5, 77, 1);
+		window_add_counters(w, t, 5, &one);
+	}
+	window_tick(w, now);
+	return w;
+}
+
+static void test_rate_span(void **state)
+{
+	uint64_t now = T0 + 1830 * S + 400 * MS, spans[] = { 11 * 60 * S, 17 * 60 * S + 13 * S, 25 * 60 * S };
+	struct window *w = steady(now);
+	struct window_range r, rc;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		uint64_t span = spans[i], cpu = 0, lo = now - span, covered;
+		struct sums q = query(w, now, span, &r);
+		double rate, naive;
+
+		assert_true(window_query_counters(w, now, span, rate_counters, &cpu, &rc) >= 0);
+		assert_int_equal(r.tier, 1);
+		assert_int_equal(rc.span_from_ns, r.span_from_ns);
+		/* the slot holding now - span, from its start */
+		assert_int_equal(r.span_from_ns, lo / (60 * S) * (60 * S));
+		assert_true(r.span_from_ns <= lo && lo - r.span_from_ns < 60 * S);
+		covered = now - r.span_from_ns;
+		rate = (double)q.total / ((double)covered / 1e9);
+		naive = (double)q.total / ((double)span / 1e9);
+		/* one sample per whole second in [span_from, now): within one */
+		assert_true(rate > 0.99 && rate < 1.01);
+		assert_true((double)cpu / (double)covered > 0.99 && (double)cpu / (double)covered < 1.01);
+		/* what dividing by the requested span gave: too high */
+		assert_true(naive > 1.0 + (double)(lo - r.span_from_ns) / (double)span - 0.01);
+	}
+	/* the worst case: now - 11 minutes just before a minute boundary,
+	 * 12 slots summed for 11 minutes */
+	{
+		uint64_t at = T0 + 1799 * S + 500 * MS;
+		struct window *w2 = steady(at);
+		struct sums q = query(w2, at, 11 * 60 * S, &r);
+		double naive = (double)q.total / 660.0, rate = (double)q.total / ((double)(at - r.span_from_ns) / 1e9);
+
+		assert_true(naive > 1.08);
+		assert_true(rate > 0.99 && rate < 1.01);
+		window_free(w2);
+	}
+	/* fine tier, on slot boundaries: exactly the requested span */
+	query(w, T0 + 1830 * S, 10 * S, &r);
+	assert_int_equal(r.tier, 0);
+	assert_int_equal(r.span_from_ns, T0 + 1820 * S);
+	/* never before the store existed */
+	{
+		struct window *w3 = steady(T0 + 30 * S);
+
+		query(w3, T0 + 30 * S, 60 * S, &r);
+		assert_int_equal(r.span_from_ns, T0);
+		window_free(w3);
+	}
+	/* nor before the oldest cell the tier holds (here 4 slots of 5 s) */
+	{
+		struct window_opts o = {
+			.ntiers = 2,
+			.tier = { { .slot_ns = S, .slots = 10 }, { .slot_ns = 5 * S, .slots = 4 } },
+			.max_bytes = 1u << 20,
+		};
+		struct window *w4 = NULL;
+
+		assert_int_equal(window_new(&o, T0, &w4), 0);
+		for (uint64_t t = T0; t <= T0 + 100 * S; t += S) {
+			window_tick(w4, t);
+			window_add(w4, t, 5, 77, 1);
+		}
+		query(w4, T0 + 100 * S, 60 * S, &r);
+		assert_int_equal(r.tier, 1);
+		assert_int_equal(r.span_from_ns, T0 + 100 * S - 3 * 5 * S);
+		window_free(w4);
+	}
+	window_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1149,6 +1251,7 @@ int main(void)
 		cmocka_unit_test(test_counters_pack),
 		cmocka_unit_test(test_counters_model_random),
 		cmocka_unit_test(test_query_range),
+		cmocka_unit_test(test_rate_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

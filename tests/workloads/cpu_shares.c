@@ -54,6 +54,17 @@ __attribute__((noinline)) void work_alpha(uint64_t iters) { SPIN_BODY(iters); }
 __attribute__((noinline)) void work_beta(uint64_t iters) { SPIN_BODY(iters); }
 __attribute__((noinline)) void work_gamma(uint64_t iters) { SPIN_BODY(iters); }
 
+/* --warmup: spin here first, so that a profiler that learns about the
+ * process at its first samples has done so before the measured phase. */
+void warm_up(double seconds);
+__attribute__((noinline)) void warm_up(double seconds)
+{
+	uint64_t end = cpu_ns(CLOCK_MONOTONIC) + (uint64_t)(seconds * 1e9);
+
+	while (cpu_ns(CLOCK_MONOTONIC) < end)
+		SPIN_BODY(100000);
+}
+
 struct worker {
 	pthread_t th;
 	uint64_t seed;
@@ -62,13 +73,19 @@ struct worker {
 
 static double g_share[3] = { 50, 30, 20 }, g_share2[3] = { -1, -1, -1 };
 static uint64_t g_per_ms, g_deadline, g_switch_at = UINT64_MAX;
+static uint64_t g_cpu_budget; /* --cpu-seconds: stop once the process used this much CPU */
+
+static int keep_going(void)
+{
+	return cpu_ns(CLOCK_MONOTONIC) < g_deadline && (!g_cpu_budget || cpu_ns(CLOCK_PROCESS_CPUTIME_ID) < g_cpu_budget);
+}
 
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
 	void (*fn[3])(uint64_t) = { work_alpha, work_beta, work_gamma };
 
-	while (cpu_ns(CLOCK_MONOTONIC) < g_deadline) {
+	while (keep_going()) {
 		const double *share = g_share2[0] >= 0 && cpu_ns(CLOCK_MONOTONIC) >= g_switch_at ? g_share2 : g_share;
 
 		/* One round split by the shares, its length (3..37 ms) and the
@@ -91,7 +108,7 @@ static void *worker_run(void *arg)
 
 int main(int argc, char **argv)
 {
-	double duration = 10.0, switch_s = -1;
+	double duration = 10.0, switch_s = -1, warmup = 0.0;
 	uint64_t spent[3] = { 0 }, t0;
 	const char *names[3] = { "work_alpha", "work_beta", "work_gamma" };
 	struct worker w[16];
@@ -108,9 +125,14 @@ int main(int argc, char **argv)
 			switch_s = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			nthreads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
+			warmup = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--cpu-seconds") && i + 1 < argc)
+			g_cpu_budget = (uint64_t)(atof(argv[++i]) * 1e9);
 		else {
-			fprintf(stderr, "usage: cpu_shares [--duration S] [--shares A,B,C] [--threads N] "
-					"[--switch S --shares2 A,B,C]\n");
+			fprintf(stderr, "usage: cpu_shares [--duration S] [--shares A,B,C] [--threads N] [--warmup S]\n"
+					"                  [--cpu-seconds S]   (stop at S s of CPU, before --duration)\n"
+					"                  [--switch S --shares2 A,B,C]\n");
 			return 64;
 		}
 	}
@@ -126,6 +148,8 @@ int main(int argc, char **argv)
 		(unsigned long long)g_per_ms);
 	printf("{\"pid\": %d, \"ready\": true}\n", (int)getpid());
 	fflush(stdout);
+	if (warmup > 0)
+		warm_up(warmup);
 
 	g_deadline = cpu_ns(CLOCK_MONOTONIC) + (uint64_t)(duration * 1e9);
 	if (switch_s >= 0)

@@ -10,6 +10,11 @@
  * frame-pointer walk from inside it then skips its caller. Taking the frame
  * address forces the frame: every named workload function starts with it. */
 extern volatile uintptr_t workload_frame_sink;
+#ifdef WORKLOAD_NO_FRAME_POINTERS
+/* Built to be unwound from .eh_frame alone: no frame anywhere. */
+#define FORCE_FRAME() ((void)0)
+#else
 #define FORCE_FRAME() (workload_frame_sink = (uintptr_t)__builtin_frame_address(0))
+#endif
 
 #endif
