@@ -258,7 +258,7 @@ static void measure(const struct profile_src *src, const char *fmt, const char *
 	reset_peak();
 	base = status_kb("VmRSS:");
 	t0 = now_s();
-	if (f->encode(p, &o, &dis.sink, &res)) {
+	if (format_encode(f, p, &o, &dis.sink, &res)) {
 		fprintf(stderr, "%s: encode failed\n", fmt);
 		return;
 	}
@@ -269,7 +269,7 @@ static void measure(const struct profile_src *src, const char *fmt, const char *
 	base = status_kb("VmRSS:");
 	sink_buf_init(&b, 1ull << 31);
 	t0 = now_s();
-	f->encode(p, &o, &b.sink, &res);
+	format_encode(f, p, &o, &b.sink, &res);
 	t_reply = now_s() - t0;
 	reply_kb = status_kb("VmHWM:") - base;
 	payload = sink_buf_steal(&b, &len);

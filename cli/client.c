@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* profctl's transport: connect to the daemon's socket, send one request
- * line, read the response line and the payload it announces, each step
- * bounded by a timeout. See client.h. */
+ * line, read the response line and the payload it announces (a fixed
+ * number of bytes, or chunks and an end record), each step bounded by a
+ * timeout. Payloads can be handed on as they arrive, so an export of any
+ * size passes through bounded memory. See client.h. */
 #include "client.h"
 
 #include <errno.h>
@@ -18,12 +20,15 @@
 #include "common/clock.h"
 #include "common/proto.h"
 
-/* A response line holds export data; bound it like a payload. */
+/* A response line holds top's data; bound it like a payload. */
 #define MAX_RESPONSE_LINE PROFD_MAX_PAYLOAD
+/* Bytes read per recv() of a payload handed on. */
+#define PAYLOAD_PIECE 65536
 
 void client_response_release(struct response *r)
 {
 	json_object_put(r->resp);
+	json_object_put(r->end);
 	free(r->payload);
 	memset(r, 0, sizeof(*r));
 }
@@ -97,7 +102,7 @@ int client_send_all(int fd, const char *p, size_t n, uint64_t timeout_ms)
 	return 0;
 }
 
-/* Reads into buf[*len..cap); 0 on EOF, bytes read, or -errno. */
+/* Reads up to cap bytes: the count, 0 on EOF, or -errno. */
 static ssize_t recv_some(int fd, char *buf, size_t cap, uint64_t timeout_ms)
 {
 	for (;;) {
@@ -116,70 +121,189 @@ static ssize_t recv_some(int fd, char *buf, size_t cap, uint64_t timeout_ms)
 	}
 }
 
-/* Reads the response line, then the payload it announces. */
-int client_read_response(int fd, uint64_t timeout_ms, struct response *ret, const char **ret_code, const char **ret_message)
-{
-	char *buf = NULL, *nl = NULL;
-	size_t len = 0, cap = 0, scanned = 0, line_len;
-	int r;
+/* A buffered reader: lines and exact byte counts off one socket. */
+struct reader {
+	int fd;
+	uint64_t timeout_ms;
+	char *buf;
+	size_t off, len, cap;
+};
 
-	while (!nl) {
+/* The next line, without its '\n', NUL-terminated, valid until the next
+ * call. 0, -EPROTO (longer than max), -ECONNRESET (EOF) or -errno. */
+static int read_line(struct reader *rd, size_t max, char **ret)
+{
+	size_t scanned = 0;
+
+	for (;;) {
+		char *nl = rd->len > rd->off + scanned ? memchr(rd->buf + rd->off + scanned, '\n', rd->len - rd->off - scanned)
+						       : NULL;
 		ssize_t n;
 
-		if (len == cap) {
-			char *nb;
-			if (cap >= MAX_RESPONSE_LINE) {
-				r = -EPROTO;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 65536;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
+		if (nl) {
+			*nl = '\0';
+			*ret = rd->buf + rd->off;
+			rd->off = (size_t)(nl - rd->buf) + 1;
+			return 0;
 		}
-		n = recv_some(fd, buf + len, cap - len, timeout_ms);
-		if (n <= 0) {
-			r = n == 0 ? -ECONNRESET : (int)n;
-			goto out;
+		scanned = rd->len - rd->off;
+		if (scanned >= max)
+			return -EPROTO;
+		if (rd->off) {
+			memmove(rd->buf, rd->buf + rd->off, scanned);
+			rd->len = scanned;
+			rd->off = 0;
 		}
-		len += (size_t)n;
-		nl = memchr(buf + scanned, '\n', len - scanned);
-		scanned = len;
+		if (rd->len == rd->cap) {
+			size_t cap = rd->cap ? rd->cap * 2 : 65536;
+			char *nb = realloc(rd->buf, cap + 1);
+
+			if (!nb)
+				return -ENOMEM;
+			rd->buf = nb;
+			rd->cap = cap;
+		}
+		n = recv_some(rd->fd, rd->buf + rd->len, rd->cap - rd->len, rd->timeout_ms);
+		if (n <= 0)
+			return n == 0 ? -ECONNRESET : (int)n;
+		rd->len += (size_t)n;
 	}
-	*nl = '\0';
-	line_len = (size_t)(nl - buf) + 1;
-	r = proto_parse_response(buf, &ret->resp, &ret->data, &ret->payload_len, ret_code, ret_message);
+}
+
+/* Payload bytes, to fn or into ret->payload. */
+static int deliver(struct response *ret, client_payload_fn fn, void *ctx, const char *p, size_t n)
+{
+	if (!n)
+		return 0;
+	if (fn) {
+		int r = fn(ctx, p, n);
+
+		if (r < 0)
+			return r;
+	} else {
+		char *nb;
+
+		if (ret->payload_len + n > PROFD_MAX_PAYLOAD)
+			return -EFBIG;
+		nb = realloc(ret->payload, ret->payload_len + n + 1);
+		if (!nb)
+			return -ENOMEM;
+		ret->payload = nb;
+		memcpy(ret->payload + ret->payload_len, p, n);
+		ret->payload[ret->payload_len + n] = '\0';
+		ret->payload_len += n;
+		return 0;
+	}
+	ret->payload_len += n;
+	return 0;
+}
+
+/* Exactly n bytes: what is buffered, then straight from the socket. */
+static int read_exact(struct reader *rd, size_t n, struct response *ret, client_payload_fn fn, void *ctx)
+{
+	size_t have = rd->len - rd->off, take = have < n ? have : n;
+	char *piece = NULL;
+	int r;
+
+	r = deliver(ret, fn, ctx, rd->buf + rd->off, take);
+	rd->off += take;
+	n -= take;
+	if (r < 0 || !n)
+		return r;
+	piece = malloc(PAYLOAD_PIECE);
+	if (!piece)
+		return -ENOMEM;
+	while (n && r == 0) {
+		ssize_t got = recv_some(rd->fd, piece, n < PAYLOAD_PIECE ? n : PAYLOAD_PIECE, rd->timeout_ms);
+
+		if (got <= 0)
+			r = got == 0 ? -ECONNRESET : (int)got;
+		else
+			r = deliver(ret, fn, ctx, piece, (size_t)got);
+		n -= got > 0 ? (size_t)got : 0;
+	}
+	free(piece);
+	return r;
+}
+
+static int read_chunks(struct reader *rd, struct response *ret, const char **ret_code, const char **ret_message,
+		       client_payload_fn fn, void *ctx)
+{
+	struct proto_response end;
+	uint64_t bytes;
+	char *line;
+	size_t n;
+	int r;
+
+	for (;;) {
+		r = read_line(rd, PROTO_CHUNK_HEADER_MAX, &line);
+		if (r < 0)
+			return r;
+		if (proto_parse_chunk_header(line, &n) < 0)
+			return -EPROTO;
+		if (!n)
+			break;
+		r = read_exact(rd, n, ret, fn, ctx);
+		if (r < 0)
+			return r;
+	}
+	r = read_line(rd, MAX_RESPONSE_LINE, &line);
+	if (r < 0)
+		return r;
+	r = proto_parse_response_ex(line, &end);
+	if (r == -EPROTO)
+		return r;
+	ret->end = end.resp;
+	if (r == -EREMOTEIO) {
+		*ret_code = end.code;
+		*ret_message = end.message;
+		return r;
+	}
+	/* The end record counts the bytes: a mismatch is a broken stream. */
+	bytes = (uint64_t)json_object_get_int64(json_object_object_get(end.data, "bytes"));
+	return bytes == ret->payload_len ? 0 : -EPROTO;
+}
+
+int client_read_response(int fd, uint64_t timeout_ms, struct response *ret, const char **ret_code,
+			 const char **ret_message, client_payload_fn fn, void *ctx)
+{
+	struct reader rd = { .fd = fd, .timeout_ms = timeout_ms };
+	struct proto_response pr;
+	char *line;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = read_line(&rd, MAX_RESPONSE_LINE, &line);
 	if (r < 0)
 		goto out;
-	/* What came after the line is the start of the payload. */
-	ret->payload = malloc(ret->payload_len + 1);
-	if (!ret->payload) {
-		r = -ENOMEM;
+	r = proto_parse_response_ex(line, &pr);
+	if (r == -EPROTO)
+		goto out;
+	ret->resp = pr.resp;
+	ret->data = pr.data;
+	ret->version = pr.version;
+	if (r == -EREMOTEIO) {
+		*ret_code = pr.code;
+		*ret_message = pr.message;
 		goto out;
 	}
-	len -= line_len;
-	if (len > ret->payload_len) {
-		r = -EPROTO; /* the daemon answers one request at a time */
-		goto out;
+	ret->chunked = pr.payload.chunked;
+	if (pr.has_payload && pr.payload.chunked)
+		r = read_chunks(&rd, ret, ret_code, ret_message, fn, ctx);
+	else if (pr.has_payload)
+		r = read_exact(&rd, (size_t)pr.payload.bytes, ret, fn, ctx);
+	/* an empty payload still has its (empty) string */
+	if (r == 0 && !fn && !ret->payload) {
+		ret->payload = calloc(1, 1);
+		if (!ret->payload)
+			r = -ENOMEM;
 	}
-	memcpy(ret->payload, buf + line_len, len);
-	while (len < ret->payload_len) {
-		ssize_t n = recv_some(fd, ret->payload + len, ret->payload_len - len, timeout_ms);
-		if (n <= 0) {
-			r = n == 0 ? -ECONNRESET : (int)n;
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	ret->payload[len] = '\0';
-	r = 0;
+	/* The daemon answers one request at a time: nothing may follow. */
+	if (r == 0 && rd.off != rd.len)
+		r = -EPROTO;
 out:
-	free(buf);
+	free(rd.buf);
 	if (r < 0 && r != -EREMOTEIO)
 		client_response_release(ret);
 	return r;
 }
-

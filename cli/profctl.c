@@ -188,32 +188,55 @@ static int fail_connect(const struct ctx *c, int r)
 		    "cannot connect to profd at %s: %s", c->socket, strerror(-r));
 }
 
-/* Sends req (put) and waits for the answer. Daemon errors and transport
- * failures are reported here; returns 0 or the exit code to use. */
-static int request(const struct ctx *c, struct json_object *req, struct response *ret)
+/* One exchange in protocol version v: req (not put) sent, the answer in
+ * *ret. Returns 0 or the client's -errno; *ret_code and *ret_message set
+ * for -EREMOTEIO. */
+static int exchange(const struct ctx *c, struct json_object *req, int v, struct response *ret,
+		    const char **ret_code, const char **ret_message, client_payload_fn fn, void *fctx, int *ret_connect)
 {
-	const char *code = NULL, *message = NULL, *s;
 	char *line = NULL;
-	int fd = -1, r, ex;
+	const char *s;
+	int fd = -1, r;
 
-	memset(ret, 0, sizeof(*ret));
-	json_object_object_add(req, "v", json_object_new_int(PROFD_PROTO_VERSION));
+	*ret_connect = 0;
+	json_object_object_add(req, "v", json_object_new_int(v));
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!s || asprintf(&line, "%s\n", s) < 0) {
-		json_object_put(req);
-		return fail(c, EXIT_DAEMON, "internal", NULL, "out of memory");
-	}
-	json_object_put(req);
+	if (!s || asprintf(&line, "%s\n", s) < 0)
+		return -ENOMEM;
 	r = client_connect(c->socket, c->timeout_ms, &fd);
 	if (r < 0) {
 		free(line);
-		return fail_connect(c, r);
+		*ret_connect = r;
+		return r;
 	}
 	r = client_send_all(fd, line, strlen(line), c->timeout_ms);
 	free(line);
 	if (r == 0)
-		r = client_read_response(fd, c->timeout_ms, ret, &code, &message);
+		r = client_read_response(fd, c->timeout_ms, ret, ret_code, ret_message, fn, fctx);
 	close(fd);
+	return r;
+}
+
+/* Sends req (put) and waits for the answer, the payload going to fn as it
+ * arrives (into ret->payload when fn is NULL). Speaks protocol version 2
+ * and falls back to 1 for a daemon that knows only that. Daemon errors and
+ * transport failures are reported here; a failure of fn (-ECANCELED) is
+ * left to the caller. Returns 0 or the exit code to use. */
+static int request_ex(const struct ctx *c, struct json_object *req, struct response *ret, client_payload_fn fn,
+		      void *fctx)
+{
+	const char *code = NULL, *message = NULL;
+	int r, ex, conn;
+
+	memset(ret, 0, sizeof(*ret));
+	r = exchange(c, req, PROFD_PROTO_VERSION, ret, &code, &message, fn, fctx, &conn);
+	if (r == -EREMOTEIO && !strcmp(code, PROFD_E_VERSION) && !ret->payload_len) {
+		client_response_release(ret);
+		r = exchange(c, req, PROFD_PROTO_VERSION_MIN, ret, &code, &message, fn, fctx, &conn);
+	}
+	json_object_put(req);
+	if (conn)
+		return fail_connect(c, conn);
 	switch (r) {
 	case 0:
 		return 0;
@@ -221,15 +244,25 @@ static int request(const struct ctx *c, struct json_object *req, struct response
 		ex = fail_remote(c, code, message);
 		client_response_release(ret);
 		return ex;
+	case -ECANCELED:
+		return EXIT_DAEMON;
 	case -ETIMEDOUT:
 		return fail(c, EXIT_CONNECT, "timeout", NULL, "profd at %s did not answer within %s", c->socket,
 			    fmt_duration((char[32]){ 0 }, 32, c->timeout_ms * NSEC_PER_MSEC));
 	case -EPROTO:
 		return fail(c, EXIT_CONNECT, "protocol", NULL, "profd at %s sent a response profctl does not understand",
 			    c->socket);
+	case -ECONNRESET:
+		return fail(c, EXIT_CONNECT, "io", NULL, "profd at %s closed the connection before the reply was complete",
+			    c->socket);
 	default:
 		return fail(c, EXIT_CONNECT, "io", NULL, "talking to profd at %s: %s", c->socket, strerror(-r));
 	}
+}
+
+static int request(const struct ctx *c, struct json_object *req, struct response *ret)
+{
+	return request_ex(c, req, ret, NULL, NULL);
 }
 
 static void print_json(FILE *f, struct json_object *o)
@@ -504,47 +537,88 @@ static int verb_top(struct ctx *c, int argc, char **argv)
 	return ex;
 }
 
-/* Writes n bytes to path atomically: a temporary file in the same
- * directory, 0644, renamed over the target only once complete. */
-static int write_file(const char *path, const char *data, size_t n)
-{
-	char *tmp = NULL;
-	const char *slash = strrchr(path, '/');
-	int fd, r = 0;
+/* Where an export goes as it arrives: a temporary file next to the
+ * target (renamed over it only once complete), or stdout. */
+struct output {
+	int fd;
+	char *tmp;          /* temporary path; NULL for stdout */
+	int err;            /* -errno of a failed write */
+	char last;          /* last byte written */
+	uint64_t bytes;
+};
 
+static int output_open(struct output *o, const char *path)
+{
+	const char *slash;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	if (!path) {
+		o->fd = STDOUT_FILENO;
+		return 0;
+	}
+	slash = strrchr(path, '/');
 	if (slash)
-		r = asprintf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
+		r = asprintf(&o->tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
 	else
-		r = asprintf(&tmp, ".%s.XXXXXX", path);
-	if (r < 0)
+		r = asprintf(&o->tmp, ".%s.XXXXXX", path);
+	if (r < 0) {
+		o->tmp = NULL;
 		return -ENOMEM;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
+	}
+	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (o->fd < 0 || fchmod(o->fd, 0644) < 0) {
 		r = -errno;
-		free(tmp);
+		if (o->fd >= 0) {
+			close(o->fd);
+			unlink(o->tmp);
+		}
+		free(o->tmp);
+		o->tmp = NULL;
 		return r;
 	}
-	r = 0;
-	if (fchmod(fd, 0644) < 0)
-		r = -errno;
-	while (r == 0 && n) {
-		ssize_t w = write(fd, data, n);
+	return 0;
+}
+
+static int output_write(void *ctx, const void *buf, size_t n)
+{
+	struct output *o = ctx;
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(o->fd, p, n);
+
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
-			r = -errno;
-		else
-			data += w, n -= (size_t)w;
+		if (w < 0) {
+			o->err = -errno;
+			return -ECANCELED;
+		}
+		o->last = p[w - 1];
+		o->bytes += (size_t)w;
+		p += w;
+		n -= (size_t)w;
 	}
-	if (r == 0 && fsync(fd) < 0)
+	return 0;
+}
+
+/* Complete (rename into place) or, ok == 0, discard. 0 or -errno. */
+static int output_close(struct output *o, const char *path, int ok)
+{
+	int r = 0;
+
+	if (!o->tmp)
+		return 0;
+	if (ok && fsync(o->fd) < 0)
 		r = -errno;
-	if (close(fd) < 0 && r == 0)
+	if (close(o->fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
+	if (ok && r == 0 && rename(o->tmp, path) < 0)
 		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	free(tmp);
+	if (!ok || r < 0)
+		unlink(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
 	return r;
 }
 
@@ -615,6 +689,22 @@ static void add_filter(struct json_object *req, const struct filter_args *fa)
 }
 
 /* Writes a payload to stdout or to a file (and says so). */
+/* A whole buffer into path, atomically (temporary file, then rename). */
+static int write_whole(const char *path, const char *buf, size_t n)
+{
+	struct output o;
+	int r = output_open(&o, path);
+
+	if (r < 0)
+		return r;
+	r = output_write(&o, buf, n);
+	if (r < 0) {
+		output_close(&o, path, 0);
+		return o.err;
+	}
+	return output_close(&o, path, 1);
+}
+
 static int write_payload(struct ctx *c, const char *out, const struct response *resp, const char *what)
 {
 	const char *text = resp->payload;
@@ -631,7 +721,7 @@ static int write_payload(struct ctx *c, const char *out, const struct response *
 		if (fwrite(text, 1, n, stdout) != n ||
 		    (!binary && n && text[n - 1] != '\n' && putchar('\n') == EOF))
 			ex = fail(c, EXIT_DAEMON, "io", NULL, "writing to stdout: %s", strerror(errno));
-	} else if ((r = write_file(out, text, n)) < 0) {
+	} else if ((r = write_whole(out, text, n)) < 0) {
 		ex = fail(c, EXIT_DAEMON, "io", NULL, "writing %s: %s", out, strerror(-r));
 	} else if (c->json) {
 		struct json_object *o = json_object_new_object();
@@ -669,10 +759,11 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 	const char *format = NULL, *window = "30s", *out = NULL, *from = NULL, *to = NULL;
 	struct filter_args fa = { 0 };
 	long long pid = 0;
-	bool window_set = false;
+	bool window_set = false, binary;
 	int64_t from_ns = 0, to_ns = 0, now = now_real_ns();
 	struct json_object *req;
 	struct response resp;
+	struct output o;
 	int opt, ex = 0, r;
 
 	while ((opt = getopt_long(argc, argv, "hf:w:p:o:", opts, NULL)) != -1) {
@@ -732,6 +823,12 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 		return fail_usage(c, "export: --to needs --from");
 	if (from && to_ns <= from_ns)
 		return fail_usage(c, "export: --to must be after --from");
+	binary = !strcmp(format, "pprof");
+	if (!out && binary && isatty(STDOUT_FILENO))
+		return fail(c, EXIT_DAEMON, "usage", "write it to a file: -o profile.pb.gz", "%s output is binary", format);
+	r = output_open(&o, out);
+	if (r < 0)
+		return fail(c, EXIT_DAEMON, "io", NULL, "writing %s: %s", out, strerror(-r));
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("export"));
 	json_object_object_add(req, "format", json_object_new_string(format));
@@ -744,17 +841,37 @@ static int verb_export(struct ctx *c, int argc, char **argv)
 	if (pid)
 		json_object_object_add(req, "pid", json_object_new_int64(pid));
 	add_filter(req, &fa);
-	ex = request(c, req, &resp);
-	if (ex)
+	/* Every format arrives as the payload, written as it comes. */
+	ex = request_ex(c, req, &resp, output_write, &o);
+	if (ex) {
+		output_close(&o, out, 0);
+		if (o.err)
+			return fail(c, EXIT_DAEMON, "io", NULL, "writing %s: %s", out ? out : "to stdout", strerror(-o.err));
+		if (!out && o.bytes)
+			fprintf(stderr, "profctl: the %llu bytes written to stdout are an incomplete export\n",
+				(unsigned long long)o.bytes);
 		return ex;
-	/* Every format arrives as the payload, written as is. */
-	{
-		char what[128];
+	}
+	if (!out) {
+		/* a terminal wants a final newline after JSON text */
+		if (!binary && o.bytes && o.last != '\n' && output_write(&o, "\n", 1) < 0)
+			ex = fail(c, EXIT_DAEMON, "io", NULL, "writing to stdout: %s", strerror(-o.err));
+	} else if ((r = output_close(&o, out, 1)) < 0) {
+		ex = fail(c, EXIT_DAEMON, "io", NULL, "writing %s: %s", out, strerror(-r));
+	} else if (c->json) {
+		/* stdout is free: say what was written, machine-readably. */
+		struct json_object *j = json_object_new_object();
 
-		snprintf(what, sizeof(what), "%lld stacks, %lld samples",
-			 (long long)json_object_get_int64(json_object_object_get(resp.data, "stacks")),
-			 (long long)json_object_get_int64(json_object_object_get(resp.data, "samples")));
-		ex = write_payload(c, out, &resp, what);
+		json_object_object_add(j, "file", json_object_new_string(out));
+		json_object_object_add(j, "bytes", json_object_new_uint64(o.bytes));
+		json_object_object_foreach(resp.data, k, v)
+			json_object_object_add(j, k, json_object_get(v));
+		print_json(stdout, j);
+		json_object_put(j);
+	} else {
+		printf("wrote %s: %lld stacks, %lld samples\n", out,
+		       (long long)json_object_get_int64(json_object_object_get(resp.data, "stacks")),
+		       (long long)json_object_get_int64(json_object_object_get(resp.data, "samples")));
 	}
 	client_response_release(&resp);
 	return ex;

@@ -106,23 +106,35 @@ static const struct key keys[] = {
 	{ "windows", "coarse_slots", KEY_UINT, FIELD(coarse_slots), 1, 1, 1000000, 0,
 	  "1440", "number of coarse slots kept (1..1000000)", NULL },
 	{ "windows", "memory_limit", KEY_SIZE, FIELD(store_max_bytes), 1, MIB, 64 * GIB, 0,
-	  "256M", "memory bound of the window store; past it old detail is coarsened (1M..64G)", NULL },
+	  "128M", "memory bound of the window store; past it old detail is coarsened (1M..64G)", NULL },
 
 	{ "limits", "max_clients", KEY_UINT, FIELD(max_clients), 1, 1, 4096, 0,
 	  "64", "concurrent socket clients (1..4096)", NULL },
 	{ "limits", "max_request", KEY_SIZE, FIELD(max_request), 1, KIB, 16 * MIB, 0,
 	  "64K", "largest request line accepted from a client (1K..16M)", NULL },
 	{ "limits", "max_reply", KEY_SIZE, FIELD(max_reply), 1, MIB, 16 * GIB, 0,
-	  "64M", "largest reply (JSON plus binary payload) sent to a client (1M..16G)", NULL },
+	  "32M", "largest reply (JSON plus binary payload) sent to a client (1M..16G)", NULL },
 	{ "limits", "client_idle_timeout", KEY_DURATION, FIELD(client_idle_ms), MS, SEC, 86400 * SEC, 0,
 	  "30s", "a client silent for this long is disconnected (1s..1d)", NULL },
 	{ "limits", "max_processes", KEY_UINT, FIELD(max_procs), 1, 64, 4000000, 0,
 	  "32768", "processes tracked at once (64..4000000)", NULL },
 	{ "limits", "max_stacks", KEY_UINT, FIELD(max_stacks), 1, 1024, 100000000, 0,
 	  "200000", "distinct stacks interned (1024..100000000)", NULL },
+	{ "limits", "memory_budget", KEY_SIZE, FIELD(memory_budget), 1, 16 * MIB, 256 * GIB, 0,
+	  "384M", "memory profd may use: the store, symbol cache, reply, query and staging bounds and the unwind tables must fit in it (16M..256G)", NULL },
+	{ "limits", "reply_memory", KEY_SIZE, FIELD(reply_memory), 1, MIB, 64 * GIB, 0,
+	  "32M", "bytes queued for all clients together; streamed exports pause past it (1M..64G)", NULL },
+	{ "limits", "query_memory", KEY_SIZE, FIELD(query_memory), 1, MIB, 64 * GIB, 0,
+	  "48M", "memory of the profiles and encoders of exports in progress; a larger export is refused (1M..64G)", NULL },
+	{ "limits", "staging_memory", KEY_SIZE, FIELD(staging_memory), 1, 256 * KIB, 16 * GIB, 0,
+	  "32M", "records drained from the ring buffers and not yet in the windows (256K..16G)", NULL },
+	{ "limits", "query_timeout", KEY_DURATION, FIELD(query_timeout_ms), MS, 100 * MS, 600 * SEC, 0,
+	  "10s", "longest a query may read the store; past it the query is aborted (100ms..10m)", NULL },
+	{ "limits", "max_queued_queries", KEY_UINT, FIELD(max_queued_queries), 1, 1, 4096, 0,
+	  "16", "queries waiting for the query worker; more are refused with busy (1..4096)", NULL },
 
 	{ "symbols", "cache_size", KEY_SIZE, FIELD(symcache_bytes), 1, MIB, 64 * GIB, 0,
-	  "256M", "memory bound of the symbol cache (1M..64G)", NULL },
+	  "96M", "memory bound of the symbol cache (1M..64G)", NULL },
 	{ "symbols", "max_objects", KEY_UINT, FIELD(max_objects), 1, 64, 10000000, 0,
 	  "16384", "ELF objects (binaries, libraries) kept in the symbol cache (64..10000000)", NULL },
 	/* 180, not 511: a config line holds at most 198 characters (inih's
@@ -1094,6 +1106,39 @@ int config_validate(const struct config *c, char *err, size_t errsz)
 		size_str(a, sizeof(a), c->max_reply);
 		size_str(b, sizeof(b), c->max_request);
 		seterr(err, errsz, "[limits] max_reply = %s: must be at least max_request = %s", a, b);
+		return -EINVAL;
+	}
+	/* One bound for the process (the unit's MemoryMax): every part
+	 * that can grow with load has its own bound, and they must add up
+	 * within it, leaving the rest for tables and code. */
+	{
+		uint64_t parts = c->store_max_bytes + c->symcache_bytes + c->reply_memory + c->query_memory +
+				 c->staging_memory + (c->dwarf_unwind ? c->unwind_memory : 0);
+		char sum[32], p1[32], p2[32], p3[32], p4[32], p5[32], p6[32];
+
+		if (parts > c->memory_budget) {
+			size_str(a, sizeof(a), c->memory_budget);
+			size_str(sum, sizeof(sum), parts);
+			size_str(p1, sizeof(p1), c->store_max_bytes);
+			size_str(p2, sizeof(p2), c->symcache_bytes);
+			size_str(p3, sizeof(p3), c->reply_memory);
+			size_str(p4, sizeof(p4), c->query_memory);
+			size_str(p5, sizeof(p5), c->staging_memory);
+			size_str(p6, sizeof(p6), c->dwarf_unwind ? c->unwind_memory : 0);
+			seterr(err, errsz,
+			       "[limits] memory_budget = %s: the bounds inside it add up to %s ([windows] memory_limit %s + "
+			       "[symbols] cache_size %s + [limits] reply_memory %s + query_memory %s + staging_memory %s + "
+			       "[sampling] unwind_memory %s, kernel memory charged to profd); "
+			       "raise memory_budget or lower one of them",
+			       a, sum, p1, p2, p3, p4, p5, p6);
+			return -EINVAL;
+		}
+	}
+	/* One reply line must fit what all replies may hold together. */
+	if (c->max_reply > c->reply_memory) {
+		size_str(a, sizeof(a), c->max_reply);
+		size_str(b, sizeof(b), c->reply_memory);
+		seterr(err, errsz, "[limits] max_reply = %s: must be at most reply_memory = %s", a, b);
 		return -EINVAL;
 	}
 	/* Values may have been set directly in the struct: re-check the ranges

@@ -33,7 +33,7 @@ struct config {
 	uint32_t fine_slots;       /* fine_slots = 600 */
 	uint64_t coarse_slot_ns;   /* coarse_slot = 1m (multiple of fine_slot) */
 	uint32_t coarse_slots;     /* coarse_slots = 1440 */
-	uint64_t store_max_bytes;  /* memory_limit = 256M */
+	uint64_t store_max_bytes;  /* memory_limit = 128M */
 	/* [limits] */
 	uint32_t max_clients;      /* max_clients = 64 */
 	uint32_t max_request;      /* max_request = 64K */
@@ -41,8 +41,14 @@ struct config {
 	uint32_t client_idle_ms;   /* client_idle_timeout = 30s */
 	uint32_t max_procs;        /* max_processes = 32768 */
 	uint32_t max_stacks;       /* max_stacks = 200000 */
+	uint64_t memory_budget;    /* memory_budget = 384M: every memory bound fits in it */
+	uint64_t reply_memory;     /* reply_memory = 64M: queued for all clients together */
+	uint64_t query_memory;     /* query_memory = 48M: profiles and encoders of exports */
+	uint64_t staging_memory;   /* staging_memory = 32M: drained, not yet in the windows */
+	uint32_t query_timeout_ms; /* query_timeout = 10s: longest a query holds the store */
+	uint32_t max_queued_queries; /* max_queued_queries = 16 */
 	/* [symbols] */
-	uint64_t symcache_bytes;   /* cache_size = 256M */
+	uint64_t symcache_bytes;   /* cache_size = 96M */
 	uint32_t max_objects;      /* max_objects = 16384 */
 	char debug_dirs[512];      /* debug_dirs = /usr/lib/debug */
 	/* [push NAME], any number up to PUSH_MAX_TARGETS: see docs/push.md */
@@ -83,7 +89,8 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errsz
  * with the same checks; used for command-line overrides. 0 or -EINVAL. */
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz);
 
-/* Cross-field checks (coarse_slot multiple of fine_slot, ...). */
+/* Cross-field checks (coarse_slot multiple of fine_slot, the memory
+ * bounds within memory_budget, ...). */
 int config_validate(const struct config *c, char *err, size_t errsz);
 
 /* Write the effective configuration as INI text (for `profd --print-config`). */

@@ -1,6 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The daemon's state, its tick, and the ingestion of BPF records into the
- * process table, the stack table and the rolling windows. */
+ * process table, the stack table and the rolling windows.
+ *
+ * Draining and ingesting are two steps. The loop drains the rings at every
+ * tick (and when they fill), copying each record into staging: that is
+ * cheap, and it is what must never wait, or the kernel drops samples.
+ * Ingesting a record (process table, /proc reads of new processes, stack
+ * interning, windows) costs more, and only the holder of the store may do
+ * it: the loop replays staging, in order and with the times the records
+ * were drained at, in slices of a few milliseconds, whenever the query
+ * worker is not reading the store. So neither a query holding the store
+ * for seconds nor a burst of new processes holds the loop for long. */
 #include "daemon.h"
 
 #include <errno.h>
@@ -8,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "base/log.h"
 #include "alerts/alerts.h"
 #include "base/notify.h"
 #include "state/persist.h"
@@ -21,7 +33,6 @@
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
 #include "store/window.h"
-#include "common/clock.h"
 #include "unwind/unwinder.h"
 
 #define MAX_FRAMES (PROFD_MAX_KSTACK + PROFD_MAX_USTACK)
@@ -31,6 +42,21 @@
 #define UNWIND_MAPPINGS 65536
 #define UNWIND_OBJECTS 8192
 #define UNWIND_PROCS 16384
+#include "api/worker.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "collect/gpu.h"
+#include "common/clock.h"
+#include "staging.h"
+
+/* A backlog of staged records is applied in slices of this much loop
+ * time, so a query that held the store for seconds does not stall the
+ * loop for the time it takes to catch up. */
+#define REPLAY_SLICE_NS (5 * 1000000ull)
+/* Records between two looks at the clock while replaying. */
+#define REPLAY_STRIDE 32
+/* A tick applied later than this after it was drained counts as deferred. */
+#define DEFERRED_NS (50 * 1000000ull)
 
 /* Index a process's mappings (build-id -> file) once per process image, so
  * build-id frames of its libraries find their files even after it exits. */
@@ -129,21 +155,20 @@ static uint32_t user_frames(struct daemon *d, const struct profd_sample *r, cons
 	return n;
 }
 
-static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
+/* One sample into the store; data_until: the slot boundary of its drain. */
+static void ingest_sample(struct daemon *d, const struct profd_sample *r, uint64_t data_until)
 {
-	struct daemon *d = ctx;
 	struct frame frames[MAX_FRAMES];
 	const uint64_t *kips = (const uint64_t *)(r + 1);
 	uint64_t t = r->ts;
 	uint32_t n = 0, flags = 0, proc, stack;
 	struct stacks_stats before, after;
 
-	(void)len;
 	/* Samples drained at a tick belong to the slot that just ended; the
 	 * few taken after the boundary (the tick fires slightly late) are
 	 * clamped into it so every tick's data lands in one slot. */
-	if (t >= d->data_until_ns + d->cfg.fine_slot_ns || t < d->data_until_ns)
-		t = d->data_until_ns ? d->data_until_ns + d->cfg.fine_slot_ns - 1 : t;
+	if (t >= data_until + d->cfg.fine_slot_ns || t < data_until)
+		t = data_until ? data_until + d->cfg.fine_slot_ns - 1 : t;
 	proc = proctable_get(d->procs, r->tgid, r->start_time, r->comm, t);
 	note_process_once(d, proc, r->tgid, r->start_time);
 	proctable_set_uid(d->procs, proc, r->uid);
@@ -183,14 +208,15 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 	stacks_get_stats(d->stacks, &after);
 	if (after.stacks > before.stacks)
 		warm_symbols(d, frames, n);
-	window_add(d->win, t, proc, stack, 1);
+	if (window_add(d->win, t, proc, stack, 1) == 0)
+		d->samples_applied++;
+	else
+		d->samples_store_failed++;
 }
 
-static void on_proc_event(void *ctx, const struct profd_proc_event *e)
+static void ingest_proc_event(struct daemon *d, const struct profd_proc_event *e, uint64_t now)
 {
-	struct daemon *d = ctx;
 	char comm[PROFD_COMM_LEN + 1], fn[PROFD_PATH_LEN + 1];
-	uint64_t now = clock_boot_ns();
 
 	memcpy(comm, e->comm, PROFD_COMM_LEN);
 	comm[PROFD_COMM_LEN] = 0;
@@ -251,6 +277,216 @@ static int unwinder_init(struct daemon *d)
 	return 0;
 }
 
+static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
+{
+	struct daemon *d = ctx;
+
+	/* Copied whole: the record is valid only during this call. */
+	if (staging_push(d->staging, STAGING_SAMPLE, d->drain_until_ns, 0, r, len, clock_mono_ns()) < 0)
+		d->staging_dropped_samples++;
+}
+
+static void on_proc_event(void *ctx, const struct profd_proc_event *e)
+{
+	struct daemon *d = ctx;
+	uint64_t now = clock_boot_ns();
+
+	if (staging_push(d->staging, STAGING_PROC, now, 0, e, sizeof(*e), clock_mono_ns()) < 0)
+		d->staging_dropped_events++;
+}
+
+static void do_reload(struct daemon *d);
+
+/* ---- the store's turn ---- */
+
+/* Hold the store for writing if the query worker is not reading it. */
+static bool store_acquire(struct daemon *d)
+{
+	if (d->store_held)
+		return true;
+	d->store_held = !d->worker || worker_store_try_acquire(d->worker);
+	return d->store_held;
+}
+
+static void store_release(struct daemon *d)
+{
+	if (!d->store_held)
+		return;
+	d->store_held = false;
+	if (d->worker)
+		worker_store_release(d->worker, staging_pending(d->staging));
+}
+
+/* A tick's writes: everything drained so far precedes boundary. */
+static void apply_tick(struct daemon *d, uint64_t now, uint64_t boundary)
+{
+	d->data_until_ns = boundary;
+	/* what the collector thread has finished goes into the store */
+	resources_apply(d->res);
+	window_tick(d->win, now);
+	/* right after window_tick: the slot just opened is still empty, so
+	 * each pusher's interval sees every closed slot exactly once */
+	if (d->push) {
+		const struct res_system *rs = resources_system(d->res);
+		struct profile_src src = {
+			.win = d->win, .stacks = d->stacks, .procs = d->procs, .sym = d->sym,
+			.data_until_ns = d->data_until_ns, .start_ns = d->data_from_ns,
+			.frequency = sampler_frequency(d->sampler),
+		};
+
+		push_tick(d->push, &(struct push_input){
+			.src = &src, .res = d->res, .exact_cpu = resources_exact_cpu(d->res),
+			.mem_total = rs->mem_ok ? rs->mem.total : 0,
+		});
+	}
+	d->last_tick_ns = now;
+	/* rules read the windows (and name stacks): in the store's turn */
+	daemon_alerts_tick(d, now);
+	/* the periodic save encodes the store: in its turn too */
+	if (d->cfg.save_windows && d->cfg.save_interval_ns && now >= d->next_save_ns)
+		daemon_state_save(d, 0);
+	if (d->ticks % 10 == 0) {
+		struct window_stats ws;
+
+		window_get_stats(d->win, &ws);
+		stacks_gc(d->stacks, ws.oldest_ns);
+		proctable_gc(d->procs, ws.oldest_ns);
+	}
+}
+
+static void replay_one(const struct staging_rec *r, void *ctx)
+{
+	struct daemon *d = ctx;
+	uint64_t waited = clock_mono_ns() - r->staged_ns;
+
+	if (waited > d->staging_delay_ns_max)
+		d->staging_delay_ns_max = waited;
+	switch (r->kind) {
+	case STAGING_SAMPLE:
+		ingest_sample(d, r->data, r->a);
+		break;
+	case STAGING_PROC:
+		ingest_proc_event(d, r->data, r->a);
+		break;
+	case STAGING_TICK:
+		if (waited > DEFERRED_NS)
+			d->deferred_ticks++;
+		apply_tick(d, r->a, r->b);
+		break;
+	}
+}
+
+/* With the store held: what waited while it was being read, a slice of
+ * it at a time. false: more is left, and the loop comes back for it. */
+static bool apply_pending(struct daemon *d)
+{
+	uint64_t end = clock_mono_ns() + REPLAY_SLICE_NS;
+
+	while (staging_pending(d->staging)) {
+		staging_replay(d->staging, replay_one, d, REPLAY_STRIDE);
+		if (staging_pending(d->staging) && clock_mono_ns() > end) {
+			uint64_t one = 1;
+
+			d->replay_slices++;
+			if (write(d->replay_fd, &one, sizeof(one)) < 0)
+				log_debug_errno(errno, "replay eventfd: %m");
+			return false;
+		}
+	}
+	if (d->sym_poll_pending) {
+		d->sym_poll_pending = false;
+		symbolizer_poll(d->sym);
+	}
+	if (d->res_pending) {
+		int fd = resources_epoll_fd(d->res);
+
+		d->res_pending = false;
+		resources_drain(d->res);
+		if (fd >= 0 && loop_mod(d->loop, fd, EPOLLIN) < 0)
+			log_warn_errno(errno, "kstats epoll fd: re-arming: %m");
+	}
+	if (d->reload_pending) {
+		d->reload_pending = false;
+		do_reload(d);
+	}
+	return true;
+}
+
+static void take_snapshot(struct daemon *d)
+{
+	struct daemon_snapshot *sn = &d->snap;
+
+	proctable_get_stats(d->procs, &sn->procs);
+	stacks_get_stats(d->stacks, &sn->stacks);
+	window_get_stats(d->win, &sn->store);
+	symbolizer_get_stats(d->sym, &sn->symbols);
+	resources_get_stats(d->res, &sn->res);
+	sn->exact_cpu = resources_exact_cpu(d->res);
+	snprintf(sn->gpu_state, sizeof(sn->gpu_state), "%s", resources_gpu_state(d->res));
+	sn->taken_ns = clock_mono_ns();
+}
+
+void daemon_store_turn(struct daemon *d)
+{
+	if (!store_acquire(d))
+		return;
+	apply_pending(d);
+	take_snapshot(d);
+	store_release(d);
+}
+
+void daemon_replay_ready(struct daemon *d)
+{
+	uint64_t v;
+
+	if (read(d->replay_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_debug_errno(errno, "replay eventfd: %m");
+	daemon_store_turn(d);
+}
+
+void daemon_worker_ready(struct daemon *d)
+{
+	if (d->worker)
+		worker_dispatch(d->worker);
+	if (staging_pending(d->staging) || d->sym_poll_pending || d->res_pending || d->reload_pending)
+		daemon_store_turn(d);
+}
+
+void daemon_drain(struct daemon *d)
+{
+	int n;
+
+	/* d->drain_until_ns is still the last tick's boundary */
+	n = sampler_drain(d->sampler);
+	if (n < 0)
+		log_warn_errno(n, "sampler: draining the ring buffer: %m");
+	daemon_store_turn(d);
+}
+
+void daemon_symbols_ready(struct daemon *d)
+{
+	if (!store_acquire(d)) {
+		d->sym_poll_pending = true;
+		return;
+	}
+	apply_pending(d);
+	symbolizer_poll(d->sym);
+	store_release(d);
+}
+
+void daemon_resources_ready(struct daemon *d, int fd)
+{
+	if (!store_acquire(d)) {
+		/* level-triggered: left armed it would spin the loop */
+		if (!d->res_pending && loop_mod(d->loop, fd, 0) == 0)
+			d->res_pending = true;
+		return;
+	}
+	apply_pending(d);
+	resources_drain(d->res);
+	store_release(d);
+}
+
 static int make_window(const struct config *c, uint64_t now, struct window **ret)
 {
 	struct window_opts wo = {
@@ -303,6 +539,14 @@ int daemon_init(struct daemon *d)
 	d->data_from_ns = d->start_boot_ns;
 	d->status_ns = d->start_boot_ns; /* the first STATUS= rate: since start */
 	d->data_until_ns = d->start_boot_ns / d->cfg.fine_slot_ns * d->cfg.fine_slot_ns;
+	d->drain_until_ns = d->data_until_ns;
+
+	err = staging_new(d->cfg.staging_memory, &d->staging);
+	if (err < 0)
+		return log_err_errno(err, "staging: %m");
+	d->replay_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->replay_fd < 0)
+		return log_err_errno(errno, "replay eventfd: %m");
 
 	err = stacks_new(d->cfg.max_stacks, &d->stacks);
 	if (err < 0)
@@ -360,6 +604,10 @@ void daemon_fini(struct daemon *d)
 	d->procs = proctable_free(d->procs);
 	d->stacks = stacks_free(d->stacks);
 	d->sym = symbolizer_free(d->sym);
+	d->staging = staging_free(d->staging);
+	if (d->replay_fd >= 0)
+		close(d->replay_fd);
+	d->replay_fd = -1;
 	free(d->noted);
 	d->noted = NULL;
 }
@@ -379,7 +627,6 @@ static void daemon_notify_tick(struct daemon *d, uint64_t now)
 		log_warn_errno(r, "notify: watchdog keep-alive: %m");
 	if (now - d->status_ns >= STATUS_EVERY_NS) {
 		struct sampler_stats ss;
-		struct proctable_stats ps;
 		char status[128];
 		int alerts_firing = -1;
 
@@ -390,10 +637,11 @@ static void daemon_notify_tick(struct daemon *d, uint64_t now)
 			alerts_firing = as.firing > INT32_MAX ? INT32_MAX : (int)as.firing;
 		}
 		sampler_get_stats(d->sampler, &ss);
-		proctable_get_stats(d->procs, &ps);
+		/* the store's own figures come from the last snapshot: the
+		 * query worker may be reading it now */
 		notify_format_status(status, sizeof(status),
 				     now > d->status_ns ? (double)(ss.drained - d->status_drained) * 1e9 / (double)(now - d->status_ns) : 0,
-				     ps.alive, alerts_firing);
+				     d->snap.procs.alive, alerts_firing);
 		d->status_ns = now;
 		d->status_drained = ss.drained;
 		r = notify_status(d->notify, status);
@@ -411,61 +659,64 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	d->ticks++;
 	/* Everything drained now was taken before this slot boundary (plus
 	 * the timer's small lateness): it closes the slot that just ended. */
-	d->data_until_ns = boundary - slot;
+	d->drain_until_ns = boundary - slot;
 	n = sampler_drain(d->sampler);
 	d->sampler_failing = n < 0;
 	if (n < 0)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
-	d->data_until_ns = boundary;
+	d->drain_until_ns = boundary;
+	/* Not the store: the unwinder's tables, CPU hotplug, and asking the
+	 * collector thread for a round. */
 	if (d->unw)
 		unwinder_tick(d->unw, now);
-	sampler_tick(d->sampler); /* CPU hotplug */
-	/* collect: ask the collector thread for a round (it reads the BPF
-	 * counters, /proc and the GPU); apply: what it has finished goes into
-	 * the store. Dead processes are found by its /proc reads. */
+	sampler_tick(d->sampler);
 	resources_note_idle(d->res, sampler_idle_total(d->sampler));
 	resources_tick(d->res, now, boundary - 1);
-	resources_apply(d->res);
-	window_tick(d->win, now);
-	/* right after window_tick: the slot just opened is still empty, so
-	 * each pusher's interval sees every closed slot exactly once */
-	if (d->push) {
-		const struct res_system *rs = resources_system(d->res);
-		struct profile_src src = {
-			.win = d->win, .stacks = d->stacks, .procs = d->procs, .sym = d->sym,
-			.data_until_ns = d->data_until_ns, .start_ns = d->data_from_ns,
-			.frequency = sampler_frequency(d->sampler),
-		};
-
-		push_tick(d->push, &(struct push_input){
-			.src = &src, .res = d->res, .exact_cpu = resources_exact_cpu(d->res),
-			.mem_total = rs->mem_ok ? rs->mem.total : 0,
-		});
-	}
-	d->last_tick_ns = now;
-	daemon_alerts_tick(d, now);
+	/* taken past the bound if need be: see staging.h */
+	staging_push(d->staging, STAGING_TICK, now, boundary, NULL, 0, clock_mono_ns());
+	daemon_store_turn(d);
 	server_tick(d->server, clock_mono_ms());
+	/* the loop is alive: feed the watchdog (the store need not be) */
 	daemon_notify_tick(d, now);
-	if (d->cfg.save_windows && d->cfg.save_interval_ns && now >= d->next_save_ns)
-		daemon_state_save(d, 0);
-
-	if (d->ticks % 10 == 0) {
-		struct window_stats ws;
-
-		window_get_stats(d->win, &ws);
-		stacks_gc(d->stacks, ws.oldest_ns);
-		proctable_gc(d->procs, ws.oldest_ns);
-	}
 }
 
 void daemon_reload(struct daemon *d)
 {
-	struct reload_result r;
-
-	daemon_reload_result(d, &r);
+	/* the service manager waits for READY=1 (Type=notify-reload) */
+	notify_reloading(d->notify, clock_mono_ns());
+	/* d->cfg is read by queries: changed only with the store held */
+	if (!store_acquire(d)) {
+		d->reload_pending = true;
+		return;
+	}
+	d->reload_pending = true;
+	apply_pending(d);
+	store_release(d);
 }
 
-static void reload_apply(struct daemon *d, struct reload_result *res)
+/* READY=1 after a reload, with its result as STATUS= */
+static void reload_notify(struct daemon *d)
+{
+	const struct reload_result *res = &d->last_reload;
+	char status[720];
+
+	if (!res->applied)
+		snprintf(status, sizeof(status), "reload failed, running configuration kept: %s", res->error);
+	else if (res->restart[0])
+		snprintf(status, sizeof(status), "reloaded; needs a restart to apply: %s", res->restart);
+	else
+		snprintf(status, sizeof(status), "reloaded %.400s", d->config_path);
+	notify_ready(d->notify, status);
+}
+
+static void reload_needs_restart(struct daemon *d, const char *what)
+{
+	size_t n = strlen(d->last_reload.restart);
+
+	snprintf(d->last_reload.restart + n, sizeof(d->last_reload.restart) - n, "%s%s", n ? "; " : "", what);
+}
+
+static void do_reload(struct daemon *d)
 {
 	struct config c;
 	struct ruleset *rules = NULL;
@@ -473,6 +724,7 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 	int r;
 
 	d->reloads++;
+	memset(&d->last_reload, 0, sizeof(d->last_reload));
 	c = d->cfg;
 	config_defaults(&c);
 	r = config_load_file(&c, d->config_path, err, sizeof(err));
@@ -489,9 +741,10 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 		r = daemon_alerts_prepare(d, &c, &rules, err, sizeof(err));
 	if (r) {
 		d->reload_failures++;
-		snprintf(res->error, sizeof(res->error), "%s", err);
+		snprintf(d->last_reload.error, sizeof(d->last_reload.error), "%s", err);
 		snprintf(d->reload_error, sizeof(d->reload_error), "%s", err);
 		log_err("config: reload failed, keeping the running configuration and rules: %s", err);
+		reload_notify(d);
 		return;
 	}
 	d->reload_error[0] = 0;
@@ -499,14 +752,15 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 	if (strcmp(c.socket, d->cfg.socket) || c.fine_slot_ns != d->cfg.fine_slot_ns ||
 	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
 	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns) {
-		snprintf(res->restart, sizeof(res->restart), "socket, tick and window geometry");
+		snprintf(d->last_reload.restart, sizeof(d->last_reload.restart), "socket, tick and window geometry");
 		log_warn("config: socket, tick and window geometry changes apply at restart");
 	}
 	if (c.npush != d->cfg.npush || memcmp(c.push, d->cfg.push, sizeof(c.push)) ||
 	    memcmp(&c.scrape, &d->cfg.scrape, sizeof(c.scrape)) || strcmp(c.state_dir, d->cfg.state_dir)) {
-		size_t n = strlen(res->restart);
+		size_t n = strlen(d->last_reload.restart);
 
-		snprintf(res->restart + n, sizeof(res->restart) - n, "%spush, scrape and state_dir", n ? "; " : "");
+		snprintf(d->last_reload.restart + n, sizeof(d->last_reload.restart) - n, "%spush, scrape and state_dir",
+			 n ? "; " : "");
 		log_warn("config: push, scrape and state_dir changes apply at restart");
 	}
 	memcpy(c.push, d->cfg.push, sizeof(c.push));
@@ -515,8 +769,10 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 	memcpy(c.state_dir, d->cfg.state_dir, sizeof(c.state_dir));
 	/* The unwinder's program and map sizes are fixed at load. */
 	if (c.dwarf_unwind != d->cfg.dwarf_unwind || c.max_user_frames != d->cfg.max_user_frames ||
-	    c.unwind_memory != d->cfg.unwind_memory)
+	    c.unwind_memory != d->cfg.unwind_memory) {
+		reload_needs_restart(d, "dwarf_unwind, max_user_frames and unwind_memory");
 		log_warn("config: dwarf_unwind, max_user_frames and unwind_memory changes apply at restart");
+	}
 	c.dwarf_unwind = d->cfg.dwarf_unwind;
 	c.max_user_frames = d->cfg.max_user_frames;
 	c.unwind_memory = d->cfg.unwind_memory;
@@ -526,12 +782,37 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 	c.coarse_slot_ns = d->cfg.coarse_slot_ns;
 	c.coarse_slots = d->cfg.coarse_slots;
 	c.tick_ns = d->cfg.tick_ns;
+	/* Memory bounds sized objects that exist once; the budget they fit
+	 * in is checked against the running ones. */
+	if (c.memory_budget != d->cfg.memory_budget || c.store_max_bytes != d->cfg.store_max_bytes ||
+	    c.symcache_bytes != d->cfg.symcache_bytes || c.reply_memory != d->cfg.reply_memory ||
+	    c.staging_memory != d->cfg.staging_memory || c.max_queued_queries != d->cfg.max_queued_queries ||
+	    c.max_clients != d->cfg.max_clients || c.max_request != d->cfg.max_request ||
+	    c.max_reply != d->cfg.max_reply || c.client_idle_ms != d->cfg.client_idle_ms) {
+		reload_needs_restart(d, "memory bounds and socket limits");
+		log_warn("config: memory bounds and socket limits apply at restart");
+	}
+	c.memory_budget = d->cfg.memory_budget;
+	c.store_max_bytes = d->cfg.store_max_bytes;
+	c.symcache_bytes = d->cfg.symcache_bytes;
+	c.reply_memory = d->cfg.reply_memory;
+	c.staging_memory = d->cfg.staging_memory;
+	c.max_queued_queries = d->cfg.max_queued_queries;
+	c.max_clients = d->cfg.max_clients;
+	c.max_request = d->cfg.max_request;
+	c.max_reply = d->cfg.max_reply;
+	c.client_idle_ms = d->cfg.client_idle_ms;
+	if (c.query_memory > d->cfg.query_memory) {
+		log_warn("config: query_memory can only shrink at reload (the budget was checked at start)");
+		c.query_memory = d->cfg.query_memory;
+	}
 	if (c.frequency != d->cfg.frequency) {
 		r = sampler_set_frequency(d->sampler, c.frequency);
 		if (r) {
-			snprintf(res->error, sizeof(res->error), "sampler: switching to %u Hz failed (%s), back to %u Hz",
-				 c.frequency, strerror(-r), d->cfg.frequency);
-			log_err("%s", res->error);
+			snprintf(d->last_reload.error, sizeof(d->last_reload.error),
+				 "sampler: switching to %u Hz failed (%s), back to %u Hz", c.frequency, strerror(-r),
+				 d->cfg.frequency);
+			log_err("%s", d->last_reload.error);
 			sampler_set_frequency(d->sampler, d->cfg.frequency);
 			c.frequency = d->cfg.frequency;
 		}
@@ -539,25 +820,20 @@ static void reload_apply(struct daemon *d, struct reload_result *res)
 	log_set_level(c.log_level);
 	d->cfg = c;
 	daemon_alerts_apply(d, rules);
-	res->applied = 1;
+	d->last_reload.applied = 1;
+	reload_notify(d);
 	log_info("config: reloaded %s", d->config_path);
 }
 
 void daemon_reload_result(struct daemon *d, struct reload_result *res)
 {
-	char status[640];
-
-	memset(res, 0, sizeof(*res));
-	/* the service manager waits for READY=1 (Type=notify-reload) */
-	notify_reloading(d->notify, clock_mono_ns());
-	reload_apply(d, res);
-	if (!res->applied)
-		snprintf(status, sizeof(status), "reload failed, running configuration kept: %s", res->error);
-	else if (res->restart[0])
-		snprintf(status, sizeof(status), "reloaded; needs a restart to apply: %s", res->restart);
-	else
-		snprintf(status, sizeof(status), "reloaded %.400s", d->config_path);
-	notify_ready(d->notify, status);
+	daemon_reload(d);
+	if (d->reload_pending) {
+		memset(res, 0, sizeof(*res));
+		res->pending = 1;
+		return;
+	}
+	*res = d->last_reload;
 }
 
 /* ---- the windows across restarts ---- */
@@ -685,4 +961,17 @@ void daemon_state_save(struct daemon *d, int final)
 	else
 		log_debug("state: periodic save of %zu bytes handed to the writer (%.1f ms to encode)", len,
 			  (double)(clock_mono_ns() - t0) / 1e6);
+}
+
+void daemon_stop_save(struct daemon *d)
+{
+	/* what the rings and staging still hold counts */
+	daemon_drain(d);
+	daemon_store_turn(d);
+	if (!store_acquire(d)) {
+		log_warn("state: the store is still read at stop; the windows are not saved");
+		return;
+	}
+	daemon_state_save(d, 1);
+	store_release(d);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "base/notify.h"
 #include "collect/resources.h"
 #include "api/server.h"
+#include "api/worker.h"
 #include "symbols/symbolizer.h"
 #include "common/clock.h"
 
@@ -106,7 +108,7 @@ static void on_ringbuf(struct loop *l, int fd, uint32_t events, void *data)
 	(void)l;
 	(void)fd;
 	(void)events;
-	sampler_drain(d->sampler);
+	daemon_drain(d);
 }
 
 static void on_resources(struct loop *l, int fd, uint32_t events, void *data)
@@ -114,9 +116,8 @@ static void on_resources(struct loop *l, int fd, uint32_t events, void *data)
 	struct daemon *d = data;
 
 	(void)l;
-	(void)fd;
 	(void)events;
-	resources_drain(d->res);
+	daemon_resources_ready(d, fd);
 }
 
 static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
@@ -128,7 +129,27 @@ static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
 	(void)events;
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_debug_errno(errno, "symbolizer eventfd: %m");
-	symbolizer_poll(d->sym);
+	daemon_symbols_ready(d);
+}
+
+static void on_replay(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	daemon_replay_ready(d);
+}
+
+static void on_worker(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct daemon *d = data;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	daemon_worker_ready(d);
 }
 
 /* Ticks fire just after each tick boundary of CLOCK_BOOTTIME (the clock of
@@ -214,7 +235,7 @@ int main(int argc, char **argv)
 	};
 	static struct daemon d;
 	const char *sock = NULL, *freq = NULL, *level = NULL;
-	int foreground = 0, print_config = 0, check = 0, json = 0, c, r, ret = 1;
+	int foreground = 0, print_config = 0, check = 0, json = 0, stopping = 0, c, r, ret = 1;
 	char err[512];
 	sigset_t mask;
 	struct server_opts so;
@@ -303,6 +324,11 @@ int main(int argc, char **argv)
 	}
 	log_set_level(d.cfg.log_level);
 	libbpf_set_print(libbpf_log);
+	/* Large blocks (query results, profiles, reply buffers) come from
+	 * mmap at a fixed threshold and go back to the kernel when freed: a
+	 * glibc threshold that adapts upwards would keep a big export's
+	 * memory resident for the daemon's lifetime. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	/* Shortest round-trip doubles: 0.1 stays "0.1" on the wire. */
 	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
 	if (!foreground && daemon(0, 0) < 0) {
@@ -316,7 +342,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d.tfd = d.sfd = -1;
+	d.tfd = d.sfd = d.replay_fd = -1;
 
 	r = loop_new(&d.loop);
 	if (r < 0) {
@@ -352,8 +378,11 @@ int main(int argc, char **argv)
 		.max_clients = d.cfg.max_clients,
 		.max_request = d.cfg.max_request,
 		.max_reply = d.cfg.max_reply,
+		.reply_memory = d.cfg.reply_memory,
 		.idle_timeout_ms = d.cfg.client_idle_ms,
 		.handler = api_handle,
+		.cancel = api_cancel,
+		.resume = api_resume,
 		.userdata = &d,
 	};
 	r = server_new(d.loop, &so, &d.server);
@@ -364,6 +393,10 @@ int main(int argc, char **argv)
 	d.tfd = make_timer(&d);
 	if (d.tfd < 0 || loop_add(d.loop, d.tfd, EPOLLIN, on_timer, &d)) {
 		log_err_errno(d.tfd < 0 ? -d.tfd : errno, "timerfd: %m");
+		goto out;
+	}
+	if (loop_add(d.loop, d.replay_fd, EPOLLIN, on_replay, &d)) {
+		log_err_errno(errno, "replay eventfd: %m");
 		goto out;
 	}
 	if (loop_add(d.loop, sampler_epoll_fd(d.sampler), EPOLLIN, on_ringbuf, &d)) {
@@ -382,8 +415,20 @@ int main(int argc, char **argv)
 		log_err_errno(errno, "symbolizer eventfd: %m");
 		goto out;
 	}
-	/* history first: a query right after READY=1 sees the hour before */
+	/* history first, before the worker can read the store: a query right
+	 * after READY=1 sees the hour before */
 	daemon_state_load(&d);
+	/* Queries run off the loop from here on (after the privileges are
+	 * dropped: capabilities are per thread). */
+	r = worker_new(d.cfg.max_queued_queries, &d.worker);
+	if (r < 0) {
+		log_err_errno(r, "query worker: %m");
+		goto out;
+	}
+	if (loop_add(d.loop, worker_fd(d.worker), EPOLLIN, on_worker, &d)) {
+		log_err_errno(errno, "query worker eventfd: %m");
+		goto out;
+	}
 	log_info("profd %s ready: socket %s, %u Hz", PROFD_VERSION, d.cfg.socket, d.cfg.frequency);
 	{
 		char status[160];
@@ -402,12 +447,19 @@ int main(int argc, char **argv)
 		log_err_errno(r, "event loop: %m");
 	else
 		ret = 0;
+	stopping = 1;
 	notify_stopping(d.notify, "saving the windows");
-	/* what the ring holds still counts, then everything goes to disk */
-	sampler_drain(d.sampler);
-	daemon_state_save(&d, 1);
 out:
+	/* Clients first (their requests are cancelled), then the worker (it
+	 * finishes its job and frees the rest), then what they read. */
 	d.server = server_free(d.server);
+	if (d.worker)
+		loop_del(d.loop, worker_fd(d.worker));
+	d.worker = worker_free(d.worker);
+	/* no reader left: what the ring and staging hold goes into the
+	 * windows, then the windows to disk */
+	if (stopping)
+		daemon_stop_save(&d);
 	daemon_fini(&d);
 	if (d.tfd >= 0)
 		close(d.tfd);

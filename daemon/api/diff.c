@@ -2,8 +2,10 @@
 /* The `diff` handler: a differential profile of two windows, "base_from_ns"
  * .."base_to_ns" and "from_ns".."to_ns" (ns since the epoch), with the
  * export's process filters, as "format" text, json, folded or svg (the
- * reply's payload, bounded by max_reply like an export). */
+ * reply's payload, bounded by max_reply like a version-1 export). Built on
+ * the query worker, holding the store. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 
 #include "api/handlers.h"
 #include "api/server.h"
+#include "common/clock.h"
 #include "common/fmt.h"
 #include "common/proto.h"
 #include "daemon.h"
@@ -18,7 +21,7 @@
 #include "profile/format.h"
 #include "profile/profile.h"
 
-void api_diff(struct daemon *d, struct json_object *req, struct server_reply *reply)
+static void diff_answer(struct daemon *d, struct json_object *req, int show_kaddr, struct api_answer *a)
 {
 	struct api_window w[2];
 	struct api_filter filt;
@@ -31,28 +34,27 @@ void api_diff(struct daemon *d, struct json_object *req, struct server_reply *re
 	const char *format = "text";
 	char msg[256];
 	int by_thread, icicle, r = 0;
+	uint64_t deadline = clock_mono_ns() + (uint64_t)d->cfg.query_timeout_ms * 1000000ull;
 
-	if (api_parse_window(req, "base_from_ns", "base_to_ns", 0, &w[0], reply) ||
-	    api_parse_window(req, "from_ns", "to_ns", 0, &w[1], reply) || api_parse_filter(d, req, &filt, reply) ||
-	    api_get_flag(req, "by_thread", &by_thread, reply) || api_get_flag(req, "icicle", &icicle, reply) ||
-	    api_check_threads(d, by_thread, reply))
+	if (api_parse_window(req, "base_from_ns", "base_to_ns", 0, &w[0], &a->err) ||
+	    api_parse_window(req, "from_ns", "to_ns", 0, &w[1], &a->err) || api_parse_filter(d, req, &filt, &a->err) ||
+	    api_get_flag(req, "by_thread", &by_thread, &a->err) || api_get_flag(req, "icicle", &icicle, &a->err) ||
+	    api_check_threads(d, by_thread, &a->err))
 		return;
 	if (!w[0].absolute || !w[1].absolute) {
-		server_reply_error(reply, PROFD_E_BAD_REQUEST,
-				   "diff needs base_from_ns, base_to_ns, from_ns and to_ns (ns since the epoch)");
+		a->err.code = PROFD_E_BAD_REQUEST;
+		snprintf(a->err.msg, sizeof(a->err.msg),
+			 "diff needs base_from_ns, base_to_ns, from_ns and to_ns (ns since the epoch)");
 		return;
 	}
-	if (proto_get_string(req, "format", &format, msg, sizeof(msg))) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s", msg);
-		return;
-	}
-	if (!diff_format_known(format)) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "format: \"%s\" is not one of %s", format,
-				   diff_format_names());
+	if (proto_get_string(req, "format", &format, msg, sizeof(msg)) || !diff_format_known(format)) {
+		a->err.code = PROFD_E_BAD_ARGUMENT;
+		snprintf(a->err.msg, sizeof(a->err.msg), "format: \"%s\" is not one of %s", format ? format : "",
+			 diff_format_names());
 		return;
 	}
 	o.flags = (by_thread ? FORMAT_BY_THREAD : 0) | (icicle ? FORMAT_ICICLE : 0);
-	api_profile_src(d, &src);
+	api_profile_src(d, deadline, d->cfg.query_memory / 2, show_kaddr, &src);
 	sink_buf_init(&out, d->cfg.max_reply);
 	for (int k = 0; !r && k < 2; k++) {
 		r = api_window_query(&src, &w[k], &filt.pq, &q[k]);
@@ -64,14 +66,19 @@ void api_diff(struct daemon *d, struct json_object *req, struct server_reply *re
 	if (!r)
 		r = diff_write(df, p[0], p[1], format, &o, &out.sink);
 	if (r == -E2BIG) {
-		server_reply_error(reply, PROFD_E_BUSY, "diff exceeds max_reply (%llu bytes): ask for shorter windows",
-				   (unsigned long long)d->cfg.max_reply);
+		a->err.code = PROFD_E_BUSY;
+		snprintf(a->err.msg, sizeof(a->err.msg),
+			 "diff exceeds max_reply or query_memory: ask for shorter windows or one --pid");
+	} else if (r == -ETIMEDOUT) {
+		a->err.code = PROFD_E_TIMEOUT;
+		snprintf(a->err.msg, sizeof(a->err.msg), "diff took longer than query_timeout (%u ms)",
+			 d->cfg.query_timeout_ms);
 	} else if (r < 0) {
-		server_reply_error(reply, PROFD_E_INTERNAL, "diff: %s", strerror(-r));
+		a->err.code = PROFD_E_INTERNAL;
+		snprintf(a->err.msg, sizeof(a->err.msg), "diff: %s", strerror(-r));
 	} else {
 		struct json_object *x = json_object_new_object();
-		size_t nsig = 0, len;
-		char *buf;
+		size_t nsig = 0;
 
 		for (size_t i = 0; i < df->nfns; i++)
 			nsig += df->fns[i].significant;
@@ -82,11 +89,10 @@ void api_diff(struct daemon *d, struct json_object *req, struct server_reply *re
 		api_add_u64(x, "samples", df->samples[1]);
 		api_add_u64(x, "functions", df->nfns);
 		api_add_u64(x, "significant", nsig);
-		buf = sink_buf_steal(&out, &len);
-		server_reply_payload(reply, x, buf, len,
-				     !strcmp(format, "svg") ? "image/svg+xml" : !strcmp(format, "json") ? "application/json"
-												: "text/plain");
-		free(buf);
+		a->data = x;
+		a->payload = sink_buf_steal(&out, &a->payload_len);
+		a->mime = !strcmp(format, "svg") ? "image/svg+xml" : !strcmp(format, "json") ? "application/json"
+											: "text/plain";
 	}
 	sink_buf_release(&out);
 	diff_free(df);
@@ -94,4 +100,9 @@ void api_diff(struct daemon *d, struct json_object *req, struct server_reply *re
 		profile_free(p[k]);
 		pq_result_release(&q[k]);
 	}
+}
+
+void api_diff(struct daemon *d, struct server_request *rq)
+{
+	api_query_job(d, rq, diff_answer);
 }

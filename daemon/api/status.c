@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The `status` handler: what profd is doing and what it costs, every bound
- * with its limit and the count of times it was hit. */
+ * with its limit and the count of times it was hit. Answered on the loop,
+ * never waiting for the query worker: the store's figures come from the
+ * loop's last turn with the store (daemon_store_turn), the rest is read
+ * live. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -12,8 +15,8 @@
 #include "alerts/alerts.h"
 #include "api/handlers.h"
 #include "api/server.h"
-#include "collect/gpu.h"
-#include "collect/resources.h"
+#include "api/worker.h"
+#include "base/loop.h"
 #include "common/clock.h"
 #include "daemon.h"
 #include "metrics/registry.h"
@@ -24,23 +27,34 @@
 #include "store/window.h"
 #include "symbols/symbolizer.h"
 #include "unwind/unwinder.h"
+#include "staging.h"
 
-static uint64_t self_rss(void)
+/* VmRSS and VmHWM from /proc/self/status, bytes. */
+static void self_rss(uint64_t *rss, uint64_t *peak)
 {
-	long pages = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	unsigned long long kb;
 
+	*rss = *peak = 0;
 	if (!f)
-		return 0;
-	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-		rss = 0;
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			*rss = kb * 1024;
+		else if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			*peak = kb * 1024;
+	}
 	fclose(f);
-	return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* Everything status reports that is a metric, read once. */
 static void snapshot(struct daemon *d, struct metrics_daemon *m)
 {
+	const struct daemon_snapshot *sn = &d->snap;
+	struct staging_stats ss;
+	struct worker_stats ws = { 0 };
+	struct loop_stats ls;
 	struct rusage ru;
 
 	memset(m, 0, sizeof(*m));
@@ -50,22 +64,28 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	m->tick_s = (double)d->cfg.tick_ns / 1e9;
 	sampler_get_stats(d->sampler, &m->samples);
 	m->samples_pending = m->samples.emitted > m->samples.drained ? m->samples.emitted - m->samples.drained : 0;
-	proctable_get_stats(d->procs, &m->procs);
+	staging_get_stats(d->staging, &ss);
+	m->samples_applied = d->samples_applied;
+	m->samples_staged = ss.samples;
+	m->samples_staging_dropped = d->staging_dropped_samples;
+	m->samples_store_failed = d->samples_store_failed;
+	m->procs = sn->procs;
 	m->procs_limit = d->cfg.max_procs;
-	stacks_get_stats(d->stacks, &m->stacks);
+	m->stacks = sn->stacks;
 	m->stacks_limit = d->cfg.max_stacks;
-	window_get_stats(d->win, &m->store);
+	m->store = sn->store;
 	m->store_limit = d->cfg.store_max_bytes;
-	symbolizer_get_stats(d->sym, &m->symbols);
+	m->symbols = sn->symbols;
 	if (d->unw)
 		unwinder_get_stats(d->unw, &m->unwind);
 	m->symbols_cache_limit = d->cfg.symcache_bytes;
 	server_get_stats(d->server, &m->server);
 	m->server_clients_limit = d->cfg.max_clients;
-	resources_get_stats(d->res, &m->res);
+	m->protocol_version = PROFD_PROTO_VERSION;
+	m->res = sn->res;
 	m->res_last_tick_ms = (double)m->res.last_tick_ns / 1e6;
 	m->res_max_tick_ms = (double)m->res.max_tick_ns / 1e6;
-	m->rss_bytes = self_rss();
+	self_rss(&m->rss_bytes, &m->rss_peak_bytes);
 	getrusage(RUSAGE_SELF, &ru);
 	m->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 		   (double)ru.ru_stime.tv_usec / 1e6;
@@ -73,20 +93,62 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	m->tick_overruns = d->tick_overruns;
 	m->reloads = d->reloads;
 	m->reload_failures = d->reload_failures;
+
+	m->mem_budget = d->cfg.memory_budget;
+	m->replies_limit = d->cfg.reply_memory;
+	m->queries_bytes = __atomic_load_n(&d->query_held, __ATOMIC_RELAXED);
+	m->queries_limit = d->cfg.query_memory;
+	m->staging_bytes = ss.allocated;
+	m->staging_limit = d->cfg.staging_memory;
+
+	if (d->worker)
+		worker_get_stats(d->worker, &ws);
+	m->q_top = d->queries.top;
+	m->q_exports = d->queries.exports;
+	m->q_export_bytes = d->queries.export_bytes;
+	m->q_export_failures = d->queries.export_failures;
+	m->q_timeouts = d->queries.timeouts;
+	m->q_refused_memory = d->queries.refused_memory;
+	m->q_jobs = ws.jobs;
+	m->q_queued = ws.queued;
+	m->q_queued_max = ws.queued_max;
+	m->q_queue_limit = d->cfg.max_queued_queries;
+	m->q_refused = ws.refused;
+	m->q_running = ws.running;
+	m->q_reads = ws.reads;
+	m->q_loop_deferred = ws.loop_denied;
+	m->q_read_ms_max = (double)ws.read_ns_max / 1e6;
+	m->q_wait_ms_max = (double)ws.read_wait_ns_max / 1e6;
+	m->q_timeout_ms = d->cfg.query_timeout_ms;
+
+	m->staging_records = ss.records;
+	m->staging_bytes_max = ss.bytes_max;
+	m->staging_events_dropped = d->staging_dropped_events;
+	m->staging_deferred_ticks = d->deferred_ticks;
+	m->staging_slices = d->replay_slices;
+	m->staging_delay_ms_max = (double)d->staging_delay_ns_max / 1e6;
+	m->store_age_ms = (double)(clock_mono_ns() - d->snap.taken_ns) / 1e6;
+	loop_get_stats(d->loop, &ls);
+	m->loop_dispatches = ls.dispatches;
+	m->loop_max_ms = (double)ls.cpu_ns_max / 1e6;
+	m->loop_over_10ms = ls.over_10ms;
+	m->loop_over_50ms = ls.over_50ms;
+	m->loop_over_250ms = ls.over_250ms;
 }
 
-void api_status(struct daemon *d, struct json_object *req, struct server_reply *reply)
+void api_status(struct daemon *d, struct server_request *rq)
 {
 	struct json_object *o = json_object_new_object(), *x, *y, *tiers;
 	struct metrics_daemon m;
 
-	(void)req;
+	/* fresh figures when the store is free; the last ones when not */
+	daemon_store_turn(d);
 	snapshot(d, &m);
 	json_object_object_add(o, "version", json_object_new_string(PROFD_VERSION));
 	api_add_u64(o, "pid", (uint64_t)getpid());
 	if (metrics_to_json(METRIC_DAEMON, &m, o) < 0) {
 		json_object_put(o);
-		server_reply_error(reply, PROFD_E_INTERNAL, "out of memory");
+		server_reply_error(rq, PROFD_E_INTERNAL, "out of memory");
 		return;
 	}
 	/* Members that are descriptions, not metrics. */
@@ -104,13 +166,13 @@ void api_status(struct daemon *d, struct json_object *req, struct server_reply *
 	}
 	json_object_object_add(json_object_object_get(o, "store"), "tiers", tiers);
 	x = json_object_object_get(o, "resources");
-	json_object_object_add(x, "cpu_source", json_object_new_string(resources_exact_cpu(d->res) ? "sched" : "samples"));
-	json_object_object_add(x, "gpu", json_object_new_string(resources_gpu_state(d->res)));
+	json_object_object_add(x, "cpu_source", json_object_new_string(d->snap.exact_cpu ? "sched" : "samples"));
+	json_object_object_add(x, "gpu", json_object_new_string(d->snap.gpu_state));
 	/* per-target delivery counters: sent, retried, failed, dropped, queue */
 	y = json_object_new_object();
 	push_status_json(d->push, y);
 	json_object_object_add(o, "push", y);
 	if (d->alerts)
 		alerts_status_json(d->alerts, o);
-	server_reply_ok(reply, o);
+	server_reply_ok(rq, o);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The `top` handler: per-process CPU (exact from the scheduler, else from
  * samples), memory, GPU, disk I/O, run-queue latency and hottest function
- * over a window, and a system header. */
+ * over a window, and a system header. The request is checked on the loop
+ * and computed by the query worker, holding the store for reading within
+ * query_timeout. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +13,8 @@
 #include <json-c/json.h>
 
 #include "api/handlers.h"
+#include "api/worker.h"
+#include "common/clock.h"
 #include "daemon.h"
 #include "common/fmt.h"
 #include "collect/gpu.h"
@@ -37,6 +41,7 @@ struct row {
 
 struct top {
 	struct daemon *d;
+	int show_kaddr;
 	struct row *rows;
 	size_t n, cap;
 	int32_t *idx;        /* proc id -> row index, -1 */
@@ -113,7 +118,7 @@ static int cmp_entry_proc(const void *a, const void *b)
 }
 
 /* Hottest leaf function of one process's stack entries. */
-static void hottest(struct daemon *d, const struct pq_entry *a, size_t n, struct row *row)
+static void hottest(struct daemon *d, int show_kaddr, const struct pq_entry *a, size_t n, struct row *row)
 {
 	struct {
 		char name[PROFILE_NAME_MAX + 1];
@@ -132,7 +137,7 @@ static void hottest(struct daemon *d, const struct pq_entry *a, size_t n, struct
 
 		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
 			continue;
-		profile_frame_name(d->sym, &fr[0], 1, name, sizeof(name));
+		profile_frame_name(d->sym, &fr[0], 1, show_kaddr, name, sizeof(name));
 		for (j = 0; j < nl; j++)
 			if (!strcmp(lc[j].name, name))
 				break;
@@ -156,17 +161,21 @@ static void hottest(struct daemon *d, const struct pq_entry *a, size_t n, struct
 	free(lc);
 }
 
-static const char *sort_key;
-static struct daemon *sort_daemon;
+struct sort_ctx {
+	const char *key;
+	struct daemon *d;
+};
 
-static int cmp_rows(const void *a, const void *b)
+static int cmp_rows(const void *a, const void *b, void *ctx)
 {
+	const struct sort_ctx *sc = ctx;
+	const char *sort_key = sc->key;
 	const struct row *x = a, *y = b;
 	double vx = 0, vy = 0;
 
 	if (!strcmp(sort_key, "pid") || !strcmp(sort_key, "comm")) {
-		const struct proc_info *p = proctable_info(sort_daemon->procs, x->proc);
-		const struct proc_info *q = proctable_info(sort_daemon->procs, y->proc);
+		const struct proc_info *p = proctable_info(sc->d->procs, x->proc);
+		const struct proc_info *q = proctable_info(sc->d->procs, y->proc);
 		int c;
 
 		if (!p || !q)
@@ -244,48 +253,55 @@ static struct json_object *system_json(struct daemon *d, const struct top *t)
 	return o;
 }
 
-void api_top(struct daemon *d, struct json_object *req, struct server_reply *reply)
+struct top_job {
+	struct api_job j;
+	uint64_t span;
+	int64_t pid, limit;
+	char sort[16];
+	char *unit;
+	int version, show_kaddr;
+	char *line;
+	int is_error, timed_out;
+};
+
+/* Entries between two looks at the deadline. */
+#define TOP_DEADLINE_STRIDE 1024
+
+/* The reply's data, or NULL with the error in code and msg. Holds the
+ * store: worker thread, between read_begin and read_end. */
+static struct json_object *top_compute(struct top_job *tj, const char **code, char *msg, size_t msgsz)
 {
+	struct daemon *d = tj->j.d;
 	int qr;
-	struct top t = { .d = d };
+	struct top t = { .d = d, .show_kaddr = tj->show_kaddr };
 	struct profile_src src;
 	struct pq_result e = { 0 };
 	struct window_range wr;
-	uint64_t span, total = 0, mem_total = 0;
-	int64_t pid, limit = 20;
-	const char *sort = "cpu", *unit = NULL;
-	char msg[256];
-	struct json_object *o, *arr;
+	uint64_t span = tj->span, total = 0, mem_total = 0;
+	uint64_t deadline = clock_mono_ns() + (uint64_t)d->cfg.query_timeout_ms * 1000000ull;
+	struct json_object *o = NULL, *arr;
 	double secs, denom;
 	int exact = resources_exact_cpu(d->res);
 	const struct res_system *sys = resources_system(d->res);
-	size_t shown = 0;
+	const char *unit = tj->unit;
+	size_t shown = 0, visited = 0;
+	struct sort_ctx sc = { .key = tj->sort, .d = d };
 
-	if (api_parse_common(req, 10 * NSEC_PER_SEC, &span, &pid, reply))
-		return;
-	if (proto_get_int(req, "limit", 1, 10000, &limit, msg, sizeof(msg)) ||
-	    proto_get_string(req, "sort", &sort, msg, sizeof(msg)) ||
-	    proto_get_string(req, "unit", &unit, msg, sizeof(msg))) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s", msg);
-		return;
-	}
-	if (strcmp(sort, "cpu") && strcmp(sort, "mem") && strcmp(sort, "gpu") && strcmp(sort, "io") &&
-	    strcmp(sort, "runq") && strcmp(sort, "samples") && strcmp(sort, "pid") && strcmp(sort, "comm")) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT,
-				   "sort: \"%s\" is not one of cpu, mem, gpu, io, runq, samples, pid, comm", sort);
-		return;
-	}
-	t.only_tgid = (uint32_t)pid;
+	*code = PROFD_E_INTERNAL;
+	snprintf(msg, msgsz, "out of memory");
+	t.only_tgid = (uint32_t)tj->pid;
 	t.nidx = d->cfg.max_procs + PROC_ID_FIRST;
 	t.idx = malloc(t.nidx * sizeof(*t.idx));
 	if (!t.idx)
-		goto oom;
+		goto out;
 	memset(t.idx, 0xff, t.nidx * sizeof(*t.idx));
 
-	api_profile_src(d, &src);
-	qr = profile_query(&src, span, &(struct pq_filter){ .tgid = (uint32_t)pid }, &e);
+	api_profile_src(d, deadline, 0, tj->show_kaddr, &src);
+	qr = profile_query(&src, span, &(struct pq_filter){ .tgid = (uint32_t)tj->pid }, &e);
 	if (qr < 0) {
-		server_reply_error(reply, PROFD_E_INTERNAL, "window query: %s", strerror(-qr));
+		if (qr == -ETIMEDOUT)
+			goto timeout;
+		snprintf(msg, msgsz, "window query: %s", strerror(-qr));
 		goto out;
 	}
 	secs = (double)e.covered_ns / 1e9;
@@ -301,13 +317,19 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 			j++;
 		}
 		if (r)
-			hottest(d, &e.v[i], j - i, r);
+			hottest(d, tj->show_kaddr, &e.v[i], j - i, r);
+		visited += j - i;
+		if (visited >= TOP_DEADLINE_STRIDE) {
+			visited = 0;
+			if (clock_mono_ns() > deadline)
+				goto timeout;
+		}
 		i = j;
 	}
 	window_query_counters(d->win, d->data_until_ns, span, on_counters, &t, &wr);
 	proctable_foreach(d->procs, add_live, &t);
 	if (t.oom)
-		goto oom;
+		goto out;
 
 	if (sys->mem_ok)
 		mem_total = sys->mem.total;
@@ -327,9 +349,9 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 			.mem_total = mem_total,
 		}, &r->m);
 	}
-	sort_key = sort;
-	sort_daemon = d;
-	qsort(t.rows, t.n, sizeof(*t.rows), cmp_rows);
+	qsort_r(t.rows, t.n, sizeof(*t.rows), cmp_rows, &sc);
+	if (clock_mono_ns() > deadline)
+		goto timeout;
 
 	o = json_object_new_object();
 	api_add_f(o, "window_s", secs);
@@ -341,7 +363,7 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 	api_add_f(o, "system_cpu_pct", denom > 0 ? 100.0 * (double)total / (denom * sampler_ncpus(d->sampler)) : 0.0);
 	json_object_object_add(o, "system", system_json(d, &t));
 	arr = json_object_new_array();
-	for (size_t i = 0; i < t.n && (int64_t)shown < limit; i++) {
+	for (size_t i = 0; i < t.n && (int64_t)shown < tj->limit; i++) {
 		const struct row *r = &t.rows[i];
 		const struct proc_info *p = proctable_info(d->procs, r->proc);
 		const char *u = resources_unit(d->res, r->proc);
@@ -374,12 +396,106 @@ void api_top(struct daemon *d, struct json_object *req, struct server_reply *rep
 		json_object_array_add(arr, x);
 	}
 	json_object_object_add(o, "processes", arr);
-	server_reply_ok(reply, o);
 	goto out;
-oom:
-	server_reply_error(reply, PROFD_E_INTERNAL, "out of memory");
+timeout:
+	tj->timed_out = 1;
+	*code = PROFD_E_TIMEOUT;
+	snprintf(msg, msgsz, "top over %s took longer than query_timeout (%u ms); ask for a shorter window",
+		 fmt_duration((char[32]){ 0 }, 32, span), d->cfg.query_timeout_ms);
 out:
 	pq_result_release(&e);
 	free(t.rows);
 	free(t.idx);
+	return o;
+}
+
+static void top_run(struct api_job *j)
+{
+	struct top_job *tj = (struct top_job *)j;
+	struct json_object *o;
+	const char *code;
+	char msg[256];
+
+	worker_store_read_begin(j->d->worker);
+	o = top_compute(tj, &code, msg, sizeof(msg));
+	worker_store_read_end(j->d->worker);
+	/* serialised off the store: the tree holds copies */
+	if (o) {
+		tj->line = proto_ok_v(tj->version, o, NULL);
+	} else {
+		tj->line = proto_error_v(tj->version, code, "%s", msg);
+		tj->is_error = 1;
+	}
+}
+
+static void top_free(struct api_job *j)
+{
+	struct top_job *tj = (struct top_job *)j;
+
+	free(tj->line);
+	free(tj->unit);
+	free(tj);
+}
+
+static void top_done(struct api_job *j)
+{
+	struct top_job *tj = (struct top_job *)j;
+
+	j->d->queries.top++;
+	if (tj->timed_out)
+		j->d->queries.timeouts++;
+	server_reply_line(j->rq, tj->line, tj->is_error);
+	tj->line = NULL;
+	j->rq = NULL;
+	top_free(j);
+}
+
+void api_top(struct daemon *d, struct server_request *rq)
+{
+	struct json_object *req = server_request_json(rq);
+	struct top_job *tj;
+	uint64_t span;
+	int64_t pid, limit = 20;
+	const char *sort = "cpu", *unit = NULL;
+	char msg[256];
+	int r;
+
+	if (api_parse_common(rq, 10 * NSEC_PER_SEC, &span, &pid))
+		return;
+	if (proto_get_int(req, "limit", 1, 10000, &limit, msg, sizeof(msg)) ||
+	    proto_get_string(req, "sort", &sort, msg, sizeof(msg)) ||
+	    proto_get_string(req, "unit", &unit, msg, sizeof(msg))) {
+		server_reply_error(rq, PROFD_E_BAD_ARGUMENT, "%s", msg);
+		return;
+	}
+	if (strcmp(sort, "cpu") && strcmp(sort, "mem") && strcmp(sort, "gpu") && strcmp(sort, "io") &&
+	    strcmp(sort, "runq") && strcmp(sort, "samples") && strcmp(sort, "pid") && strcmp(sort, "comm")) {
+		server_reply_error(rq, PROFD_E_BAD_ARGUMENT,
+				   "sort: \"%s\" is not one of cpu, mem, gpu, io, runq, samples, pid, comm", sort);
+		return;
+	}
+	tj = calloc(1, sizeof(*tj));
+	if (!tj || (unit && !(tj->unit = strdup(unit)))) {
+		free(tj);
+		server_reply_error(rq, PROFD_E_INTERNAL, "out of memory");
+		return;
+	}
+	tj->j.d = d;
+	tj->j.rq = rq;
+	tj->j.run = top_run;
+	tj->j.done = top_done;
+	tj->j.free = top_free;
+	tj->span = span;
+	tj->pid = pid;
+	tj->limit = limit;
+	snprintf(tj->sort, sizeof(tj->sort), "%s", sort);
+	tj->version = server_request_version(rq);
+	tj->show_kaddr = server_request_privileged(rq);
+	server_request_set_data(rq, &tj->j);
+	r = api_job_submit(&tj->j, false);
+	if (r < 0) {
+		server_request_set_data(rq, NULL);
+		api_job_refused(&tj->j, r);
+		top_free(&tj->j);
+	}
 }

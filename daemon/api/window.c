@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,13 +51,24 @@ void api_thread_name(void *ctx, uint32_t tgid, uint32_t tid, char *buf, size_t n
 	buf[strcspn(buf, "\n")] = 0;
 }
 
-int api_check_threads(const struct daemon *d, int by_thread, struct server_reply *reply)
+static int seterr(struct api_err *err, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int seterr(struct api_err *err, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int api_check_threads(const struct daemon *d, int by_thread, struct api_err *err)
 {
 	if (!by_thread || d->cfg.thread_stacks)
 		return 0;
-	server_reply_error(reply, PROFD_E_BAD_ARGUMENT,
-			   "by_thread: profd keeps no thread ids; set thread_stacks = 1 in [sampling] and reload");
-	return -EINVAL;
+	return seterr(err, PROFD_E_BAD_ARGUMENT,
+		      "by_thread: profd keeps no thread ids; set thread_stacks = 1 in [sampling] and reload");
 }
 
 int64_t api_boot_to_real_ns(void)
@@ -64,45 +76,41 @@ int64_t api_boot_to_real_ns(void)
 	return (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_boot_ns();
 }
 
-static int get_i64(struct json_object *req, const char *key, int64_t *ret, int *present, struct server_reply *reply)
+static int get_i64(struct json_object *req, const char *key, int64_t *ret, int *present, struct api_err *err)
 {
 	struct json_object *v;
 
 	*present = json_object_object_get_ex(req, key, &v) && v;
 	if (!*present)
 		return 0;
-	if (!json_object_is_type(v, json_type_int)) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s: must be an integer (ns since the epoch)", key);
-		return -EINVAL;
-	}
+	if (!json_object_is_type(v, json_type_int))
+		return seterr(err, PROFD_E_BAD_ARGUMENT, "%s: must be an integer (ns since the epoch)", key);
 	*ret = json_object_get_int64(v);
 	return 0;
 }
 
 int api_parse_window(struct json_object *req, const char *from_key, const char *to_key, uint64_t def_span,
-		     struct api_window *w, struct server_reply *reply)
+		     struct api_window *w, struct api_err *err)
 {
 	int64_t from = 0, to = 0, off = api_boot_to_real_ns();
+	char msg[256];
 	int hf, ht;
-	int64_t pid;
 
 	memset(w, 0, sizeof(*w));
-	if (get_i64(req, from_key, &from, &hf, reply) || get_i64(req, to_key, &to, &ht, reply))
+	if (get_i64(req, from_key, &from, &hf, err) || get_i64(req, to_key, &to, &ht, err))
 		return -EINVAL;
 	if (!hf && !ht) {
-		/* the relative form, as before: "window" and "pid" */
-		return api_parse_common(req, def_span, &w->span, &pid, reply);
+		/* the relative form, as before: "window" */
+		w->span = def_span;
+		if (proto_get_duration(req, "window", NSEC_PER_SEC / 10, API_MAX_WINDOW_NS, &w->span, msg, sizeof(msg)))
+			return seterr(err, PROFD_E_BAD_ARGUMENT, "%s", msg);
+		return 0;
 	}
-	if (!hf || !ht || to <= from || from - off < 0) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT,
-				   "%s and %s: both needed, %s after %s, and not before boot", from_key, to_key, to_key,
-				   from_key);
-		return -EINVAL;
-	}
-	if ((uint64_t)(to - from) > API_MAX_WINDOW_NS) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "window longer than 48 h");
-		return -EINVAL;
-	}
+	if (!hf || !ht || to <= from || from - off < 0)
+		return seterr(err, PROFD_E_BAD_ARGUMENT, "%s and %s: both needed, %s after %s, and not before boot",
+			      from_key, to_key, to_key, from_key);
+	if ((uint64_t)(to - from) > API_MAX_WINDOW_NS)
+		return seterr(err, PROFD_E_BAD_ARGUMENT, "window longer than 48 h");
 	w->absolute = 1;
 	w->from_ns = (uint64_t)(from - off);
 	w->to_ns = (uint64_t)(to - off);
@@ -116,38 +124,42 @@ static int unit_accept(void *ctx, uint32_t proc)
 	return !strcmp(resources_unit(f->d->res, proc), f->unit);
 }
 
-int api_parse_filter(struct daemon *d, struct json_object *req, struct api_filter *f, struct server_reply *reply)
+int api_parse_filter(struct daemon *d, struct json_object *req, struct api_filter *f, struct api_err *err)
 {
+	const char *unit = NULL, *comm = NULL;
 	char msg[256];
 	int64_t pid = 0;
 
 	memset(f, 0, sizeof(*f));
 	f->d = d;
 	if (proto_get_int(req, "pid", 1, 4194304, &pid, msg, sizeof(msg)) ||
-	    proto_get_string(req, "unit", &f->unit, msg, sizeof(msg)) ||
-	    proto_get_string(req, "comm", &f->pq.comm, msg, sizeof(msg))) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s", msg);
-		return -EINVAL;
-	}
+	    proto_get_string(req, "unit", &unit, msg, sizeof(msg)) ||
+	    proto_get_string(req, "comm", &comm, msg, sizeof(msg)))
+		return seterr(err, PROFD_E_BAD_ARGUMENT, "%s", msg);
+	if ((unit && strlen(unit) >= sizeof(f->unit)) || (comm && strlen(comm) >= sizeof(f->comm)))
+		return seterr(err, PROFD_E_BAD_ARGUMENT, "unit or comm: longer than %zu bytes", sizeof(f->unit) - 1);
 	f->pq.tgid = (uint32_t)pid;
-	if (f->unit) {
+	if (comm) {
+		snprintf(f->comm, sizeof(f->comm), "%s", comm);
+		f->pq.comm = f->comm;
+	}
+	if (unit) {
+		snprintf(f->unit, sizeof(f->unit), "%s", unit);
 		f->pq.accept = unit_accept;
 		f->pq.accept_ctx = f;
 	}
 	return 0;
 }
 
-int api_get_flag(struct json_object *req, const char *key, int *ret, struct server_reply *reply)
+int api_get_flag(struct json_object *req, const char *key, int *ret, struct api_err *err)
 {
 	struct json_object *v;
 
 	*ret = 0;
 	if (!json_object_object_get_ex(req, key, &v) || !v)
 		return 0;
-	if (!json_object_is_type(v, json_type_boolean)) {
-		server_reply_error(reply, PROFD_E_BAD_ARGUMENT, "%s: must be true or false", key);
-		return -EINVAL;
-	}
+	if (!json_object_is_type(v, json_type_boolean))
+		return seterr(err, PROFD_E_BAD_ARGUMENT, "%s: must be true or false", key);
 	*ret = json_object_get_boolean(v);
 	return 0;
 }

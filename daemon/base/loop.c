@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 struct source {
@@ -20,7 +21,32 @@ struct loop {
 	int quit;
 	struct source *sources;
 	int dispatching;
+	struct loop_stats st;
 };
+
+/* The calling thread's CPU time: what a callback costs the loop, however
+ * long the scheduler kept it waiting. */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void account(struct loop *l, uint64_t ns)
+{
+	l->st.dispatches++;
+	l->st.cpu_ns += ns;
+	if (ns > l->st.cpu_ns_max)
+		l->st.cpu_ns_max = ns;
+	if (ns > 10000000ull)
+		l->st.over_10ms++;
+	if (ns > 50000000ull)
+		l->st.over_50ms++;
+	if (ns > 250000000ull)
+		l->st.over_250ms++;
+}
 
 int loop_new(struct loop **ret)
 {
@@ -122,6 +148,11 @@ int loop_del(struct loop *l, int fd)
 	return 0;
 }
 
+void loop_get_stats(const struct loop *l, struct loop_stats *ret)
+{
+	*ret = l->st;
+}
+
 void loop_quit(struct loop *l)
 {
 	l->quit = 1;
@@ -142,8 +173,13 @@ int loop_run(struct loop *l)
 		l->dispatching = 1;
 		for (int i = 0; i < n && !l->quit; i++) {
 			struct source *s = evs[i].data.ptr;
-			if (!s->dead)
-				s->fn(l, s->fd, evs[i].events, s->data);
+			uint64_t t0;
+
+			if (s->dead)
+				continue;
+			t0 = thread_cpu_ns();
+			s->fn(l, s->fd, evs[i].events, s->data);
+			account(l, thread_cpu_ns() - t0);
 		}
 		l->dispatching = 0;
 		reap(l);

@@ -22,6 +22,18 @@ int loop_mod(struct loop *l, int fd, uint32_t events);
 /* Stop watching fd; safe to call from inside a callback for any fd. */
 int loop_del(struct loop *l, int fd);
 
+/* What the callbacks cost the loop's thread, in CPU time: a callback that
+ * runs long delays every other source. */
+struct loop_stats {
+	uint64_t dispatches;    /* callbacks run */
+	uint64_t cpu_ns;        /* CPU time they used, total */
+	uint64_t cpu_ns_max;    /* the most one of them used */
+	uint64_t over_10ms;     /* callbacks that used more than 10 ms */
+	uint64_t over_50ms;     /* ... more than 50 ms */
+	uint64_t over_250ms;    /* ... more than 250 ms */
+};
+void loop_get_stats(const struct loop *l, struct loop_stats *ret);
+
 /* Dispatch until loop_quit(). Returns 0 or -errno (epoll_wait failure). */
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l);

@@ -68,6 +68,10 @@ struct metrics_daemon {
 	double tick_s;
 	struct sampler_stats samples;
 	uint64_t samples_pending;         /* emitted, not yet drained */
+	uint64_t samples_applied;         /* added to the windows */
+	uint64_t samples_staged;          /* drained, waiting in staging */
+	uint64_t samples_staging_dropped; /* drained, refused by staging (full) */
+	uint64_t samples_store_failed;    /* drained, the windows had no memory */
 	struct proctable_stats procs;
 	uint64_t procs_limit;
 	struct stacks_stats stacks;
@@ -79,6 +83,22 @@ struct metrics_daemon {
 	struct unwinder_stats unwind;     /* zeros when stacks are walked by frame pointers */
 	struct server_stats server;
 	uint64_t server_clients_limit;
+	uint64_t protocol_version;
+	/* the memory budget and its parts */
+	uint64_t mem_budget, rss_peak_bytes;
+	uint64_t replies_limit, queries_bytes, queries_limit, staging_bytes, staging_limit;
+	/* the query worker */
+	uint64_t q_top, q_exports, q_export_bytes, q_export_failures, q_timeouts, q_refused_memory;
+	uint64_t q_jobs, q_queued, q_queued_max, q_queue_limit, q_refused, q_running, q_reads, q_loop_deferred;
+	double q_read_ms_max, q_wait_ms_max;
+	uint64_t q_timeout_ms;
+	/* staging */
+	uint64_t staging_records, staging_bytes_max, staging_events_dropped, staging_deferred_ticks, staging_slices;
+	double staging_delay_ms_max;
+	double store_age_ms;              /* age of the store figures shown */
+	/* the loop's callbacks */
+	uint64_t loop_dispatches, loop_over_10ms, loop_over_50ms, loop_over_250ms;
+	double loop_max_ms;
 	struct res_stats res;
 	double res_last_tick_ms, res_max_tick_ms;
 	uint64_t rss_bytes;

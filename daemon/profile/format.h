@@ -38,6 +38,14 @@ void sink_buf_release(struct sink_buf *b);
 #define FORMAT_LABELS (1u << 2)     /* pid, comm, thread labels (pprof) */
 #define FORMAT_ICICLE (1u << 3)     /* roots at the top (svg) */
 
+/* A sink that only counts, up to max bytes (0: no bound; past it -E2BIG):
+ * the size of an output without holding it. */
+struct sink_count {
+	struct sink sink;
+	uint64_t bytes, max;
+};
+void sink_count_init(struct sink_count *c, uint64_t max);
+
 struct format_opts {
 	/* Bound on an encoder's scratch memory besides the sink (folded
 	 * sorts its lines before writing them); 0: no bound. */
@@ -47,20 +55,54 @@ struct format_opts {
 	uint32_t width;         /* svg width in px; 0: 1200 */
 };
 
-/* What an encoder wrote, for the reply's summary. */
+/* What an encoder writes, known once it is opened. */
 struct format_result {
 	uint64_t samples;  /* samples encoded */
-	uint64_t stacks;   /* stacks (or lines) written */
+	uint64_t stacks;   /* stacks (or distinct lines) written */
+	uint64_t scratch_bytes; /* memory the open encoder holds */
 };
 
+/* An encoder writes its output in pieces (a line, a stack), so that a
+ * server can send an output of any size in bounded memory, pausing
+ * between pieces while the client reads. */
 struct format {
 	const char *name;  /* as in `profctl export --format NAME` */
 	const char *mime;
 	const char *description;
-	/* 0 and *ret, or -errno (-E2BIG: over a bound, -ENOMEM) */
+	/* Prepare to encode p (which must outlive the state): 0, *ret_state
+	 * and the summary in *ret, or -errno (-E2BIG: scratch over the
+	 * bound, -ENOMEM). */
+	int (*open)(const struct profile *p, const struct format_opts *o, void **ret_state,
+		    struct format_result *ret);
+	/* Write the next piece: 1 when one was written, 0 when the output
+	 * is complete (nothing written), or -errno (the sink's). */
+	int (*next)(void *state, struct sink *out);
+	void (*close)(void *state);
+	/* Or, for formats that cannot be written in pieces (a gzip stream, a
+	 * document whose summary comes first): write the whole output to out
+	 * at once. format_stream runs it into a buffer bounded by
+	 * scratch_max at open, then hands the buffer out in pieces. */
 	int (*encode)(const struct profile *p, const struct format_opts *o, struct sink *out,
 		      struct format_result *ret);
 };
+
+/* An open encoder over one profile. */
+struct format_stream;
+/* 0 and *ret (summary in *res), or the encoder's -errno. */
+int format_stream_open(const struct format *f, const struct profile *p, const struct format_opts *o,
+		       struct format_stream **ret, struct format_result *res);
+/* Write whole pieces to out until at least want bytes went out or the
+ * output is complete. Returns 1 when more remains, 0 when complete, or
+ * -errno; *ret_written (may be NULL) gets the bytes written by this call. */
+int format_stream_next(struct format_stream *s, struct sink *out, size_t want, size_t *ret_written);
+/* Bytes written so far. */
+uint64_t format_stream_written(const struct format_stream *s);
+struct format_stream *format_stream_free(struct format_stream *s);
+
+/* The whole output in one go: open, every piece, close. 0 and *ret, or
+ * -errno (-E2BIG: the sink's or the scratch bound). */
+int format_encode(const struct format *f, const struct profile *p, const struct format_opts *o, struct sink *out,
+		  struct format_result *ret);
 
 /* The format called name, NULL if none. */
 const struct format *format_find(const char *name);

@@ -4,8 +4,11 @@
  * FORMAT_BY_THREAD each stack also has "tid" and "thread" (null when the
  * thread is not known). The
  * envelope is written by hand and each stack is serialised on its own, so
- * the encoder holds one stack's objects at a time, not the whole tree. */
+ * the encoder holds one stack's objects at a time, not the whole tree,
+ * and writes one stack per piece. Kernel frames of a profile whose kernel
+ * addresses are hidden have no "addr". */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -84,49 +87,88 @@ static struct json_object *stack_json(const struct profile *p, const struct prof
 		json_object_object_add(o, "name", json_object_new_string(f->name));
 		json_object_object_add(o, "module", json_object_new_string(module));
 		json_object_object_add(o, "kernel", json_object_new_boolean(f->kind == PROFILE_FRAME_KERNEL));
-		json_object_object_add(o, "addr", json_object_new_uint64(f->addr));
+		if (f->kind != PROFILE_FRAME_KERNEL || !p->kaddr_hidden)
+			json_object_object_add(o, "addr", json_object_new_uint64(f->addr));
 		json_object_array_add(frames, o);
 	}
 	json_object_object_add(x, "frames", frames);
 	return x;
 }
 
-static int encode_json(const struct profile *p, const struct format_opts *o, struct sink *out,
-		       struct format_result *ret)
+struct json_state {
+	const struct profile *p;
+	size_t next;   /* stack to write; 0 before the header */
+	int phase;     /* 0 header, 1 stacks, 2 trailer, 3 done */
+	int by_thread;
+};
+
+static int json_open(const struct profile *p, const struct format_opts *o, void **ret_state,
+		     struct format_result *ret)
 {
-	int r;
+	struct json_state *st = calloc(1, sizeof(*st));
 
-	r = sink_puts(out, "{\n");
-	if (!r)
-		r = put_member(out, "window_s", jdouble((double)p->covered_ns / 1e9));
-	if (!r)
-		r = put_member(out, "frequency", json_object_new_uint64(p->frequency));
-	if (!r)
-		r = put_member(out, "samples", json_object_new_uint64(p->samples));
-	if (!r)
-		r = sink_puts(out, "  \"stacks\": [\n");
-	for (size_t i = 0; !r && i < p->nstacks; i++) {
-		struct json_object *x = stack_json(p, &p->stacks[i], o && (o->flags & FORMAT_BY_THREAD));
+	if (!st)
+		return -ENOMEM;
+	st->p = p;
+	st->by_thread = o && (o->flags & FORMAT_BY_THREAD);
+	*ret_state = st;
+	ret->samples = p->samples;
+	ret->stacks = p->nstacks;
+	ret->scratch_bytes = sizeof(*st);
+	return 0;
+}
 
+static int json_next(void *state, struct sink *out)
+{
+	struct json_state *st = state;
+	const struct profile *p = st->p;
+	struct json_object *x;
+	int r = 0;
+
+	switch (st->phase) {
+	case 0:
+		r = sink_puts(out, "{\n");
+		if (!r)
+			r = put_member(out, "window_s", jdouble((double)p->covered_ns / 1e9));
+		if (!r)
+			r = put_member(out, "frequency", json_object_new_uint64(p->frequency));
+		if (!r)
+			r = put_member(out, "samples", json_object_new_uint64(p->samples));
+		if (!r)
+			r = sink_puts(out, "  \"stacks\": [\n");
+		st->phase = p->nstacks ? 1 : 2;
+		break;
+	case 1:
+		x = stack_json(p, &p->stacks[st->next], st->by_thread);
 		if (!x)
 			return -ENOMEM;
-		r = sink_puts(out, i ? ",\n    " : "    ");
+		r = sink_puts(out, st->next ? ",\n    " : "    ");
 		if (!r)
 			r = put_indented(out, json_object_to_json_string_ext(x, FLAGS), 4);
 		json_object_put(x);
-	}
-	if (!r)
+		if (++st->next == p->nstacks)
+			st->phase = 2;
+		break;
+	case 2:
 		r = sink_puts(out, p->nstacks ? "\n  ]\n}" : "  ]\n}");
-	if (r)
-		return r;
-	ret->samples = p->samples;
-	ret->stacks = p->nstacks;
-	return 0;
+		st->phase = 3;
+		break;
+	default:
+		return 0;
+	}
+	return r < 0 ? r : 1;
+}
+
+static void json_close(void *state)
+{
+	free(state);
 }
 
 const struct format format_json = {
 	.name = "json",
 	.mime = "application/json",
 	.description = "profd's JSON: every stack with its process and named frames",
-	.encode = encode_json,
+	.open = json_open,
+	.next = json_next,
+	.close = json_close,
 };

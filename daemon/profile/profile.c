@@ -19,6 +19,8 @@
 #define MAX_FRAMES (PROFD_MAX_KSTACK + PROFD_MAX_USTACK)
 /* Strings are bump-allocated in chunks so that pointers stay valid. */
 #define CHUNK_BYTES (64 * 1024)
+/* Entries added between two checks of the deadline and the memory bound. */
+#define CHECK_STRIDE 256
 
 struct chunk {
 	struct chunk *next;
@@ -467,7 +469,8 @@ void profile_frame_resolve(struct symbolizer *sym, const struct frame *f, struct
 	}
 }
 
-void profile_frame_name(struct symbolizer *sym, const struct frame *frame, int is_leaf, char *buf, size_t n)
+void profile_frame_name(struct symbolizer *sym, const struct frame *frame, int is_leaf, int show_kaddr, char *buf,
+			size_t n)
 {
 	struct sym_result r;
 	struct frame rf, *f = &rf;
@@ -484,6 +487,8 @@ void profile_frame_name(struct symbolizer *sym, const struct frame *frame, int i
 		snprintf(buf, n, "%s", r.name);
 	} else if (f->obj == SYM_OBJ_UNKNOWN) {
 		snprintf(buf, n, "[unknown]");
+	} else if (f->obj == SYM_OBJ_KERNEL && !show_kaddr) {
+		snprintf(buf, n, "[kernel]");
 	} else {
 		const char *m = (!err && r.module) ? r.module : symbolizer_object_name(sym, f->obj);
 
@@ -573,18 +578,18 @@ static int mapping_for(struct profile *p, struct symbolizer *sym, uint32_t obj)
 
 /* Frame index for a store frame, named once per (object, address, leaf):
  * the leaf flag matters because return addresses are named at addr - 1. */
-static int frame_for(struct profile *p, struct symbolizer *sym, const struct frame *frame, int is_leaf)
+static int frame_for(struct profile *p, struct symbolizer *sym, const struct frame *frame, int is_leaf, int show_kaddr)
 {
 	struct profile_priv *pv = p->priv;
 	struct frame rf, *f = &rf;
+	char name[PROFILE_NAME_MAX + 1];
 	struct fkey k;
+	int kernel, m, idx;
+	size_t j;
 
 	profile_frame_resolve(sym, frame, &rf);
 	k = (struct fkey){ .obj = f->obj, .leaf = !!is_leaf, .addr = f->addr };
-	char name[PROFILE_NAME_MAX + 1];
-	int kernel = f->obj == SYM_OBJ_KERNEL;
-	size_t j;
-	int m, idx;
+	kernel = f->obj == SYM_OBJ_KERNEL;
 
 	if ((p->nframes + 1) * 4 > pv->ftab_cap * 3 && ftab_grow(p) < 0)
 		return -ENOMEM;
@@ -600,10 +605,11 @@ static int frame_for(struct profile *p, struct symbolizer *sym, const struct fra
 		if (m < 0)
 			return m;
 	}
-	profile_frame_name(sym, f, is_leaf, name, sizeof(name));
+	profile_frame_name(sym, f, is_leaf, show_kaddr, name, sizeof(name));
 	if (grow((void **)&pv->fkeys, &pv->cap_fkeys, p->nframes, sizeof(*pv->fkeys)) < 0)
 		return -ENOMEM;
-	idx = profile_add_frame(p, name, (uint32_t)m, kernel ? PROFILE_FRAME_KERNEL : PROFILE_FRAME_USER, f->addr);
+	idx = profile_add_frame(p, name, (uint32_t)m, kernel ? PROFILE_FRAME_KERNEL : PROFILE_FRAME_USER,
+				kernel && !show_kaddr ? 0 : f->addr);
 	if (idx < 0)
 		return idx;
 	pv->fkeys[idx] = k;
@@ -653,7 +659,7 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 		for (int i = n - 1; i >= nk && i >= n - 3; i--) {
 			char name[PROFILE_NAME_MAX + 1];
 
-			profile_frame_name(src->sym, &fr[i], i == nk, name, sizeof(name));
+			profile_frame_name(src->sym, &fr[i], i == nk, src->show_kaddr, name, sizeof(name));
 			if (is_root_symbol(name)) {
 				root = i;
 				break;
@@ -662,14 +668,14 @@ static int add_entry(struct profile *p, const struct profile_src *src, const str
 		if (root < 0 || (sflags & STACK_F_TRUNCATED))
 			flags |= PROFILE_STACK_TRUNCATED;
 		for (int i = root >= 0 ? root : n - 1; i >= nk; i--) {
-			idx = frame_for(p, src->sym, &fr[i], i == nk);
+			idx = frame_for(p, src->sym, &fr[i], i == nk, src->show_kaddr);
 			if (idx < 0)
 				return idx;
 			refs[k++] = (uint32_t)idx;
 		}
 	}
 	for (int i = nk - 1; i >= 0; i--) {
-		idx = frame_for(p, src->sym, &fr[i], i == 0);
+		idx = frame_for(p, src->sym, &fr[i], i == 0, src->show_kaddr);
 		if (idx < 0)
 			return idx;
 		refs[k++] = (uint32_t)idx;
@@ -692,13 +698,39 @@ int profile_build(const struct profile_src *src, const struct pq_result *q, stru
 	p->from_ns = q->from_ns;
 	p->to_ns = q->to_ns;
 	p->frequency = src->frequency;
+	p->kaddr_hidden = !src->show_kaddr;
 	for (size_t i = 0; i < q->n; i++) {
 		r = add_entry(p, src, &q->v[i]);
+		if (r >= 0 && i % CHECK_STRIDE == CHECK_STRIDE - 1) {
+			if (profile_src_expired(src))
+				r = -ETIMEDOUT;
+			else if (src->max_bytes && profile_bytes(p) > src->max_bytes)
+				r = -E2BIG;
+		}
 		if (r < 0) {
 			profile_free(p);
 			return r;
 		}
 	}
+	if (src->max_bytes && profile_bytes(p) > src->max_bytes) {
+		profile_free(p);
+		return -E2BIG;
+	}
 	*ret = p;
 	return 0;
+}
+
+size_t profile_bytes(const struct profile *p)
+{
+	const struct profile_priv *pv = p->priv;
+	size_t n = sizeof(*p) + sizeof(*pv);
+
+	n += pv->cap_mappings * sizeof(*p->mappings) + pv->cap_frames * sizeof(*p->frames) +
+	     pv->cap_refs * sizeof(*p->refs) + pv->cap_stacks * sizeof(*p->stacks) + pv->cap_procs * sizeof(*p->procs);
+	n += pv->cap_fkeys * sizeof(*pv->fkeys) + pv->ftab_cap * sizeof(*pv->ftab);
+	n += pv->mapping_idx.cap * (sizeof(uint64_t) + sizeof(uint32_t));
+	n += pv->proc_idx.cap * (sizeof(uint64_t) + sizeof(uint32_t));
+	for (const struct chunk *c = pv->chunks; c; c = c->next)
+		n += sizeof(*c) + c->cap;
+	return n;
 }

@@ -87,6 +87,10 @@ struct profile {
 	uint64_t from_ns, to_ns; /* CLOCK_BOOTTIME bounds of the query */
 	uint32_t frequency;    /* sampling frequency, Hz per CPU */
 	uint64_t samples;      /* sum of stack counts */
+	/* Kernel frames carry no address (0) and unnamed ones read
+	 * "[kernel]": the profile is for a client that may not learn where
+	 * the kernel is loaded (KASLR). Encoders leave such addresses out. */
+	int kaddr_hidden;
 
 	struct profile_mapping *mappings;
 	size_t nmappings;
@@ -156,8 +160,13 @@ struct profile *profile_free(struct profile *p);
 
 /* Build from the query result q over the store in src: names every frame
  * (profile_frame_name), cuts junk above a recognised entry point and flags
- * stacks that reach none. 0 and *ret, or -ENOMEM. */
+ * stacks that reach none. Kernel addresses are hidden unless
+ * src->show_kaddr. 0 and *ret, or -ENOMEM, -ETIMEDOUT (past
+ * src->deadline_ns) or -E2BIG (the profile passes src->max_bytes). */
 int profile_build(const struct profile_src *src, const struct pq_result *q, struct profile **ret);
+
+/* Heap memory the profile holds (arrays as allocated, strings, tables). */
+size_t profile_bytes(const struct profile *p);
 
 /* Fixture builders. Each returns the new index, or -ENOMEM. */
 int profile_add_mapping(struct profile *p, const char *name, const uint8_t *build_id, size_t build_id_len, int kernel);
@@ -191,9 +200,12 @@ int profile_time_text(const struct profile *p, uint64_t boot_ns, char *buf, size
 struct frame;
 void profile_frame_resolve(struct symbolizer *sym, const struct frame *f, struct frame *ret);
 
-/* Name of one frame of the store: "func", "module+0xoff" or "[unknown]".
- * Return addresses (every frame but the leaf of its part) are looked up
- * at addr - 1, so a call at a function's very end names the caller. */
-void profile_frame_name(struct symbolizer *sym, const struct frame *f, int is_leaf, char *buf, size_t n);
+/* Name of one frame of the store: "func", "module+0xoff" or "[unknown]";
+ * a kernel frame without a symbol is "[kernel]" unless show_kaddr (then
+ * "vmlinux+0xADDRESS"). Return addresses (every frame but the leaf of its
+ * part) are looked up at addr - 1, so a call at a function's very end
+ * names the caller. */
+void profile_frame_name(struct symbolizer *sym, const struct frame *f, int is_leaf, int show_kaddr, char *buf,
+			size_t n);
 
 #endif

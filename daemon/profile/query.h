@@ -28,6 +28,11 @@ struct profile_src {
 	 * unknown. */
 	void (*thread_name)(void *ctx, uint32_t tgid, uint32_t tid, char *buf, size_t n);
 	void *thread_ctx;
+	/* Bounds of one query, so that a reader sharing the store with the
+	 * ingesting loop gives it back in time and in bounded memory. */
+	uint64_t deadline_ns;   /* CLOCK_MONOTONIC; past it: -ETIMEDOUT. 0: none */
+	size_t max_bytes;       /* query result / profile memory; over: -E2BIG. 0: none */
+	int show_kaddr;         /* 1: kernel addresses may be shown (root clients) */
 };
 
 struct pq_filter {
@@ -52,7 +57,9 @@ struct pq_result {
 };
 
 /* Counts over [data_until - span, data_until]. 0 and *ret (release with
- * pq_result_release, also on failure), or -ENOMEM / the store's -errno. */
+ * pq_result_release, also on failure), or -ENOMEM, -ETIMEDOUT (past
+ * src->deadline_ns), -E2BIG (the result passes src->max_bytes) or the
+ * store's -errno. */
 int profile_query(const struct profile_src *src, uint64_t span_ns, const struct pq_filter *f, struct pq_result *ret);
 /* Counts over the slots intersecting [from_ns, to_ns) (CLOCK_BOOTTIME),
  * cut at the daemon's start and at data_until; the result's from/to are
@@ -62,5 +69,7 @@ int profile_query_range(const struct profile_src *src, uint64_t from_ns, uint64_
 /* Whether process id proc passes f (NULL passes everything). */
 int pq_filter_match(const struct profile_src *src, const struct pq_filter *f, uint32_t proc);
 void pq_result_release(struct pq_result *r);
+/* 1 when src has a deadline and it has passed. */
+int profile_src_expired(const struct profile_src *src);
 
 #endif

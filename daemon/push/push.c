@@ -712,7 +712,7 @@ static void push_profiles(struct push *p, struct ptarget *t, const struct push_i
 		if (r < 0)
 			goto fail;
 		sink_buf_init(&sb, PUSH_MAX_PAYLOAD);
-		r = fmt->encode(prof, &(struct format_opts){ .scratch_max = PUSH_MAX_PAYLOAD }, &sb.sink, &fr);
+		r = format_encode(fmt, prof, &(struct format_opts){ .scratch_max = PUSH_MAX_PAYLOAD }, &sb.sink, &fr);
 		profile_free(prof);
 		if (r < 0) {
 			sink_buf_release(&sb);

@@ -400,6 +400,33 @@ static void finish_job(struct unwinder *u, struct builder_job *j)
 	}
 }
 
+/* Open a file the unwinder named by a path through procfs: inside a
+ * process's root ("PROCFS/PID/root/PATH") the path resolves within that
+ * root (RESOLVE_IN_ROOT: a container's absolute symlinks stay in the
+ * container); "PROCFS/PID/map_files/A-B" is the mapping's own file (a
+ * magic link, followed on purpose). -errno otherwise. */
+static int open_object(const char *procfs, const char *path, struct stat *ret_st)
+{
+	size_t plen = strlen(procfs);
+	const char *p = path + plen, *slash;
+	char root[512];
+
+	if (strncmp(path, procfs, plen) || *p != '/')
+		return util_open_regular(path, ret_st);
+	slash = strchr(p + 1, '/');
+	if (!slash)
+		return -EINVAL;
+	if (!strncmp(slash, "/map_files/", 11))
+		return util_open_regular_in(NULL, path, UTIL_OPEN_MAGICLINKS, ret_st);
+	if (!strncmp(slash, "/root/", 6)) {
+		if ((size_t)(slash + 5 - path) >= sizeof(root))
+			return -ENAMETOOLONG;
+		snprintf(root, sizeof(root), "%.*s", (int)(slash + 5 - path), path);
+		return util_open_regular_in(root, slash + 5, 0, ret_st);
+	}
+	return util_open_regular(path, ret_st);
+}
+
 /* Queue a build for o from fd (taken), or reopening its path when fd < 0.
  * 0, or -EAGAIN when the queue is full (o stays OBJ_NEW). */
 static int queue_build(struct unwinder *u, struct object *o, int fd)
@@ -412,7 +439,7 @@ static int queue_build(struct unwinder *u, struct object *o, int fd)
 		return -EAGAIN;
 	}
 	if (fd < 0 && !o->vdso) {
-		fd = o->path ? util_open_regular(o->path, NULL) : -ENOENT;
+		fd = o->path ? open_object(u->procfs, o->path, NULL) : -ENOENT;
 		if (fd < 0) {
 			u->st.build_failures++;
 			o->state = OBJ_FAILED;
@@ -565,7 +592,7 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 		imap_del(&u->by_file, fk);
 	}
 	if (!e->deleted && n > 0 && (size_t)n < sizeof(path)) {
-		fd = util_open_regular(path, &st);
+		fd = open_object(u->procfs, path, &st);
 		if (fd >= 0 && st.st_ino != e->inode) {
 			/* the path names another file now (replaced after mapping) */
 			close(fd);
@@ -576,7 +603,7 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 		/* works for deleted files where profd may follow map_files links */
 		snprintf(mf, sizeof(mf), "%s/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, u->procfs, tgid, e->start,
 			 e->end);
-		fd = util_open_regular(mf, &st);
+		fd = open_object(u->procfs, mf, &st);
 		if (fd < 0) {
 			u->st.open_failures++;
 			return NIL;

@@ -4,14 +4,20 @@
 #ifndef PROFD_PROTO_CONST_H
 #define PROFD_PROTO_CONST_H
 
-#define PROFD_PROTO_VERSION 1
+/* The newest protocol version this build speaks, and the oldest it still
+ * answers. Version 2 adds chunked payloads (docs/protocol.md). */
+#define PROFD_PROTO_VERSION 2
+#define PROFD_PROTO_VERSION_MIN 1
 #define PROFD_DEFAULT_SOCKET "/run/profd/profd.sock"
 #define PROFD_SOCKET_ENV "PROFD_SOCKET"
 
 /* Default bound on one request line, bytes including the newline. */
 #define PROFD_MAX_REQUEST_DEFAULT 65536
-/* Hard bound on a binary payload a client accepts (bytes). */
+/* Hard bound on a fixed-size (version 1) payload a client accepts (bytes). */
 #define PROFD_MAX_PAYLOAD (1u << 30)
+/* Hard bound on one chunk of a chunked (version 2) payload (bytes): the
+ * daemon sends far smaller ones; a client refuses larger. */
+#define PROFD_MAX_CHUNK (1u << 24)
 
 /* Stable error codes (the "code" member of an error object). */
 #define PROFD_E_BAD_JSON "bad_json"                  /* line is not a JSON object */
@@ -24,6 +30,7 @@
 #define PROFD_E_INTERNAL "internal"                  /* daemon-side failure */
 #define PROFD_E_NOT_FOUND "not_found"                /* e.g. no such pid */
 #define PROFD_E_INVALID_CONFIG "invalid_config"      /* reload refused: the config or a rule is bad */
+#define PROFD_E_TIMEOUT "timeout"                    /* a query ran past query_timeout */
 #define PROFD_E_PERMISSION "permission_denied"       /* verb is root's only */
 
 #endif

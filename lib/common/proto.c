@@ -162,6 +162,16 @@ int linebuf_next(struct linebuf *lb, char **ret_line)
 	return 1;
 }
 
+int linebuf_has_line(const struct linebuf *lb)
+{
+	return lb->off < lb->len && memchr(lb->buf + lb->off, '\n', lb->len - lb->off) != NULL;
+}
+
+size_t linebuf_bytes(const struct linebuf *lb)
+{
+	return lb->len - lb->off;
+}
+
 /* Parses one JSON text that must fill the whole string. NULL on failure,
  * with a message. */
 static struct json_object *parse_json(const char *s, int depth, char *msg, size_t msgsz)
@@ -209,10 +219,13 @@ static const char *type_name(struct json_object *v)
 	return v ? json_type_to_name(json_object_get_type(v)) : "null";
 }
 
-int proto_parse_request(const char *line, struct json_object **ret_req, const char **ret_cmd, const char **ret_code, char *msg, size_t msgsz)
+int proto_parse_request(const char *line, struct json_object **ret_req, const char **ret_cmd, int *ret_version,
+			const char **ret_code, char *msg, size_t msgsz)
 {
 	struct json_object *o, *v, *cmd;
+	int64_t version = 1;
 
+	*ret_version = PROFD_PROTO_VERSION_MIN;
 	o = parse_json(line, REQUEST_MAX_DEPTH, msg, msgsz);
 	if (!o) {
 		*ret_code = PROFD_E_BAD_JSON;
@@ -229,13 +242,15 @@ int proto_parse_request(const char *line, struct json_object **ret_req, const ch
 			*ret_code = PROFD_E_BAD_REQUEST;
 			goto fail;
 		}
-		if (json_object_get_int64(v) != PROFD_PROTO_VERSION) {
-			snprintf(msg, msgsz, "protocol version %lld is not supported (this daemon speaks %d)",
-				 (long long)json_object_get_int64(v), PROFD_PROTO_VERSION);
+		version = json_object_get_int64(v);
+		if (version < PROFD_PROTO_VERSION_MIN || version > PROFD_PROTO_VERSION) {
+			snprintf(msg, msgsz, "protocol version %lld is not supported (this daemon speaks %d..%d)",
+				 (long long)version, PROFD_PROTO_VERSION_MIN, PROFD_PROTO_VERSION);
 			*ret_code = PROFD_E_VERSION;
 			goto fail;
 		}
 	}
+	*ret_version = (int)version;
 	if (!json_object_object_get_ex(o, "cmd", &cmd)) {
 		snprintf(msg, msgsz, "missing \"cmd\"");
 		*ret_code = PROFD_E_BAD_REQUEST;
@@ -290,15 +305,14 @@ static int add(struct json_object *o, const char *k, struct json_object *v)
 	return 0;
 }
 
-char *proto_ok(struct json_object *data, size_t payload_bytes, const char *payload_type)
+char *proto_ok_v(int version, struct json_object *data, const struct proto_payload *pl)
 {
 	struct json_object *o = json_object_new_object();
-	struct json_object *pl;
+	struct json_object *po;
 
 	if (!data)
 		data = json_object_new_object();
-	if (!o || add(o, "v", json_object_new_int(PROFD_PROTO_VERSION)) < 0 ||
-	    add(o, "ok", json_object_new_boolean(1)) < 0) {
+	if (!o || add(o, "v", json_object_new_int(version)) < 0 || add(o, "ok", json_object_new_boolean(1)) < 0) {
 		json_object_put(data);
 		json_object_put(o);
 		return NULL;
@@ -307,11 +321,13 @@ char *proto_ok(struct json_object *data, size_t payload_bytes, const char *paylo
 		json_object_put(o);
 		return NULL;
 	}
-	if (payload_type || payload_bytes) {
-		pl = json_object_new_object();
-		if (!pl || add(pl, "bytes", json_object_new_uint64(payload_bytes)) < 0 ||
-		    add(pl, "type", json_object_new_string(payload_type ? payload_type : "application/octet-stream")) < 0 ||
-		    add(o, "payload", pl) < 0) {
+	if (pl) {
+		const char *type = pl->type ? pl->type : "application/octet-stream";
+
+		po = json_object_new_object();
+		if (!po || (pl->chunked ? add(po, "chunked", json_object_new_boolean(1))
+					: add(po, "bytes", json_object_new_uint64(pl->bytes))) < 0 ||
+		    add(po, "type", json_object_new_string(type)) < 0 || add(o, "payload", po) < 0) {
 			json_object_put(o);
 			return NULL;
 		}
@@ -319,19 +335,20 @@ char *proto_ok(struct json_object *data, size_t payload_bytes, const char *paylo
 	return to_line(o);
 }
 
-char *proto_error(const char *code, const char *fmt, ...)
+char *proto_ok(struct json_object *data, size_t payload_bytes, const char *payload_type)
+{
+	struct proto_payload pl = { .type = payload_type, .bytes = payload_bytes };
+
+	return proto_ok_v(1, data, payload_type || payload_bytes ? &pl : NULL);
+}
+
+static char *error_line(int version, const char *code, const char *msg)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *e = json_object_new_object();
-	char msg[1024];
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (!o || !e || add(e, "code", json_object_new_string(code)) < 0 ||
-	    add(e, "message", json_object_new_string(msg)) < 0 ||
-	    add(o, "v", json_object_new_int(PROFD_PROTO_VERSION)) < 0 ||
+	    add(e, "message", json_object_new_string(msg)) < 0 || add(o, "v", json_object_new_int(version)) < 0 ||
 	    add(o, "ok", json_object_new_boolean(0)) < 0) {
 		json_object_put(e);
 		json_object_put(o);
@@ -344,49 +361,137 @@ char *proto_error(const char *code, const char *fmt, ...)
 	return to_line(o);
 }
 
-int proto_parse_response(const char *line, struct json_object **ret_resp, struct json_object **ret_data, size_t *ret_payload, const char **ret_code, const char **ret_message)
+char *proto_error_v(int version, const char *code, const char *fmt, ...)
 {
-	struct json_object *o, *v, *ok, *data = NULL, *pl, *bytes, *err, *code, *message;
-	char msg[256];
-	int64_t n = 0;
+	char msg[1024];
+	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return error_line(version, code, msg);
+}
+
+char *proto_error(const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return error_line(1, code, msg);
+}
+
+size_t proto_chunk_header(char *buf, size_t n)
+{
+	int len = snprintf(buf, PROTO_CHUNK_HEADER_MAX, "%zu\n", n);
+
+	return len > 0 ? (size_t)len : 0;
+}
+
+int proto_parse_chunk_header(const char *line, size_t *ret_n)
+{
+	size_t n = 0, i;
+
+	/* Digits only, no sign, no leading zeros (so "0" alone ends it):
+	 * anything else means the stream is out of step. */
+	for (i = 0; line[i]; i++) {
+		if (line[i] < '0' || line[i] > '9' || i >= 9 || (i == 1 && line[0] == '0'))
+			return -EPROTO;
+		n = n * 10 + (size_t)(line[i] - '0');
+	}
+	if (i == 0 || n > PROFD_MAX_CHUNK)
+		return -EPROTO;
+	*ret_n = n;
+	return 0;
+}
+
+int proto_parse_response_ex(const char *line, struct proto_response *ret)
+{
+	struct json_object *o, *v, *ok, *data = NULL, *pl, *bytes, *chunked, *type, *err, *code, *message;
+	char msg[256];
+	int64_t version = 1, n = 0;
+
+	memset(ret, 0, sizeof(*ret));
 	o = parse_json(line, RESPONSE_MAX_DEPTH, msg, sizeof(msg));
 	if (!o)
 		return -EPROTO;
 	if (!json_object_is_type(o, json_type_object))
 		goto bad;
-	if (json_object_object_get_ex(o, "v", &v) &&
-	    (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != PROFD_PROTO_VERSION))
-		goto bad;
+	if (json_object_object_get_ex(o, "v", &v)) {
+		if (!json_object_is_type(v, json_type_int))
+			goto bad;
+		version = json_object_get_int64(v);
+		if (version < PROFD_PROTO_VERSION_MIN || version > PROFD_PROTO_VERSION)
+			goto bad;
+	}
+	ret->version = (int)version;
 	if (!json_object_object_get_ex(o, "ok", &ok) || !json_object_is_type(ok, json_type_boolean))
 		goto bad;
 	if (!json_object_get_boolean(ok)) {
 		if (!json_object_object_get_ex(o, "error", &err) || !json_object_is_type(err, json_type_object) ||
 		    !json_object_object_get_ex(err, "code", &code) || !json_object_is_type(code, json_type_string))
 			goto bad;
-		*ret_code = json_object_get_string(code);
-		*ret_message = "";
+		ret->code = json_object_get_string(code);
+		ret->message = "";
 		if (json_object_object_get_ex(err, "message", &message) && json_object_is_type(message, json_type_string))
-			*ret_message = json_object_get_string(message);
-		*ret_resp = o;
+			ret->message = json_object_get_string(message);
+		ret->resp = o;
 		return -EREMOTEIO;
 	}
 	if (json_object_object_get_ex(o, "payload", &pl)) {
-		if (!json_object_is_type(pl, json_type_object) || !json_object_object_get_ex(pl, "bytes", &bytes) ||
-		    !json_object_is_type(bytes, json_type_int))
+		if (!json_object_is_type(pl, json_type_object))
 			goto bad;
-		n = json_object_get_int64(bytes);
-		if (n < 0 || (uint64_t)n > PROFD_MAX_PAYLOAD)
-			goto bad;
+		if (json_object_object_get_ex(pl, "chunked", &chunked)) {
+			/* Chunks exist from version 2 on, and never with a size. */
+			if (version < 2 || !json_object_is_type(chunked, json_type_boolean) ||
+			    !json_object_get_boolean(chunked) || json_object_object_get_ex(pl, "bytes", &bytes))
+				goto bad;
+			ret->payload.chunked = 1;
+		} else {
+			if (!json_object_object_get_ex(pl, "bytes", &bytes) || !json_object_is_type(bytes, json_type_int))
+				goto bad;
+			n = json_object_get_int64(bytes);
+			if (n < 0 || (uint64_t)n > PROFD_MAX_PAYLOAD)
+				goto bad;
+			ret->payload.bytes = (uint64_t)n;
+		}
+		if (json_object_object_get_ex(pl, "type", &type) && json_object_is_type(type, json_type_string))
+			ret->payload.type = json_object_get_string(type);
+		ret->has_payload = 1;
 	}
 	json_object_object_get_ex(o, "data", &data);
-	*ret_resp = o;
-	*ret_data = data;
-	*ret_payload = (size_t)n;
+	ret->resp = o;
+	ret->data = data;
 	return 0;
 bad:
 	json_object_put(o);
+	memset(ret, 0, sizeof(*ret));
 	return -EPROTO;
+}
+
+int proto_parse_response(const char *line, struct json_object **ret_resp, struct json_object **ret_data, size_t *ret_payload, const char **ret_code, const char **ret_message)
+{
+	struct proto_response r;
+	int e = proto_parse_response_ex(line, &r);
+
+	if (e == -EREMOTEIO) {
+		*ret_resp = r.resp;
+		*ret_code = r.code;
+		*ret_message = r.message;
+		return e;
+	}
+	if (e < 0)
+		return e;
+	if (r.payload.chunked) {
+		json_object_put(r.resp);
+		return -EPROTO;
+	}
+	*ret_resp = r.resp;
+	*ret_data = r.data;
+	*ret_payload = (size_t)r.payload.bytes;
+	return 0;
 }
 
 int proto_get_string(struct json_object *o, const char *key, const char **ret, char *msg, size_t msgsz)

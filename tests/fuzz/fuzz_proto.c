@@ -16,10 +16,11 @@ static void check_request(const char *line)
 	char msg[256];
 	int64_t i = 0;
 	uint64_t ns = 0;
-	int r;
+	int r, version = 0;
 
 	msg[0] = '\0';
-	r = proto_parse_request(line, &req, &cmd, &code, msg, sizeof(msg));
+	r = proto_parse_request(line, &req, &cmd, &version, &code, msg, sizeof(msg));
+	FUZZ_CHECK(version >= PROFD_PROTO_VERSION_MIN && version <= PROFD_PROTO_VERSION);
 	if (r < 0) {
 		FUZZ_CHECK(r == -EINVAL && code && memchr(msg, '\0', sizeof(msg)));
 		return;
@@ -64,6 +65,39 @@ static void check_response(const char *line)
 	json_object_put(resp);
 }
 
+/* Version 2 reading: chunked announcements survive re-wrapping, and a
+ * chunk header that parses is the one the daemon would write. */
+static void check_response_v2(const char *line)
+{
+	struct proto_response r, r2;
+	char hdr[PROTO_CHUNK_HEADER_MAX];
+	char *again;
+	size_t n, len;
+	int e = proto_parse_response_ex(line, &r);
+
+	if (e == -EREMOTEIO) {
+		FUZZ_CHECK(r.code && r.message);
+		json_object_put(r.resp);
+	} else if (e == 0) {
+		again = proto_ok_v(r.version, json_object_get(r.data), r.has_payload ? &r.payload : NULL);
+		if (again) {
+			FUZZ_CHECK(proto_parse_response_ex(again, &r2) == 0);
+			FUZZ_CHECK(r2.has_payload == r.has_payload && r2.payload.chunked == r.payload.chunked &&
+				   r2.payload.bytes == r.payload.bytes);
+			json_object_put(r2.resp);
+			free(again);
+		}
+		json_object_put(r.resp);
+	} else {
+		FUZZ_CHECK(e == -EPROTO && !r.resp);
+	}
+	if (proto_parse_chunk_header(line, &n) == 0) {
+		FUZZ_CHECK(n <= PROFD_MAX_CHUNK);
+		len = proto_chunk_header(hdr, n);
+		FUZZ_CHECK(len == strlen(line) + 1 && !memcmp(hdr, line, len - 1));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct linebuf lb;
@@ -94,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(!strchr(line, '\n'));
 			check_request(line);
 			check_response(line);
+			check_response_v2(line);
 			free(line);
 		}
 		/* Memory stays bounded once drained (see linebuf_feed). */

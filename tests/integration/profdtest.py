@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BUILD = os.environ.get("PROFD_BUILD") or os.path.abspath(
@@ -157,6 +158,9 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if os.environ.get("PROFD_TEST_KEEP") == "1":
+            log("kept %s (PROFD_TEST_KEEP=1)" % self.dir)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -191,3 +195,126 @@ def parse_folded(text):
         stack, _, count = line.rpartition(" ")
         out.append((stack.split(";"), int(count)))
     return out
+
+
+def request_chunked(path, obj, timeout=120, version=2):
+    """One request in protocol version 2; returns (response, payload bytes,
+    end record). A chunked payload is reassembled and its end record read;
+    a fixed one is read whole."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    req = dict(obj)
+    req["v"] = version
+    s.sendall((json.dumps(req) + "\n").encode())
+    f = s.makefile("rb")
+    resp = json.loads(f.readline())
+    payload, end = b"", None
+    pl = resp.get("payload")
+    if resp.get("ok") and pl and pl.get("chunked"):
+        parts = []
+        while True:
+            n = int(f.readline().strip())
+            if n == 0:
+                break
+            parts.append(f.read(n))
+        payload = b"".join(parts)
+        end = json.loads(f.readline())
+    elif resp.get("ok") and pl:
+        payload = f.read(pl["bytes"])
+    s.close()
+    return resp, payload, end
+
+
+def proc_memory(pid):
+    """(VmRSS, VmHWM) of a process, bytes."""
+    rss = hwm = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) * 1024
+    return rss, hwm
+
+
+def sanitized(pid):
+    """True when the process runs with AddressSanitizer: its RSS then holds
+    shadow memory, redzones and a quarantine of freed blocks, and is no
+    measure of what the code itself keeps."""
+    with open("/proc/%d/maps" % pid) as f:
+        return any("libasan" in line or "libubsan" in line or "libtsan" in line for line in f)
+
+
+def loop_stall_key(pid):
+    """The status counter of loop callbacks over the stall bound: 50 ms of
+    CPU, the bound the design holds profd to, or 250 ms in a sanitizer
+    build, whose code runs several times slower (the bound is about the
+    daemon, not ASan's bookkeeping)."""
+    return ("loop_over_250ms", 250) if sanitized(pid) else ("loop_over_50ms", 50)
+
+
+def thread_cpu_ns(pid, tid):
+    """(time on CPU, time waiting for a CPU) of one thread, ns, from the
+    kernel's schedstat: CPU accounting, not wall clock."""
+    with open("/proc/%d/task/%d/schedstat" % (pid, tid)) as f:
+        run, wait = f.read().split()[:2]
+    return int(run), int(wait)
+
+
+class Prober(threading.Thread):
+    """Asks the daemon for its status every `interval` seconds from its own
+    connection, and samples its memory, until stop(). For each probe it
+    records the wall-clock latency and how much CPU time the daemon's loop
+    thread (the main thread, tid = pid) used meanwhile (all it did in that
+    time, not only for this client; waiting for a CPU does not count)."""
+
+    def __init__(self, daemon, interval=0.1, timeout=10):
+        super().__init__(daemon=True)
+        self.d = daemon
+        self.pid = daemon.proc.pid
+        self.interval = interval
+        self.timeout = timeout
+        self.halt = threading.Event()
+        self.latencies = []    # seconds, wall clock
+        self.loop_cpu = []     # seconds of loop CPU time during each probe
+        self.failures = []     # probes that got no answer
+        self.rss_max = 0
+        self.hwm = 0
+        self.statuses = []
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                cpu0, _ = thread_cpu_ns(self.pid, self.pid)
+                t0 = time.monotonic()
+                r, _ = self.d.request({"cmd": "status"}, timeout=self.timeout)
+                t1 = time.monotonic()
+                cpu1, _ = thread_cpu_ns(self.pid, self.pid)
+                if not r.get("ok"):
+                    self.failures.append("status error: %s" % r)
+                else:
+                    self.latencies.append(t1 - t0)
+                    self.loop_cpu.append((cpu1 - cpu0) / 1e9)
+                    self.statuses.append(r["data"])
+            except (OSError, ValueError) as e:
+                self.failures.append(repr(e))
+            try:
+                rss, hwm = proc_memory(self.pid)
+                self.rss_max = max(self.rss_max, rss)
+                self.hwm = max(self.hwm, hwm)
+            except OSError:
+                pass
+            self.halt.wait(self.interval)
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+
+    def summary(self):
+        lat = sorted(self.latencies)
+        if not lat:
+            return "no probes answered"
+        return "%d probes: wall latency max %.1f ms, p99 %.1f ms, median %.1f ms; loop CPU per probe max %.1f ms" % (
+            len(lat), lat[-1] * 1e3, lat[int(len(lat) * 0.99) - 1 if len(lat) > 1 else 0] * 1e3,
+            lat[len(lat) // 2] * 1e3, max(self.loop_cpu) * 1e3)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""profctl status: the sample totals reconcile (taken = idle + drained +
-dropped + pending), what the windows hold equals what was drained, and
-every counter the status promises is there."""
+"""profctl status: the sample totals reconcile, each identity between
+counts kept by different code (the BPF program's per-CPU counters, the
+ring-buffer reader, the ingestion into the windows, what a query of the
+windows finds), and every counter the status promises is there."""
 import json
 import os
 import subprocess
@@ -24,15 +25,38 @@ def main():
         log(json.dumps(s2, indent=1))
         sm = s2["samples"]
         ncpu = s2["sampling"]["cpus"]
-        acc = sm["idle"] + sm["drained"] + sm["dropped"]["ringbuf_full"] + sm["pending"]
+        # the kernel's own counts: every sample taken is idle, written to
+        # the ring, or dropped (a sample per CPU may be in flight)
+        acc = sm["idle"] + sm["emitted"] + sm["dropped"]["ringbuf_full"]
         check(abs(sm["taken"] - acc) <= ncpu,
-              "taken %d = idle %d + drained %d + dropped %d + pending %d (±%d in flight)" % (
-                  sm["taken"], sm["idle"], sm["drained"], sm["dropped"]["ringbuf_full"], sm["pending"], ncpu))
-        check(sm["taken"] >= 4 * FREQ * 0.9, "at least the workload's 4 s at %d Hz were sampled (%d)" % (FREQ, sm["taken"]))
-        check(sm["dropped"]["ringbuf_full"] == 0, "no sample dropped at %d Hz on an idle host" % FREQ)
+              "taken %d = idle %d + emitted %d + dropped %d (±%d in flight)" % (
+                  sm["taken"], sm["idle"], sm["emitted"], sm["dropped"]["ringbuf_full"], ncpu))
+        # the kernel's count against the reader's: what is not yet drained
+        # is in the ring, and the ring is emptied every tick
+        check(sm["drained"] <= sm["emitted"] and sm["pending"] == sm["emitted"] - sm["drained"],
+              "drained %d <= emitted %d, pending %d" % (sm["drained"], sm["emitted"], sm["pending"]))
+        check(sm["pending"] <= 2 * FREQ * ncpu, "at most two ticks of samples wait in the ring (%d)" % sm["pending"])
+        # the reader's count against the ingestion's: every drained sample
+        # reached the windows, waits in staging, or was dropped (counted)
+        # (malformed counts records of any kind: exact when there are none)
+        ends = sm["applied"] + sm["staged"] + sm["dropped"]["staging_full"] + sm["dropped"]["store_failures"]
+        check(ends <= sm["drained"] <= ends + sm["malformed"],
+              "drained %d = applied %d + staged %d + staging drops %d + store failures %d (+ malformed %d)" % (
+                  sm["drained"], sm["applied"], sm["staged"], sm["dropped"]["staging_full"],
+                  sm["dropped"]["store_failures"], sm["malformed"]))
+        check(s1["samples"]["taken"] >= 4 * FREQ * 0.9, "at least the workload's 4 s at %d Hz were sampled (%d)" % (
+            FREQ, s1["samples"]["taken"]))
+        check(sm["dropped"]["ringbuf_full"] == 0 and sm["dropped"]["staging_full"] == 0,
+              "no sample dropped at %d Hz on an idle host" % FREQ)
+        # the ingestion's count against a query of the windows
         in_windows = folded[0]["data"]["samples"]
-        check(s1["samples"]["drained"] - 3 * FREQ * ncpu <= in_windows <= s2["samples"]["drained"],
-              "windows hold %d samples; drained %d..%d" % (in_windows, s1["samples"]["drained"], s2["samples"]["drained"]))
+        check(s1["samples"]["applied"] - 3 * FREQ * ncpu <= in_windows <= s2["samples"]["applied"],
+              "windows hold %d samples; applied %d..%d" % (in_windows, s1["samples"]["applied"],
+                                                           s2["samples"]["applied"]))
+        check(s2["memory"]["budget_bytes"] >= s2["memory"]["store_limit_bytes"] + s2["memory"]["symbols_limit_bytes"] +
+              s2["memory"]["replies_limit_bytes"] + s2["memory"]["queries_limit_bytes"] +
+              s2["memory"]["staging_limit_bytes"], "the memory bounds fit the budget")
+        check(s2["server"]["protocol_version"] == 2, "protocol version 2")
         check(s2["sampling"]["event"] in ("cycles", "cpu-clock"), "event source %s" % s2["sampling"]["event"])
         check(s2["sampling"]["frequency"] == FREQ, "frequency %d" % FREQ)
         check(s2["processes"]["tracked"] >= 1 and s2["stacks"]["interned"] >= 1, "processes and stacks tracked")

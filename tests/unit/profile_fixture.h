@@ -131,7 +131,7 @@ static __attribute__((unused)) char *encode(const struct profile *p, const char 
 
 	assert_non_null(f);
 	sink_buf_init(&b, max);
-	*ret_err = f->encode(p, &o, &b.sink, res);
+	*ret_err = format_encode(f, p, &o, &b.sink, res);
 	if (*ret_err) {
 		sink_buf_release(&b);
 		return NULL;
@@ -155,7 +155,7 @@ static __attribute__((unused)) char *encode_with(const struct profile *p, const 
 	assert_non_null(f);
 	sink_buf_init(&b, max);
 	memset(res, 0, sizeof(*res));
-	*ret_err = f->encode(p, o, &b.sink, res);
+	*ret_err = format_encode(f, p, o, &b.sink, res);
 	if (*ret_err) {
 		sink_buf_release(&b);
 		return NULL;

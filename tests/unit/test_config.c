@@ -95,17 +95,70 @@ static void test_defaults(void **state)
 	assert_int_equal(c.fine_slots, 600);
 	assert_int_equal(c.coarse_slot_ns, 60000000000ull);
 	assert_int_equal(c.coarse_slots, 1440);
-	assert_int_equal(c.store_max_bytes, 256ull << 20);
+	assert_int_equal(c.store_max_bytes, 128ull << 20);
 	assert_int_equal(c.max_clients, 64);
 	assert_int_equal(c.max_request, 64 << 10);
-	assert_int_equal(c.max_reply, 64ull << 20);
+	assert_int_equal(c.max_reply, 32ull << 20);
 	assert_int_equal(c.client_idle_ms, 30000);
 	assert_int_equal(c.max_procs, 32768);
 	assert_int_equal(c.max_stacks, 200000);
-	assert_int_equal(c.symcache_bytes, 256ull << 20);
+	assert_int_equal(c.symcache_bytes, 96ull << 20);
 	assert_int_equal(c.max_objects, 16384);
 	assert_string_equal(c.debug_dirs, "/usr/lib/debug");
+	assert_int_equal(c.memory_budget, 384ull << 20);
+	assert_int_equal(c.reply_memory, 32ull << 20);
+	assert_int_equal(c.query_memory, 48ull << 20);
+	assert_int_equal(c.staging_memory, 32ull << 20);
+	assert_int_equal(c.query_timeout_ms, 10000);
+	assert_int_equal(c.max_queued_queries, 16);
+	/* the bounds fit the budget, and the budget the unit's MemoryMax=512M
+	 * with room for tables and code */
+	assert_true(c.store_max_bytes + c.symcache_bytes + c.reply_memory + c.query_memory + c.staging_memory +
+			    c.unwind_memory <=
+		    c.memory_budget);
+	assert_true(c.memory_budget <= 512ull << 20);
 	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+}
+
+/* Every bound that grows with load fits in memory_budget, and one reply
+ * fits what all replies may hold together. */
+static void test_budget(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "memory_limit", "200M", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "[limits] memory_budget = 384M: the bounds inside it add up to 440M ([windows] "
+				 "memory_limit 200M + [symbols] cache_size 96M + [limits] reply_memory 32M + "
+				 "query_memory 48M + staging_memory 32M + [sampling] unwind_memory 32M, kernel memory "
+				 "charged to profd); raise memory_budget or lower one of them");
+	assert_int_equal(config_set(&c, "memory_budget", "440M", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "staging_memory", "33M", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "add up to 441M"));
+	/* without the unwinder its tables need no memory */
+	assert_int_equal(config_set(&c, "dwarf_unwind", "no", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "reply_memory", "16M", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "[limits] max_reply = 32M: must be at most reply_memory = 16M");
+	assert_int_equal(config_set(&c, "max_reply", "16M", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+
+	/* the keys' own ranges */
+	assert_int_equal(config_set(&c, "memory_budget", "8M", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "must be between 16M and 256G"));
+	assert_int_equal(config_set(&c, "query_timeout", "50ms", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "must be between 100ms and 10m"));
+	assert_int_equal(config_set(&c, "max_queued_queries", "0", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_set(&c, "query_timeout", "2500ms", err, sizeof(err)), 0);
+	assert_int_equal(c.query_timeout_ms, 2500);
 }
 
 static void test_full_file(void **state)
@@ -137,6 +190,12 @@ static void test_full_file(void **state)
 		"client_idle_timeout = 1m30s\n"
 		"max_processes = 64\n"
 		"max_stacks = 1024\n"
+		"memory_budget = 100G\n"
+		"reply_memory = 2M\n"
+		"query_memory = 3M\n"
+		"staging_memory = 512K\n"
+		"query_timeout = 3s\n"
+		"max_queued_queries = 4\n"
 		"[symbols]\n"
 		"cache_size = 64G\n"
 		"max_objects = 10000000\n"
@@ -160,6 +219,12 @@ static void test_full_file(void **state)
 	assert_int_equal(c.client_idle_ms, 90000);
 	assert_int_equal(c.max_procs, 64);
 	assert_int_equal(c.max_stacks, 1024);
+	assert_int_equal(c.memory_budget, 100ull << 30);
+	assert_int_equal(c.reply_memory, 2ull << 20);
+	assert_int_equal(c.query_memory, 3ull << 20);
+	assert_int_equal(c.staging_memory, 512ull << 10);
+	assert_int_equal(c.query_timeout_ms, 3000);
+	assert_int_equal(c.max_queued_queries, 4);
 	assert_int_equal(c.symcache_bytes, 64ull << 30);
 	assert_int_equal(c.max_objects, 10000000);
 	assert_string_equal(c.debug_dirs, "/usr/lib/debug:/opt/debug");
@@ -509,7 +574,8 @@ static void test_dump_roundtrip(void **state)
 	assert_non_null(strstr(buf, "\n[sampling]\n"));
 	assert_non_null(strstr(buf, "\nfrequency = 99\n"));
 	assert_non_null(strstr(buf, "\ntick = 1s\n"));
-	assert_non_null(strstr(buf, "\nmemory_limit = 256M\n"));
+	assert_non_null(strstr(buf, "\nmemory_limit = 128M\n"));
+	assert_non_null(strstr(buf, "\nmemory_budget = 384M\n"));
 	assert_non_null(strstr(buf, "\nlog_level = info\n"));
 
 	/* Non-default values of every kind, including ones that only an
@@ -650,6 +716,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_partial_file),
 		cmocka_unit_test(test_bad_values),

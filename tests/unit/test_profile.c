@@ -36,7 +36,8 @@ static void test_table(void **state)
 	assert_non_null(strstr(format_names(names, sizeof(names)), "folded, json"));
 	for (const struct format *const *f = format_all(); *f; f++) {
 		assert_non_null((*f)->mime);
-		assert_non_null((*f)->encode);
+		/* in pieces, or whole (handed out in pieces by format_stream) */
+		assert_true(((*f)->open && (*f)->next && (*f)->close) || (*f)->encode);
 		assert_ptr_equal(format_find((*f)->name), *f);
 	}
 }
@@ -235,6 +236,238 @@ static void test_by_thread(void **state)
 	profile_free(p);
 }
 
+/* ---- folded against the obvious implementation ---- */
+
+struct ref_line {
+	char *text;
+	uint64_t count;
+};
+
+static int cmp_ref(const void *a, const void *b)
+{
+	return strcmp(((const struct ref_line *)a)->text, ((const struct ref_line *)b)->text);
+}
+
+static void ref_put(char *buf, size_t *len, const char *s, int sanitize)
+{
+	for (; *s; s++)
+		buf[(*len)++] = sanitize && (*s == ';' || *s == ' ') ? '_' : *s;
+	buf[*len] = 0;
+}
+
+/* Every line built whole, sorted with strcmp, equal lines merged: what
+ * folded.c wrote before it sorted token sequences instead. */
+static char *folded_reference(const struct profile *p, size_t *ret_len)
+{
+	struct ref_line *l = calloc(p->nstacks + 1, sizeof(*l));
+	char *out = malloc(1 << 20);
+	size_t olen = 0;
+
+	assert_non_null(l);
+	assert_non_null(out);
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct profile_stack *s = &p->stacks[i];
+		char *b = malloc(65536);
+		size_t len = 0;
+
+		assert_non_null(b);
+		ref_put(b, &len, p->procs[s->proc].comm, 1);
+		if (s->flags & PROFILE_STACK_TRUNCATED)
+			ref_put(b, &len, ";[truncated]", 0);
+		if (s->flags & PROFILE_STACK_OVERFLOW)
+			ref_put(b, &len, ";[stack table full]", 0);
+		if (s->flags & PROFILE_STACK_COARSENED)
+			ref_put(b, &len, ";[coarsened]", 0);
+		for (uint32_t k = 0; k < s->nframes; k++) {
+			const struct profile_frame *f = &p->frames[p->refs[s->first + k]];
+
+			ref_put(b, &len, ";", 0);
+			ref_put(b, &len, f->name, 1);
+			if (f->kind == PROFILE_FRAME_KERNEL)
+				ref_put(b, &len, "_[k]", 0);
+		}
+		l[i].text = b;
+		l[i].count = s->count;
+	}
+	qsort(l, p->nstacks, sizeof(*l), cmp_ref);
+	for (size_t i = 0; i < p->nstacks;) {
+		uint64_t c = 0;
+		size_t j = i;
+
+		while (j < p->nstacks && !strcmp(l[j].text, l[i].text))
+			c += l[j++].count;
+		olen += (size_t)sprintf(out + olen, "%s %llu\n", l[i].text, (unsigned long long)c);
+		i = j;
+	}
+	for (size_t i = 0; i < p->nstacks; i++)
+		free(l[i].text);
+	free(l);
+	*ret_len = olen;
+	return out;
+}
+
+/* Names that are prefixes of each other, that sanitise to each other,
+ * that differ in the byte right after a prefix, and empty ones. */
+static struct profile *random_profile(unsigned seed, size_t nstacks)
+{
+	static const char *const names[] = { "a", "ab", "a b", "a;b", "a_b", "b", "", "a.b", "aa", "[k]", "_", "a0" };
+	static const char *const comms[] = { "p", "p q", "p_q", "pp", "", "[expired]" };
+	const size_t nn = sizeof(names) / sizeof(names[0]), nc = sizeof(comms) / sizeof(comms[0]);
+	struct profile *p = NULL;
+	int m;
+
+	srand(seed);
+	assert_int_equal(profile_new_empty(&p), 0);
+	m = profile_add_mapping(p, "m", NULL, 0, 0);
+	for (size_t i = 0; i < nn * 2; i++)
+		assert_true(profile_add_frame(p, names[i % nn], (uint32_t)m, i < nn ? PROFILE_FRAME_USER : PROFILE_FRAME_KERNEL,
+					      i) >= 0);
+	for (size_t i = 0; i < nc; i++)
+		assert_true(profile_add_proc(p, (uint32_t)i + 1, 0, comms[i], "") >= 0);
+	for (size_t i = 0; i < nstacks; i++) {
+		uint32_t fr[6], n = (uint32_t)(rand() % 7);
+		uint32_t flags = (rand() % 4 == 0 ? PROFILE_STACK_TRUNCATED : 0) |
+				 (rand() % 8 == 0 ? PROFILE_STACK_OVERFLOW : 0) |
+				 (rand() % 8 == 0 ? PROFILE_STACK_COARSENED : 0);
+
+		n = n > 6 ? 6 : n;
+		for (uint32_t k = 0; k < n; k++)
+			fr[k] = (uint32_t)(rand() % (int)(nn * 2));
+		assert_true(profile_add_stack(p, (uint32_t)(rand() % (int)nc), fr, n, flags, (uint64_t)(rand() % 9 + 1)) >= 0);
+	}
+	return p;
+}
+
+static void test_folded_matches_reference(void **state)
+{
+	(void)state;
+	for (unsigned seed = 1; seed <= 40; seed++) {
+		struct profile *p = random_profile(seed, seed * 25);
+		struct format_result res;
+		size_t len, rlen;
+		int err;
+		char *out = encode(p, "folded", 0, 0, &err, &res, &len);
+		char *ref = folded_reference(p, &rlen);
+
+		assert_int_equal(err, 0);
+		if (len != rlen || memcmp(out, ref, len))
+			fail_msg("seed %u: folded differs from the reference:\n%s\n---\n%s", seed, out, ref);
+		assert_int_equal(res.samples, p->samples);
+		free(out);
+		free(ref);
+		profile_free(p);
+	}
+}
+
+/* ---- pieces: any piece size gives the same bytes ---- */
+
+static void test_stream_pieces(void **state)
+{
+	static const char *const fmts[] = { "folded", "json" };
+	struct profile *p = random_profile(7, 300);
+
+	(void)state;
+	for (size_t k = 0; k < 2; k++) {
+		const struct format *f = format_find(fmts[k]);
+		size_t whole_len, wants[] = { 0, 1, 100, 4096, SIZE_MAX };
+		struct format_result res;
+		int err;
+		char *whole = encode(p, fmts[k], 0, 0, &err, &res, &whole_len);
+
+		assert_int_equal(err, 0);
+		for (size_t w = 0; w < sizeof(wants) / sizeof(wants[0]); w++) {
+			struct format_stream *st = NULL;
+			struct format_result r2;
+			struct sink_buf b;
+			size_t len, written, calls = 0;
+			char *out;
+			int r;
+
+			sink_buf_init(&b, 0);
+			assert_int_equal(format_stream_open(f, p, NULL, &st, &r2), 0);
+			assert_int_equal(r2.samples, res.samples);
+			assert_int_equal(r2.stacks, res.stacks);
+			do {
+				r = format_stream_next(st, &b.sink, wants[w], &written);
+				assert_true(r >= 0);
+				/* a call stops soon after want: within one piece */
+				if (wants[w] && wants[w] != SIZE_MAX && r > 0)
+					assert_true(written >= wants[w]);
+				calls++;
+			} while (r > 0);
+			assert_int_equal(format_stream_written(st), b.len);
+			/* done stays done */
+			assert_int_equal(format_stream_next(st, &b.sink, 1, &written), 0);
+			assert_int_equal(written, 0);
+			format_stream_free(st);
+			out = sink_buf_steal(&b, &len);
+			assert_int_equal(len, whole_len);
+			assert_memory_equal(out, whole, len);
+			if (wants[w] == 1)
+				assert_true(calls > 100);
+			free(out);
+		}
+		free(whole);
+	}
+	assert_null(format_stream_free(NULL));
+	profile_free(p);
+}
+
+static void test_count_sink(void **state)
+{
+	struct profile *p = fixture();
+	struct format_result res;
+	struct sink_count c;
+	size_t full;
+	int err;
+	char *out = encode(p, "json", 0, 0, &err, &res, &full);
+
+	(void)state;
+	free(out);
+	sink_count_init(&c, 0);
+	assert_int_equal(format_encode(format_find("json"), p, NULL, &c.sink, NULL), 0);
+	assert_int_equal(c.bytes, full);
+	sink_count_init(&c, full - 1);
+	assert_int_equal(format_encode(format_find("json"), p, NULL, &c.sink, NULL), -E2BIG);
+	profile_free(p);
+}
+
+/* A profile for a client that may not see kernel addresses: kernel frames
+ * keep their names, lose "addr". */
+static void test_json_kaddr_hidden(void **state)
+{
+	struct profile *p = fixture();
+	struct format_result res;
+	struct json_object *o, *stacks;
+	size_t len;
+	int err, kernel_frames = 0;
+	char *out;
+
+	(void)state;
+	p->kaddr_hidden = 1;
+	out = encode(p, "json", 0, 0, &err, &res, &len);
+	assert_int_equal(err, 0);
+	assert_null(strstr(out, "18446744071581")); /* 0xffffffff81234... in decimal */
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	stacks = json_object_object_get(o, "stacks");
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		struct json_object *fr = json_object_object_get(json_object_array_get_idx(stacks, i), "frames");
+
+		for (size_t j = 0; j < json_object_array_length(fr); j++) {
+			struct json_object *x = json_object_array_get_idx(fr, j), *a;
+			int kernel = json_object_get_boolean(json_object_object_get(x, "kernel"));
+
+			assert_int_equal(json_object_object_get_ex(x, "addr", &a), !kernel);
+			kernel_frames += kernel;
+		}
+	}
+	assert_int_equal(kernel_frames, 2);
+	json_object_put(o);
+	free(out);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +478,10 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_long_names_cut),
 		cmocka_unit_test(test_by_thread),
+		cmocka_unit_test(test_folded_matches_reference),
+		cmocka_unit_test(test_stream_pieces),
+		cmocka_unit_test(test_count_sink),
+		cmocka_unit_test(test_json_kaddr_hidden),
 	};
 
 	/* profd's wire format for doubles (set in main()); the encoder must

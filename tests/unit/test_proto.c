@@ -135,7 +135,10 @@ static void bad_request(const char *line, const char *code)
 	const char *cmd = NULL, *got = NULL;
 	char msg[256] = "";
 
-	assert_int_equal(proto_parse_request(line, &req, &cmd, &got, msg, sizeof(msg)), -EINVAL);
+	int v = -1;
+
+	assert_int_equal(proto_parse_request(line, &req, &cmd, &v, &got, msg, sizeof(msg)), -EINVAL);
+	assert_true(v == 1 || v == 2);
 	assert_null(req);
 	assert_non_null(got);
 	assert_string_equal(got, code);
@@ -147,15 +150,28 @@ static void test_request_ok(void **state)
 	struct json_object *req;
 	const char *cmd, *code;
 	char msg[256];
+	int v = 0;
 
-	assert_int_equal(proto_parse_request("{\"v\":1,\"cmd\":\"top\",\"window\":\"10s\"}", &req, &cmd, &code, msg,
-					     sizeof(msg)), 0);
+	assert_int_equal(proto_parse_request("{\"v\":1,\"cmd\":\"top\",\"window\":\"10s\"}", &req, &cmd, &v, &code,
+					     msg, sizeof(msg)), 0);
 	assert_string_equal(cmd, "top");
+	assert_int_equal(v, 1);
 	json_object_put(req);
 	/* "v" absent means 1; whitespace around is fine. */
-	assert_int_equal(proto_parse_request("  {\"cmd\":\"status\"}  ", &req, &cmd, &code, msg, sizeof(msg)), 0);
+	assert_int_equal(proto_parse_request("  {\"cmd\":\"status\"}  ", &req, &cmd, &v, &code, msg, sizeof(msg)), 0);
 	assert_string_equal(cmd, "status");
+	assert_int_equal(v, 1);
 	json_object_put(req);
+	assert_int_equal(proto_parse_request("{\"v\":2,\"cmd\":\"export\"}", &req, &cmd, &v, &code, msg, sizeof(msg)), 0);
+	assert_int_equal(v, 2);
+	json_object_put(req);
+	/* a failure after "v" was read is answered in that version */
+	assert_int_equal(proto_parse_request("{\"v\":2}", &req, &cmd, &v, &code, msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(v, 2);
+	assert_int_equal(proto_parse_request("{\"v\":7,\"cmd\":\"x\"}", &req, &cmd, &v, &code, msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(v, 1);
+	assert_string_equal(code, PROFD_E_VERSION);
+	assert_non_null(strstr(msg, "1..2"));
 }
 
 static void test_request_bad(void **state)
@@ -174,7 +190,7 @@ static void test_request_bad(void **state)
 	bad_request("{\"cmd\":\"top\"} x", PROFD_E_BAD_JSON);
 	bad_request("{\"cmd\":\"top\"}{\"cmd\":\"top\"}", PROFD_E_BAD_JSON);
 	bad_request("{\"cmd\":\"top\"}\x01", PROFD_E_BAD_JSON);
-	bad_request("{\"v\":2,\"cmd\":\"top\"}", PROFD_E_VERSION);
+	bad_request("{\"v\":3,\"cmd\":\"top\"}", PROFD_E_VERSION);
 	bad_request("{\"v\":0,\"cmd\":\"top\"}", PROFD_E_VERSION);
 	bad_request("{\"v\":\"1\",\"cmd\":\"top\"}", PROFD_E_BAD_REQUEST);
 	bad_request("{\"v\":1}", PROFD_E_BAD_REQUEST);
@@ -271,7 +287,13 @@ static void test_response_bad(void **state)
 	bad_response("garbage");
 	bad_response("[]");
 	bad_response("{\"v\":1}");
-	bad_response("{\"v\":2,\"ok\":true}");
+	bad_response("{\"v\":3,\"ok\":true}");
+	/* chunked payloads exist from version 2 on, never with a size, and
+	 * a version 1 reader refuses them */
+	bad_response("{\"v\":1,\"ok\":true,\"payload\":{\"chunked\":true}}");
+	bad_response("{\"v\":2,\"ok\":true,\"payload\":{\"chunked\":true,\"bytes\":3}}");
+	bad_response("{\"v\":2,\"ok\":true,\"payload\":{\"chunked\":false}}");
+	bad_response("{\"v\":2,\"ok\":true,\"payload\":{\"chunked\":true,\"type\":\"text/plain\"}}");
 	bad_response("{\"v\":1,\"ok\":\"yes\"}");
 	bad_response("{\"v\":1,\"ok\":false}");
 	bad_response("{\"v\":1,\"ok\":false,\"error\":{\"message\":\"x\"}}");
@@ -322,6 +344,100 @@ static void test_members(void **state)
 	json_object_put(o);
 }
 
+
+static void test_v2_chunked(void **state)
+{
+	struct proto_payload pl = { .type = "application/json", .chunked = 1 };
+	struct proto_response r;
+	char *line = proto_ok_v(2, json_object_new_object(), &pl);
+
+	assert_non_null(strstr(line, "\"v\":2"));
+	assert_non_null(strstr(line, "\"payload\":{\"chunked\":true,\"type\":\"application/json\"}"));
+	assert_int_equal(proto_parse_response_ex(line, &r), 0);
+	assert_int_equal(r.version, 2);
+	assert_int_equal(r.has_payload, 1);
+	assert_int_equal(r.payload.chunked, 1);
+	assert_string_equal(r.payload.type, "application/json");
+	json_object_put(r.resp);
+	free(line);
+	/* fixed payloads in version 2 too; errors carry the version */
+	pl = (struct proto_payload){ .bytes = 7 };
+	line = proto_ok_v(2, NULL, &pl);
+	assert_int_equal(proto_parse_response_ex(line, &r), 0);
+	assert_int_equal(r.payload.chunked, 0);
+	assert_int_equal(r.payload.bytes, 7);
+	assert_string_equal(r.payload.type, "application/octet-stream");
+	json_object_put(r.resp);
+	free(line);
+	line = proto_error_v(2, PROFD_E_TIMEOUT, "took %d s", 11);
+	assert_non_null(strstr(line, "\"v\":2"));
+	assert_int_equal(proto_parse_response_ex(line, &r), -EREMOTEIO);
+	assert_string_equal(r.code, "timeout");
+	assert_string_equal(r.message, "took 11 s");
+	json_object_put(r.resp);
+	free(line);
+	/* no payload at all */
+	line = proto_ok_v(2, NULL, NULL);
+	assert_int_equal(proto_parse_response_ex(line, &r), 0);
+	assert_int_equal(r.has_payload, 0);
+	json_object_put(r.resp);
+	free(line);
+	assert_int_equal(proto_parse_response_ex("nope", &r), -EPROTO);
+	assert_null(r.resp);
+}
+
+static void test_chunk_headers(void **state)
+{
+	char buf[PROTO_CHUNK_HEADER_MAX], line[PROTO_CHUNK_HEADER_MAX];
+	size_t sizes[] = { 0, 1, 9, 10, 65536, PROFD_MAX_CHUNK }, n, len;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		len = proto_chunk_header(buf, sizes[i]);
+		assert_true(len >= 2);
+		assert_int_equal(buf[len - 1], '\n');
+		memcpy(line, buf, len - 1);
+		line[len - 1] = 0;
+		n = 12345;
+		assert_int_equal(proto_parse_chunk_header(line, &n), 0);
+		assert_int_equal(n, sizes[i]);
+	}
+	assert_string_equal((proto_chunk_header(buf, 4096), buf), "4096\n");
+	/* anything but a plain decimal in range means the stream is lost */
+	assert_int_equal(proto_parse_chunk_header("", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("00", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("01", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("-1", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("+1", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("1 ", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("0x10", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("16777217", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("99999999999999999999", &n), -EPROTO);
+	assert_int_equal(proto_parse_chunk_header("{\"v\":2}", &n), -EPROTO);
+}
+
+static void test_linebuf_has_line(void **state)
+{
+	struct linebuf lb;
+	char *line;
+
+	linebuf_init(&lb, 16);
+	assert_int_equal(linebuf_has_line(&lb), 0);
+	feed(&lb, "ab");
+	assert_int_equal(linebuf_has_line(&lb), 0);
+	assert_int_equal(linebuf_bytes(&lb), 2);
+	feed(&lb, "c\nd");
+	assert_int_equal(linebuf_has_line(&lb), 1);
+	expect_line(&lb, "abc");
+	assert_int_equal(linebuf_has_line(&lb), 0);
+	assert_int_equal(linebuf_bytes(&lb), 1);
+	/* an oversized line counts: it has an answer waiting */
+	feed(&lb, "0123456789012345678\n");
+	assert_int_equal(linebuf_has_line(&lb), 1);
+	assert_int_equal(linebuf_next(&lb, &line), -E2BIG);
+	assert_int_equal(linebuf_has_line(&lb), 0);
+	linebuf_release(&lb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +452,9 @@ int main(void)
 		cmocka_unit_test(test_error_roundtrip),
 		cmocka_unit_test(test_response_bad),
 		cmocka_unit_test(test_members),
+		cmocka_unit_test(test_v2_chunked),
+		cmocka_unit_test(test_chunk_headers),
+		cmocka_unit_test(test_linebuf_has_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
