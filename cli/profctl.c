@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +36,10 @@
 
 #define DEFAULT_TIMEOUT_MS 10000
 
+struct verb;
+
 struct ctx {
+	const struct verb *verb; /* the verb running: its --help */
 	const char *socket;
 	bool json;
 	uint64_t timeout_ms;
@@ -85,7 +89,8 @@ static int fail_remote(const struct ctx *c, const char *code, const char *messag
 	char msg[1024];
 
 	snprintf(msg, sizeof(msg), "%s: %s", code, message);
-	return report(c, EXIT_DAEMON, code, message, NULL, msg);
+	return report(c, EXIT_DAEMON, code, message,
+		      !strcmp(code, PROFD_E_PERMISSION) ? "run it as root (sudo profctl ...)" : NULL, msg);
 }
 
 static int fail_usage(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -115,14 +120,18 @@ static void usage(FILE *f)
 		"                              --history adds past transitions\n"
 		"  hotspots [--window 30s] [--pid PID | --unit UNIT] [--limit N]\n"
 		"                              functions by share of CPU samples, with severity\n"
-		"  reload                      re-read the config and the alert rules (as SIGHUP);\n"
-		"                              a bad rule is refused with file:line\n"
-		"  help                        this text\n"
+		"  reload                      re-read the config and the alert rules (as SIGHUP;\n"
+		"                              root only); a bad file or rule is refused with\n"
+		"                              file:line, what needs a restart is listed\n"
+		"  help [VERB]                 this text, or a verb's (also: profctl VERB --help)\n"
 		"\n"
 		"The socket is %s unless --socket or $%s says otherwise.\n"
 		"Exit status: 0 ok, 1 daemon or local error, 2 daemon unreachable, 64 usage.\n",
 		PROFD_DEFAULT_SOCKET, PROFD_SOCKET_ENV);
 }
+
+/* `profctl VERB --help`: the verb's own text; the overview otherwise. */
+static void help(const struct ctx *c, FILE *f);
 
 static int fail_usage(const struct ctx *c, const char *fmt, ...)
 {
@@ -133,11 +142,51 @@ static int fail_usage(const struct ctx *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fail(c, EXIT_USAGE, "usage", NULL, "%s", msg);
-	usage(stderr);
+	help(c, stderr);
 	return EXIT_USAGE;
 }
 
 /* ---- requests ---- */
+
+/* Why connect() failed, said as what the user can act on: the daemon is
+ * not running, the socket is not for them (and which group to join), or
+ * the path is not profd's socket. */
+static int fail_connect(const struct ctx *c, int r)
+{
+	struct stat st;
+	bool exists = stat(c->socket, &st) == 0;
+
+	if (r == -EACCES || r == -EPERM) {
+		struct group *g = exists ? getgrgid(st.st_gid) : NULL;
+		char grp[64], hint[256];
+
+		if (g)
+			snprintf(grp, sizeof(grp), "%s", g->gr_name);
+		else if (exists)
+			snprintf(grp, sizeof(grp), "%u", (unsigned)st.st_gid);
+		else
+			snprintf(grp, sizeof(grp), "profd");
+		snprintf(hint, sizeof(hint),
+			 "join the group: sudo usermod -aG %s $USER, then log in again (or run profctl as root)", grp);
+		return fail(c, EXIT_CONNECT, "permission_denied", hint,
+			    "permission denied on %s: profd's socket is for root and members of group '%s'; "
+			    "profd is running, you are not allowed in", c->socket, grp);
+	}
+	if (exists && !S_ISSOCK(st.st_mode))
+		return fail(c, EXIT_CONNECT, "wrong_socket", "give profd's socket: --socket PATH or $" PROFD_SOCKET_ENV,
+			    "%s is not a socket: wrong --socket?", c->socket);
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		return fail(c, EXIT_CONNECT, "not_running",
+			    "start it: systemctl start profd (profd --check says whether it can run here); "
+			    "if it runs on another socket: --socket PATH or $" PROFD_SOCKET_ENV,
+			    "profd is not running: %s%s", r == -ENOENT ? "no socket at " : "nothing listens on ",
+			    c->socket);
+	if (r == -ETIMEDOUT)
+		return fail(c, EXIT_CONNECT, "timeout", "is it stopped (SIGSTOP) or overloaded? systemctl status profd",
+			    "profd at %s did not accept the connection in time", c->socket);
+	return fail(c, EXIT_CONNECT, "cannot_connect", "is profd running? systemctl status profd",
+		    "cannot connect to profd at %s: %s", c->socket, strerror(-r));
+}
 
 /* One exchange in protocol version v: req (not put) sent, the answer in
  * *ret. Returns 0 or the client's -errno; *ret_code and *ret_message set
@@ -187,10 +236,7 @@ static int request_ex(const struct ctx *c, struct json_object *req, struct respo
 	}
 	json_object_put(req);
 	if (conn)
-		return fail(c, EXIT_CONNECT, "cannot_connect",
-			    "is profd running? try: systemctl status profd (or set --socket / " PROFD_SOCKET_ENV ")",
-			    "cannot connect to profd at %s: %s", c->socket,
-			    conn == -ETIMEDOUT ? "timed out (daemon busy?)" : strerror(-conn));
+		return fail_connect(c, conn);
 	switch (r) {
 	case 0:
 		return 0;
@@ -254,7 +300,7 @@ static int common_opt(struct ctx *c, int opt, int *ret_exit)
 		c->timeout_ms = ns / NSEC_PER_MSEC;
 		return 1;
 	case 'h':
-		usage(stdout);
+		help(c, stdout);
 		*ret_exit = 0;
 		return -1;
 	case '?':
@@ -1072,34 +1118,97 @@ static int verb_reload(struct ctx *c, int argc, char **argv)
 	ex = request(c, json_tokener_parse("{\"cmd\":\"reload\"}"), &resp);
 	if (ex)
 		return ex;
-	if (c->json)
+	if (c->json) {
 		print_json(stdout, resp.data);
-	else
+	} else {
+		struct json_object *v = json_object_object_get(resp.data, "needs_restart");
+
 		printf("reloaded %s: %lld alert rules\n", json_object_get_string(json_object_object_get(resp.data, "config")),
 		       (long long)json_object_get_int64(json_object_object_get(resp.data, "rules")));
+		if (v && json_object_get_string(v)[0])
+			printf("changed, applied at the next restart (systemctl restart profd): %s\n", json_object_get_string(v));
+	}
 	client_response_release(&resp);
 	return 0;
 }
 
-static int verb_help(struct ctx *c, int argc, char **argv)
-{
-	usage(stdout);
-	return 0;
-}
+static int verb_help(struct ctx *c, int argc, char **argv);
 
 static const struct verb {
 	const char *name;
 	int (*fn)(struct ctx *c, int argc, char **argv);
+	const char *help; /* profctl VERB --help */
 } verbs[] = {
-	{ "status", verb_status },
-	{ "top", verb_top },
-	{ "export", verb_export },
-	{ "diff", verb_diff },
-	{ "alerts", verb_alerts },
-	{ "hotspots", verb_hotspots },
-	{ "reload", verb_reload },
-	{ "help", verb_help },
+	{ "status", verb_status,
+	  "usage: profctl status [--json]\n"
+	  "Daemon health: uptime, sampling, samples taken, drained and dropped, the\n"
+	  "store's and symbol cache's use against their bounds, pushers and alerts.\n" },
+	{ "top", verb_top,
+	  "usage: profctl top [--window 10s] [--sort KEY] [--limit N] [--pid PID]\n"
+	  "                   [--unit UNIT] [--once] [--interval 2s] [--json]\n"
+	  "Processes of the last --window (a duration: 30s, 5m, 1h; up to 48h) by\n"
+	  "--sort KEY: cpu, mem, gpu, io, runq, samples, pid or comm, each with its\n"
+	  "hottest function. On a terminal a live view refreshed every --interval\n"
+	  "(q quits); with --once, a pipe or --json one table. --pid one process,\n"
+	  "--unit one systemd unit's processes, --limit rows (1..10000).\n" },
+	{ "export", verb_export,
+	  "usage: profctl export --format F [--window 30s | --from TIME --to TIME]\n"
+	  "                      [--pid PID | --unit UNIT | --comm GLOB] [--by-thread]\n"
+	  "                      [--by-process] [--labels] [--icicle] [-o FILE] [--json]\n"
+	  "A profile of the last --window (or --from..--to: RFC 3339 or relative, -15m)\n"
+	  "as F: folded, json, pprof, speedscope, svg, csv or report. -o writes FILE\n"
+	  "atomically; the default is stdout. --by-thread/--by-process split stacks\n"
+	  "per thread/process, --labels adds process labels, --icicle draws the SVG\n"
+	  "top-down.\n" },
+	{ "diff", verb_diff,
+	  "usage: profctl diff --base DUR|FROM..TO [--window DUR|FROM..TO]\n"
+	  "                    [--pid PID | --unit UNIT | --comm GLOB] [--by-thread]\n"
+	  "                    [--format text|json|svg|folded] [--icicle] [-o FILE]\n"
+	  "What changed between a base window and the window (the base defaults to\n"
+	  "the same length just before it): functions and stacks that grew or shrank.\n" },
+	{ "alerts", verb_alerts,
+	  "usage: profctl alerts [--history] [--rule NAME] [--json]\n"
+	  "Firing and pending alerts with their top stacks; --history adds past\n"
+	  "transitions, --rule only that rule's.\n" },
+	{ "hotspots", verb_hotspots,
+	  "usage: profctl hotspots [--window 30s] [--pid PID | --unit UNIT] [--limit N]\n"
+	  "                        [--json]\n"
+	  "Functions by share of CPU samples over the window, with severity.\n" },
+	{ "reload", verb_reload,
+	  "usage: profctl reload [--json]\n"
+	  "Re-read profd's configuration file and alert rules, as SIGHUP does, and\n"
+	  "say the result: an invalid file or rule is refused (profd keeps running\n"
+	  "with the old ones) with file, line and key; settings that apply only at a\n"
+	  "restart are listed. Root only. Exit status 0 applied, 1 refused. The\n"
+	  "unit's ExecReload= runs it, so systemctl reload profd reports the error.\n" },
+	{ "help", verb_help,
+	  "usage: profctl help [VERB]\n"
+	  "The overview, or VERB's usage (the same as profctl VERB --help).\n" },
 };
+
+static void help(const struct ctx *c, FILE *f)
+{
+	if (c->verb)
+		fputs(c->verb->help, f);
+	else
+		usage(f);
+}
+
+static int verb_help(struct ctx *c, int argc, char **argv)
+{
+	if (argc > 1) {
+		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+			if (!strcmp(argv[1], verbs[i].name)) {
+				fputs(verbs[i].help, stdout);
+				return 0;
+			}
+		}
+		c->verb = NULL;
+		return fail_usage(c, "help: unknown verb '%s'", argv[1]);
+	}
+	usage(stdout);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -1132,6 +1241,7 @@ int main(int argc, char **argv)
 			int vargc = argc - optind;
 
 			optind = 0; /* glibc: full re-initialisation */
+			c.verb = &verbs[i];
 			return verbs[i].fn(&c, vargc, vargv);
 		}
 	}

@@ -77,6 +77,10 @@ static const struct key keys[] = {
 	  "info", "error, warning, info or debug", NULL },
 	{ "daemon", "state_dir", KEY_STRING, FIELD(state_dir), 1, 1, 180, KEY_ABSPATH,
 	  "/var/lib/profd", "directory for state that survives restarts (push spools under spool/NAME)", NULL },
+	{ "daemon", "save_windows", KEY_BOOL, FIELD(save_windows), 1, 0, 1, 0,
+	  "yes", "save the windows to state_dir/profd.state at stop (and periodically) and load them at start", NULL },
+	{ "daemon", "save_interval", KEY_DURATION, FIELD(save_interval_ns), 1, 10 * SEC, 86400 * SEC, KEY_ZERO_AUTO,
+	  "5m", "how often the coarse tier is saved while running (10s..1d; 0: only at stop)", NULL },
 
 	{ "sampling", "frequency", KEY_UINT, FIELD(frequency), 1, 1, 10000, 0,
 	  "99", "CPU samples per second per CPU, Hz (1..10000)", NULL },

@@ -17,7 +17,9 @@ struct config {
 	char socket[108];          /* socket = /run/profd/profd.sock */
 	char socket_group[64];     /* socket_group = profd */
 	int log_level;             /* log_level = info (error|warning|info|debug) -> 3,4,6,7 (syslog) */
-	char state_dir[256];       /* state_dir = /var/lib/profd (push spools) */
+	char state_dir[256];       /* state_dir = /var/lib/profd (push spools, saved windows) */
+	uint32_t save_windows;     /* save_windows = yes: windows survive restarts */
+	uint64_t save_interval_ns; /* save_interval = 5m (0: at stop only) */
 	/* [sampling] */
 	uint32_t frequency;        /* frequency = 99 (Hz, 1..10000) */
 	uint64_t tick_ns;          /* tick = 1s (100ms..10s) */

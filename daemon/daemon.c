@@ -14,6 +14,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts/alerts.h"
+#include "base/notify.h"
+#include "state/persist.h"
+#include "store/proctable.h"
+#include "collect/resources.h"
 #include "api/server.h"
 #include "push/push.h"
 #include "store/stacks.h"
@@ -324,7 +330,7 @@ static void apply_tick(struct daemon *d, uint64_t now, uint64_t boundary)
 		const struct res_system *rs = resources_system(d->res);
 		struct profile_src src = {
 			.win = d->win, .stacks = d->stacks, .procs = d->procs, .sym = d->sym,
-			.data_until_ns = d->data_until_ns, .start_ns = d->start_boot_ns,
+			.data_until_ns = d->data_until_ns, .start_ns = d->data_from_ns,
 			.frequency = sampler_frequency(d->sampler),
 		};
 
@@ -336,6 +342,9 @@ static void apply_tick(struct daemon *d, uint64_t now, uint64_t boundary)
 	d->last_tick_ns = now;
 	/* rules read the windows (and name stacks): in the store's turn */
 	daemon_alerts_tick(d, now);
+	/* the periodic save encodes the store: in its turn too */
+	if (d->cfg.save_windows && d->cfg.save_interval_ns && now >= d->next_save_ns)
+		daemon_state_save(d, 0);
 	if (d->ticks % 10 == 0) {
 		struct window_stats ws;
 
@@ -537,6 +546,8 @@ int daemon_init(struct daemon *d)
 	int err;
 
 	d->start_boot_ns = clock_boot_ns();
+	d->data_from_ns = d->start_boot_ns;
+	d->status_ns = d->start_boot_ns; /* the first STATUS= rate: since start */
 	d->data_until_ns = d->start_boot_ns / d->cfg.fine_slot_ns * d->cfg.fine_slot_ns;
 	d->drain_until_ns = d->data_until_ns;
 
@@ -594,6 +605,7 @@ int daemon_init(struct daemon *d)
 void daemon_fini(struct daemon *d)
 {
 	daemon_alerts_fini(d);
+	d->state_writer = persist_writer_free(d->state_writer);
 	d->push = push_free(d->push);
 	d->res = resources_free(d->res);
 	d->unw = unwinder_free(d->unw); /* writes the sampler's maps: first */
@@ -610,6 +622,44 @@ void daemon_fini(struct daemon *d)
 	d->noted = NULL;
 }
 
+/* STATUS= every 10 s, and the watchdog's keep-alive, from the tick: a
+ * loop that stops ticking stops feeding the watchdog, and systemd
+ * restarts it. A drain that fails is not healthy either. */
+#define STATUS_EVERY_NS (10ull * 1000000000ull)
+static void daemon_notify_tick(struct daemon *d, uint64_t now)
+{
+	int r;
+
+	if (!notify_enabled(d->notify))
+		return;
+	r = notify_watchdog_tick(d->notify, clock_mono_ns(), !d->sampler_failing);
+	if (r < 0)
+		log_warn_errno(r, "notify: watchdog keep-alive: %m");
+	if (now - d->status_ns >= STATUS_EVERY_NS) {
+		struct sampler_stats ss;
+		char status[128];
+		int alerts_firing = -1;
+
+		if (d->alerts) {
+			struct alerts_stats as;
+
+			alerts_get_stats(d->alerts, &as);
+			alerts_firing = as.firing > INT32_MAX ? INT32_MAX : (int)as.firing;
+		}
+		sampler_get_stats(d->sampler, &ss);
+		/* the store's own figures come from the last snapshot: the
+		 * query worker may be reading it now */
+		notify_format_status(status, sizeof(status),
+				     now > d->status_ns ? (double)(ss.drained - d->status_drained) * 1e9 / (double)(now - d->status_ns) : 0,
+				     d->snap.procs.alive, alerts_firing);
+		d->status_ns = now;
+		d->status_drained = ss.drained;
+		r = notify_status(d->notify, status);
+		if (r < 0)
+			log_warn_errno(r, "notify: status: %m");
+	}
+}
+
 void daemon_tick(struct daemon *d, uint64_t now)
 {
 	uint64_t slot = d->cfg.fine_slot_ns;
@@ -621,6 +671,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	 * the timer's small lateness): it closes the slot that just ended. */
 	d->drain_until_ns = boundary - slot;
 	n = sampler_drain(d->sampler);
+	d->sampler_failing = n < 0;
 	if (n < 0)
 		log_warn_errno(n, "sampler: draining the ring buffer: %m");
 	d->drain_until_ns = boundary;
@@ -635,10 +686,14 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	staging_push(d->staging, STAGING_TICK, now, boundary, NULL, 0, clock_mono_ns());
 	daemon_store_turn(d);
 	server_tick(d->server, clock_mono_ms());
+	/* the loop is alive: feed the watchdog (the store need not be) */
+	daemon_notify_tick(d, now);
 }
 
 void daemon_reload(struct daemon *d)
 {
+	/* the service manager waits for READY=1 (Type=notify-reload) */
+	notify_reloading(d->notify, clock_mono_ns());
 	/* d->cfg is read by queries: changed only with the store held */
 	if (!store_acquire(d)) {
 		d->reload_pending = true;
@@ -649,6 +704,28 @@ void daemon_reload(struct daemon *d)
 	store_release(d);
 }
 
+/* READY=1 after a reload, with its result as STATUS= */
+static void reload_notify(struct daemon *d)
+{
+	const struct reload_result *res = &d->last_reload;
+	char status[720];
+
+	if (!res->applied)
+		snprintf(status, sizeof(status), "reload failed, running configuration kept: %s", res->error);
+	else if (res->restart[0])
+		snprintf(status, sizeof(status), "reloaded; needs a restart to apply: %s", res->restart);
+	else
+		snprintf(status, sizeof(status), "reloaded %.400s", d->config_path);
+	notify_ready(d->notify, status);
+}
+
+static void reload_needs_restart(struct daemon *d, const char *what)
+{
+	size_t n = strlen(d->last_reload.restart);
+
+	snprintf(d->last_reload.restart + n, sizeof(d->last_reload.restart) - n, "%s%s", n ? "; " : "", what);
+}
+
 static void do_reload(struct daemon *d)
 {
 	struct config c;
@@ -657,38 +734,55 @@ static void do_reload(struct daemon *d)
 	int r;
 
 	d->reloads++;
+	memset(&d->last_reload, 0, sizeof(d->last_reload));
 	c = d->cfg;
 	config_defaults(&c);
 	r = config_load_file(&c, d->config_path, err, sizeof(err));
 	if (r == -ENOENT && !d->config_explicit)
 		r = 0;
+	/* the command line still wins over the file */
+	if (!r && ((d->opt_socket && config_set(&c, "daemon.socket", d->opt_socket, err, sizeof(err))) ||
+		   (d->opt_frequency && config_set(&c, "sampling.frequency", d->opt_frequency, err, sizeof(err))) ||
+		   (d->opt_log_level && config_set(&c, "daemon.log_level", d->opt_log_level, err, sizeof(err)))))
+		r = -EINVAL;
 	if (!r)
 		r = config_validate(&c, err, sizeof(err));
 	if (!r)
 		r = daemon_alerts_prepare(d, &c, &rules, err, sizeof(err));
 	if (r) {
 		d->reload_failures++;
+		snprintf(d->last_reload.error, sizeof(d->last_reload.error), "%s", err);
 		snprintf(d->reload_error, sizeof(d->reload_error), "%s", err);
 		log_err("config: reload failed, keeping the running configuration and rules: %s", err);
+		reload_notify(d);
 		return;
 	}
 	d->reload_error[0] = 0;
 	/* Settings that need a restart keep their running values. */
 	if (strcmp(c.socket, d->cfg.socket) || c.fine_slot_ns != d->cfg.fine_slot_ns ||
 	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
-	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns)
+	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns) {
+		snprintf(d->last_reload.restart, sizeof(d->last_reload.restart), "socket, tick and window geometry");
 		log_warn("config: socket, tick and window geometry changes apply at restart");
+	}
 	if (c.npush != d->cfg.npush || memcmp(c.push, d->cfg.push, sizeof(c.push)) ||
-	    memcmp(&c.scrape, &d->cfg.scrape, sizeof(c.scrape)) || strcmp(c.state_dir, d->cfg.state_dir))
+	    memcmp(&c.scrape, &d->cfg.scrape, sizeof(c.scrape)) || strcmp(c.state_dir, d->cfg.state_dir)) {
+		size_t n = strlen(d->last_reload.restart);
+
+		snprintf(d->last_reload.restart + n, sizeof(d->last_reload.restart) - n, "%spush, scrape and state_dir",
+			 n ? "; " : "");
 		log_warn("config: push, scrape and state_dir changes apply at restart");
+	}
 	memcpy(c.push, d->cfg.push, sizeof(c.push));
 	c.npush = d->cfg.npush;
 	c.scrape = d->cfg.scrape;
 	memcpy(c.state_dir, d->cfg.state_dir, sizeof(c.state_dir));
 	/* The unwinder's program and map sizes are fixed at load. */
 	if (c.dwarf_unwind != d->cfg.dwarf_unwind || c.max_user_frames != d->cfg.max_user_frames ||
-	    c.unwind_memory != d->cfg.unwind_memory)
+	    c.unwind_memory != d->cfg.unwind_memory) {
+		reload_needs_restart(d, "dwarf_unwind, max_user_frames and unwind_memory");
 		log_warn("config: dwarf_unwind, max_user_frames and unwind_memory changes apply at restart");
+	}
 	c.dwarf_unwind = d->cfg.dwarf_unwind;
 	c.max_user_frames = d->cfg.max_user_frames;
 	c.unwind_memory = d->cfg.unwind_memory;
@@ -704,8 +798,10 @@ static void do_reload(struct daemon *d)
 	    c.symcache_bytes != d->cfg.symcache_bytes || c.reply_memory != d->cfg.reply_memory ||
 	    c.staging_memory != d->cfg.staging_memory || c.max_queued_queries != d->cfg.max_queued_queries ||
 	    c.max_clients != d->cfg.max_clients || c.max_request != d->cfg.max_request ||
-	    c.max_reply != d->cfg.max_reply || c.client_idle_ms != d->cfg.client_idle_ms)
+	    c.max_reply != d->cfg.max_reply || c.client_idle_ms != d->cfg.client_idle_ms) {
+		reload_needs_restart(d, "memory bounds and socket limits");
 		log_warn("config: memory bounds and socket limits apply at restart");
+	}
 	c.memory_budget = d->cfg.memory_budget;
 	c.store_max_bytes = d->cfg.store_max_bytes;
 	c.symcache_bytes = d->cfg.symcache_bytes;
@@ -723,7 +819,10 @@ static void do_reload(struct daemon *d)
 	if (c.frequency != d->cfg.frequency) {
 		r = sampler_set_frequency(d->sampler, c.frequency);
 		if (r) {
-			log_err("sampler: switching to %u Hz failed (%s), back to %u Hz", c.frequency, strerror(-r), d->cfg.frequency);
+			snprintf(d->last_reload.error, sizeof(d->last_reload.error),
+				 "sampler: switching to %u Hz failed (%s), back to %u Hz", c.frequency, strerror(-r),
+				 d->cfg.frequency);
+			log_err("%s", d->last_reload.error);
 			sampler_set_frequency(d->sampler, d->cfg.frequency);
 			c.frequency = d->cfg.frequency;
 		}
@@ -731,5 +830,158 @@ static void do_reload(struct daemon *d)
 	log_set_level(c.log_level);
 	d->cfg = c;
 	daemon_alerts_apply(d, rules);
+	d->last_reload.applied = 1;
+	reload_notify(d);
 	log_info("config: reloaded %s", d->config_path);
+}
+
+void daemon_reload_result(struct daemon *d, struct reload_result *res)
+{
+	daemon_reload(d);
+	if (d->reload_pending) {
+		memset(res, 0, sizeof(*res));
+		res->pending = 1;
+		return;
+	}
+	*res = d->last_reload;
+}
+
+/* ---- the windows across restarts ---- */
+
+static struct persist_src state_src(struct daemon *d)
+{
+	return (struct persist_src){ .win = d->win, .stacks = d->stacks, .procs = d->procs, .sym = d->sym };
+}
+
+static struct persist_opts state_opts(struct daemon *d, uint32_t tiers)
+{
+	return (struct persist_opts){
+		.tiers = tiers,
+		/* the file holds what the store holds, in a denser form: the
+		 * store's own bound bounds it */
+		.max_bytes = d->cfg.store_max_bytes,
+		.boot_id = d->boot_id,
+		.now_ns = clock_boot_ns(),
+		.real_ns = clock_ns(CLOCK_REALTIME),
+		.data_from_ns = d->data_from_ns,
+	};
+}
+
+void daemon_state_load(struct daemon *d)
+{
+	struct persist_src src = state_src(d);
+	struct persist_opts o;
+	struct persist_load_stats st;
+	struct window_stats ws;
+	int r;
+
+	/* read even with save_windows off: a reload may turn it on */
+	r = persist_read_boot_id(NULL, d->boot_id, sizeof(d->boot_id));
+	if (r < 0) {
+		/* without it a file could be loaded into another boot's time */
+		d->boot_id[0] = 0;
+		log_warn_errno(r, "state: reading the boot id: %m; the windows are neither saved nor loaded");
+		return;
+	}
+	d->next_save_ns = clock_boot_ns() + d->cfg.save_interval_ns;
+	if (!d->cfg.save_windows)
+		return;
+	o = state_opts(d, 0);
+	r = persist_load(d->cfg.state_dir, &src, &o, &st);
+	if (r == -ENOENT)
+		return;
+	if (r == -ESTALE) {
+		log_info("state: %s/" PERSIST_FILE ": %s; the windows start empty", d->cfg.state_dir, st.reason);
+		return;
+	}
+	if (r == -EBADMSG || r == -EPROTO || r == -EFBIG) {
+		log_warn("state: %s/" PERSIST_FILE " set aside as " PERSIST_FILE ".bad: %s; the windows start empty",
+			 d->cfg.state_dir, st.reason);
+		return;
+	}
+	if (r < 0) {
+		log_warn_errno(r, "state: loading %s/" PERSIST_FILE ": %m; the windows start empty", d->cfg.state_dir);
+		return;
+	}
+	/* the restored data begins where the saving run's did, unless the
+	 * ring has dropped that far back since */
+	window_get_stats(d->win, &ws);
+	if (st.slots) {
+		uint64_t from = st.data_from_ns > ws.oldest_ns ? st.data_from_ns : ws.oldest_ns;
+
+		if (from < d->data_from_ns)
+			d->data_from_ns = from;
+	}
+	log_info("state: restored %" PRIu64 " slots (%" PRIu64 " entries, %" PRIu64 " counter records) of %" PRIu64
+		 " processes and %" PRIu64 " stacks, saved %.1f s ago; %" PRIu64 " slots too old or of another geometry, %" PRIu64 " refused",
+		 st.slots, st.entries, st.records, st.procs, st.stacks,
+		 (double)(clock_boot_ns() - st.saved_ns) / 1e9, st.dropped_slots, st.failed);
+}
+
+void daemon_state_save(struct daemon *d, int final)
+{
+	struct persist_src src = state_src(d);
+	struct window_opts wo;
+	struct persist_opts o;
+	struct persist_buf *b = NULL;
+	uint64_t t0 = clock_mono_ns();
+	size_t len;
+	int r;
+
+	if (!d->cfg.save_windows || !d->win || !d->boot_id[0])
+		return;
+	d->next_save_ns = clock_boot_ns() + d->cfg.save_interval_ns;
+	window_get_opts(d->win, &wo);
+	/* periodic: the coarse tier (the hour before); at stop: every tier */
+	o = state_opts(d, final ? (1u << wo.ntiers) - 1 : 1u << (wo.ntiers - 1));
+	if (!final && d->state_writer) {
+		r = persist_writer_poll(d->state_writer);
+		if (r < 0 && r != -EINPROGRESS)
+			log_warn_errno(r, "state: saving %s/" PERSIST_FILE ": %m", d->cfg.state_dir);
+		if (r == -EINPROGRESS)
+			return; /* the last one still writes: skip this one */
+	}
+	r = persist_encode(&src, &o, &b);
+	if (r < 0) {
+		log_warn_errno(r, "state: encoding the windows: %m%s", r == -EFBIG ? " (over memory_limit)" : "");
+		return;
+	}
+	if (final) {
+		if (d->state_writer)
+			d->state_writer = persist_writer_free(d->state_writer);
+		r = persist_write(d->cfg.state_dir, b);
+		if (r < 0)
+			log_err_errno(r, "state: saving %s/" PERSIST_FILE ": %m", d->cfg.state_dir);
+		else
+			log_info("state: saved %" PRIu64 " slots of %" PRIu64 " processes and %" PRIu64 " stacks (%zu bytes%s) in %.0f ms",
+				 b->slots, b->procs, b->stacks, b->len, b->tiers == o.tiers ? "" : ", fine tier left out: over the bound",
+				 (double)(clock_mono_ns() - t0) / 1e6);
+		persist_buf_free(b);
+		return;
+	}
+	if (!d->state_writer && (r = persist_writer_new(d->cfg.state_dir, &d->state_writer)) < 0) {
+		persist_buf_free(b);
+		log_warn_errno(r, "state: writer: %m");
+		return;
+	}
+	len = b->len;
+	r = persist_writer_submit(d->state_writer, b); /* takes b */
+	if (r < 0)
+		log_warn_errno(r, "state: saving %s/" PERSIST_FILE ": %m", d->cfg.state_dir);
+	else
+		log_debug("state: periodic save of %zu bytes handed to the writer (%.1f ms to encode)", len,
+			  (double)(clock_mono_ns() - t0) / 1e6);
+}
+
+void daemon_stop_save(struct daemon *d)
+{
+	/* what the rings and staging still hold counts */
+	daemon_drain(d);
+	daemon_store_turn(d);
+	if (!store_acquire(d)) {
+		log_warn("state: the store is still read at stop; the windows are not saved");
+		return;
+	}
+	daemon_state_save(d, 1);
+	store_release(d);
 }

@@ -30,6 +30,8 @@ struct proctable;
 struct window;
 struct resources;
 struct push;
+struct notify;
+struct persist_writer;
 struct alerts;
 struct ruleset;
 struct unwinder;
@@ -58,10 +60,20 @@ struct daemon_queries {
 	uint64_t refused_memory;    /* exports refused: query_memory or max_reply */
 };
 
+/* What a reload did (profctl reload shows it). */
+struct reload_result {
+	int pending;          /* 1: a query holds the store; it runs when it ends */
+	int applied;          /* 1: the new file is in force */
+	char error[512];      /* not applied: why (file, line, key) */
+	char restart[320];    /* settings changed that wait for a restart, or "" */
+};
+
 struct daemon {
 	struct config cfg;
 	char config_path[4096];
 	int config_explicit;        /* --config given: a missing file is an error */
+	/* command-line overrides (NULL: none), applied again on reload */
+	const char *opt_socket, *opt_frequency, *opt_log_level;
 	struct loop *loop;
 	struct sampler *sampler;
 	struct symbolizer *sym;
@@ -77,6 +89,13 @@ struct daemon {
 	struct staging *staging;
 	int tfd, sfd;
 	int replay_fd;              /* readable while a staged backlog remains */
+	struct notify *notify;      /* service manager (sd_notify); a no-op outside systemd */
+	struct persist_writer *state_writer; /* periodic saves of the windows */
+	uint64_t next_save_ns;      /* CLOCK_BOOTTIME of the next periodic save */
+	uint64_t data_from_ns;      /* oldest data held: start, or restored history */
+	char boot_id[40];           /* this boot's id: the state file is valid within it */
+	uint64_t status_ns, status_drained; /* last STATUS= line: time, samples drained */
+	int sampler_failing;        /* the last drain failed: not healthy */
 
 	uint64_t start_boot_ns;     /* CLOCK_BOOTTIME at start */
 	uint64_t last_tick_ns;      /* CLOCK_BOOTTIME of the last tick applied */
@@ -85,6 +104,7 @@ struct daemon {
 	uint64_t ticks, tick_overruns;
 	uint64_t reloads, reload_failures;
 	char reload_error[512];     /* why the last reload failed, "" if it did not */
+	struct reload_result last_reload; /* what the last reload that ran did */
 
 	/* ingestion */
 	bool store_held;            /* the loop holds the store now */
@@ -127,6 +147,20 @@ void daemon_resources_ready(struct daemon *d, int fd);
 /* SIGHUP: reload the config file; keep the old one if invalid. Deferred
  * while the store is being read. */
 void daemon_reload(struct daemon *d);
+
+/* daemon_reload, with its result (unless it had to wait for the store).
+ * RELOADING=1 goes out now, READY=1 with the result when it has run. */
+void daemon_reload_result(struct daemon *d, struct reload_result *ret);
+
+/* The windows saved by the last run (state_dir/profd.state), after the
+ * symbolizer exists; logs what it restored or why not. */
+void daemon_state_load(struct daemon *d);
+/* Save the windows: final (at stop) writes both tiers now; otherwise the
+ * coarse tier goes to the writer thread. Logs failures. */
+void daemon_state_save(struct daemon *d, int final);
+/* At stop, once no query can read the store: drain what is left into the
+ * windows and save them (final). */
+void daemon_stop_save(struct daemon *d);
 
 /* Alerts (daemon_alerts.c): created after resources, evaluated after the
  * windows advance at each tick; a reload reads the new rules first

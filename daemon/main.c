@@ -20,10 +20,12 @@
 #include <json-c/json.h>
 
 #include "daemon.h"
+#include "check.h"
 #include "api/api.h"
 #include "profd/protocol.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "base/notify.h"
 #include "collect/resources.h"
 #include "api/server.h"
 #include "api/worker.h"
@@ -41,6 +43,9 @@ static void usage(FILE *f)
 		"  -f, --foreground       stay in the foreground, log to stderr\n"
 		"  -l, --log-level LEVEL  error, warning, info or debug\n"
 		"      --print-config     print the effective configuration and exit\n"
+		"      --check            check that this host can run profd, then exit\n"
+		"                         (0: it can; every failure names its cause and fix)\n"
+		"      --json             with --check: one JSON object\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          print the version\n");
 }
@@ -222,13 +227,15 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "print-config", no_argument, NULL, 'P' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	static struct daemon d;
 	const char *sock = NULL, *freq = NULL, *level = NULL;
-	int foreground = 0, print_config = 0, c, r, ret = 1;
+	int foreground = 0, print_config = 0, check = 0, json = 0, stopping = 0, c, r, ret = 1;
 	char err[512];
 	sigset_t mask;
 	struct server_opts so;
@@ -254,6 +261,12 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			print_config = 1;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'J':
+			json = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -294,11 +307,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "profd: %s\n", err);
 		return 78;
 	}
+	d.opt_socket = sock;
+	d.opt_frequency = freq;
+	d.opt_log_level = level;
 	if (print_config) {
 		static char buf[65536]; /* 16 [push] sections fit */
 		config_dump(&d.cfg, buf, sizeof(buf));
 		fputs(buf, stdout);
 		return 0;
+	}
+	if (check) {
+		/* the report says what failed; libbpf's own lines only on -l */
+		log_set_level(level ? d.cfg.log_level : LOG_CRIT);
+		libbpf_set_print(libbpf_log);
+		return check_main(d.cfg.socket, d.cfg.socket_group, d.cfg.state_dir, d.cfg.debug_dirs, (int)d.cfg.dwarf_unwind, json);
 	}
 	log_set_level(d.cfg.log_level);
 	libbpf_set_print(libbpf_log);
@@ -327,6 +349,15 @@ int main(int argc, char **argv)
 		log_err_errno(r, "epoll: %m");
 		return 1;
 	}
+	{
+		struct notify_env env = notify_env_from_process();
+
+		r = notify_new(&env, &d.notify);
+	}
+	if (r < 0) {
+		log_warn_errno(r, "$NOTIFY_SOCKET: %m; the service manager will not hear from profd");
+		notify_new(NULL, &d.notify);
+	}
 	d.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d.sfd < 0 || loop_add(d.loop, d.sfd, EPOLLIN, on_signal, &d)) {
 		log_err_errno(errno, "signalfd: %m");
@@ -335,7 +366,8 @@ int main(int argc, char **argv)
 	r = daemon_init(&d);
 	if (r) {
 		log_err_errno(r, "startup failed: %m%s",
-			(r == -EPERM || r == -EACCES) ? " (profd needs root or CAP_BPF+CAP_PERFMON)" : "");
+			(r == -EPERM || r == -EACCES) ? " (profd needs root or CAP_BPF+CAP_PERFMON; profd --check says what is missing)" : "");
+		notify_errno(d.notify, r, "startup failed: cannot load or attach the BPF programs; profd --check says why");
 		ret = r == -EPERM || r == -EACCES ? 77 : 1;
 		goto out;
 	}
@@ -383,6 +415,9 @@ int main(int argc, char **argv)
 		log_err_errno(errno, "symbolizer eventfd: %m");
 		goto out;
 	}
+	/* history first, before the worker can read the store: a query right
+	 * after READY=1 sees the hour before */
+	daemon_state_load(&d);
 	/* Queries run off the loop from here on (after the privileges are
 	 * dropped: capabilities are per thread). */
 	r = worker_new(d.cfg.max_queued_queries, &d.worker);
@@ -395,12 +430,25 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("profd %s ready: socket %s, %u Hz", PROFD_VERSION, d.cfg.socket, d.cfg.frequency);
+	{
+		char status[160];
+
+		snprintf(status, sizeof(status), "sampling at %u Hz on %u CPUs (%s), socket %.80s", d.cfg.frequency,
+			 sampler_ncpus(d.sampler), sampler_event_name(d.sampler), d.cfg.socket);
+		/* only now: programs attached, socket listening */
+		notify_ready(d.notify, status);
+		/* the watchdog runs from the start: feed it now, the tick
+		 * takes over */
+		notify_watchdog_tick(d.notify, clock_mono_ns(), 1);
+	}
 
 	r = loop_run(d.loop);
 	if (r)
 		log_err_errno(r, "event loop: %m");
 	else
 		ret = 0;
+	stopping = 1;
+	notify_stopping(d.notify, "saving the windows");
 out:
 	/* Clients first (their requests are cancelled), then the worker (it
 	 * finishes its job and frees the rest), then what they read. */
@@ -408,12 +456,17 @@ out:
 	if (d.worker)
 		loop_del(d.loop, worker_fd(d.worker));
 	d.worker = worker_free(d.worker);
+	/* no reader left: what the ring and staging hold goes into the
+	 * windows, then the windows to disk */
+	if (stopping)
+		daemon_stop_save(&d);
 	daemon_fini(&d);
 	if (d.tfd >= 0)
 		close(d.tfd);
 	if (d.sfd >= 0)
 		close(d.sfd);
 	loop_free(d.loop);
+	d.notify = notify_free(d.notify);
 	log_info("profd stopped");
 	return ret;
 }

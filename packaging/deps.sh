@@ -31,6 +31,10 @@ PKGS=(
   libc6-dev  # libc.a: the hostile-files workload is linked statically
   # tests: the C++ known-shares workload, libc names for stack roots
   g++ libc6-dbg
+  # packaging: man pages, bash completions, the Debian package and its
+  # checks, and the container test (a real systemd booted by nspawn in a
+  # debootstrapped Debian 12 root)
+  scdoc bash-completion dpkg-dev debhelper lintian debootstrap systemd-container
   # benchmarks
   linux-perf
 )

@@ -21,6 +21,8 @@ ALLOWED = {
     "daemon/symbols": SHARED | {"base"},
     "daemon/unwind": SHARED | {"base", "symbols"},
     "daemon/collect": SHARED | {"base", "store"},
+    # the state file: saves and refills the stores (objects by build-id)
+    "daemon/state": SHARED | {"base", "store", "symbols"},
     "daemon/profile": SHARED | {"base", "store", "symbols"},
     # the registry names the stats of every lower layer (and the server's)
     "daemon/metrics": SHARED | {"base", "store", "symbols", "unwind", "collect", "profile", "api/server.h"},

@@ -480,9 +480,13 @@ struct json_object *alerts_list_json(struct alerts *a, int with_history, const c
 
 void alerts_get_stats(const struct alerts *a, struct alerts_stats *ret)
 {
+	struct alert_engine_stats es;
 	struct series_stats ss;
 
 	*ret = a->st;
+	alert_engine_get_stats(a->eng, &es);
+	ret->pending = es.pending;
+	ret->firing = es.firing;
 	ret->rules = a->rs->n;
 	ret->files = a->rs->files;
 	series_get_stats(a->series, &ss);

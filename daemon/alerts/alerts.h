@@ -57,6 +57,7 @@ struct alerts_stats {
 	uint64_t stacks_taken, stacks_failed;
 	uint64_t series, series_full;
 	uint64_t notify_errors;       /* send() refused (out of memory, queue full) */
+	uint64_t pending, firing;     /* alerts in those states now */
 };
 
 struct alerts;

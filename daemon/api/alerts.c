@@ -83,21 +83,23 @@ void api_hotspots(struct daemon *d, struct server_request *rq)
 
 void api_reload(struct daemon *d, struct server_request *rq)
 {
-	uint64_t failures = d->reload_failures;
+	struct reload_result res;
 	struct json_object *o;
 
-	daemon_reload(d);
-	if (d->reload_pending) {
+	daemon_reload_result(d, &res);
+	if (res.pending) {
 		server_reply_error(rq, PROFD_E_BUSY, "a query holds the store: the reload is queued and runs when it ends");
 		return;
 	}
-	if (d->reload_failures != failures) {
-		server_reply_error(rq, PROFD_E_INVALID_CONFIG, "%s", d->reload_error);
+	if (!res.applied) {
+		server_reply_error(rq, PROFD_E_INVALID_CONFIG, "%s; the running configuration is kept", res.error);
 		return;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "reloaded", json_object_new_boolean(1));
 	json_object_object_add(o, "config", json_object_new_string(d->config_path));
+	/* changed settings that wait for a restart, or null */
+	json_object_object_add(o, "needs_restart", res.restart[0] ? json_object_new_string(res.restart) : NULL);
 	if (d->alerts) {
 		struct alerts_stats st;
 

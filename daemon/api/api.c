@@ -12,21 +12,49 @@
 #include "api/handlers.h"
 #include "api/server.h"
 #include "api/worker.h"
+#include "base/log.h"
 #include "daemon.h"
 #include "profd/protocol.h"
+
+/* Who may run a command. Reading is for whoever can connect: the socket's
+ * mode (0660, group socket_group) admits root and that group's members.
+ * Changing profd's state is root's only, checked on the peer's
+ * credentials (SO_PEERCRED). Kernel addresses in replies are root's only
+ * too (server_request_privileged, in the handlers that emit them). */
+enum access { API_READ, API_ROOT };
 
 static const struct command {
 	const char *name;
 	void (*fn)(struct daemon *d, struct server_request *rq);
+	enum access access;
 } commands[] = {
-	{ "status", api_status },
-	{ "top", api_top },
-	{ "export", api_export },
-	{ "diff", api_diff },
-	{ "alerts", api_alerts },
-	{ "hotspots", api_hotspots },
-	{ "reload", api_reload },
+	{ "status", api_status, API_READ },
+	{ "top", api_top, API_READ },
+	{ "export", api_export, API_READ },
+	{ "diff", api_diff, API_READ },
+	{ "alerts", api_alerts, API_READ },
+	{ "hotspots", api_hotspots, API_READ },
+	{ "reload", api_reload, API_ROOT },
 };
+
+/* 1 when the client may run c; else the refusal is logged and sent. */
+static int allowed(const struct command *c, struct server_request *rq)
+{
+	uid_t uid;
+	pid_t pid;
+
+	if (c->access == API_READ || server_request_privileged(rq))
+		return 1;
+	if (server_request_peer(rq, &uid, &pid) < 0) {
+		log_warn("api: refused \"%s\": the client's credentials are unknown", c->name);
+		server_reply_error(rq, PROFD_E_PERMISSION, "%s is for root only, and your credentials could not be read", c->name);
+		return 0;
+	}
+	log_warn("api: refused \"%s\" from uid %u pid %d: root only", c->name, (unsigned)uid, (int)pid);
+	server_reply_error(rq, PROFD_E_PERMISSION, "%s changes profd's state: root only (you are uid %u)", c->name,
+			   (unsigned)uid);
+	return 0;
+}
 
 void api_handle(void *userdata, struct server_request *rq)
 {
@@ -36,7 +64,8 @@ void api_handle(void *userdata, struct server_request *rq)
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name)) {
-			commands[i].fn(userdata, rq);
+			if (allowed(&commands[i], rq))
+				commands[i].fn(userdata, rq);
 			return;
 		}
 	known[0] = 0;

@@ -20,7 +20,7 @@ void api_profile_src(const struct daemon *d, uint64_t deadline_ns, size_t max_by
 		.procs = d->procs,
 		.sym = d->sym,
 		.data_until_ns = d->data_until_ns,
-		.start_ns = d->start_boot_ns,
+		.start_ns = d->data_from_ns,
 		.frequency = sampler_frequency(d->sampler),
 		.thread_name = api_thread_name,
 		.deadline_ns = deadline_ns,

@@ -66,6 +66,7 @@ struct client {
 	bool in_ready;
 	int fd;
 	uid_t uid;               /* SO_PEERCRED; (uid_t)-1 if unknown */
+	pid_t pid;               /* SO_PEERCRED; 0 if unknown (for the log) */
 	struct linebuf in;
 	char *out;
 	size_t out_len, out_off, out_cap;
@@ -370,6 +371,15 @@ int server_request_version(const struct server_request *rq)
 int server_request_privileged(const struct server_request *rq)
 {
 	return rq->c && rq->c->uid == 0;
+}
+
+int server_request_peer(const struct server_request *rq, uid_t *ret_uid, pid_t *ret_pid)
+{
+	if (!rq->c || rq->c->uid == (uid_t)-1)
+		return -ENODATA;
+	*ret_uid = rq->c->uid;
+	*ret_pid = rq->c->pid;
+	return 0;
 }
 
 void server_request_set_data(struct server_request *rq, void *data)
@@ -779,7 +789,12 @@ static void server_accept(struct loop *l, int lfd, uint32_t events, void *data)
 		c->active = true;
 		c->events = EPOLLIN;
 		/* Who is asking decides what they may see (kernel addresses). */
-		c->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 ? cred.uid : (uid_t)-1;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+			c->uid = cred.uid;
+			c->pid = cred.pid;
+		} else {
+			c->uid = (uid_t)-1;
+		}
 		linebuf_init(&c->in, s->opts.max_request);
 		if (loop_add(l, fd, EPOLLIN, client_event, c) < 0) {
 			free(c);

@@ -99,6 +99,9 @@ struct json_object *server_request_json(const struct server_request *rq);
 int server_request_version(const struct server_request *rq);
 /* 1 when the peer is root (SO_PEERCRED uid 0): it may see kernel addresses. */
 int server_request_privileged(const struct server_request *rq);
+/* The peer's uid and pid (SO_PEERCRED, as of its connect()): 0, or
+ * -ENODATA when they could not be read. */
+int server_request_peer(const struct server_request *rq, uid_t *ret_uid, pid_t *ret_pid);
 /* The handler's own state for rq. */
 void server_request_set_data(struct server_request *rq, void *data);
 void *server_request_data(const struct server_request *rq);

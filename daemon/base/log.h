@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Daemon logger: stderr (journald adds the timestamp) with a syslog level
- * prefix "<N>" when running under systemd, else "profd: level: msg". */
+ * prefix "<N>" (sd-daemon(3)) when stderr is the journal's stream
+ * ($JOURNAL_STREAM matches it), else "HH:MM:SS.mmm profd level: msg". */
 #ifndef PROFD_LOG_H
 #define PROFD_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <syslog.h>
 
 void log_set_level(int level);  /* LOG_ERR .. LOG_DEBUG */
+/* Warnings and errors are rate-limited per call site (format string):
+ * burst lines per interval, then one "N similar messages suppressed"
+ * line when the next interval starts. Default 10 per 60 s; burst 0 turns
+ * it off; clock_ns (NULL: CLOCK_MONOTONIC) is for tests. */
+void log_set_ratelimit(uint32_t burst, uint64_t interval_ns, uint64_t (*clock_ns)(void));
 int log_get_level(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

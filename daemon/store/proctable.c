@@ -483,6 +483,38 @@ const struct proc_info *proctable_lookup(const struct proctable *t, uint32_t tgi
 	return e ? &e->info : NULL;
 }
 
+uint32_t proctable_restore(struct proctable *t, const struct proc_info *p, uint64_t now_ns)
+{
+	struct pent *e;
+	bool created;
+
+	if (!t || !p)
+		return PROC_ID_OVERFLOW;
+	if (p->tgid == 0)
+		return PROC_ID_IDLE;
+	e = get_entry(t, p->tgid, p->start_ns, p->comm, now_ns, &created);
+	if (!e)
+		return PROC_ID_OVERFLOW;
+	e->sampled = true;
+	if (!created)
+		return e->info.id;
+	/* the saved identity until /proc's (for one still running) arrives */
+	if (p->cmdline)
+		e->info.cmdline = strndup(p->cmdline, PT_PATH_MAX - 1);
+	if (p->exe)
+		e->info.exe = strndup(p->exe, PT_PATH_MAX - 1);
+	e->info.uid = p->uid;
+	e->info.ppid = p->ppid;
+	if (p->first_seen_ns && p->first_seen_ns < e->info.first_seen_ns)
+		e->info.first_seen_ns = p->first_seen_ns;
+	if (p->exit_ns)
+		mark_dead(t, e, p->exit_ns, p->exit_code);
+	else
+		/* the collector reads it again, and notes it gone if it is */
+		want(t, e, 0);
+	return e->info.id;
+}
+
 void proctable_note_exec(struct proctable *t, uint32_t tgid, uint64_t start_ns, uint32_t ppid, const char *comm, const char *filename, uint64_t now_ns)
 {
 	struct pent *e;

@@ -136,6 +136,16 @@ const struct proc_info *proctable_lookup(const struct proctable *t, uint32_t tgi
 /* Remove dead processes last used before oldest_ns. Returns count. */
 size_t proctable_gc(struct proctable *t, uint64_t oldest_ns);
 
+/* Re-create a process an earlier run of profd saved (its state file):
+ * p's tgid, start_ns, comm, cmdline, exe, uid, ppid, first_seen_ns,
+ * exit_ns and exit_code. An entry for (tgid, start_ns) that exists
+ * already is kept and returned. A process saved alive is asked for
+ * through the want hook, as a new one is: /proc's identity replaces the
+ * saved one, and one that is gone is noted so. Marks the entry used at
+ * now_ns. Only for data of the same boot: start times are ns since boot.
+ * Returns the id, or PROC_ID_OVERFLOW when the table is full. */
+uint32_t proctable_restore(struct proctable *t, const struct proc_info *p, uint64_t now_ns);
+
 /* Iterate all entries; fn returns non-zero to stop. */
 void proctable_foreach(const struct proctable *t, int (*fn)(const struct proc_info *p, void *ctx), void *ctx);
 

@@ -879,3 +879,146 @@ void window_get_stats(const struct window *w, struct window_stats *ret)
 			ret->oldest_ns = oldest;
 	}
 }
+
+void window_get_opts(const struct window *w, struct window_opts *ret)
+{
+	if (!ret)
+		return;
+	memset(ret, 0, sizeof(*ret));
+	if (!w)
+		return;
+	ret->ntiers = w->ntiers;
+	ret->max_bytes = w->max_bytes;
+	for (uint32_t k = 0; k < w->ntiers; k++) {
+		ret->tier[k].slot_ns = w->t[k].slot_ns;
+		ret->tier[k].slots = w->t[k].nslots;
+	}
+}
+
+static int export_slot(const struct tier *t, uint32_t k, const struct slot *s, const struct window_export_fns *fns, bool last_tier)
+{
+	struct window_slot_info si = {
+		.tier = k, .start_ns = s->start_ns, .slot_ns = t->slot_ns,
+		.nentries = s->m.n, .nrecords = slot_nrec(s),
+		.unmerged = s->start_ns == t->cur && !last_tier,
+	};
+	const uint8_t *pos = s->p.buf;
+	int r = fns->slot ? fns->slot(&si, fns->ctx) : 0;
+
+	for (uint32_t i = 0; i < s->m.cap && !r; i++) {
+		const struct wentry *e = &s->m.tab[i];
+
+		if (e->count && fns->entry)
+			r = fns->entry(e->proc, e->stack, e->count, fns->ctx);
+	}
+	for (uint32_t i = 0; i < s->c.n && !r; i++) {
+		if (fns->counters)
+			r = fns->counters(s->c.recs[i].proc, &s->c.recs[i].c, fns->ctx);
+	}
+	for (uint32_t i = 0; i < s->p.n && !r; i++) {
+		struct wcounters c;
+		uint32_t proc;
+
+		memset(&c, 0, sizeof(c));
+		pos = wcpack_next(pos, s->start_ns, &proc, &c);
+		if (fns->counters)
+			r = fns->counters(proc, &c, fns->ctx);
+	}
+	return r;
+}
+
+int window_export_tier(struct window *w, uint32_t k, const struct window_export_fns *fns)
+{
+	const struct tier *t;
+	struct slot *s;
+	uint64_t start;
+	int n = 0;
+
+	if (!w || !fns || k >= w->ntiers)
+		return -EINVAL;
+	t = &w->t[k];
+	FOREACH_SLOT_OLDEST_FIRST(t, s, start) {
+		int r = export_slot(t, k, s, fns, k + 1 == w->ntiers);
+
+		if (r)
+			return r;
+		n++;
+	}
+	return n;
+}
+
+/* The ring cell that holds (or will hold) slot start of tier k. */
+static int restore_slot(struct window *w, uint32_t k, uint64_t start, struct slot **ret)
+{
+	struct tier *t;
+
+	if (!w || k >= w->ntiers)
+		return -EINVAL;
+	t = &w->t[k];
+	if (start % t->slot_ns)
+		return -EINVAL;
+	if (start > t->cur || (t->cur - start) / t->slot_ns >= t->nslots)
+		return -ERANGE;
+	*ret = slot_open(w, t, start);
+	return 0;
+}
+
+int window_restore(struct window *w, uint32_t k, uint64_t start_ns, int unmerged, uint32_t proc, uint32_t stack, uint64_t count)
+{
+	struct slot *s;
+	int r = restore_slot(w, k, start_ns, &s);
+
+	if (r < 0 || !count)
+		return r;
+	r = slot_add(w, s, proc, stack, count);
+	/* never rolled up, and its slot will not close again: do it now */
+	if (!r && unmerged && start_ns != w->t[k].cur && k + 1 < w->ntiers) {
+		uint64_t up = start_ns / w->t[k + 1].slot_ns * w->t[k + 1].slot_ns;
+		int ru = window_restore(w, k + 1, up, 1, proc, stack, count);
+
+		if (ru == -ENOMEM)
+			r = ru;
+	}
+	return r;
+}
+
+int window_restore_counters(struct window *w, uint32_t k, uint64_t start_ns, int unmerged, uint32_t proc, const struct wcounters *c)
+{
+	struct slot *s;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	r = restore_slot(w, k, start_ns, &s);
+	if (r < 0)
+		return r;
+	if (counters_merge(&s->c, proc, c, &w->bytes, &w->counter_records) < 0) {
+		w->alloc_failures++;
+		return -ENOMEM;
+	}
+	if (unmerged && start_ns != w->t[k].cur && k + 1 < w->ntiers) {
+		uint64_t up = start_ns / w->t[k + 1].slot_ns * w->t[k + 1].slot_ns;
+
+		r = window_restore_counters(w, k + 1, up, 1, proc, c);
+		if (r != -ENOMEM)
+			r = 0;
+	}
+	return r;
+}
+
+void window_restore_finish(struct window *w)
+{
+	if (!w)
+		return;
+	for (uint32_t k = 0; k < w->ntiers; k++) {
+		struct tier *t = &w->t[k];
+		struct slot *s;
+		uint64_t start;
+
+		FOREACH_SLOT_OLDEST_FIRST(t, s, start) {
+			if (start != t->cur)
+				slot_freeze(w, s);
+		}
+	}
+	enforce_bound(w);
+}

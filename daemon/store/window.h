@@ -148,4 +148,50 @@ uint64_t wc_hist_quantile(const uint32_t *hist, double q);
 
 void window_get_stats(const struct window *w, struct window_stats *ret);
 
+/* ---- Export and restore, for state that survives a restart ---- */
+
+/* The geometry the window was made with (ntiers, slot lengths and counts,
+ * memory bound). */
+void window_get_opts(const struct window *w, struct window_opts *ret);
+
+/* One slot, as window_export_tier hands it out. */
+struct window_slot_info {
+	uint32_t tier;
+	uint64_t start_ns;
+	uint64_t slot_ns;
+	uint32_t nentries;  /* (proc, stack) entries that follow */
+	uint32_t nrecords;  /* counter records that follow */
+	/* The tier's open slot: its data has not been rolled up into the
+	 * next tier yet (pass it back to window_restore as unmerged). */
+	int unmerged;
+};
+
+/* Callbacks return 0 to go on, anything else to stop (returned). */
+struct window_export_fns {
+	int (*slot)(const struct window_slot_info *si, void *ctx);
+	int (*entry)(uint32_t proc, uint32_t stack, uint64_t count, void *ctx);
+	int (*counters)(uint32_t proc, const struct wcounters *c, void *ctx);
+	void *ctx;
+};
+
+/* Visit every slot of tier k holding data, oldest first: slot(), then
+ * entry() for each of its entries and counters() for each record (a
+ * process may have two records in one slot; merging them is exact).
+ * Returns the number of slots visited, a callback's non-zero value, or
+ * -EINVAL (no such tier). */
+int window_export_tier(struct window *w, uint32_t k, const struct window_export_fns *fns);
+
+/* Put data back into slot start_ns of tier k, as window_export_tier gave
+ * it: counts add to what the slot holds. unmerged: the data was never
+ * rolled up into tier k + 1 (the slot was open when exported); if the
+ * slot is closed now, it is added to the coarser tiers too (up to an
+ * open slot, which rolls up by itself). 0, -EINVAL (no such tier, start
+ * not a slot boundary), -ERANGE (the slot is older than the tier's ring
+ * or after its open slot: nothing added), -ENOMEM. */
+int window_restore(struct window *w, uint32_t k, uint64_t start_ns, int unmerged, uint32_t proc, uint32_t stack, uint64_t count);
+int window_restore_counters(struct window *w, uint32_t k, uint64_t start_ns, int unmerged, uint32_t proc, const struct wcounters *c);
+/* After the last window_restore*: pack restored closed slots and apply
+ * the memory bound. */
+void window_restore_finish(struct window *w);
+
 #endif

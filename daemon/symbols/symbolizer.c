@@ -603,3 +603,52 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 	free(s);
 	return NULL;
 }
+
+_Static_assert(SYM_BUILD_ID_MAX == ELFSYM_BUILD_ID_MAX, "one build-id bound");
+
+int symbolizer_object_describe(struct symbolizer *s, uint32_t obj, struct sym_object_desc *ret)
+{
+	struct sym_object *o = obj_get(s, obj);
+	size_t plen = strlen(s->procfs);
+
+	if (!o || !ret)
+		return -ENOENT;
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->build_id, o->build_id, o->build_id_len);
+	ret->build_id_len = o->build_id_len;
+	ret->has_key = o->has_key;
+	ret->dev = o->key.dev;
+	ret->ino = o->key.ino;
+	ret->mtime_ns = o->key.mtime_ns;
+	/* a host path outlives the process; /proc/PID/... places do not */
+	for (size_t i = 0; i < OBJTAB_PATHS; i++) {
+		const struct symloader_cand *c = &o->paths[i];
+
+		if (c->path && !c->root && !c->magic && c->path[0] == '/' &&
+		    !(strncmp(c->path, s->procfs, plen) == 0 && c->path[plen] == '/')) {
+			ret->path = c->path;
+			break;
+		}
+	}
+	return 0;
+}
+
+uint32_t symbolizer_object_restore(struct symbolizer *s, const struct sym_object_desc *d)
+{
+	uint32_t oid;
+
+	if (!s || !d)
+		return SYM_OBJ_UNKNOWN;
+	if (d->build_id_len > 0 && d->build_id_len <= ELFSYM_BUILD_ID_MAX) {
+		oid = objtab_by_build_id(s->objtab, d->build_id, d->build_id_len);
+	} else if (d->has_key) {
+		struct symloader_key k = { .dev = d->dev, .ino = d->ino, .mtime_ns = d->mtime_ns };
+
+		oid = objtab_by_key(s->objtab, &k);
+	} else {
+		return SYM_OBJ_UNKNOWN;
+	}
+	if (oid != SYM_OBJ_UNKNOWN && d->path && d->path[0] == '/')
+		objtab_add_path(s->objtab, oid, &(struct symloader_cand){ .path = (char *)d->path }, d->path);
+	return oid;
+}

@@ -181,4 +181,27 @@ void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret);
 /* The debuginfod servers asked (space-separated), or NULL when off. */
 const char *symbolizer_debuginfod_urls(struct symbolizer *s);
 
+/* What identifies an object across a restart of profd, where object ids
+ * differ: its build-id, or lacking one the file's (device, inode, mtime),
+ * and a path where it was found. */
+#define SYM_BUILD_ID_MAX 20
+struct sym_object_desc {
+	uint8_t build_id[SYM_BUILD_ID_MAX];
+	size_t build_id_len;          /* 0: none, then has_key */
+	int has_key;
+	uint64_t dev, ino, mtime_ns;
+	const char *path;             /* absolute path outside /proc, or NULL */
+};
+
+/* Describe object obj: 0 and *ret (path valid until the next
+ * symbolizer_poll), -ENOENT for the kernel, SYM_OBJ_UNKNOWN or an unknown
+ * id. */
+int symbolizer_object_describe(struct symbolizer *s, uint32_t obj, struct sym_object_desc *ret);
+/* The object a description names in this run: found or created by
+ * build-id (or key), with d->path as a candidate file; the loader opens a
+ * candidate only if it has that identity, so a file replaced since (an
+ * upgrade) is never used to name the old one's addresses. Returns the id,
+ * or SYM_OBJ_UNKNOWN (nothing identifies it, or max_objects reached). */
+uint32_t symbolizer_object_restore(struct symbolizer *s, const struct sym_object_desc *d);
+
 #endif

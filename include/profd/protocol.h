@@ -31,5 +31,6 @@
 #define PROFD_E_NOT_FOUND "not_found"                /* e.g. no such pid */
 #define PROFD_E_INVALID_CONFIG "invalid_config"      /* reload refused: the config or a rule is bad */
 #define PROFD_E_TIMEOUT "timeout"                    /* a query ran past query_timeout */
+#define PROFD_E_PERMISSION "permission_denied"       /* verb is root's only */
 
 #endif

@@ -59,6 +59,15 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="profd-it-")
         self.sock = os.path.join(self.dir, "profd.sock")
         self.conf = os.path.join(self.dir, "profd.conf")
+        # a state directory of its own: the windows a daemon saves at stop
+        # must not be loaded by the next test's daemon
+        if "state_dir" not in extra_conf:
+            own = "state_dir = %s\n" % os.path.join(self.dir, "state")
+            if "[daemon]\n" in extra_conf:
+                extra_conf = extra_conf.replace("[daemon]\n", "[daemon]\n" + own, 1)
+            else:
+                # after it: a bare key at its start belongs to [sampling]
+                extra_conf = extra_conf + "\n[daemon]\n" + own
         with open(self.conf, "w") as f:
             f.write("[sampling]\nfrequency = %d\n%s\n" % (frequency, extra_conf))
         self.logpath = os.path.join(self.dir, "profd.log")

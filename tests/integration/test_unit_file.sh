@@ -26,13 +26,20 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$tmp"' EXIT
 fail=0
 
-# verify refuses a unit whose ExecStart binary does not exist, and
-# /usr/sbin/profd is not installed where tests run: check a copy whose
-# ExecStart runs /bin/true with the same arguments. The copy keeps the name
-# profd.service so messages and unit-name checks are the same.
-sed 's|^ExecStart=/usr/sbin/profd|ExecStart=/bin/true|' "$unit" >"$tmp/profd.service"
+# verify refuses a unit whose Exec binaries do not exist, and /usr/sbin/profd
+# and /usr/bin/profctl are not installed where tests run: check a copy whose
+# ExecStart and ExecReload run /bin/true with the same arguments. The copy
+# keeps the name profd.service so messages and unit-name checks are the
+# same. (tests/integration/test_systemd.py checks the installed unit under a
+# real systemd.)
+sed -e 's|^ExecStart=/usr/sbin/profd|ExecStart=/bin/true|' \
+    -e 's|^ExecReload=/usr/bin/profctl|ExecReload=/bin/true|' "$unit" >"$tmp/profd.service"
 if ! grep -q '^ExecStart=/bin/true --foreground$' "$tmp/profd.service"; then
 	echo "FAIL: ExecStart is not '/usr/sbin/profd --foreground'"
+	fail=1
+fi
+if ! grep -q '^ExecReload=/bin/true reload$' "$tmp/profd.service"; then
+	echo "FAIL: ExecReload is not '/usr/bin/profctl reload'"
 	fail=1
 fi
 
@@ -51,10 +58,12 @@ fi
 
 # The settings the design depends on, exactly as written.
 required=(
-	'Type=simple'
+	'Type=notify'
+	'NotifyAccess=main'
 	'ExecStart=/usr/sbin/profd --foreground'
-	# shellcheck disable=SC2016 # $MAINPID is literal unit text
-	'ExecReload=/bin/kill -HUP $MAINPID'
+	'ExecReload=/usr/bin/profctl reload'
+	'WatchdogSec=30s'
+	'Restart=on-failure'
 	'RuntimeDirectory=profd'
 	'RuntimeDirectoryMode=0755'
 	'StateDirectory=profd'
@@ -83,6 +92,8 @@ done
 # Settings that would break profd: kallsyms hidden, JIT maps in a private
 # /tmp, no capabilities at all for root, perf_event_open filtered out.
 forbidden=(
+	# profd speaks sd_notify: simple would call it up before it is
+	'Type=simple'
 	'ProtectKernelTunables=yes'
 	'PrivateTmp=yes'
 	'PrivateDevices=yes'
