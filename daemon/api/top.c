@@ -19,6 +19,7 @@
 #include "common/fmt.h"
 #include "collect/gpu.h"
 #include "metrics/registry.h"
+#include "profile/hottest.h"
 #include "profile/profile.h"
 #include "store/proctable.h"
 #include "common/proto.h"
@@ -49,6 +50,7 @@ struct top {
 	uint32_t only_tgid;
 	int have_sys;
 	struct wcounters sys;
+	struct hottest_scratch hs;
 	int oom;
 };
 
@@ -115,50 +117,6 @@ static int cmp_entry_proc(const void *a, const void *b)
 	if (x->proc != y->proc)
 		return x->proc < y->proc ? -1 : 1;
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
-/* Hottest leaf function of one process's stack entries. */
-static void hottest(struct daemon *d, unsigned name_flags, const struct pq_entry *a, size_t n, struct row *row)
-{
-	struct {
-		char name[PROFILE_NAME_MAX + 1];
-		const char *module;
-		uint64_t count;
-	} *lc = malloc(64 * sizeof(*lc));
-	size_t nl = 0;
-
-	if (!lc)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct frame *fr;
-		uint32_t fl;
-		char name[PROFILE_NAME_MAX + 1];
-		size_t j;
-
-		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
-			continue;
-		profile_frame_name_flags(d->sym, &fr[0], 1, name_flags, name, sizeof(name));
-		for (j = 0; j < nl; j++)
-			if (!strcmp(lc[j].name, name))
-				break;
-		if (j == nl) {
-			if (nl == 64)
-				continue; /* a 65th distinct leaf cannot be the hottest of many */
-			memcpy(lc[nl].name, name, sizeof(name));
-			lc[nl].module = symbolizer_object_name(d->sym, fr[0].obj);
-			lc[nl].count = 0;
-			nl++;
-		}
-		lc[j].count += a[i].count;
-	}
-	for (size_t j = 0; j < nl; j++) {
-		if (lc[j].count > row->hot_samples) {
-			row->hot_samples = lc[j].count;
-			memcpy(row->hot, lc[j].name, sizeof(row->hot));
-			row->hot_module = lc[j].module;
-		}
-	}
-	free(lc);
 }
 
 struct sort_ctx {
@@ -291,8 +249,9 @@ static struct json_object *top_compute(struct top_job *tj, const char **code, ch
 	*code = PROFD_E_INTERNAL;
 	snprintf(msg, msgsz, "out of memory");
 	t.only_tgid = (uint32_t)tj->pid;
-	t.nidx = d->cfg.max_procs + PROC_ID_FIRST;
-	t.idx = malloc(t.nidx * sizeof(*t.idx));
+	/* every id the table hands out, whatever max_processes says now */
+	t.nidx = proctable_id_bound(d->procs);
+	t.idx = malloc((t.nidx ? t.nidx : 1) * sizeof(*t.idx));
 	if (!t.idx)
 		goto out;
 	memset(t.idx, 0xff, t.nidx * sizeof(*t.idx));
@@ -317,8 +276,15 @@ static struct json_object *top_compute(struct top_job *tj, const char **code, ch
 			total += e.v[j].count;
 			j++;
 		}
-		if (r)
-			hottest(d, tj->name_flags, &e.v[i], j - i, r);
+		if (r) {
+			struct hottest h;
+
+			if (hottest_find(&t.hs, d->sym, d->stacks, &e.v[i], j - i, tj->name_flags, &h) < 0)
+				goto out;
+			memcpy(r->hot, h.name, sizeof(r->hot));
+			r->hot_module = h.module;
+			r->hot_samples = h.samples;
+		}
 		visited += j - i;
 		if (visited >= TOP_DEADLINE_STRIDE) {
 			visited = 0;
@@ -405,6 +371,7 @@ timeout:
 		 fmt_duration((char[32]){ 0 }, 32, span), d->cfg.query_timeout_ms);
 out:
 	pq_result_release(&e);
+	hottest_scratch_release(&t.hs);
 	free(t.rows);
 	free(t.idx);
 	return o;
