@@ -388,14 +388,6 @@ static bool apply_pending(struct daemon *d)
 		d->sym_poll_pending = false;
 		symbolizer_poll(d->sym);
 	}
-	if (d->res_pending) {
-		int fd = resources_epoll_fd(d->res);
-
-		d->res_pending = false;
-		resources_drain(d->res);
-		if (fd >= 0 && loop_mod(d->loop, fd, EPOLLIN) < 0)
-			log_warn_errno(errno, "kstats epoll fd: re-arming: %m");
-	}
 	if (d->reload_pending) {
 		d->reload_pending = false;
 		do_reload(d);
@@ -439,7 +431,7 @@ void daemon_worker_ready(struct daemon *d)
 {
 	if (d->worker)
 		worker_dispatch(d->worker);
-	if (staging_pending(d->staging) || d->sym_poll_pending || d->res_pending || d->reload_pending)
+	if (staging_pending(d->staging) || d->sym_poll_pending || d->reload_pending)
 		daemon_store_turn(d);
 }
 
@@ -462,19 +454,6 @@ void daemon_symbols_ready(struct daemon *d)
 	}
 	apply_pending(d);
 	symbolizer_poll(d->sym);
-	store_release(d);
-}
-
-void daemon_resources_ready(struct daemon *d, int fd)
-{
-	if (!store_acquire(d)) {
-		/* level-triggered: left armed it would spin the loop */
-		if (!d->res_pending && loop_mod(d->loop, fd, 0) == 0)
-			d->res_pending = true;
-		return;
-	}
-	apply_pending(d);
-	resources_drain(d->res);
 	store_release(d);
 }
 

@@ -6,8 +6,8 @@
  * stacks, processes, symbolizer, resources); the query worker reads them
  * between worker_store_read_begin and _end. The loop drains the rings into
  * staging (staging.h) and applies staging in slices when the worker is not
- * reading; what else would write the store (symbol installs, kstats exit
- * records, reloads) waits for the same turn. */
+ * reading; what else would write the store (symbol installs, the
+ * collector's snapshots, reloads) waits for the same turn. */
 #ifndef PROFD_DAEMON_H
 #define PROFD_DAEMON_H
 
@@ -89,7 +89,6 @@ struct daemon {
 	/* ingestion */
 	bool store_held;            /* the loop holds the store now */
 	bool sym_poll_pending;      /* symbol tables wait to be installed */
-	bool res_pending;           /* kstats exit records wait (fd disarmed) */
 	bool reload_pending;        /* SIGHUP came while the store was read */
 	uint64_t samples_applied;   /* samples added to the windows */
 	uint64_t samples_store_failed; /* samples the windows could not take */
@@ -121,9 +120,6 @@ void daemon_tick(struct daemon *d, uint64_t now_ns);
 void daemon_drain(struct daemon *d);
 /* The symbolizer's eventfd fired (already read): install its loads. */
 void daemon_symbols_ready(struct daemon *d);
-/* kstats' ring woke the loop: drain it, or disarm its fd (fd, watched in
- * d->loop) until the store is free. */
-void daemon_resources_ready(struct daemon *d, int fd);
 /* SIGHUP: reload the config file; keep the old one if invalid. Deferred
  * while the store is being read. */
 void daemon_reload(struct daemon *d);

@@ -106,15 +106,6 @@ static void on_ringbuf(struct loop *l, int fd, uint32_t events, void *data)
 	daemon_drain(d);
 }
 
-static void on_resources(struct loop *l, int fd, uint32_t events, void *data)
-{
-	struct daemon *d = data;
-
-	(void)l;
-	(void)events;
-	daemon_resources_ready(d, fd);
-}
-
 static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
 {
 	struct daemon *d = data;
@@ -369,11 +360,6 @@ int main(int argc, char **argv)
 	}
 	if (loop_add(d.loop, sampler_epoll_fd(d.sampler), EPOLLIN, on_ringbuf, &d)) {
 		log_err_errno(errno, "ring buffer epoll fd: %m");
-		goto out;
-	}
-	if (resources_epoll_fd(d.res) >= 0 &&
-	    loop_add(d.loop, resources_epoll_fd(d.res), EPOLLIN, on_resources, &d)) {
-		log_err_errno(errno, "kstats epoll fd: %m");
 		goto out;
 	}
 	drop_privileges();
