@@ -405,6 +405,7 @@ static void take_snapshot(struct daemon *d)
 	symbolizer_get_stats(d->sym, &sn->symbols);
 	resources_get_stats(d->res, &sn->res);
 	sn->exact_cpu = resources_exact_cpu(d->res);
+	resources_describe(d->res, &sn->exact);
 	snprintf(sn->gpu_state, sizeof(sn->gpu_state), "%s", resources_gpu_state(d->res));
 	sn->taken_ns = clock_mono_ns();
 }

@@ -45,6 +45,7 @@ struct daemon_snapshot {
 	struct symbolizer_stats symbols;
 	struct res_stats res;
 	int exact_cpu;
+	struct kstats_exactness exact; /* resources_describe */
 	char gpu_state[256];
 	uint64_t taken_ns;          /* CLOCK_MONOTONIC of this snapshot */
 };
