@@ -235,10 +235,6 @@ int alerts_new(const struct alerts_opts *o, struct alerts **ret)
 		return -ENOMEM;
 	a->o = *o;
 	a->o.alertmanager_url = a->o.webhook_url = a->o.host = NULL;
-	if (o->host && *o->host)
-		snprintf(a->host, sizeof(a->host), "%s", o->host);
-	else if (gethostname(a->host, sizeof(a->host) - 1) < 0)
-		snprintf(a->host, sizeof(a->host), "localhost");
 	a->nidx = o->max_procs + PROC_ID_FIRST;
 	a->idx = malloc(a->nidx * sizeof(*a->idx));
 	a->cgroup = calloc(a->nidx, sizeof(*a->cgroup));
@@ -303,6 +299,12 @@ int alerts_configure(struct alerts *a, const struct alerts_opts *o)
 
 	if (strlen(am) >= sizeof(a->am_url) || strlen(wh) >= sizeof(a->wh_url))
 		return -EINVAL;
+	/* read where they are used: in force at once */
+	a->o.stacks_refresh_ns = o->stacks_refresh_ns;
+	if (o->host && *o->host)
+		snprintf(a->host, sizeof(a->host), "%s", o->host);
+	else if (gethostname(a->host, sizeof(a->host) - 1) < 0)
+		snprintf(a->host, sizeof(a->host), "localhost");
 	/* The same receivers: keep them, queues and counters included. */
 	if (a->configured && !!a->o.log == !!o->log && !strcmp(a->am_url, am) && !strcmp(a->wh_url, wh) &&
 	    a->o.alertmanager_resend_ns == o->alertmanager_resend_ns && a->o.webhook_resend_ns == o->webhook_resend_ns &&
