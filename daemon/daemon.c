@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "api/server.h"
 #include "push/push.h"
 #include "store/stacks.h"
@@ -629,19 +631,91 @@ void daemon_reload(struct daemon *d)
 	store_release(d);
 }
 
+int daemon_apply_overrides(const struct daemon *d, struct config *c, char *err, size_t errsz)
+{
+	for (int i = 0; i < d->noverrides; i++)
+		if (config_set(c, d->overrides[i].key, d->overrides[i].value, err, errsz))
+			return -EINVAL;
+	return 0;
+}
+
+struct json_object *daemon_list_json(const char *list)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, "\n");
+
+		json_object_array_add(a, json_object_new_string_len(p, (int)n));
+		p += n + (p[n] == '\n');
+	}
+	return a;
+}
+
+/* Append name to a '\n'-separated list of n bytes; "..." once full. */
+static void list_add(char *list, size_t n, const char *name)
+{
+	size_t l = strlen(list), k = strlen(name);
+
+	if (l && !strcmp(list + (l >= 4 ? l - 4 : 0), "...\n"))
+		return;
+	if (l + k + 2 > n - 5) {
+		snprintf(list + l, n - l, "...\n");
+		return;
+	}
+	memcpy(list + l, name, k);
+	list[l + k] = '\n';
+	list[l + k + 1] = '\0';
+}
+
+struct reload_diff {
+	char applied[4096], pending[4096];
+};
+
+static void on_diff(void *ctx, const char *name, int restart)
+{
+	struct reload_diff *rd = ctx;
+
+	if (restart)
+		list_add(rd->pending, sizeof(rd->pending), name);
+	else
+		list_add(rd->applied, sizeof(rd->applied), name);
+}
+
+/* For the log: "a, b, c". */
+static const char *joined(char *out, size_t n, const char *list)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (const char *p = list; *p && o + 1 < n;) {
+		size_t k = strcspn(p, "\n");
+
+		o += (size_t)snprintf(out + o, n - o, "%s%.*s", o ? ", " : "", (int)k, p);
+		p += k + (p[k] == '\n');
+	}
+	return out[0] ? out : "none";
+}
+
+/* Re-read the file with the command-line overrides on top; refuse it
+ * whole when anything is invalid. Apply what can change live; keep the
+ * running value of the rest in d->cfg (status shows only values in
+ * force) and list those keys as waiting for a restart. */
 static void do_reload(struct daemon *d)
 {
 	struct config c;
 	struct ruleset *rules = NULL;
-	char err[512];
+	struct reload_diff rd;
+	char err[512], a[1024], b[1024];
 	int r;
 
 	d->reloads++;
-	c = d->cfg;
 	config_defaults(&c);
 	r = config_load_file(&c, d->config_path, err, sizeof(err));
 	if (r == -ENOENT && !d->config_explicit)
 		r = 0;
+	if (!r)
+		r = daemon_apply_overrides(d, &c, err, sizeof(err));
 	if (!r)
 		r = config_validate(&c, err, sizeof(err));
 	if (!r)
@@ -653,63 +727,29 @@ static void do_reload(struct daemon *d)
 		return;
 	}
 	d->reload_error[0] = 0;
-	/* Settings that need a restart keep their running values. */
-	if (strcmp(c.socket, d->cfg.socket) || c.fine_slot_ns != d->cfg.fine_slot_ns ||
-	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
-	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns)
-		log_warn("config: socket, tick and window geometry changes apply at restart");
-	if (c.npush != d->cfg.npush || memcmp(c.push, d->cfg.push, sizeof(c.push)) ||
-	    memcmp(&c.scrape, &d->cfg.scrape, sizeof(c.scrape)) || strcmp(c.state_dir, d->cfg.state_dir))
-		log_warn("config: push, scrape and state_dir changes apply at restart");
-	memcpy(c.push, d->cfg.push, sizeof(c.push));
-	c.npush = d->cfg.npush;
-	c.scrape = d->cfg.scrape;
-	memcpy(c.state_dir, d->cfg.state_dir, sizeof(c.state_dir));
-	/* The unwinder's program and map sizes are fixed at load. */
-	if (c.dwarf_unwind != d->cfg.dwarf_unwind || c.max_user_frames != d->cfg.max_user_frames ||
-	    c.unwind_memory != d->cfg.unwind_memory)
-		log_warn("config: dwarf_unwind, max_user_frames and unwind_memory changes apply at restart");
-	c.dwarf_unwind = d->cfg.dwarf_unwind;
-	c.max_user_frames = d->cfg.max_user_frames;
-	c.unwind_memory = d->cfg.unwind_memory;
-	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
-	c.fine_slot_ns = d->cfg.fine_slot_ns;
-	c.fine_slots = d->cfg.fine_slots;
-	c.coarse_slot_ns = d->cfg.coarse_slot_ns;
-	c.coarse_slots = d->cfg.coarse_slots;
-	c.tick_ns = d->cfg.tick_ns;
-	/* Memory bounds sized objects that exist once; the budget they fit
-	 * in is checked against the running ones. */
-	if (c.memory_budget != d->cfg.memory_budget || c.store_max_bytes != d->cfg.store_max_bytes ||
-	    c.symcache_bytes != d->cfg.symcache_bytes || c.reply_memory != d->cfg.reply_memory ||
-	    c.staging_memory != d->cfg.staging_memory || c.max_queued_queries != d->cfg.max_queued_queries ||
-	    c.max_clients != d->cfg.max_clients || c.max_request != d->cfg.max_request ||
-	    c.max_reply != d->cfg.max_reply || c.client_idle_ms != d->cfg.client_idle_ms)
-		log_warn("config: memory bounds and socket limits apply at restart");
-	c.memory_budget = d->cfg.memory_budget;
-	c.store_max_bytes = d->cfg.store_max_bytes;
-	c.symcache_bytes = d->cfg.symcache_bytes;
-	c.reply_memory = d->cfg.reply_memory;
-	c.staging_memory = d->cfg.staging_memory;
-	c.max_queued_queries = d->cfg.max_queued_queries;
-	c.max_clients = d->cfg.max_clients;
-	c.max_request = d->cfg.max_request;
-	c.max_reply = d->cfg.max_reply;
-	c.client_idle_ms = d->cfg.client_idle_ms;
+	rd.applied[0] = rd.pending[0] = '\0';
+	config_diff(&d->cfg, &c, on_diff, &rd);
+	config_keep_restart(&c, &d->cfg);
 	if (c.query_memory > d->cfg.query_memory) {
-		log_warn("config: query_memory can only shrink at reload (the budget was checked at start)");
+		/* the budget was checked with the running value */
 		c.query_memory = d->cfg.query_memory;
+		list_add(rd.pending, sizeof(rd.pending), "limits.query_memory");
 	}
 	if (c.frequency != d->cfg.frequency) {
 		r = sampler_set_frequency(d->sampler, c.frequency);
 		if (r) {
-			log_err("sampler: switching to %u Hz failed (%s), back to %u Hz", c.frequency, strerror(-r), d->cfg.frequency);
+			log_err("sampler: switching to %u Hz failed (%s), back to %u Hz", c.frequency, strerror(-r),
+				d->cfg.frequency);
 			sampler_set_frequency(d->sampler, d->cfg.frequency);
 			c.frequency = d->cfg.frequency;
 		}
 	}
 	log_set_level(c.log_level);
 	d->cfg = c;
+	snprintf(d->reload_applied, sizeof(d->reload_applied), "%s", rd.applied);
+	snprintf(d->pending_restart, sizeof(d->pending_restart), "%s", rd.pending);
 	daemon_alerts_apply(d, rules);
-	log_info("config: reloaded %s", d->config_path);
+	log_info("config: reloaded %s; applied: %s", d->config_path, joined(a, sizeof(a), rd.applied));
+	if (rd.pending[0])
+		log_warn("config: these changes apply at the next start: %s", joined(b, sizeof(b), rd.pending));
 }

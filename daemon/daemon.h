@@ -86,6 +86,17 @@ struct daemon {
 	uint64_t ticks, tick_overruns;
 	uint64_t reloads, reload_failures;
 	char reload_error[512];     /* why the last reload failed, "" if it did not */
+	/* Command-line overrides ("section.key", value), applied on top of
+	 * the file at start and again at every reload. */
+	struct daemon_override {
+		const char *key, *value;
+	} overrides[4];
+	int noverrides;
+	/* The last successful reload: the keys it applied, and every key whose
+	 * file value differs from the one in force until a restart (d->cfg
+	 * keeps those); names separated by '\n', "" for none. */
+	char reload_applied[4096];
+	char pending_restart[4096];
 
 	/* ingestion */
 	bool store_held;            /* the loop holds the store now */
@@ -107,6 +118,14 @@ struct daemon {
 	uint64_t *noted;
 	uint32_t noted_len;
 };
+
+/* d->overrides onto c (with config_set's checks). 0, or -EINVAL with the
+ * message in err. */
+int daemon_apply_overrides(const struct daemon *d, struct config *c, char *err, size_t errsz);
+/* The names of a '\n'-separated list (reload_applied, pending_restart)
+ * as a JSON array. */
+struct json_object;
+struct json_object *daemon_list_json(const char *list);
 
 /* Build every subsystem from d->cfg. 0 or -errno (logged). */
 int daemon_init(struct daemon *d);

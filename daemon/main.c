@@ -275,9 +275,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "profd: %s\n", err);
 		return 78;
 	}
-	if ((sock && config_set(&d.cfg, "daemon.socket", sock, err, sizeof(err))) ||
-	    (freq && config_set(&d.cfg, "sampling.frequency", freq, err, sizeof(err))) ||
-	    (level && config_set(&d.cfg, "daemon.log_level", level, err, sizeof(err)))) {
+	/* kept: a reload applies them again on top of the file */
+	if (sock)
+		d.overrides[d.noverrides++] = (struct daemon_override){ "daemon.socket", sock };
+	if (freq)
+		d.overrides[d.noverrides++] = (struct daemon_override){ "sampling.frequency", freq };
+	if (level)
+		d.overrides[d.noverrides++] = (struct daemon_override){ "daemon.log_level", level };
+	if (daemon_apply_overrides(&d, &d.cfg, err, sizeof(err))) {
 		fprintf(stderr, "profd: %s\n", err);
 		return 64;
 	}

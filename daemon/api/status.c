@@ -189,6 +189,8 @@ void api_status(struct daemon *d, struct server_request *rq)
 	json_object_object_add(x, "cpu_source", json_object_new_string(d->snap.exact_cpu ? "sched" : "samples"));
 	json_object_object_add(x, "counters", counters_json(&d->snap.exact));
 	json_object_object_add(x, "gpu", json_object_new_string(d->snap.gpu_state));
+	/* changed in the file, in force at the next start only */
+	json_object_object_add(o, "pending_restart", daemon_list_json(d->pending_restart));
 	/* per-target delivery counters: sent, retried, failed, dropped, queue */
 	y = json_object_new_object();
 	push_status_json(d->push, y);
