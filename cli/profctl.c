@@ -1058,6 +1058,19 @@ static int verb_hotspots(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* "label: a, b, c" for a non-empty array of strings. */
+static void print_names(const char *label, struct json_object *a)
+{
+	size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+
+	if (!n)
+		return;
+	printf("%s: ", label);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "", json_object_get_string(json_object_array_get_idx(a, i)));
+	printf("\n");
+}
+
 static int verb_reload(struct ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
@@ -1072,11 +1085,14 @@ static int verb_reload(struct ctx *c, int argc, char **argv)
 	ex = request(c, json_tokener_parse("{\"cmd\":\"reload\"}"), &resp);
 	if (ex)
 		return ex;
-	if (c->json)
+	if (c->json) {
 		print_json(stdout, resp.data);
-	else
+	} else {
 		printf("reloaded %s: %lld alert rules\n", json_object_get_string(json_object_object_get(resp.data, "config")),
 		       (long long)json_object_get_int64(json_object_object_get(resp.data, "rules")));
+		print_names("applied now", json_object_object_get(resp.data, "applied"));
+		print_names("at the next start (running values kept)", json_object_object_get(resp.data, "pending_restart"));
+	}
 	client_response_release(&resp);
 	return 0;
 }

@@ -236,6 +236,18 @@ void render_status(FILE *f, struct json_object *d)
 	fprintf(f, "  ticks: %s (overruns %s)\n", N(d, "daemon.ticks"), N(d, "daemon.tick_overruns"));
 	if (rj_has_num(d, "daemon.reloads"))
 		fprintf(f, "  reloads: %s (failed %s)\n", N(d, "daemon.reloads"), N(d, "daemon.reload_failures"));
+	{
+		struct json_object *p = rj_get(d, "pending_restart");
+		size_t n = p && json_object_is_type(p, json_type_array) ? json_object_array_length(p) : 0;
+
+		/* the file says otherwise; the running values stay until then */
+		if (n) {
+			fprintf(f, "  changed, applies at the next start:");
+			for (size_t i = 0; i < n; i++)
+				fprintf(f, "%s %s", i ? "," : "", json_object_get_string(json_object_array_get_idx(p, i)));
+			fputc('\n', f);
+		}
+	}
 	render_push(f, d);
 	render_status_alerts(f, d);
 }
