@@ -860,6 +860,10 @@ int push_status_json(const struct push *p, struct json_object *obj)
 				       st.last_success_ms ? json_object_new_uint64(st.last_success_ms) : NULL);
 		json_object_object_add(o, "last_status", st.last_status ? json_object_new_int64(st.last_status) : NULL);
 		add_u64(o, "intervals", t->intervals);
+		/* the sample time of the last interval encoded (Unix ms): what
+		 * a receiver's query at that time returns */
+		json_object_object_add(o, "last_interval_end_unix_ms",
+				       t->last.t_ms ? json_object_new_uint64(t->last.t_ms) : NULL);
 		add_u64(o, "encode_errors", t->encode_errors);
 		add_u64(o, "gaps_capped", t->capped_gaps);
 		add_u64(o, "series", t->last_series);
