@@ -381,6 +381,8 @@ struct gather {
 	struct gproc *v;
 	size_t n, cap;
 	int oom;
+	int have_sys;
+	struct wcounters sys;   /* the system pseudo-process over the interval */
 };
 
 static struct gproc *gadd(struct gather *g, uint32_t proc)
@@ -406,6 +408,11 @@ static void on_counters(uint32_t proc, const struct wcounters *c, void *ctx)
 	struct gather *g = ctx;
 	struct gproc *x;
 
+	if (proc == PROC_ID_SYSTEM) {
+		g->have_sys = 1;
+		g->sys = *c;
+		return;
+	}
 	if (proctable_id_index(proc) < PROC_ID_FIRST)
 		return;
 	x = gadd(g, proc);
@@ -440,8 +447,11 @@ static int cmp_entry_proc(const void *a, const void *b)
 }
 
 /* Per-process figures over (until - span, until]: counters and samples of
- * the interval, gauges now. 0 and *ret (free), or -errno. */
-static int gather(const struct push_input *in, uint64_t span, struct push_proc **ret, size_t *ret_n)
+ * the interval, gauges now; and the host's (CPU and steal over the
+ * interval, the rest as of the last tick) into *host unless in->host
+ * gives them. 0 and *ret (free), or -errno. */
+static int gather(const struct push_input *in, uint64_t span, struct push_proc **ret, size_t *ret_n,
+		  struct metrics_host *host)
 {
 	const struct profile_src *src = in->src;
 	struct gather g = { 0 };
@@ -455,6 +465,14 @@ static int gather(const struct push_input *in, uint64_t span, struct push_proc *
 	if (r < 0)
 		goto done;
 	proctable_foreach(src->procs, on_live, &g);
+	if (in->host) {
+		*host = *in->host;
+	} else if (in->res) {
+		size_t ndev;
+		const struct gpu_device_info *dev = resources_gpu_devices(in->res, &ndev);
+
+		metrics_host_compute(resources_system(in->res), g.have_sys ? &g.sys : NULL, dev, ndev, host);
+	}
 	r = profile_query(src, span, &(struct pq_filter){ 0 }, &q);
 	if (r < 0 || g.oom) {
 		r = r < 0 ? r : -ENOMEM;
@@ -564,17 +582,18 @@ static void push_metrics(struct push *p, struct ptarget *t, const struct push_in
 	size_t n = 0, len = 0;
 	char *body = NULL;
 	uint64_t until = in->src->data_until_ns;
+	struct metrics_host host;
 	int r;
 
-	r = gather(in, span, &procs, &n);
+	r = gather(in, span, &procs, &n, &host);
 	if (r < 0) {
 		t->encode_errors++;
 		log_warn_errno(r, "push %s: reading the interval: %m", t->c.name);
 		return;
 	}
 	policy_of(&t->c, &pol);
-	r = push_accum_build(t->acc, &pol, procs, n, in->host, boot_to_unix_ms(until - span), boot_to_unix_ms(until),
-			     &b);
+	r = push_accum_build(t->acc, &pol, procs, n, in->host || in->res ? &host : NULL, boot_to_unix_ms(until - span),
+			     boot_to_unix_ms(until), &b);
 	free(procs);
 	if (r == 0)
 		r = metrics_payload(p, t, &b, &body, &len);
@@ -772,11 +791,12 @@ static void scrape_build(struct push *p, const struct push_input *in, uint64_t s
 	size_t n = 0, len;
 	char *body;
 	uint64_t until = in->src->data_until_ns;
+	struct metrics_host host;
 
-	if (gather(in, span, &procs, &n) < 0)
+	if (gather(in, span, &procs, &n, &host) < 0)
 		return;
-	if (push_accum_build(p->scrape_acc, &pol, procs, n, in->host, boot_to_unix_ms(until - span),
-			     boot_to_unix_ms(until), &b) < 0) {
+	if (push_accum_build(p->scrape_acc, &pol, procs, n, in->host || in->res ? &host : NULL,
+			     boot_to_unix_ms(until - span), boot_to_unix_ms(until), &b) < 0) {
 		free(procs);
 		return;
 	}

@@ -41,6 +41,8 @@ struct push_opts {
 struct push_input {
 	const struct profile_src *src;
 	struct resources *res;
+	/* the host's figures; NULL: computed from res and the store for each
+	 * interval (CPU and steal over it, the rest as of the last tick) */
 	const struct metrics_host *host;
 	int exact_cpu;                  /* resources_exact_cpu() */
 	uint64_t mem_total;             /* MemTotal, 0: unknown */
