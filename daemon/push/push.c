@@ -29,9 +29,18 @@
 #include "store/proctable.h"
 #include "store/window.h"
 
-/* The profile format Pyroscope gets: folded until the pprof encoder is in
- * the format table; switching is this line (and format=pprof below). */
-#define PYROSCOPE_FORMAT "folded"
+/* The profile format Pyroscope gets: pprof (stacks as locations with
+ * their mappings and build-ids, a sample type of its own), in a
+ * multipart/form-data body as Pyroscope's /ingest takes it: the profile
+ * in a part named "profile", how to read its sample types in
+ * "sample_type_config". The boundary is fixed (spooled payloads outlive
+ * the process); a body that contains it is not sent (counted). */
+#define PYROSCOPE_FORMAT "pprof"
+#define PYROSCOPE_BOUNDARY "profd-pprof-8f3a1c6e0b9d4e27a5c1f0d3b6e9a248"
+/* Our sample types: [samples/count, cpu/nanoseconds]; the samples become
+ * the application APP.cpu{...}, as the folded format made them. */
+#define PYROSCOPE_SAMPLE_TYPES \
+	"{\"samples\": {\"units\": \"samples\", \"aggregation\": \"sum\", \"display-name\": \"cpu\", \"sampled\": true}}"
 
 /* Largest payload a pusher builds (before compression): past it the
  * interval is skipped and counted, never half-sent. */
@@ -132,7 +141,10 @@ int push_pyroscope_query(char *buf, size_t n, const char *app, const char *host,
 
 	label_value(h, sizeof(h), host);
 	label_value(v, sizeof(v), value);
-	w = snprintf(name, sizeof(name), "%s.cpu{host=%s,%s=%s}", app, h, label, v);
+	/* with pprof the name is a prefix: Pyroscope appends the sample
+	 * type's display name (.cpu) */
+	w = snprintf(name, sizeof(name), "%s%s{host=%s,%s=%s}", app, strcmp(format, "pprof") ? ".cpu" : "", h, label,
+		     v);
 	if (w < 0 || (size_t)w >= sizeof(name) || urlenc(enc, sizeof(enc), name) < 0)
 		return -ENOSPC;
 	w = snprintf(buf, n,
@@ -192,7 +204,7 @@ static int target_build(struct push *p, struct ptarget *t, const char *state_dir
 	static const char *const text_headers[] = { "Content-Type: text/plain; version=0.0.4" };
 	static const char *const otlp_pb[] = { "Content-Type: application/x-protobuf" };
 	static const char *const otlp_json[] = { "Content-Type: application/json" };
-	static const char *const pyro_headers[] = { "Content-Type: text/plain" };
+	static const char *const pyro_headers[] = { "Content-Type: multipart/form-data; boundary=" PYROSCOPE_BOUNDARY };
 	const struct push_conf *c = &t->c;
 	char *bearer = NULL, *password = NULL, url[PUSH_URL_MAX + 1100];
 	struct net_target_opts o = { 0 };
@@ -657,6 +669,34 @@ static int pq_push(struct pq_result *q, const struct pq_entry *e)
 	return 0;
 }
 
+int push_pyroscope_body(const void *profile, size_t len, char **ret, size_t *ret_len)
+{
+	static const char head[] = "--" PYROSCOPE_BOUNDARY "\r\n"
+				   "Content-Disposition: form-data; name=\"profile\"; filename=\"profile.pb.gz\"\r\n"
+				   "Content-Type: application/octet-stream\r\n\r\n";
+	static const char mid[] = "\r\n--" PYROSCOPE_BOUNDARY "\r\n"
+				  "Content-Disposition: form-data; name=\"sample_type_config\"; "
+				  "filename=\"sample_type_config.json\"\r\n"
+				  "Content-Type: application/json\r\n\r\n" PYROSCOPE_SAMPLE_TYPES;
+	static const char tail[] = "\r\n--" PYROSCOPE_BOUNDARY "--\r\n";
+	size_t n = sizeof(head) - 1 + len + sizeof(mid) - 1 + sizeof(tail) - 1;
+	char *b;
+
+	if (len && memmem(profile, len, PYROSCOPE_BOUNDARY, sizeof(PYROSCOPE_BOUNDARY) - 1))
+		return -EILSEQ;
+	b = malloc(n);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b, head, sizeof(head) - 1);
+	if (len)
+		memcpy(b + sizeof(head) - 1, profile, len);
+	memcpy(b + sizeof(head) - 1 + len, mid, sizeof(mid) - 1);
+	memcpy(b + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+	*ret = b;
+	*ret_len = n;
+	return 0;
+}
+
 static void push_profiles(struct push *p, struct ptarget *t, const struct push_input *in, uint64_t span)
 {
 	const struct format *fmt = format_find(PYROSCOPE_FORMAT);
@@ -744,8 +784,17 @@ static void push_profiles(struct push *p, struct ptarget *t, const struct push_i
 			r = -ENOSPC;
 			goto fail;
 		}
-		net_target_enqueue(t->nt, suffix, body ? body : "", body ? len : 0, clock_mono_ms());
-		free(body);
+		{
+			char *form = NULL;
+			size_t flen = 0;
+
+			r = body ? push_pyroscope_body(body, len, &form, &flen) : -ENOMEM;
+			free(body);
+			if (r < 0)
+				goto fail;
+			net_target_enqueue(t->nt, suffix, form, flen, clock_mono_ms());
+			free(form);
+		}
 	}
 	t->last_series = keep;
 	goto out;

@@ -65,10 +65,17 @@ void push_tick(struct push *p, const struct push_input *in);
 int push_status_json(const struct push *p, struct json_object *ret_obj);
 
 /* Pyroscope's /ingest query string for one application: name is
- * "<app>.cpu{host=...,<label>=...}", URL-encoded. Returns the length
+ * "<app>.cpu{host=...,<label>=...}" ("<app>{...}" with format pprof, whose
+ * sample type names the profile), URL-encoded. Returns the length
  * written (snprintf-like), or -ENOSPC. Pure. */
 int push_pyroscope_query(char *buf, size_t n, const char *app, const char *host, const char *label,
 			 const char *value, uint64_t from_s, uint64_t until_s, uint32_t rate, const char *format);
+
+/* Pyroscope's /ingest body for a pprof profile (profile[0..len)): the
+ * multipart/form-data parts "profile" and "sample_type_config", with the
+ * boundary of the target's Content-Type. 0 and *ret (free it), -EILSEQ
+ * when the profile contains the boundary, -ENOMEM. Pure. */
+int push_pyroscope_body(const void *profile, size_t len, char **ret, size_t *ret_len);
 
 /* The URL without its query and credentials, for status and logs. */
 void push_url_redacted(const char *url, char *buf, size_t n);
