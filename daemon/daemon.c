@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "api/server.h"
+#include "net/http.h"
 #include "push/push.h"
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
@@ -558,9 +559,14 @@ int daemon_init(struct daemon *d)
 	}, &d->res);
 	if (err)
 		return log_err_errno(err, "resources: %m");
+	/* one HTTP engine in the loop for every sender */
+	err = net_new(d->loop, &d->net);
+	if (err)
+		return log_err_errno(err, "net: %m");
 	if (d->cfg.npush || d->cfg.scrape.enabled) {
 		err = push_new(&(struct push_opts){
 			.loop = d->loop,
+			.net = d->net,
 			.targets = d->cfg.push,
 			.ntargets = d->cfg.npush,
 			.scrape = &d->cfg.scrape,
@@ -577,6 +583,7 @@ void daemon_fini(struct daemon *d)
 {
 	daemon_alerts_fini(d);
 	d->push = push_free(d->push);
+	d->net = net_free(d->net); /* after every sender's targets */
 	d->res = resources_free(d->res);
 	d->unw = unwinder_free(d->unw); /* writes the sampler's maps: first */
 	d->sampler = sampler_free(d->sampler);

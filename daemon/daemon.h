@@ -30,6 +30,7 @@ struct proctable;
 struct window;
 struct resources;
 struct push;
+struct net;
 struct alerts;
 struct ruleset;
 struct unwinder;
@@ -71,6 +72,7 @@ struct daemon {
 	struct window *win;
 	struct server *server;
 	struct resources *res;
+	struct net *net;            /* outbound HTTP (pushers, alert receivers) */
 	struct push *push;          /* pushers and scrape endpoint; NULL: none */
 	struct alerts *alerts;
 	struct unwinder *unw;       /* NULL when user stacks are walked by frame pointers */

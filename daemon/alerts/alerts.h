@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alerts/http.h"
+#include "alerts/notify.h"
 #include "profile/query.h"
 
 struct resources;
@@ -40,7 +40,9 @@ struct alerts_opts {
 	uint64_t alertmanager_resend_ns;
 	const char *webhook_url;      /* "" or NULL: none */
 	uint64_t webhook_resend_ns;   /* 0: transitions only */
-	struct http_queue_opts http;
+	struct alert_http_opts http;
+	struct net *net;              /* HTTP receivers deliver through it; NULL:
+				       * none can be made (the URLs are refused) */
 };
 
 /* What an evaluation reads. */

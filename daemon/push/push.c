@@ -64,6 +64,7 @@ struct ptarget {
 
 struct push {
 	struct net *net;
+	int own_net;              /* made here (no shared one given): freed here */
 	struct ptarget *t;
 	size_t nt;
 	char host[256];
@@ -318,10 +319,15 @@ int push_new(const struct push_opts *o, struct push **ret)
 	else if (gethostname(p->host, sizeof(p->host) - 1) < 0)
 		snprintf(p->host, sizeof(p->host), "unknown");
 	p->fine_slot_ns = o->fine_slot_ns ? o->fine_slot_ns : 1000000000ull;
-	r = net_new(o->loop, &p->net);
-	if (r < 0) {
-		free(p);
-		return r;
+	if (o->net) {
+		p->net = o->net;
+	} else {
+		r = net_new(o->loop, &p->net);
+		if (r < 0) {
+			free(p);
+			return r;
+		}
+		p->own_net = 1;
 	}
 	p->t = calloc(o->ntargets + 1, sizeof(*p->t));
 	if (!p->t) {
@@ -375,7 +381,8 @@ struct push *push_free(struct push *p)
 	free(p->t);
 	p->scrape = scrape_free(p->scrape);
 	p->scrape_acc = push_accum_free(p->scrape_acc);
-	p->net = net_free(p->net);
+	if (p->own_net)
+		net_free(p->net);
 	free(p);
 	return NULL;
 }

@@ -25,8 +25,12 @@ struct loop;
 struct resources;
 struct json_object;
 
+struct net;
+
 struct push_opts {
 	struct loop *loop;
+	struct net *net;                /* the daemon's HTTP engine, shared with the
+					 * alert receivers; NULL: one of its own on loop */
 	const struct push_conf *targets;
 	size_t ntargets;
 	const struct push_scrape_conf *scrape; /* NULL: none */
