@@ -1104,6 +1104,19 @@ static int verb_hotspots(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* "label: a, b, c" for a non-empty array of strings. */
+static void print_names(const char *label, struct json_object *a)
+{
+	size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+
+	if (!n)
+		return;
+	printf("%s: ", label);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "", json_object_get_string(json_object_array_get_idx(a, i)));
+	printf("\n");
+}
+
 static int verb_reload(struct ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
@@ -1121,12 +1134,10 @@ static int verb_reload(struct ctx *c, int argc, char **argv)
 	if (c->json) {
 		print_json(stdout, resp.data);
 	} else {
-		struct json_object *v = json_object_object_get(resp.data, "needs_restart");
-
 		printf("reloaded %s: %lld alert rules\n", json_object_get_string(json_object_object_get(resp.data, "config")),
 		       (long long)json_object_get_int64(json_object_object_get(resp.data, "rules")));
-		if (v && json_object_get_string(v)[0])
-			printf("changed, applied at the next restart (systemctl restart profd): %s\n", json_object_get_string(v));
+		print_names("applied now", json_object_object_get(resp.data, "applied"));
+		print_names("at the next start (running values kept)", json_object_object_get(resp.data, "pending_restart"));
 	}
 	client_response_release(&resp);
 	return 0;

@@ -164,6 +164,33 @@ static void render_push(FILE *f, struct json_object *d)
 			N(d, "push.scrape.served"), N(d, "push.scrape.rejected"), N(d, "push.scrape.oversized"));
 }
 
+/* Where CPU time comes from, and which kernel counters are exact: each
+ * family that is not says why. */
+static void render_resources(FILE *f, struct json_object *d)
+{
+	struct json_object *c = rj_get(d, "resources.counters");
+
+	if (!rj_get(d, "resources"))
+		return;
+	fprintf(f, "resources\n");
+	fprintf(f, "  cpu source: %s\n", S(d, "resources.cpu_source"));
+	if (c && json_object_is_type(c, json_type_object)) {
+		json_object_object_foreach(c, name, v) {
+			const char *why = rj_str(v, "reason");
+
+			if (why)
+				fprintf(f, "  %s: %s (%s)\n", name, S(v, "state"), why);
+			else
+				fprintf(f, "  %s: %s\n", name, S(v, "state"));
+		}
+	}
+	if (rj_get(d, "resources.cgroup_io"))
+		fprintf(f, "  block I/O per unit: %s units, %s cgroups; bytes to units %s, to no unit %s, unknown %s\n",
+			N(d, "resources.cgroup_io.units"), N(d, "resources.cgroup_io.cgroups"),
+			B(d, "resources.cgroup_io.unit_bytes"), B(d, "resources.cgroup_io.other_bytes"),
+			B(d, "resources.cgroup_io.unknown_bytes"));
+}
+
 void render_status(FILE *f, struct json_object *d)
 {
 	fprintf(f, "profd %s (pid %s), up %s\n", S(d, "version"), N(d, "pid"), D(d, "uptime_s"));
@@ -178,6 +205,7 @@ void render_status(FILE *f, struct json_object *d)
 	fprintf(f, "  table full: %s, collected: %s\n", N(d, "processes.table_full"), N(d, "processes.collected"));
 	if (rj_has_num(d, "processes.read_errors"))
 		fprintf(f, "  /proc read errors: %s\n", N(d, "processes.read_errors"));
+	render_resources(f, d);
 	fprintf(f, "stacks\n");
 	fprintf(f, "  interned: %s of %s (%s)\n", N(d, "stacks.interned"), N(d, "stacks.limit"), B(d, "stacks.bytes"));
 	fprintf(f, "  table full: %s, collected: %s\n", N(d, "stacks.table_full"), N(d, "stacks.collected"));
@@ -208,6 +236,18 @@ void render_status(FILE *f, struct json_object *d)
 	fprintf(f, "  ticks: %s (overruns %s)\n", N(d, "daemon.ticks"), N(d, "daemon.tick_overruns"));
 	if (rj_has_num(d, "daemon.reloads"))
 		fprintf(f, "  reloads: %s (failed %s)\n", N(d, "daemon.reloads"), N(d, "daemon.reload_failures"));
+	{
+		struct json_object *p = rj_get(d, "pending_restart");
+		size_t n = p && json_object_is_type(p, json_type_array) ? json_object_array_length(p) : 0;
+
+		/* the file says otherwise; the running values stay until then */
+		if (n) {
+			fprintf(f, "  changed, applies at the next start:");
+			for (size_t i = 0; i < n; i++)
+				fprintf(f, "%s %s", i ? "," : "", json_object_get_string(json_object_array_get_idx(p, i)));
+			fputc('\n', f);
+		}
+	}
 	render_push(f, d);
 	render_status_alerts(f, d);
 }

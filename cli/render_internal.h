@@ -41,6 +41,6 @@ void top_lines(struct json_object *data, const struct render_top_query *q, int w
 
 /* Lines top_lines() emits before the column titles (blank one included),
  * so the interactive view knows how many rows are left for processes. */
-int top_info_lines(struct json_object *data);
+int top_info_lines(struct json_object *data, const struct render_top_query *q);
 
 #endif

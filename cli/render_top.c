@@ -451,12 +451,50 @@ static struct json_object *gpu_devices(struct json_object *d)
 	return a && json_object_is_type(a, json_type_array) ? a : NULL;
 }
 
-int top_info_lines(struct json_object *data)
+int top_info_lines(struct json_object *data, const struct render_top_query *q)
 {
 	struct json_object *devs = gpu_devices(data);
 
-	/* title, resources, PSI, GPU state, one per device, blank */
-	return 5 + (devs ? (int)json_object_array_length(devs) : 0);
+	/* title, resources, PSI, GPU state, one per device, the unit's, blank */
+	return 5 + (devs ? (int)json_object_array_length(devs) : 0) + (q && q->unit && *q->unit);
+}
+
+static const char *N_or_q(char *b, size_t n, struct json_object *o, const char *key)
+{
+	if (rj_has_num(o, key))
+		snprintf(b, n, "%lld", (long long)rj_int(o, key));
+	else
+		snprintf(b, n, "?");
+	return b;
+}
+
+/* The unit asked for, added up: its processes, and the block I/O its
+ * cgroups were charged (the flusher's writeback of its pages included
+ * where the kernel tags it), which its processes' own figures miss. */
+static void info_unit(char *b, size_t n, struct json_object *d, const char *unit)
+{
+	struct json_object *a = rj_get(d, "units"), *u = NULL;
+	char x[32], y[32];
+
+	for (size_t i = 0; a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+		const char *name = rj_str(e, "unit");
+
+		if (name && !strcmp(name, unit))
+			u = e;
+	}
+	if (!u) {
+		snprintf(b, n, "unit %s: no process and no block I/O in the window", unit);
+		return;
+	}
+	snprintf(b, n, "unit %s: %s processes, CPU %.1f%%, RSS %s", unit, N_or_q(y, sizeof(y), u, "processes"),
+		 rj_double(u, "cpu_pct"), compact_bytes(x, sizeof(x), rj_double(u, "rss_bytes")));
+	if (rj_has_num(u, "io_write_bytes_per_s"))
+		add(b, n, "; block I/O of its cgroups: read %s/s, write %s/s",
+		    compact_bytes(x, sizeof(x), rj_double(u, "io_read_bytes_per_s")),
+		    compact_bytes(y, sizeof(y), rj_double(u, "io_write_bytes_per_s")));
+	else
+		add(b, n, "; block I/O per cgroup n/a");
 }
 
 static void info_lines(struct json_object *d, const struct render_top_query *q, int width, top_emit_fn emit, void *ud)
@@ -480,6 +518,11 @@ static void info_lines(struct json_object *d, const struct render_top_query *q, 
 	emit(ud, TOP_LINE_INFO, line);
 	for (size_t i = 0; devs && i < json_object_array_length(devs); i++) {
 		info_gpu_device(line, sizeof(line), json_object_array_get_idx(devs, i), i);
+		clip(line, sizeof(line), w);
+		emit(ud, TOP_LINE_INFO, line);
+	}
+	if (q && q->unit && *q->unit) {
+		info_unit(line, sizeof(line), d, q->unit);
 		clip(line, sizeof(line), w);
 		emit(ud, TOP_LINE_INFO, line);
 	}

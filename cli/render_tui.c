@@ -72,9 +72,9 @@ static void tui_draw(struct json_object *data, const struct render_top_query *q,
 }
 
 /* Rows of processes that fit under the header, over the footer. */
-static int rows_that_fit(struct json_object *data)
+static int rows_that_fit(struct json_object *data, const struct render_top_query *q)
 {
-	int r = LINES - (data ? top_info_lines(data) : 5) - 2;
+	int r = LINES - (data ? top_info_lines(data, q) : 5) - 2;
 
 	return r > 1 ? r : 1;
 }
@@ -104,7 +104,7 @@ int render_top_tui(render_fetch_fn fetch, void *ud, struct json_object *data, co
 
 		if (refetch || now >= next_fetch) {
 			struct json_object *fresh = NULL;
-			int rows = limit > 0 ? limit : rows_that_fit(data);
+			int rows = limit > 0 ? limit : rows_that_fit(data, &q);
 
 			if (fetch(ud, cur_window, cur_sort, rows, &fresh, err, sizeof(err)) == 0) {
 				json_object_put(data);

@@ -1183,6 +1183,105 @@ int config_validate(const struct config *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* ---- reload: what changed, what applies now ---- */
+
+/* A reload applies these at once: they are read where they are used (the
+ * log level, the thread flag at ingestion, a query's timeout), or have a
+ * setter (the sampling frequency), or rebuild what they configure (alert
+ * receivers and rules). query_memory may only shrink (the budget was
+ * checked with the running value): the daemon keeps a raise for restart.
+ * Every other key sized or set up something that exists once (the socket,
+ * BPF programs and maps, the windows, the tables, the symbolizer, the
+ * pushers, the alert engine's bounds) and applies at the next start. */
+static bool key_live(const struct key *k)
+{
+	static const char *const live[] = {
+		"daemon.log_level", "sampling.frequency", "sampling.thread_stacks", "limits.query_timeout",
+		"limits.query_memory",
+	};
+	char name[64];
+
+	if (k->flags & KEY_PUSH)
+		return false;
+	if (!strcmp(k->section, "alerts"))
+		return strcmp(k->name, "history") && strcmp(k->name, "max_alerts");
+	snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (!strcmp(name, live[i]))
+			return true;
+	return false;
+}
+
+static bool field_differs(const struct key *k, const void *a, const void *b)
+{
+	const char *x = (const char *)a + k->offset, *y = (const char *)b + k->offset;
+
+	if (k->type == KEY_STRING || k->type == KEY_CHOICE)
+		return strncmp(x, y, k->width) != 0;
+	return memcmp(x, y, k->width) != 0;
+}
+
+static const struct push_conf *push_named(const struct config *c, const char *name)
+{
+	for (uint32_t i = 0; i < c->npush; i++)
+		if (!strcmp(c->push[i].name, name))
+			return &c->push[i];
+	return NULL;
+}
+
+int config_diff(const struct config *a, const struct config *b, config_diff_fn fn, void *ctx)
+{
+	char name[PUSH_NAME_MAX + 80];
+	int n = 0;
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+
+		if ((k->flags & KEY_PUSH) || !field_differs(k, a, b))
+			continue;
+		snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+		fn(ctx, name, !key_live(k));
+		n++;
+	}
+	/* [push NAME]: targets added or removed, then the keys of the others */
+	for (int pass = 0; pass < 2; pass++) {
+		const struct config *x = pass ? b : a, *y = pass ? a : b;
+
+		for (uint32_t j = 0; j < x->npush; j++) {
+			const struct push_conf *px = &x->push[j], *py = push_named(y, px->name);
+
+			if (!py) {
+				snprintf(name, sizeof(name), "push %s", px->name);
+				fn(ctx, name, 1);
+				n++;
+				continue;
+			}
+			for (size_t i = 0; pass == 0 && i < N_KEYS; i++) {
+				const struct key *k = &keys[i];
+
+				if (!(k->flags & KEY_PUSH) || !field_differs(k, px, py))
+					continue;
+				snprintf(name, sizeof(name), "push %s.%s", px->name, k->name);
+				fn(ctx, name, 1);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+void config_keep_restart(struct config *c, const struct config *running)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+
+		if (!(k->flags & KEY_PUSH) && !key_live(k))
+			memcpy((char *)c + k->offset, (const char *)running + k->offset, k->width);
+	}
+	memcpy(c->push, running->push, sizeof(c->push));
+	c->npush = running->npush;
+}
+
 int config_dump(const struct config *c, char *buf, size_t n)
 {
 	const char *section = NULL;

@@ -97,6 +97,18 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
  * bounds within memory_budget, ...). */
 int config_validate(const struct config *c, char *err, size_t errsz);
 
+/* Reload: every key whose value differs between a and b, as fn(ctx,
+ * name, restart): name "section.key", "push NAME.key", or "push NAME" for
+ * a target only one of them has; restart 1 for keys a reload cannot apply
+ * (see config_keep_restart). Returns how many differ. */
+typedef void (*config_diff_fn)(void *ctx, const char *name, int restart);
+int config_diff(const struct config *a, const struct config *b, config_diff_fn fn, void *ctx);
+/* Give c the running values of every key that applies only at the next
+ * start, so that c is what is in force after a reload. Live keys: log
+ * level, sampling frequency and thread_stacks, query_timeout,
+ * query_memory (the caller keeps a raise), and [alerts] but its history
+ * and max_alerts. */
+void config_keep_restart(struct config *c, const struct config *running);
 /* Write the effective configuration as INI text (for `profd --print-config`). */
 int config_dump(const struct config *c, char *buf, size_t n);
 

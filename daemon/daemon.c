@@ -28,7 +28,10 @@
 #include "state/persist.h"
 #include "store/proctable.h"
 #include "collect/resources.h"
+#include <json-c/json.h>
+
 #include "api/server.h"
+#include "net/http.h"
 #include "push/push.h"
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
@@ -397,14 +400,6 @@ static bool apply_pending(struct daemon *d)
 		d->sym_poll_pending = false;
 		symbolizer_poll(d->sym);
 	}
-	if (d->res_pending) {
-		int fd = resources_epoll_fd(d->res);
-
-		d->res_pending = false;
-		resources_drain(d->res);
-		if (fd >= 0 && loop_mod(d->loop, fd, EPOLLIN) < 0)
-			log_warn_errno(errno, "kstats epoll fd: re-arming: %m");
-	}
 	if (d->reload_pending) {
 		d->reload_pending = false;
 		do_reload(d);
@@ -422,6 +417,7 @@ static void take_snapshot(struct daemon *d)
 	symbolizer_get_stats(d->sym, &sn->symbols);
 	resources_get_stats(d->res, &sn->res);
 	sn->exact_cpu = resources_exact_cpu(d->res);
+	resources_describe(d->res, &sn->exact);
 	snprintf(sn->gpu_state, sizeof(sn->gpu_state), "%s", resources_gpu_state(d->res));
 	sn->taken_ns = clock_mono_ns();
 }
@@ -448,7 +444,7 @@ void daemon_worker_ready(struct daemon *d)
 {
 	if (d->worker)
 		worker_dispatch(d->worker);
-	if (staging_pending(d->staging) || d->sym_poll_pending || d->res_pending || d->reload_pending)
+	if (staging_pending(d->staging) || d->sym_poll_pending || d->reload_pending)
 		daemon_store_turn(d);
 }
 
@@ -471,19 +467,6 @@ void daemon_symbols_ready(struct daemon *d)
 	}
 	apply_pending(d);
 	symbolizer_poll(d->sym);
-	store_release(d);
-}
-
-void daemon_resources_ready(struct daemon *d, int fd)
-{
-	if (!store_acquire(d)) {
-		/* level-triggered: left armed it would spin the loop */
-		if (!d->res_pending && loop_mod(d->loop, fd, 0) == 0)
-			d->res_pending = true;
-		return;
-	}
-	apply_pending(d);
-	resources_drain(d->res);
 	store_release(d);
 }
 
@@ -587,9 +570,14 @@ int daemon_init(struct daemon *d)
 	}, &d->res);
 	if (err)
 		return log_err_errno(err, "resources: %m");
+	/* one HTTP engine in the loop for every sender */
+	err = net_new(d->loop, &d->net);
+	if (err)
+		return log_err_errno(err, "net: %m");
 	if (d->cfg.npush || d->cfg.scrape.enabled) {
 		err = push_new(&(struct push_opts){
 			.loop = d->loop,
+			.net = d->net,
 			.targets = d->cfg.push,
 			.ntargets = d->cfg.npush,
 			.scrape = &d->cfg.scrape,
@@ -607,6 +595,7 @@ void daemon_fini(struct daemon *d)
 	daemon_alerts_fini(d);
 	d->state_writer = persist_writer_free(d->state_writer);
 	d->push = push_free(d->push);
+	d->net = net_free(d->net); /* after every sender's targets */
 	d->res = resources_free(d->res);
 	d->unw = unwinder_free(d->unw); /* writes the sampler's maps: first */
 	d->sampler = sampler_free(d->sampler);
@@ -719,32 +708,92 @@ static void reload_notify(struct daemon *d)
 	notify_ready(d->notify, status);
 }
 
-static void reload_needs_restart(struct daemon *d, const char *what)
+int daemon_apply_overrides(const struct daemon *d, struct config *c, char *err, size_t errsz)
 {
-	size_t n = strlen(d->last_reload.restart);
-
-	snprintf(d->last_reload.restart + n, sizeof(d->last_reload.restart) - n, "%s%s", n ? "; " : "", what);
+	for (int i = 0; i < d->noverrides; i++)
+		if (config_set(c, d->overrides[i].key, d->overrides[i].value, err, errsz))
+			return -EINVAL;
+	return 0;
 }
 
+struct json_object *daemon_list_json(const char *list)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, "\n");
+
+		json_object_array_add(a, json_object_new_string_len(p, (int)n));
+		p += n + (p[n] == '\n');
+	}
+	return a;
+}
+
+/* Append name to a '\n'-separated list of n bytes; "..." once full. */
+static void list_add(char *list, size_t n, const char *name)
+{
+	size_t l = strlen(list), k = strlen(name);
+
+	if (l && !strcmp(list + (l >= 4 ? l - 4 : 0), "...\n"))
+		return;
+	if (l + k + 2 > n - 5) {
+		snprintf(list + l, n - l, "...\n");
+		return;
+	}
+	memcpy(list + l, name, k);
+	list[l + k] = '\n';
+	list[l + k + 1] = '\0';
+}
+
+struct reload_diff {
+	char applied[4096], pending[4096];
+};
+
+static void on_diff(void *ctx, const char *name, int restart)
+{
+	struct reload_diff *rd = ctx;
+
+	if (restart)
+		list_add(rd->pending, sizeof(rd->pending), name);
+	else
+		list_add(rd->applied, sizeof(rd->applied), name);
+}
+
+/* For the log: "a, b, c". */
+static const char *joined(char *out, size_t n, const char *list)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (const char *p = list; *p && o + 1 < n;) {
+		size_t k = strcspn(p, "\n");
+
+		o += (size_t)snprintf(out + o, n - o, "%s%.*s", o ? ", " : "", (int)k, p);
+		p += k + (p[k] == '\n');
+	}
+	return out[0] ? out : "none";
+}
+
+/* Re-read the file with the command-line overrides on top; refuse it
+ * whole when anything is invalid. Apply what can change live; keep the
+ * running value of the rest in d->cfg (status shows only values in
+ * force) and list those keys as waiting for a restart. */
 static void do_reload(struct daemon *d)
 {
 	struct config c;
 	struct ruleset *rules = NULL;
-	char err[512];
+	struct reload_diff rd;
+	char err[512], a[1024], b[1024];
 	int r;
 
 	d->reloads++;
 	memset(&d->last_reload, 0, sizeof(d->last_reload));
-	c = d->cfg;
 	config_defaults(&c);
 	r = config_load_file(&c, d->config_path, err, sizeof(err));
 	if (r == -ENOENT && !d->config_explicit)
 		r = 0;
-	/* the command line still wins over the file */
-	if (!r && ((d->opt_socket && config_set(&c, "daemon.socket", d->opt_socket, err, sizeof(err))) ||
-		   (d->opt_frequency && config_set(&c, "sampling.frequency", d->opt_frequency, err, sizeof(err))) ||
-		   (d->opt_log_level && config_set(&c, "daemon.log_level", d->opt_log_level, err, sizeof(err)))))
-		r = -EINVAL;
+	if (!r)
+		r = daemon_apply_overrides(d, &c, err, sizeof(err));
 	if (!r)
 		r = config_validate(&c, err, sizeof(err));
 	if (!r)
@@ -758,63 +807,13 @@ static void do_reload(struct daemon *d)
 		return;
 	}
 	d->reload_error[0] = 0;
-	/* Settings that need a restart keep their running values. */
-	if (strcmp(c.socket, d->cfg.socket) || c.fine_slot_ns != d->cfg.fine_slot_ns ||
-	    c.fine_slots != d->cfg.fine_slots || c.coarse_slot_ns != d->cfg.coarse_slot_ns ||
-	    c.coarse_slots != d->cfg.coarse_slots || c.tick_ns != d->cfg.tick_ns) {
-		snprintf(d->last_reload.restart, sizeof(d->last_reload.restart), "socket, tick and window geometry");
-		log_warn("config: socket, tick and window geometry changes apply at restart");
-	}
-	if (c.npush != d->cfg.npush || memcmp(c.push, d->cfg.push, sizeof(c.push)) ||
-	    memcmp(&c.scrape, &d->cfg.scrape, sizeof(c.scrape)) || strcmp(c.state_dir, d->cfg.state_dir)) {
-		size_t n = strlen(d->last_reload.restart);
-
-		snprintf(d->last_reload.restart + n, sizeof(d->last_reload.restart) - n, "%spush, scrape and state_dir",
-			 n ? "; " : "");
-		log_warn("config: push, scrape and state_dir changes apply at restart");
-	}
-	memcpy(c.push, d->cfg.push, sizeof(c.push));
-	c.npush = d->cfg.npush;
-	c.scrape = d->cfg.scrape;
-	memcpy(c.state_dir, d->cfg.state_dir, sizeof(c.state_dir));
-	/* The unwinder's program and map sizes are fixed at load. */
-	if (c.dwarf_unwind != d->cfg.dwarf_unwind || c.max_user_frames != d->cfg.max_user_frames ||
-	    c.unwind_memory != d->cfg.unwind_memory) {
-		reload_needs_restart(d, "dwarf_unwind, max_user_frames and unwind_memory");
-		log_warn("config: dwarf_unwind, max_user_frames and unwind_memory changes apply at restart");
-	}
-	c.dwarf_unwind = d->cfg.dwarf_unwind;
-	c.max_user_frames = d->cfg.max_user_frames;
-	c.unwind_memory = d->cfg.unwind_memory;
-	memcpy(c.socket, d->cfg.socket, sizeof(c.socket));
-	c.fine_slot_ns = d->cfg.fine_slot_ns;
-	c.fine_slots = d->cfg.fine_slots;
-	c.coarse_slot_ns = d->cfg.coarse_slot_ns;
-	c.coarse_slots = d->cfg.coarse_slots;
-	c.tick_ns = d->cfg.tick_ns;
-	/* Memory bounds sized objects that exist once; the budget they fit
-	 * in is checked against the running ones. */
-	if (c.memory_budget != d->cfg.memory_budget || c.store_max_bytes != d->cfg.store_max_bytes ||
-	    c.symcache_bytes != d->cfg.symcache_bytes || c.reply_memory != d->cfg.reply_memory ||
-	    c.staging_memory != d->cfg.staging_memory || c.max_queued_queries != d->cfg.max_queued_queries ||
-	    c.max_clients != d->cfg.max_clients || c.max_request != d->cfg.max_request ||
-	    c.max_reply != d->cfg.max_reply || c.client_idle_ms != d->cfg.client_idle_ms) {
-		reload_needs_restart(d, "memory bounds and socket limits");
-		log_warn("config: memory bounds and socket limits apply at restart");
-	}
-	c.memory_budget = d->cfg.memory_budget;
-	c.store_max_bytes = d->cfg.store_max_bytes;
-	c.symcache_bytes = d->cfg.symcache_bytes;
-	c.reply_memory = d->cfg.reply_memory;
-	c.staging_memory = d->cfg.staging_memory;
-	c.max_queued_queries = d->cfg.max_queued_queries;
-	c.max_clients = d->cfg.max_clients;
-	c.max_request = d->cfg.max_request;
-	c.max_reply = d->cfg.max_reply;
-	c.client_idle_ms = d->cfg.client_idle_ms;
+	rd.applied[0] = rd.pending[0] = '\0';
+	config_diff(&d->cfg, &c, on_diff, &rd);
+	config_keep_restart(&c, &d->cfg);
 	if (c.query_memory > d->cfg.query_memory) {
-		log_warn("config: query_memory can only shrink at reload (the budget was checked at start)");
+		/* the budget was checked with the running value */
 		c.query_memory = d->cfg.query_memory;
+		list_add(rd.pending, sizeof(rd.pending), "limits.query_memory");
 	}
 	if (c.frequency != d->cfg.frequency) {
 		r = sampler_set_frequency(d->sampler, c.frequency);
@@ -829,10 +828,17 @@ static void do_reload(struct daemon *d)
 	}
 	log_set_level(c.log_level);
 	d->cfg = c;
+	snprintf(d->reload_applied, sizeof(d->reload_applied), "%s", rd.applied);
+	snprintf(d->pending_restart, sizeof(d->pending_restart), "%s", rd.pending);
 	daemon_alerts_apply(d, rules);
 	d->last_reload.applied = 1;
+	joined(d->last_reload.restart, sizeof(d->last_reload.restart), rd.pending);
+	if (!rd.pending[0])
+		d->last_reload.restart[0] = '\0';
 	reload_notify(d);
-	log_info("config: reloaded %s", d->config_path);
+	log_info("config: reloaded %s; applied: %s", d->config_path, joined(a, sizeof(a), rd.applied));
+	if (rd.pending[0])
+		log_warn("config: these changes apply at the next start: %s", joined(b, sizeof(b), rd.pending));
 }
 
 void daemon_reload_result(struct daemon *d, struct reload_result *res)

@@ -6,8 +6,8 @@
  * stacks, processes, symbolizer, resources); the query worker reads them
  * between worker_store_read_begin and _end. The loop drains the rings into
  * staging (staging.h) and applies staging in slices when the worker is not
- * reading; what else would write the store (symbol installs, kstats exit
- * records, reloads) waits for the same turn. */
+ * reading; what else would write the store (symbol installs, the
+ * collector's snapshots, reloads) waits for the same turn. */
 #ifndef PROFD_DAEMON_H
 #define PROFD_DAEMON_H
 
@@ -32,6 +32,7 @@ struct resources;
 struct push;
 struct notify;
 struct persist_writer;
+struct net;
 struct alerts;
 struct ruleset;
 struct unwinder;
@@ -47,6 +48,7 @@ struct daemon_snapshot {
 	struct symbolizer_stats symbols;
 	struct res_stats res;
 	int exact_cpu;
+	struct kstats_exactness exact; /* resources_describe */
 	char gpu_state[256];
 	uint64_t taken_ns;          /* CLOCK_MONOTONIC of this snapshot */
 };
@@ -72,8 +74,6 @@ struct daemon {
 	struct config cfg;
 	char config_path[4096];
 	int config_explicit;        /* --config given: a missing file is an error */
-	/* command-line overrides (NULL: none), applied again on reload */
-	const char *opt_socket, *opt_frequency, *opt_log_level;
 	struct loop *loop;
 	struct sampler *sampler;
 	struct symbolizer *sym;
@@ -82,6 +82,7 @@ struct daemon {
 	struct window *win;
 	struct server *server;
 	struct resources *res;
+	struct net *net;            /* outbound HTTP (pushers, alert receivers) */
 	struct push *push;          /* pushers and scrape endpoint; NULL: none */
 	struct alerts *alerts;
 	struct unwinder *unw;       /* NULL when user stacks are walked by frame pointers */
@@ -105,11 +106,21 @@ struct daemon {
 	uint64_t reloads, reload_failures;
 	char reload_error[512];     /* why the last reload failed, "" if it did not */
 	struct reload_result last_reload; /* what the last reload that ran did */
+	/* Command-line overrides ("section.key", value), applied on top of
+	 * the file at start and again at every reload. */
+	struct daemon_override {
+		const char *key, *value;
+	} overrides[4];
+	int noverrides;
+	/* The last successful reload: the keys it applied, and every key whose
+	 * file value differs from the one in force until a restart (d->cfg
+	 * keeps those); names separated by '\n', "" for none. */
+	char reload_applied[4096];
+	char pending_restart[4096];
 
 	/* ingestion */
 	bool store_held;            /* the loop holds the store now */
 	bool sym_poll_pending;      /* symbol tables wait to be installed */
-	bool res_pending;           /* kstats exit records wait (fd disarmed) */
 	bool reload_pending;        /* SIGHUP came while the store was read */
 	uint64_t samples_applied;   /* samples added to the windows */
 	uint64_t samples_store_failed; /* samples the windows could not take */
@@ -128,6 +139,14 @@ struct daemon {
 	uint32_t noted_len;
 };
 
+/* d->overrides onto c (with config_set's checks). 0, or -EINVAL with the
+ * message in err. */
+int daemon_apply_overrides(const struct daemon *d, struct config *c, char *err, size_t errsz);
+/* The names of a '\n'-separated list (reload_applied, pending_restart)
+ * as a JSON array. */
+struct json_object;
+struct json_object *daemon_list_json(const char *list);
+
 /* Build every subsystem from d->cfg. 0 or -errno (logged). */
 int daemon_init(struct daemon *d);
 /* The symbolizer (and its worker thread): after daemon_init and after
@@ -141,9 +160,6 @@ void daemon_tick(struct daemon *d, uint64_t now_ns);
 void daemon_drain(struct daemon *d);
 /* The symbolizer's eventfd fired (already read): install its loads. */
 void daemon_symbols_ready(struct daemon *d);
-/* kstats' ring woke the loop: drain it, or disarm its fd (fd, watched in
- * d->loop) until the store is free. */
-void daemon_resources_ready(struct daemon *d, int fd);
 /* SIGHUP: reload the config file; keep the old one if invalid. Deferred
  * while the store is being read. */
 void daemon_reload(struct daemon *d);

@@ -13,7 +13,7 @@
 #include "common/clock.h"
 #include "daemon.h"
 
-static void opts_of(const struct config *c, struct alerts_opts *o)
+static void opts_of(const struct daemon *d, const struct config *c, struct alerts_opts *o)
 {
 	*o = (struct alerts_opts){
 		.host = c->alert_host,
@@ -21,6 +21,7 @@ static void opts_of(const struct config *c, struct alerts_opts *o)
 		.max_active = c->max_alerts,
 		.stacks_refresh_ns = c->stacks_refresh_ns,
 		.max_procs = c->max_procs,
+		.net = d->net,
 		.log = (int)c->alert_log,
 		.alertmanager_url = c->alertmanager_url,
 		.alertmanager_resend_ns = c->alertmanager_resend_ns,
@@ -62,7 +63,7 @@ void daemon_alerts_apply(struct daemon *d, struct ruleset *rs)
 	struct alerts_opts o;
 	int r;
 
-	opts_of(&d->cfg, &o);
+	opts_of(d, &d->cfg, &o);
 	r = alerts_configure(d->alerts, &o);
 	if (r)
 		log_err_errno(r, "alerts: receivers: %m");
@@ -78,7 +79,7 @@ int daemon_alerts_init(struct daemon *d)
 	char err[512];
 	int r;
 
-	opts_of(&d->cfg, &o);
+	opts_of(d, &d->cfg, &o);
 	r = alerts_new(&o, &d->alerts);
 	if (r)
 		return log_err_errno(r, "alerts: %m");

@@ -111,15 +111,6 @@ static void on_ringbuf(struct loop *l, int fd, uint32_t events, void *data)
 	daemon_drain(d);
 }
 
-static void on_resources(struct loop *l, int fd, uint32_t events, void *data)
-{
-	struct daemon *d = data;
-
-	(void)l;
-	(void)events;
-	daemon_resources_ready(d, fd);
-}
-
 static void on_symbolizer(struct loop *l, int fd, uint32_t events, void *data)
 {
 	struct daemon *d = data;
@@ -297,9 +288,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "profd: %s\n", err);
 		return 78;
 	}
-	if ((sock && config_set(&d.cfg, "daemon.socket", sock, err, sizeof(err))) ||
-	    (freq && config_set(&d.cfg, "sampling.frequency", freq, err, sizeof(err))) ||
-	    (level && config_set(&d.cfg, "daemon.log_level", level, err, sizeof(err)))) {
+	/* kept: a reload applies them again on top of the file */
+	if (sock)
+		d.overrides[d.noverrides++] = (struct daemon_override){ "daemon.socket", sock };
+	if (freq)
+		d.overrides[d.noverrides++] = (struct daemon_override){ "sampling.frequency", freq };
+	if (level)
+		d.overrides[d.noverrides++] = (struct daemon_override){ "daemon.log_level", level };
+	if (daemon_apply_overrides(&d, &d.cfg, err, sizeof(err))) {
 		fprintf(stderr, "profd: %s\n", err);
 		return 64;
 	}
@@ -307,9 +303,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "profd: %s\n", err);
 		return 78;
 	}
-	d.opt_socket = sock;
-	d.opt_frequency = freq;
-	d.opt_log_level = level;
 	if (print_config) {
 		static char buf[65536]; /* 16 [push] sections fit */
 		config_dump(&d.cfg, buf, sizeof(buf));
@@ -401,11 +394,6 @@ int main(int argc, char **argv)
 	}
 	if (loop_add(d.loop, sampler_epoll_fd(d.sampler), EPOLLIN, on_ringbuf, &d)) {
 		log_err_errno(errno, "ring buffer epoll fd: %m");
-		goto out;
-	}
-	if (resources_epoll_fd(d.res) >= 0 &&
-	    loop_add(d.loop, resources_epoll_fd(d.res), EPOLLIN, on_resources, &d)) {
-		log_err_errno(errno, "kstats epoll fd: %m");
 		goto out;
 	}
 	drop_privileges();

@@ -68,7 +68,7 @@ static int add_sink(struct alerts *a, const char *kind, const char *url, uint64_
 		return 0;
 	if (a->nsinks == ALERTS_MAX_SINKS)
 		return -E2BIG;
-	r = url ? alert_sink_http_new(kind, url, &a->o.http, resend, &s) : alert_sink_log_new(&s);
+	r = url ? alert_sink_http_new(a->o.net, kind, url, &a->o.http, resend, &s) : alert_sink_log_new(&s);
 	if (r)
 		return r;
 	a->sinks[a->nsinks].s = s;
@@ -235,10 +235,6 @@ int alerts_new(const struct alerts_opts *o, struct alerts **ret)
 		return -ENOMEM;
 	a->o = *o;
 	a->o.alertmanager_url = a->o.webhook_url = a->o.host = NULL;
-	if (o->host && *o->host)
-		snprintf(a->host, sizeof(a->host), "%s", o->host);
-	else if (gethostname(a->host, sizeof(a->host) - 1) < 0)
-		snprintf(a->host, sizeof(a->host), "localhost");
 	a->nidx = o->max_procs + PROC_ID_FIRST;
 	a->idx = malloc(a->nidx * sizeof(*a->idx));
 	a->cgroup = calloc(a->nidx, sizeof(*a->cgroup));
@@ -288,7 +284,7 @@ struct alerts *alerts_free(struct alerts *a)
 }
 
 /* Field by field: the struct has padding. */
-static int same_http(const struct http_queue_opts *x, const struct http_queue_opts *y)
+static int same_http(const struct alert_http_opts *x, const struct alert_http_opts *y)
 {
 	return x->timeout_ms == y->timeout_ms && x->max_attempts == y->max_attempts &&
 	       x->backoff_min_ms == y->backoff_min_ms && x->backoff_max_ms == y->backoff_max_ms &&
@@ -303,6 +299,12 @@ int alerts_configure(struct alerts *a, const struct alerts_opts *o)
 
 	if (strlen(am) >= sizeof(a->am_url) || strlen(wh) >= sizeof(a->wh_url))
 		return -EINVAL;
+	/* read where they are used: in force at once */
+	a->o.stacks_refresh_ns = o->stacks_refresh_ns;
+	if (o->host && *o->host)
+		snprintf(a->host, sizeof(a->host), "%s", o->host);
+	else if (gethostname(a->host, sizeof(a->host) - 1) < 0)
+		snprintf(a->host, sizeof(a->host), "localhost");
 	/* The same receivers: keep them, queues and counters included. */
 	if (a->configured && !!a->o.log == !!o->log && !strcmp(a->am_url, am) && !strcmp(a->wh_url, wh) &&
 	    a->o.alertmanager_resend_ns == o->alertmanager_resend_ns && a->o.webhook_resend_ns == o->webhook_resend_ns &&
@@ -402,6 +404,10 @@ void alerts_tick(struct alerts *a, const struct alerts_src *src, uint64_t now)
 	struct refresh_ctx rc = { .a = a, .budget = ALERTS_STACK_REFRESH_PER_TICK };
 	uint64_t t0 = clock_mono_ns(), longest;
 
+	/* retries that are due, whatever the rules */
+	for (size_t i = 0; i < a->nsinks; i++)
+		if (a->sinks[i].s->poll)
+			a->sinks[i].s->poll(a->sinks[i].s, clock_mono_ms());
 	if (!a->rs->n)
 		return;
 	a->src = src;

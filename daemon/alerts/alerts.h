@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alerts/http.h"
+#include "alerts/notify.h"
 #include "profile/query.h"
 
 struct resources;
@@ -40,7 +40,9 @@ struct alerts_opts {
 	uint64_t alertmanager_resend_ns;
 	const char *webhook_url;      /* "" or NULL: none */
 	uint64_t webhook_resend_ns;   /* 0: transitions only */
-	struct http_queue_opts http;
+	struct alert_http_opts http;
+	struct net *net;              /* HTTP receivers deliver through it; NULL:
+				       * none can be made (the URLs are refused) */
 };
 
 /* What an evaluation reads. */
@@ -74,8 +76,10 @@ int alerts_read_rules(const char *config_path, const char *rules_glob, struct ru
  * keep their state, the others resolve; receivers named by rules are
  * created. 0 or -errno (rs freed, the old set kept). */
 int alerts_set_rules(struct alerts *a, struct ruleset *rs, uint64_t now_ns);
-/* New receiver settings (reload): receivers whose URL or resend interval
- * changed are replaced (their counters start again). 0 or -errno. */
+/* New settings (reload): the host label and stacks_refresh at once;
+ * receivers whose URL or resend interval changed are replaced (their
+ * counters start again). history, max_active and max_procs stay as
+ * created. 0 or -errno. */
 int alerts_configure(struct alerts *a, const struct alerts_opts *o);
 
 /* Evaluate every rule at now_ns (CLOCK_BOOTTIME), the end of the data in

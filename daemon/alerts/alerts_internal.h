@@ -55,6 +55,12 @@ struct wagg {
 	int32_t *idx;                /* proctable index -> entry, -1 */
 	struct wentry *e;
 	size_t n, cap;
+	/* units' cgroup block I/O in the window (PROC_ID_UNIT records) */
+	struct ucg {
+		uint32_t id;
+		uint64_t io[4];      /* read, write bytes; read, write requests */
+	} *ucg;
+	size_t nucg, ucg_cap;
 };
 
 /* A unit's processes added up, over the window in hand. */

@@ -175,6 +175,22 @@ static void on_counters(uint32_t proc, const struct wcounters *c, void *ctx)
 		a->cur->have_sys = 1;
 		return;
 	}
+	if (resources_is_unit_id(proc)) {
+		struct wagg *g = a->cur;
+
+		if (g->nucg == g->ucg_cap) {
+			size_t cap = g->ucg_cap ? g->ucg_cap * 2 : 16;
+			struct ucg *v = realloc(g->ucg, cap * sizeof(*v));
+
+			if (!v)
+				return;
+			g->ucg = v;
+			g->ucg_cap = cap;
+		}
+		g->ucg[g->nucg++] = (struct ucg){ .id = proc, .io = { c->sum[WC_IO_RBYTES], c->sum[WC_IO_WBYTES],
+								      c->sum[WC_IO_RREQS], c->sum[WC_IO_WREQS] } };
+		return;
+	}
 	if (proctable_id_index(proc) < PROC_ID_FIRST)
 		return;
 	e = wentry_get(a, a->cur, proc);
@@ -223,6 +239,7 @@ void alerts_wagg_release(struct wagg *g)
 {
 	free(g->idx);
 	free(g->e);
+	free(g->ucg);
 }
 
 /* Windows no rule has any more go. */
@@ -258,6 +275,7 @@ static struct wagg *wagg_read(struct alerts *a, uint64_t w, int counters, int sa
 	for (size_t i = 0; i < g->n; i++)
 		g->idx[proctable_id_index(g->e[i].proc)] = -1;
 	g->n = 0;
+	g->nucg = 0;
 	g->have_sys = 0;
 	a->cur = g;
 	if (counters)
@@ -313,39 +331,68 @@ static void growth(struct alerts *a, uint64_t key, uint64_t window_ns, struct me
 	}
 }
 
-/* The units of the live processes, added up over the window in hand. */
-static int build_units(struct alerts *a)
+/* The entry of unit name, added if new; NULL on -ENOMEM. */
+static struct uent *uent_get(struct alerts *a, const char *name)
+{
+	size_t j;
+
+	/* few units on a host; a linear search is cheaper than a map */
+	for (j = 0; j < a->nu && strcmp(a->u[j].name, name); j++)
+		;
+	if (j == a->nu) {
+		if (a->nu == a->ucap) {
+			size_t cap = a->ucap ? a->ucap * 2 : 64;
+			struct uent *v = realloc(a->u, cap * sizeof(*v));
+
+			if (!v)
+				return NULL;
+			a->u = v;
+			a->ucap = cap;
+		}
+		memset(&a->u[j], 0, sizeof(a->u[j]));
+		a->u[j].name = name;
+		a->u[j].key = unit_key(name);
+		a->nu++;
+	}
+	return &a->u[j];
+}
+
+/* The units of the live processes, added up over the window in hand, and
+ * with g (NULL: none) the block I/O charged to their cgroups in it: the
+ * flusher's writeback included, so a unit with no process left is there
+ * too while its pages are written back. */
+static int build_units(struct alerts *a, const struct wagg *g)
 {
 	a->nu = 0;
 	for (size_t i = 0; i < a->np; i++) {
 		struct pent *p = &a->p[i];
-		size_t j;
+		struct uent *u;
 
 		if (!p->unit || !*p->unit)
 			continue;
-		/* few units on a host; a linear search is cheaper than a map */
-		for (j = 0; j < a->nu && strcmp(a->u[j].name, p->unit); j++)
-			;
-		if (j == a->nu) {
-			if (a->nu == a->ucap) {
-				size_t cap = a->ucap ? a->ucap * 2 : 64;
-				struct uent *v = realloc(a->u, cap * sizeof(*v));
-
-				if (!v)
-					return -ENOMEM;
-				a->u = v;
-				a->ucap = cap;
-			}
-			memset(&a->u[j], 0, sizeof(a->u[j]));
-			a->u[j].name = p->unit;
-			a->u[j].key = unit_key(p->unit);
-			a->nu++;
-		}
+		u = uent_get(a, p->unit);
+		if (!u)
+			return -ENOMEM;
 		compute(a, p);
-		metrics_unit_add(&a->u[j].acc, &p->m, p->wc);
-		if (p->have_g && p->g.ns > a->u[j].newest_ns)
-			a->u[j].newest_ns = p->g.ns;
+		metrics_unit_add(&u->acc, &p->m, p->wc);
+		if (p->have_g && p->g.ns > u->newest_ns)
+			u->newest_ns = p->g.ns;
 	}
+	if (!g || !resources_unit_io(a->src->res))
+		return 0;
+	for (size_t i = 0; i < g->nucg; i++) {
+		const char *name = resources_unit_name(a->src->res, g->ucg[i].id);
+		struct uent *u = name ? uent_get(a, name) : NULL;
+
+		if (name && !u)
+			return -ENOMEM;
+		if (u)
+			metrics_unit_cgroup(&u->acc, g->ucg[i].io, a->secs);
+	}
+	/* the others did no block I/O in the window: 0, not unknown */
+	for (size_t j = 0; j < a->nu; j++)
+		if (!a->u[j].acc.have_cgroup)
+			metrics_unit_cgroup(&a->u[j].acc, NULL, a->secs);
 	return 0;
 }
 
@@ -383,7 +430,7 @@ static void sample_series(struct alerts *a)
 			a->p[i].wc = NULL;
 		}
 		a->secs = 1;
-		if (!build_units(a))
+		if (!build_units(a, NULL))
 			for (size_t j = 0; j < a->nu; j++)
 				series_add(a->series, a->u[j].key, a->u[j].newest_ns, (double)a->u[j].acc.sum.rss_bytes);
 	}
@@ -539,7 +586,7 @@ static void eval_window(struct alerts *a, uint64_t w)
 		p->wc = e && e->have_wc ? &e->wc : NULL;
 		p->samples = e ? e->samples : 0;
 	}
-	if (need.units && build_units(a))
+	if (need.units && build_units(a, g))
 		need.units = 0;
 	for (size_t j = 0; j < a->rs->n; j++) {
 		const struct rule *r = &a->rs->v[j];

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Notifications: what each receiver is told about an alert, behind one
  * small interface (struct alert_sink) so that the log, Alertmanager and
- * webhooks are interchangeable and the HTTP ones can move onto a shared
- * delivery module without the engine noticing.
+ * webhooks are interchangeable; the HTTP ones deliver through daemon/net
+ * (sink_http.c).
  *
  * The builders here are pure: an alert and the time in, text or JSON out.
  * Their exact fields are documented in docs/alerts.md. */
@@ -48,12 +48,37 @@ struct alert_sink {
 	uint64_t resend_ns;           /* re-send firing alerts this often, 0: never */
 	/* 0 or -errno (-ENOBUFS: queued by dropping an older message) */
 	int (*send)(struct alert_sink *s, const struct alert_notification *n);
+	/* retries that are due (NULL: none ever); every tick */
+	void (*poll)(struct alert_sink *s, uint64_t now_mono_ms);
 	void (*get_stats)(struct alert_sink *s, struct alert_sink_stats *ret);
 	void (*destroy)(struct alert_sink *s);
 	void *ctx;
 };
 
 struct alert_sink *alert_sink_free(struct alert_sink *s);
+
+/* Delivery settings of the HTTP receivers. */
+struct alert_http_opts {
+	uint64_t timeout_ms;      /* one attempt, connect included */
+	uint32_t max_attempts;    /* per message, >= 1: then it is dropped */
+	uint64_t backoff_min_ms;  /* delay before the first retry (doubling, jittered) */
+	uint64_t backoff_max_ms;  /* cap on one delay */
+	uint32_t max_queue;       /* messages waiting or in flight */
+};
+
+/* The HTTP receivers, on net (daemon/net: the loop's curl multi, a
+ * bounded queue with retries and back-off, the same delivery path and
+ * counters as the pushers): "alertmanager" posts to URL/api/v2/alerts
+ * (unless the URL already ends so) the Alertmanager v2 body, "webhook"
+ * posts the webhook body to URL. Failures (network errors, 408, 429, 5xx)
+ * are retried up to max_attempts, other 4xx answers are final; a full
+ * queue drops its oldest waiting message; a newer message about the same
+ * alert replaces a waiting one (Alertmanager: any; webhook: repeats).
+ * resend_ns: re-send firing alerts this often (0: only transitions).
+ * Pending transitions are not sent. 0 and *ret, -EINVAL, -ENOMEM. */
+struct net;
+int alert_sink_http_new(struct net *net, const char *kind, const char *url, const struct alert_http_opts *o,
+			uint64_t resend_ns, struct alert_sink **ret);
 
 /* The log receiver: one line per transition at info (warning when
  * firing). Never fails. */

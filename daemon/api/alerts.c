@@ -98,8 +98,9 @@ void api_reload(struct daemon *d, struct server_request *rq)
 	o = json_object_new_object();
 	json_object_object_add(o, "reloaded", json_object_new_boolean(1));
 	json_object_object_add(o, "config", json_object_new_string(d->config_path));
-	/* changed settings that wait for a restart, or null */
-	json_object_object_add(o, "needs_restart", res.restart[0] ? json_object_new_string(res.restart) : NULL);
+	/* what changed and is in force now, and what waits for a restart */
+	json_object_object_add(o, "applied", daemon_list_json(d->reload_applied));
+	json_object_object_add(o, "pending_restart", daemon_list_json(d->pending_restart));
 	if (d->alerts) {
 		struct alerts_stats st;
 

@@ -136,6 +136,26 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	m->loop_over_250ms = ls.over_250ms;
 }
 
+/* Which kernel counters are exact, which estimated or absent, and why. */
+static struct json_object *counters_json(const struct kstats_exactness *x)
+{
+	static const char *const states[] = { [KSTATS_EXACT] = "exact", [KSTATS_ESTIMATED] = "estimated",
+					      [KSTATS_ABSENT] = "absent" };
+	struct json_object *o = json_object_new_object();
+
+	for (int i = 0; i < KSTATS_FAM_COUNT; i++) {
+		const struct kstats_family *f = &x->fam[i];
+		struct json_object *y = json_object_new_object();
+
+		json_object_object_add(y, "state", json_object_new_string(f->state <= KSTATS_ABSENT ? states[f->state]
+												    : "absent"));
+		if (f->reason[0])
+			json_object_object_add(y, "reason", json_object_new_string(f->reason));
+		json_object_object_add(o, f->name ? f->name : "?", y);
+	}
+	return o;
+}
+
 void api_status(struct daemon *d, struct server_request *rq)
 {
 	struct json_object *o = json_object_new_object(), *x, *y, *tiers;
@@ -167,7 +187,10 @@ void api_status(struct daemon *d, struct server_request *rq)
 	json_object_object_add(json_object_object_get(o, "store"), "tiers", tiers);
 	x = json_object_object_get(o, "resources");
 	json_object_object_add(x, "cpu_source", json_object_new_string(d->snap.exact_cpu ? "sched" : "samples"));
+	json_object_object_add(x, "counters", counters_json(&d->snap.exact));
 	json_object_object_add(x, "gpu", json_object_new_string(d->snap.gpu_state));
+	/* changed in the file, in force at the next start only */
+	json_object_object_add(o, "pending_restart", daemon_list_json(d->pending_restart));
 	/* per-target delivery counters: sent, retried, failed, dropped, queue */
 	y = json_object_new_object();
 	push_status_json(d->push, y);

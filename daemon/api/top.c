@@ -19,6 +19,7 @@
 #include "common/fmt.h"
 #include "collect/gpu.h"
 #include "metrics/registry.h"
+#include "profile/hottest.h"
 #include "profile/profile.h"
 #include "store/proctable.h"
 #include "common/proto.h"
@@ -49,6 +50,15 @@ struct top {
 	uint32_t only_tgid;
 	int have_sys;
 	struct wcounters sys;
+	struct hottest_scratch hs;
+	struct tunit {
+		const char *name;
+		uint64_t io[4];      /* cgroup read, write bytes; read, write requests */
+		int have_io;
+		struct metrics_unit_acc acc;
+		struct metrics_process m;
+	} *units;
+	size_t nunits, ucap;
 	int oom;
 };
 
@@ -80,6 +90,32 @@ static struct row *row_for(struct top *t, uint32_t proc)
 	return &t->rows[t->n++];
 }
 
+/* The entry of unit name (added if new), NULL on -ENOMEM. */
+static struct tunit *unit_get(struct top *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nunits && strcmp(t->units[i].name, name); i++)
+		;
+	if (i < t->nunits)
+		return &t->units[i];
+	if (t->nunits == t->ucap) {
+		size_t cap = t->ucap ? t->ucap * 2 : 32;
+		struct tunit *v = realloc(t->units, cap * sizeof(*v));
+
+		if (!v) {
+			t->oom = 1;
+			return NULL;
+		}
+		t->units = v;
+		t->ucap = cap;
+	}
+	memset(&t->units[i], 0, sizeof(t->units[i]));
+	t->units[i].name = name;
+	t->nunits++;
+	return &t->units[i];
+}
+
 static void on_counters(uint32_t proc, const struct wcounters *c, void *ctx)
 {
 	struct top *t = ctx;
@@ -88,6 +124,20 @@ static void on_counters(uint32_t proc, const struct wcounters *c, void *ctx)
 	if (proc == PROC_ID_SYSTEM) {
 		t->have_sys = 1;
 		t->sys = *c;
+		return;
+	}
+	if (resources_is_unit_id(proc)) {
+		/* block I/O charged to a unit's cgroups, writeback included */
+		const char *name = resources_unit_name(t->d->res, proc);
+		struct tunit *u = name ? unit_get(t, name) : NULL;
+
+		if (u) {
+			u->have_io = 1;
+			u->io[0] = c->sum[WC_IO_RBYTES];
+			u->io[1] = c->sum[WC_IO_WBYTES];
+			u->io[2] = c->sum[WC_IO_RREQS];
+			u->io[3] = c->sum[WC_IO_WREQS];
+		}
 		return;
 	}
 	if (proctable_id_index(proc) < PROC_ID_FIRST)
@@ -115,50 +165,6 @@ static int cmp_entry_proc(const void *a, const void *b)
 	if (x->proc != y->proc)
 		return x->proc < y->proc ? -1 : 1;
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
-/* Hottest leaf function of one process's stack entries. */
-static void hottest(struct daemon *d, unsigned name_flags, const struct pq_entry *a, size_t n, struct row *row)
-{
-	struct {
-		char name[PROFILE_NAME_MAX + 1];
-		const char *module;
-		uint64_t count;
-	} *lc = malloc(64 * sizeof(*lc));
-	size_t nl = 0;
-
-	if (!lc)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		const struct frame *fr;
-		uint32_t fl;
-		char name[PROFILE_NAME_MAX + 1];
-		size_t j;
-
-		if (stacks_get(d->stacks, a[i].stack, &fr, &fl) <= 0)
-			continue;
-		profile_frame_name_flags(d->sym, &fr[0], 1, name_flags, name, sizeof(name));
-		for (j = 0; j < nl; j++)
-			if (!strcmp(lc[j].name, name))
-				break;
-		if (j == nl) {
-			if (nl == 64)
-				continue; /* a 65th distinct leaf cannot be the hottest of many */
-			memcpy(lc[nl].name, name, sizeof(name));
-			lc[nl].module = symbolizer_object_name(d->sym, fr[0].obj);
-			lc[nl].count = 0;
-			nl++;
-		}
-		lc[j].count += a[i].count;
-	}
-	for (size_t j = 0; j < nl; j++) {
-		if (lc[j].count > row->hot_samples) {
-			row->hot_samples = lc[j].count;
-			memcpy(row->hot, lc[j].name, sizeof(row->hot));
-			row->hot_module = lc[j].module;
-		}
-	}
-	free(lc);
 }
 
 struct sort_ctx {
@@ -253,6 +259,79 @@ static struct json_object *system_json(struct daemon *d, const struct top *t)
 	return o;
 }
 
+/* A process's row counts for its unit when it had activity in the window
+ * or is alive (what makes it a row of the reply). */
+static int row_shown(const struct top *t, const struct row *r)
+{
+	struct res_gauges g;
+
+	return r->samples || r->have_wc || !resources_gauges(t->d->res, r->proc, &g);
+}
+
+/* The units: their processes' rows added up, and the block I/O charged to
+ * their cgroups (a unit whose processes have exited is there while its
+ * pages are written back). 0 or -ENOMEM. */
+static int units_compute(struct top *t, double secs)
+{
+	int unit_io = resources_unit_io(t->d->res);
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct row *r = &t->rows[i];
+		const char *name = resources_unit(t->d->res, r->proc);
+		struct tunit *u;
+
+		if (!name[0] || !proctable_info(t->d->procs, r->proc) || !row_shown(t, r))
+			continue;
+		u = unit_get(t, name);
+		if (!u)
+			return -ENOMEM;
+		metrics_unit_add(&u->acc, &r->m, r->have_wc ? &r->wc : NULL);
+	}
+	for (size_t i = 0; i < t->nunits; i++) {
+		struct tunit *u = &t->units[i];
+
+		if (unit_io)
+			metrics_unit_cgroup(&u->acc, u->have_io ? u->io : NULL, secs);
+		metrics_unit_finish(&u->acc, &u->m);
+	}
+	return 0;
+}
+
+static int cmp_units(const void *a, const void *b)
+{
+	const struct tunit *x = a, *y = b;
+	double vx = x->m.cpu_pct + (x->have_io ? 1e-9 * (double)(x->io[0] + x->io[1]) : 0);
+	double vy = y->m.cpu_pct + (y->have_io ? 1e-9 * (double)(y->io[0] + y->io[1]) : 0);
+
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* "units": only_unit's when given, else the first limit by CPU and block
+ * I/O; with a pid asked for, only the units of its rows. */
+static struct json_object *units_json(struct top *t, const char *only_unit, int64_t limit)
+{
+	struct json_object *arr = json_object_new_array();
+	int64_t shown = 0;
+
+	qsort(t->units, t->nunits, sizeof(*t->units), cmp_units);
+	for (size_t i = 0; i < t->nunits && shown < limit; i++) {
+		const struct tunit *u = &t->units[i];
+		struct json_object *x;
+
+		if ((only_unit && strcmp(only_unit, u->name)) || (t->only_tgid && !u->acc.procs))
+			continue;
+		shown++;
+		x = json_object_new_object();
+		json_object_object_add(x, "unit", json_object_new_string(u->name));
+		api_add_u64(x, "processes", u->acc.procs);
+		metrics_to_json(METRIC_UNIT, &u->m, x);
+		json_object_array_add(arr, x);
+	}
+	return arr;
+}
+
 struct top_job {
 	struct api_job j;
 	uint64_t span;
@@ -291,8 +370,9 @@ static struct json_object *top_compute(struct top_job *tj, const char **code, ch
 	*code = PROFD_E_INTERNAL;
 	snprintf(msg, msgsz, "out of memory");
 	t.only_tgid = (uint32_t)tj->pid;
-	t.nidx = d->cfg.max_procs + PROC_ID_FIRST;
-	t.idx = malloc(t.nidx * sizeof(*t.idx));
+	/* every id the table hands out, whatever max_processes says now */
+	t.nidx = proctable_id_bound(d->procs);
+	t.idx = malloc((t.nidx ? t.nidx : 1) * sizeof(*t.idx));
 	if (!t.idx)
 		goto out;
 	memset(t.idx, 0xff, t.nidx * sizeof(*t.idx));
@@ -317,8 +397,15 @@ static struct json_object *top_compute(struct top_job *tj, const char **code, ch
 			total += e.v[j].count;
 			j++;
 		}
-		if (r)
-			hottest(d, tj->name_flags, &e.v[i], j - i, r);
+		if (r) {
+			struct hottest h;
+
+			if (hottest_find(&t.hs, d->sym, d->stacks, &e.v[i], j - i, tj->name_flags, &h) < 0)
+				goto out;
+			memcpy(r->hot, h.name, sizeof(r->hot));
+			r->hot_module = h.module;
+			r->hot_samples = h.samples;
+		}
 		visited += j - i;
 		if (visited >= TOP_DEADLINE_STRIDE) {
 			visited = 0;
@@ -353,6 +440,8 @@ static struct json_object *top_compute(struct top_job *tj, const char **code, ch
 	qsort_r(t.rows, t.n, sizeof(*t.rows), cmp_rows, &sc);
 	if (clock_mono_ns() > deadline)
 		goto timeout;
+	if (units_compute(&t, secs) < 0)
+		goto out;
 
 	o = json_object_new_object();
 	api_add_f(o, "window_s", secs);
@@ -397,6 +486,7 @@ static struct json_object *top_compute(struct top_job *tj, const char **code, ch
 		json_object_array_add(arr, x);
 	}
 	json_object_object_add(o, "processes", arr);
+	json_object_object_add(o, "units", units_json(&t, unit, tj->limit));
 	goto out;
 timeout:
 	tj->timed_out = 1;
@@ -405,6 +495,8 @@ timeout:
 		 fmt_duration((char[32]){ 0 }, 32, span), d->cfg.query_timeout_ms);
 out:
 	pq_result_release(&e);
+	hottest_scratch_release(&t.hs);
+	free(t.units);
 	free(t.rows);
 	free(t.idx);
 	return o;

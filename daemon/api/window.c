@@ -269,7 +269,7 @@ static int fill_rows(struct daemon *d, struct profile *p, struct profile_table *
 		     const struct pq_filter *f, uint64_t from, uint64_t to, int live_gauges, uint32_t **map,
 		     size_t *nmap, const struct metric **cols, size_t ncols, double *ret_host_cpu)
 {
-	struct mcollect c = { .src = src, .f = f, .nidx = d->cfg.max_procs + PROC_ID_FIRST };
+	struct mcollect c = { .src = src, .f = f, .nidx = proctable_id_bound(d->procs) };
 	struct window_range wr;
 	const struct res_system *sys = resources_system(d->res);
 	double secs = (double)(to - from) / 1e9;
@@ -330,7 +330,7 @@ int api_profile_metrics(struct daemon *d, struct profile *p, const struct profil
 	const struct metric **cols = malloc(nall * sizeof(*cols));
 	const char **names = malloc(nall * sizeof(*names)), **units = malloc(nall * sizeof(*units));
 	uint32_t *map = NULL;
-	size_t nmap = d->cfg.max_procs + PROC_ID_FIRST;
+	size_t nmap = proctable_id_bound(d->procs);
 	uint64_t from = p->from_ns, to = p->to_ns;
 	double host_cpu = NAN;
 	int r = 0;

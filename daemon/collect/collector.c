@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "collect/cgio.h"
 #include "collect/kdelta.h"
 #include "collect/kstats.h"
 #include "collect/procset.h"
@@ -50,6 +51,8 @@ struct collector {
 	/* the reading side: the thread, or the caller of an inline round */
 	struct procset *ps;
 	struct kstats *ks;
+	struct kstats_exactness kexact; /* kstats_describe as of the last round */
+	struct cgio *cgio;      /* block I/O per unit; NULL without the block I/O part */
 	struct kdelta *kd;
 	struct gpu *gpu;
 	uint64_t gpu_last_ns;   /* now_ns of the last view taken */
@@ -134,6 +137,37 @@ static int visit_kstats(void *ctx, const struct kstats_proc *p)
 	return 0;
 }
 
+static void on_unit_io(void *ctx, const char *unit, const struct profd_cgroup_io *d)
+{
+	struct collector *c = ctx;
+	struct snap_unit_io *u = snapshot_unit_io(c->build, unit);
+
+	if (u) {
+		u->rbytes = d->read_bytes;
+		u->wbytes = d->write_bytes;
+		u->rreqs = d->read_reqs;
+		u->wreqs = d->write_reqs;
+	}
+}
+
+/* Per-cgroup block I/O into per-unit deltas (writeback included where
+ * the kernel charges it to the cgroup that dirtied the pages). */
+static void read_cgroups(struct collector *c)
+{
+	struct cgio_stats gs;
+
+	cgio_begin(c->cgio);
+	kstats_read_cgroups(c->ks, cgio_account, c->cgio);
+	cgio_end(c->cgio, on_unit_io, c);
+	cgio_get_stats(c->cgio, &gs);
+	c->st.cgio_cgroups = gs.cgroups;
+	c->st.cgio_full = gs.full;
+	c->st.cgio_walks = gs.walks;
+	c->st.cgio_unit_bytes = gs.unit_bytes;
+	c->st.cgio_other_bytes = gs.other_bytes;
+	c->st.cgio_unknown_bytes = gs.unknown_bytes;
+}
+
 static void read_kstats(struct collector *c)
 {
 	uint64_t t0 = clock_mono_ns();
@@ -148,6 +182,9 @@ static void read_kstats(struct collector *c)
 	c->st.kstats_procs = ks.procs;
 	c->st.kstats_exit_records = ks.exit_records;
 	c->st.kstats_dropped = ks.sched.proc_full + ks.sched.exit_lost;
+	kstats_describe(c->ks, &c->kexact);
+	if (c->cgio)
+		read_cgroups(c);
 }
 
 /* ---- system and GPU ---- */
@@ -334,6 +371,7 @@ static void round_fast(struct collector *c, uint64_t stamp)
 	if (c->ks)
 		read_kstats(c);
 	procset_stats(c->ps, &c->st);
+	s->exact = c->kexact;
 	c->st.rounds++;
 	c->fast_ns = clock_mono_ns() - t0;
 	c->fast_lead = next_lead(c->fast_lead, c->fast_ns, FAST_MARGIN_NS, FAST_MIN_NS, c->tick_ns / 4);
@@ -695,6 +733,38 @@ static void load_kstats(struct collector *c)
 	c->kstats_parts = kstats_parts(c->ks);
 }
 
+/* The first description of the counters (before any round), and the
+ * per-unit block I/O where the block I/O part is loaded. 0 or -ENOMEM. */
+static int describe_and_cgio(struct collector *c, int asked)
+{
+	char root[4096], mi[4200];
+	int v2 = 0;
+
+	kstats_describe(c->ks, &c->kexact);
+	if (!asked)
+		for (int i = 0; i < KSTATS_FAM_COUNT; i++)
+			snprintf(c->kexact.fam[i].reason, sizeof(c->kexact.fam[i].reason), "%s",
+				 "kernel counters not loaded (turned off)");
+	if (!(c->kstats_parts & KSTATS_PART_BLKIO))
+		return 0;
+	snprintf(mi, sizeof(mi), "%s/self/mountinfo", c->procfs);
+	if (cgio_find_root(mi, root, sizeof(root), &v2) < 0) {
+		log_info("resources: no cgroup hierarchy carries the io controller: block I/O per unit off");
+		root[0] = '\0';
+	}
+	return cgio_new(root, 0, &c->cgio);
+}
+
+int collector_unit_io(const struct collector *c)
+{
+	return cgio_has_root(c->cgio);
+}
+
+void collector_describe(const struct collector *c, struct kstats_exactness *ret)
+{
+	*ret = c->kexact;
+}
+
 int collector_new(const struct collector_opts *o, struct collector **ret)
 {
 	struct collector *c;
@@ -722,14 +792,19 @@ int collector_new(const struct collector_opts *o, struct collector **ret)
 		collector_free(c);
 		return err;
 	}
+	if (o->kstats)
+		load_kstats(c);
+	err = describe_and_cgio(c, o->kstats);
 	probe = procstat_probe(c->procfs);
-	err = procset_new(&(struct procset_opts){
-		.procfs = c->procfs,
-		.read_flags = PROCSTAT_READ_STATUS | PROCSTAT_READ_IO | PROCSTAT_READ_FDS |
-			      (probe > 0 ? (unsigned)probe : 0),
-		.max_procs = o->max_procs,
-		.hot_max = o->hot_max,
-	}, &c->ps);
+	if (!err)
+		err = procset_new(&(struct procset_opts){
+			.procfs = c->procfs,
+			.read_flags = PROCSTAT_READ_STATUS | PROCSTAT_READ_IO | PROCSTAT_READ_FDS |
+				      (probe > 0 ? (unsigned)probe : 0),
+			.max_procs = o->max_procs,
+			.hot_max = o->hot_max,
+			.cgio = c->cgio,
+		}, &c->ps);
 	if (err) {
 		collector_free(c);
 		return err;
@@ -737,8 +812,6 @@ int collector_new(const struct collector_opts *o, struct collector **ret)
 	c->st.lead_ns = LEAD_MIN_NS;
 	c->fast_lead = FAST_MIN_NS;
 	c->drm = has_render_nodes(c->dev_dri);
-	if (o->kstats)
-		load_kstats(c);
 	if (!c->threaded)
 		c->gpu = gpu_new(&(struct gpu_opts){ .nvml_path = c->nvml_path, .procfs = c->procfs });
 	/* the first round's CPU % needs a previous /proc/stat */
@@ -759,6 +832,7 @@ struct collector *collector_free(struct collector *c)
 		pthread_join(c->thread, NULL);
 	}
 	kstats_free(c->ks);
+	cgio_free(c->cgio);
 	kdelta_free(c->kd);
 	procset_free(c->ps);
 	gpu_free(c->gpu);

@@ -62,6 +62,14 @@ struct collector_opts {
 int collector_new(const struct collector_opts *o, struct collector **ret);
 /* KSTATS_PART_* loaded (0: none); fixed after collector_new. */
 uint32_t collector_kstats_parts(const struct collector *c);
+/* kstats_describe() as collector_new found it: for the caller's first
+ * view, before any round (later ones come in each snapshot's exact).
+ * Call before the first collector_request (the thread updates it). */
+struct kstats_exactness;
+void collector_describe(const struct collector *c, struct kstats_exactness *ret);
+/* 1 when block I/O is counted per unit (the block I/O part is loaded and a
+ * cgroup hierarchy carries the io controller); fixed after collector_new. */
+int collector_unit_io(const struct collector *c);
 /* Stops and joins the thread; frees queued snapshots. NULL-safe. */
 struct collector *collector_free(struct collector *c);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "collect/pidmap.h"
+#include "collect/cgio.h"
 #include "collect/procstat.h"
 
 #define EXE_MAX 4096
@@ -40,6 +41,7 @@ struct pset {
 
 struct procset {
 	char *procfs;
+	struct cgio *cgio;
 	unsigned read_flags;
 	uint32_t max_procs;
 	uint32_t hot_max;
@@ -111,8 +113,11 @@ static bool gone_err(int r)
 	return r == -ENOENT || r == -ESRCH;
 }
 
-static void copy_unit(struct snap_extra *x, const struct procstat *ps)
+static void copy_unit(struct procset *c, struct snap_extra *x, const struct procstat *ps)
 {
+	/* where its block I/O is charged: named while the process lives */
+	if (ps->valid & PROCSTAT_IO_CGROUP)
+		cgio_note(c->cgio, ps->io_cgroup);
 	if (ps->valid & PROCSTAT_UNIT)
 		snprintf(x->unit, sizeof(x->unit), "%.*s", (int)sizeof(x->unit) - 1, ps->unit);
 	if (ps->valid & PROCSTAT_CONTAINER)
@@ -250,7 +255,7 @@ static void read_proc(struct procset *c, struct res_snapshot *s, struct cproc *p
 		x = snapshot_extra(s, rec);
 		if (x) {
 			if (what & PROCSTAT_READ_CGROUP) {
-				copy_unit(x, &ps);
+				copy_unit(c, x, &ps);
 				rec->flags |= SNAP_UNIT;
 				p->flags |= CP_CGROUP;
 			}
@@ -339,7 +344,7 @@ static void answer_want(struct procset *c, struct res_snapshot *s, const struct 
 	p->flags &= ~CP_NEW;
 	rec->flags |= SNAP_READ | SNAP_BASELINE | SNAP_UNIT;
 	put_counters(rec, p, &ps, true);
-	copy_unit(x, &ps);
+	copy_unit(c, x, &ps);
 	p->flags |= CP_CGROUP;
 }
 
@@ -467,6 +472,7 @@ int procset_new(const struct procset_opts *o, struct procset **ret)
 	c->read_flags = o->read_flags;
 	c->max_procs = o->max_procs;
 	c->hot_max = o->hot_max ? o->hot_max : PROCSET_HOT_DEFAULT;
+	c->cgio = o->cgio;
 	*ret = c;
 	return 0;
 }

@@ -17,12 +17,14 @@
 #define PROCSET_HOT_IDLE 10      /* rounds without running before a handle closes */
 
 struct procset;
+struct cgio;
 
 struct procset_opts {
 	const char *procfs;    /* "/proc" or a fixture root */
 	unsigned read_flags;   /* PROCSTAT_READ_* of a per-round read */
 	uint32_t max_procs;    /* processes followed */
 	uint32_t hot_max;      /* held handles (3-4 fds each); 0: default */
+	struct cgio *cgio;     /* told each process's io cgroup; NULL: none */
 };
 
 /* 0 and *ret, -EINVAL or -ENOMEM. */

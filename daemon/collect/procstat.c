@@ -397,11 +397,28 @@ int procstat_cgroup_container(const char *path, size_t len, char ret[PROCSTAT_CO
 	return -ENOENT;
 }
 
+/* Whether the comma-separated controller list list[0..n) names ctl. */
+static bool has_controller(const char *list, size_t n, const char *ctl)
+{
+	size_t l = strlen(ctl);
+
+	for (const char *p = list, *e = list + n; p < e;) {
+		const char *c = memchr(p, ',', (size_t)(e - p));
+		size_t len = c ? (size_t)(c - p) : (size_t)(e - p);
+
+		if (len == l && !memcmp(p, ctl, l))
+			return true;
+		p += len + 1;
+	}
+	return false;
+}
+
 int procstat_parse_cgroup(const char *buf, size_t n, struct procstat *ret)
 {
 	const char *p = buf, *end = buf + n, *nl, *c1, *c2;
 	const char *v2 = NULL, *v2e = NULL, *sd = NULL, *sde = NULL, *path, *pe;
 	static const char deleted[] = " (deleted)";
+	const char *blk = NULL, *blke = NULL;
 	int found = 0;
 
 	if (!buf || !ret)
@@ -427,6 +444,22 @@ int procstat_parse_cgroup(const char *buf, size_t n, struct procstat *ret)
 			   memcmp(c1 + 1, "name=systemd", strlen("name=systemd")) == 0) {
 			sd = c2 + 1;
 			sde = nl;
+		} else if (has_controller(c1 + 1, (size_t)(c2 - c1 - 1), "blkio")) {
+			blk = c2 + 1;
+			blke = nl;
+		}
+	}
+	/* where block I/O is charged: the blkio hierarchy if it is a v1 one */
+	if (blk || v2) {
+		const char *io = blk ? blk : v2, *ioe = blk ? blke : v2e;
+
+		if (has_suffix(io, (size_t)(ioe - io), deleted))
+			ioe -= strlen(deleted);
+		if ((size_t)(ioe - io) < sizeof(ret->io_cgroup)) {
+			memcpy(ret->io_cgroup, io, (size_t)(ioe - io));
+			ret->io_cgroup[ioe - io] = '\0';
+			ret->valid |= PROCSTAT_IO_CGROUP;
+			found++;
 		}
 	}
 	/* Hybrid hierarchies leave the v2 path at "/" while systemd's v1

@@ -51,6 +51,7 @@
 #define PROCSTAT_UNIT         (1u << 24)
 #define PROCSTAT_CONTAINER    (1u << 25)
 #define PROCSTAT_UID          (1u << 26) /* real uid, status Uid: */
+#define PROCSTAT_IO_CGROUP    (1u << 27) /* io_cgroup */
 
 /* What procstat_read() reads; stat is always read (it identifies the
  * process). Each part costs open+read+close (fds: open+getdents+close), so
@@ -97,6 +98,9 @@ struct procstat {
 	char cgroup[PROCSTAT_CGROUP_MAX];     /* v2 path, else v1 name=systemd path */
 	char unit[PROCSTAT_UNIT_MAX];         /* "nginx.service", "" when none */
 	char container_id[PROCSTAT_CONTAINER_ID_LEN + 1]; /* 12 hex, "" when none */
+	/* The cgroup its block I/O is charged to: the path of the v1 line
+	 * whose controllers include blkio, else the v2 ("0::") path. */
+	char io_cgroup[PROCSTAT_CGROUP_MAX];
 };
 
 /* Parse /proc/PID/stat text buf[0..n). comm may hold spaces and ')': the
@@ -119,8 +123,8 @@ int procstat_parse_io(const char *buf, size_t n, struct procstat *ret);
 
 /* Parse /proc/PID/cgroup: the v2 "0::" path, or (when that is absent or
  * "/") the v1 "name=systemd" path; a " (deleted)" suffix is dropped. Sets
- * cgroup (if it fits), unit and container_id. Returns the number of fields
- * set or -EINVAL. */
+ * cgroup (if it fits), unit and container_id, and io_cgroup (if it fits).
+ * Returns the number of fields set or -EINVAL. */
 int procstat_parse_cgroup(const char *buf, size_t n, struct procstat *ret);
 
 /* The systemd unit of cgroup path[0..len): the last component ending in a

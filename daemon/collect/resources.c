@@ -65,6 +65,12 @@ struct resources {
 	uint32_t cur_at;          /* its records applied: sched ones, then procs */
 	uint32_t apply_budget;    /* records per resources_apply */
 	struct res_stats stats;
+	struct kstats_exactness exact;
+	/* units with block I/O records in the windows, by number - 1 */
+	struct unit_rec {
+		char name[128];       /* "": free */
+		uint64_t last_ns;     /* its newest record */
+	} *units;
 };
 
 static int wc_empty(const struct wcounters *c)
@@ -347,6 +353,78 @@ static void apply_gpu(struct resources *r, const struct res_snapshot *s)
 	r->ngpu_ids -= nold;
 }
 
+int resources_unit_io(const struct resources *r)
+{
+	return collector_unit_io(r->col);
+}
+
+int resources_is_unit_id(uint32_t id)
+{
+	uint32_t n = id >> PROCTABLE_ID_INDEX_BITS;
+
+	return proctable_id_index(id) == PROC_ID_UNIT && n >= 1 && n <= RES_MAX_UNITS;
+}
+
+const char *resources_unit_name(const struct resources *r, uint32_t id)
+{
+	if (!resources_is_unit_id(id) || !r->units)
+		return NULL;
+	id >>= PROCTABLE_ID_INDEX_BITS;
+	return r->units[id - 1].name[0] ? r->units[id - 1].name : NULL;
+}
+
+/* The pseudo id of unit name at time ns, numbered on first use; 0 when
+ * every number is taken by a unit the store still holds records of. */
+static uint32_t unit_id(struct resources *r, const char *name, uint64_t ns)
+{
+	uint32_t free_at = UINT32_MAX;
+	struct window_stats ws;
+
+	for (uint32_t i = 0; i < RES_MAX_UNITS; i++) {
+		if (!strcmp(r->units[i].name, name)) {
+			r->units[i].last_ns = ns;
+			return (i + 1) << PROCTABLE_ID_INDEX_BITS | PROC_ID_UNIT;
+		}
+		if (!r->units[i].name[0] && free_at == UINT32_MAX)
+			free_at = i;
+	}
+	if (free_at == UINT32_MAX) {
+		/* a number whose records have all left the store */
+		window_get_stats(r->win, &ws);
+		for (uint32_t i = 0; i < RES_MAX_UNITS && free_at == UINT32_MAX; i++)
+			if (ws.oldest_ns && r->units[i].last_ns < ws.oldest_ns)
+				free_at = i;
+		if (free_at == UINT32_MAX) {
+			r->stats.units_full++;
+			return 0;
+		}
+		r->stats.units--;
+	}
+	snprintf(r->units[free_at].name, sizeof(r->units[free_at].name), "%s", name);
+	r->units[free_at].last_ns = ns;
+	r->stats.units++;
+	return (free_at + 1) << PROCTABLE_ID_INDEX_BITS | PROC_ID_UNIT;
+}
+
+/* The units' block I/O of the round, into the windows. */
+static void apply_units(struct resources *r, const struct res_snapshot *s)
+{
+	for (uint32_t i = 0; i < s->nunits; i++) {
+		const struct snap_unit_io *u = &s->units[i];
+		struct wcounters wc;
+		uint32_t id;
+
+		if (!u->unit[0] || !(id = unit_id(r, u->unit, s->read_ns)))
+			continue;
+		memset(&wc, 0, sizeof(wc));
+		wc.sum[WC_IO_RBYTES] = u->rbytes;
+		wc.sum[WC_IO_WBYTES] = u->wbytes;
+		wc.sum[WC_IO_RREQS] = u->rreqs;
+		wc.sum[WC_IO_WREQS] = u->wreqs;
+		window_add_counters(r->win, s->read_ns, id, &wc);
+	}
+}
+
 /* A snapshot's start: its time, the system figures. */
 static void snapshot_begin(struct resources *r, struct res_snapshot *s)
 {
@@ -363,6 +441,8 @@ static void snapshot_begin(struct resources *r, struct res_snapshot *s)
 	}
 	r->round = s->seq;
 	apply_system(r, s);
+	apply_units(r, s);
+	r->exact = s->exact;
 	r->cur_at = 0;
 }
 
@@ -402,6 +482,12 @@ static bool snapshot_step(struct resources *r, uint32_t *budget)
 	r->stats.kstats_procs = cs->kstats_procs;
 	r->stats.kstats_exit_records = cs->kstats_exit_records;
 	r->stats.kstats_dropped = cs->kstats_dropped;
+	r->stats.cgroups = cs->cgio_cgroups;
+	r->stats.cgroups_full = cs->cgio_full;
+	r->stats.cgroup_walks = cs->cgio_walks;
+	r->stats.cgroup_unit_bytes = cs->cgio_unit_bytes;
+	r->stats.cgroup_other_bytes = cs->cgio_other_bytes;
+	r->stats.cgroup_unknown_bytes = cs->cgio_unknown_bytes;
 	return true;
 }
 
@@ -475,14 +561,16 @@ int resources_new(const struct resources_opts *o, struct resources **ret)
 	r->nst = o->max_procs + PROC_ID_FIRST;
 	r->st = calloc(r->nst, sizeof(*r->st));
 	r->per_cpu = calloc(SYSSTAT_MAX_CPUS, sizeof(*r->per_cpu));
+	r->units = calloc(RES_MAX_UNITS, sizeof(*r->units));
 	err = collector_new(&co, &r->col);
-	if (err || !r->st || !r->per_cpu) {
+	if (err || !r->st || !r->per_cpu || !r->units) {
 		resources_free(r);
 		return err ? err : -ENOMEM;
 	}
 	r->sys.cpu_pct = r->sys.steal_pct = -1;
 	r->sys.per_cpu = r->per_cpu;
 	r->stats.kstats_parts = collector_kstats_parts(r->col);
+	collector_describe(r->col, &r->exact);
 	r->apply_budget = o->apply_budget ? o->apply_budget : RES_APPLY_BUDGET;
 	proctable_set_want_fn(r->procs, on_want, r);
 	*ret = r;
@@ -503,22 +591,12 @@ struct resources *resources_free(struct resources *r)
 			free(r->st[i]);
 	free(r->st);
 	free(r->per_cpu);
+	free(r->units);
 	free(r->gpu_ids);
 	free(r);
 	return NULL;
 }
 
-int resources_epoll_fd(struct resources *r)
-{
-	/* the collector's thread owns the exit-record ring and polls it */
-	(void)r;
-	return -1;
-}
-
-void resources_drain(struct resources *r)
-{
-	(void)r;
-}
 
 const struct res_system *resources_system(const struct resources *r)
 {
@@ -565,7 +643,13 @@ const struct gpu_device_info *resources_gpu_devices(const struct resources *r, s
 
 int resources_exact_cpu(const struct resources *r)
 {
-	return !!(r->stats.kstats_parts & KSTATS_PART_ONCPU);
+	/* the one source: what status says of the oncpu family */
+	return r->exact.fam[KSTATS_FAM_ONCPU].state != KSTATS_ABSENT;
+}
+
+void resources_describe(const struct resources *r, struct kstats_exactness *ret)
+{
+	*ret = r->exact;
 }
 
 void resources_get_stats(const struct resources *r, struct res_stats *ret)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "collect/gpu.h"
+#include "collect/kstats.h"
 #include "collect/sysstat.h"
 
 struct resources;
@@ -52,6 +53,15 @@ struct res_gauges {
 
 struct res_stats {
 	uint32_t kstats_parts;     /* KSTATS_PART_* loaded; 0: none */
+	/* block I/O per systemd unit (cgroup counters, collect/cgio.h) */
+	uint64_t cgroups;          /* cgroups remembered (their ids named) */
+	uint64_t cgroups_full;     /* cgroups not remembered: bound reached */
+	uint64_t cgroup_walks;     /* walks of the cgroup hierarchy for unnamed ids */
+	uint64_t cgroup_unit_bytes;    /* bytes charged to a unit's cgroups */
+	uint64_t cgroup_other_bytes;   /* bytes charged to cgroups of no unit (root, slices) */
+	uint64_t cgroup_unknown_bytes; /* bytes of cgroups removed before they were named */
+	uint64_t units;            /* units with block I/O records in the store */
+	uint64_t units_full;       /* unit records refused: RES_MAX_UNITS in the store */
 	uint64_t kstats_procs, kstats_exit_records, kstats_dropped;
 	uint64_t proc_reads;       /* per-process /proc reads, total */
 	uint64_t proc_read_fail;   /* process gone or unreadable */
@@ -111,11 +121,6 @@ struct resources_opts {
 int resources_new(const struct resources_opts *o, struct resources **ret);
 struct resources *resources_free(struct resources *r);
 
-/* Kept for callers of the time the loop drained kstats' exit records: the
- * collector thread polls that ring itself now. -1 (nothing to watch). */
-int resources_epoll_fd(struct resources *r);
-/* No-op, see resources_epoll_fd. */
-void resources_drain(struct resources *r);
 
 /* Collect: ask the collector for a round at this tick (it runs just before
  * the next boundary, threaded; inline, at once, its data attributed at
@@ -143,8 +148,28 @@ const char *resources_container(const struct resources *r, uint32_t proc);
 const char *resources_gpu_state(const struct resources *r);
 /* The GPU devices of the latest view; *ret_n gets their count. */
 const struct gpu_device_info *resources_gpu_devices(const struct resources *r, size_t *ret_n);
-/* 1 when on-CPU time comes from the scheduler (exact), 0 from samples. */
+/* 1 when on-CPU time comes from the scheduler's counters (the "oncpu"
+ * family is not absent: exact, or estimated for the reason
+ * resources_describe gives), 0 from samples. */
 int resources_exact_cpu(const struct resources *r);
+/* Which kernel counter families are exact, estimated or absent, and why
+ * (kstats_describe, as of the last snapshot applied: kstats belongs to
+ * the collector's thread). */
+void resources_describe(const struct resources *r, struct kstats_exactness *ret);
+
+/* Systemd units' block I/O (all of it their cgroups were charged, the
+ * flusher's writeback included where the kernel tags it) is kept in the
+ * windows under pseudo process ids (PROC_ID_UNIT): at most RES_MAX_UNITS
+ * units at a time; a unit's number is reused only once the store holds
+ * nothing of it. The window counters' WC_IO_* sums carry the figures. */
+#define RES_MAX_UNITS 1023u
+/* 1 for such an id. */
+int resources_is_unit_id(uint32_t id);
+/* 1 when units' block I/O is counted (see collector_unit_io). */
+int resources_unit_io(const struct resources *r);
+/* The unit of such an id, NULL if id is none (or its number was reused:
+ * not while the store holds its records). */
+const char *resources_unit_name(const struct resources *r, uint32_t id);
 void resources_get_stats(const struct resources *r, struct res_stats *ret);
 
 #endif

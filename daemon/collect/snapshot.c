@@ -2,6 +2,7 @@
 /* Snapshot builders, see snapshot.h. */
 #include "collect/snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,18 @@ struct snap_sched *snapshot_sched(struct res_snapshot *s, uint32_t pid, uint64_t
 	return k;
 }
 
+struct snap_unit_io *snapshot_unit_io(struct res_snapshot *s, const char *unit)
+{
+	struct snap_unit_io *u;
+
+	if (grow((void **)&s->units, &s->ucap, s->nunits, sizeof(*s->units), 16) < 0)
+		return NULL;
+	u = &s->units[s->nunits++];
+	memset(u, 0, sizeof(*u));
+	snprintf(u->unit, sizeof(u->unit), "%s", unit);
+	return u;
+}
+
 void snapshot_clear(struct res_snapshot *s)
 {
 	for (uint32_t i = 0; i < s->nextras; i++) {
@@ -73,6 +86,7 @@ void snapshot_clear(struct res_snapshot *s)
 	s->nprocs = 0;
 	s->nextras = 0;
 	s->nsched = 0;
+	s->nunits = 0;
 	s->sys.cpu_ok = s->sys.mem_ok = s->sys.load_ok = s->sys.psi_ok = 0;
 	s->gpu.fresh = 0;
 	s->gpu.ndev = s->gpu.nproc = 0;
@@ -86,6 +100,7 @@ struct res_snapshot *snapshot_free(struct res_snapshot *s)
 	free(s->procs);
 	free(s->extras);
 	free(s->sched);
+	free(s->units);
 	free(s->sys.per_cpu);
 	free(s->gpu.dev);
 	free(s->gpu.proc);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "collect/gpu.h"
+#include "collect/kstats.h"
 #include "collect/sysstat.h"
 #include "store/proctable.h"
 #include "store/window.h"
@@ -108,6 +109,15 @@ struct collector_stats {
 	uint64_t lead_ns;         /* how early before the tick a round starts */
 	uint64_t kstats_ns;       /* the last BPF counter read */
 	uint64_t kstats_procs, kstats_exit_records, kstats_dropped; /* kstats_get_stats */
+	/* block I/O per unit (cgio_stats) */
+	uint64_t cgio_cgroups, cgio_full, cgio_walks, cgio_unit_bytes, cgio_other_bytes, cgio_unknown_bytes;
+};
+
+/* Block I/O charged to a systemd unit's cgroups in the round (collect/
+ * cgio.h): writeback included where the kernel tags it (cgroup v2). */
+struct snap_unit_io {
+	char unit[128];
+	uint64_t rbytes, wbytes, rreqs, wreqs;
 };
 
 struct res_snapshot {
@@ -119,9 +129,14 @@ struct res_snapshot {
 	uint32_t nextras, xcap;
 	struct snap_sched *sched;
 	uint32_t nsched, scap;
+	struct snap_unit_io *units;
+	uint32_t nunits, ucap;
 	struct snap_system sys;
 	struct snap_gpu gpu;
 	struct collector_stats stats; /* as of this round */
+	/* which kernel counter families are exact (kstats_describe, made on
+	 * the collector's thread, which owns kstats) */
+	struct kstats_exactness exact;
 };
 
 /* Builders: a new record (zeroed but for its key and flags), the extra of
@@ -130,6 +145,7 @@ struct res_snapshot {
 struct snap_proc *snapshot_proc(struct res_snapshot *s, uint32_t pid, uint64_t start_ns, uint32_t flags);
 struct snap_extra *snapshot_extra(struct res_snapshot *s, struct snap_proc *r);
 struct snap_sched *snapshot_sched(struct res_snapshot *s, uint32_t pid, uint64_t start_ns);
+struct snap_unit_io *snapshot_unit_io(struct res_snapshot *s, const char *unit);
 /* Forget the contents (free the identity strings not taken), keep the
  * memory for the next round. */
 void snapshot_clear(struct res_snapshot *s);

@@ -407,6 +407,26 @@ static const struct metric table[] = {
 	  COUNTER, U64, "records", "final counters of exited processes consumed", DAEMON(res.kstats_exit_records) },
 	{ "profd.resources.kstats_dropped", "resources.kstats_dropped", "profd_kstats_dropped_total", 1, COUNTER, U64,
 	  "events", "processes or exit records the BPF maps could not hold", DAEMON(res.kstats_dropped) },
+	{ "profd.resources.cgroups", "resources.cgroup_io.cgroups", NULL, 1, GAUGE, U64, "cgroups",
+	  "cgroups whose block I/O is counted, named by unit (bound 4096)", DAEMON(res.cgroups) },
+	{ "profd.resources.cgroups_full", "resources.cgroup_io.cgroups_full", "profd_cgroup_io_cgroups_full_total", 1,
+	  COUNTER, U64, "cgroups", "cgroups not counted per unit: the bound was reached", DAEMON(res.cgroups_full) },
+	{ "profd.resources.cgroup_walks", "resources.cgroup_io.walks", NULL, 1, COUNTER, U64, "walks",
+	  "walks of the cgroup hierarchy to name cgroups no process was seen in (at most every 10 rounds)",
+	  DAEMON(res.cgroup_walks) },
+	{ "profd.resources.cgroup_unit_bytes", "resources.cgroup_io.unit_bytes", "profd_cgroup_io_unit_bytes_total", 1,
+	  COUNTER, U64, "bytes", "block I/O bytes charged to a systemd unit's cgroups (unit.io_* metrics)",
+	  DAEMON(res.cgroup_unit_bytes) },
+	{ "profd.resources.cgroup_other_bytes", "resources.cgroup_io.other_bytes", "profd_cgroup_io_other_bytes_total",
+	  1, COUNTER, U64, "bytes", "block I/O bytes charged to cgroups of no unit (the root, slices)",
+	  DAEMON(res.cgroup_other_bytes) },
+	{ "profd.resources.cgroup_unknown_bytes", "resources.cgroup_io.unknown_bytes",
+	  "profd_cgroup_io_unknown_bytes_total", 1, COUNTER, U64, "bytes",
+	  "block I/O bytes of cgroups removed before profd learnt their path", DAEMON(res.cgroup_unknown_bytes) },
+	{ "profd.resources.units", "resources.cgroup_io.units", NULL, 1, GAUGE, U64, "units",
+	  "units with block I/O records in the store (bound 1023)", DAEMON(res.units) },
+	{ "profd.resources.units_full", "resources.cgroup_io.units_full", "profd_cgroup_io_units_full_total", 1,
+	  COUNTER, U64, "records", "per-unit block I/O records refused: 1023 units in the store", DAEMON(res.units_full) },
 	{ "profd.resources.proc_reads", "resources.proc_reads", "profd_proc_reads_total", 1, COUNTER, U64, "reads",
 	  "per-process /proc reads", DAEMON(res.proc_reads) },
 	{ "profd.resources.proc_read_failures", "resources.proc_read_failures", "profd_proc_read_failures_total", 1,
@@ -609,6 +629,22 @@ static const struct metric table[] = {
 	  "block-device bytes read per second by the unit's processes", UNIT(read_bps) },
 	{ "unit.write_bytes_per_s", "write_bytes_per_s", NULL, 1, GAUGE, F64, "bytes/s",
 	  "block-device bytes written per second by the unit's processes", UNIT(write_bps) },
+	{ "unit.io_read_bytes", "io_read_bytes", NULL, 1, COUNTER, U64, "bytes",
+	  "block-device bytes read, charged to the unit's cgroups by the kernel (null: no per-cgroup accounting)",
+	  UNIT(cg_read_bytes) },
+	{ "unit.io_write_bytes", "io_write_bytes", NULL, 1, COUNTER, U64, "bytes",
+	  "block-device bytes written, charged to the unit's cgroups: with cgroup v2 (io and memory) the "
+	  "flusher's writeback of pages the unit dirtied is included, even after its processes exited",
+	  UNIT(cg_write_bytes) },
+	{ "unit.io_read_reqs", "io_read_reqs", NULL, 1, COUNTER, U64, "requests",
+	  "block read requests charged to the unit's cgroups", UNIT(cg_read_reqs) },
+	{ "unit.io_write_reqs", "io_write_reqs", NULL, 1, COUNTER, U64, "requests",
+	  "block write requests charged to the unit's cgroups (writeback included as io_write_bytes)",
+	  UNIT(cg_write_reqs) },
+	{ "unit.io_read_bytes_per_s", "io_read_bytes_per_s", NULL, 1, GAUGE, F64, "bytes/s",
+	  "unit.io_read_bytes per second of the window", UNIT(cg_read_bps) },
+	{ "unit.io_write_bytes_per_s", "io_write_bytes_per_s", NULL, 1, GAUGE, F64, "bytes/s",
+	  "unit.io_write_bytes per second of the window (writeback included)", UNIT(cg_write_bps) },
 	{ "unit.offcpu_pct", "offcpu_pct", NULL, 1, GAUGE, F64, "percent",
 	  "blocked time of the unit's threads, % of the window (may exceed 100)", UNIT(offcpu_pct) },
 	{ "unit.runq_p99_ns", "runq_p99_ns", NULL, 1, GAUGE, U64, "ns",
@@ -672,6 +708,8 @@ void metrics_process_compute(const struct metrics_process_in *in, struct metrics
 	m->runq_p50_ns = wc_hist_quantile(wc->hist_runq, 0.50);
 	m->runq_p99_ns = wc_hist_quantile(wc->hist_runq, 0.99);
 	m->rss_growth_bps = NAN;
+	m->cg_read_bytes = m->cg_write_bytes = m->cg_read_reqs = m->cg_write_reqs = METRIC_ABSENT_U64;
+	m->cg_read_bps = m->cg_write_bps = NAN;
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
@@ -735,6 +773,25 @@ void metrics_unit_finish(const struct metrics_unit_acc *a, struct metrics_proces
 	m->runq_p99_ns = wc_hist_quantile(a->hist_runq, 0.99);
 	m->rss_growth_bps = NAN;
 	m->rss_growth_points = 0;
+	if (a->have_cgroup) {
+		m->cg_read_bytes = a->cg[0];
+		m->cg_write_bytes = a->cg[1];
+		m->cg_read_reqs = a->cg[2];
+		m->cg_write_reqs = a->cg[3];
+		m->cg_read_bps = a->cg_secs > 0 ? (double)a->cg[0] / a->cg_secs : 0;
+		m->cg_write_bps = a->cg_secs > 0 ? (double)a->cg[1] / a->cg_secs : 0;
+	} else {
+		m->cg_read_bytes = m->cg_write_bytes = m->cg_read_reqs = m->cg_write_reqs = METRIC_ABSENT_U64;
+		m->cg_read_bps = m->cg_write_bps = NAN;
+	}
+}
+
+void metrics_unit_cgroup(struct metrics_unit_acc *a, const uint64_t io[4], double secs)
+{
+	a->have_cgroup = 1;
+	a->cg_secs = secs;
+	for (int i = 0; io && i < 4; i++)
+		a->cg[i] = add_sat(a->cg[i], io[i]);
 }
 
 static double psi_of(const struct sysstat_psi *p, unsigned bit, int full)
@@ -875,7 +932,7 @@ int metrics_to_json(enum metric_scope scope, const void *snapshot, struct json_o
 char *metrics_doc_table(void)
 {
 	static const char *const scopes[] = { "profd (`status`)", "host (`top`: `system`)",
-					      "process (`top`: each row)", "unit (alert rules)",
+					      "process (`top`: each row)", "unit (`top`: `units`; alert rules)",
 					      "function (alert rules, `hotspots`)" };
 	char *buf = NULL;
 	size_t len = 0;

@@ -137,6 +137,11 @@ struct metrics_process {
 	 * 0 when the growth is not steady); NaN unless a series was fitted. */
 	double rss_growth_bps;
 	uint64_t rss_growth_points;       /* RSS readings the fit used */
+	/* METRIC_UNIT only (absent for a process): block I/O charged to the
+	 * unit's cgroups, whoever submitted it (the flusher's writeback of
+	 * pages the unit dirtied included, where the kernel tags it) */
+	uint64_t cg_read_bytes, cg_write_bytes, cg_read_reqs, cg_write_reqs;
+	double cg_read_bps, cg_write_bps;
 };
 
 /* Scope METRIC_UNIT: a systemd unit over a window, as struct
@@ -147,6 +152,9 @@ struct metrics_unit_acc {
 	uint32_t hist_runq[WC_HIST_BUCKETS], hist_iolat[WC_HIST_BUCKETS];
 	uint64_t procs;
 	int gpu;                          /* a process with GPU use was added */
+	int have_cgroup;                  /* metrics_unit_cgroup was called */
+	uint64_t cg[4];                   /* its read, write bytes; read, write requests */
+	double cg_secs;
 };
 
 /* Scope METRIC_FUNCTION: one function in a process (or on the host) over
@@ -180,6 +188,11 @@ void metrics_process_compute(const struct metrics_process_in *in, struct metrics
  * ret->rss_growth_bps is NaN (the unit's own series gives it). */
 void metrics_unit_add(struct metrics_unit_acc *acc, const struct metrics_process *p, const struct wcounters *wc);
 void metrics_unit_finish(const struct metrics_unit_acc *acc, struct metrics_process *ret);
+/* The block I/O charged to the unit's cgroups over the window (io: read,
+ * write bytes, read, write requests, its PROC_ID_UNIT window counters;
+ * NULL: none in the window, 0) and the window's length in seconds. Units
+ * never given this (no per-cgroup accounting) have those metrics absent. */
+void metrics_unit_cgroup(struct metrics_unit_acc *acc, const uint64_t io[4], double secs);
 
 /* The host's metrics: CPU and steal over the window from the system
  * pseudo-process's window counters (sys, NULL: the last tick's figures),

@@ -25,6 +25,7 @@ struct entry {
 	uint64_t bytes;     /* accounted size: on disk, or suffix + body in memory */
 	char *suffix;       /* NULL when spooled */
 	char *body;         /* NULL when spooled */
+	char *key;          /* net_target_enqueue_keyed's, NULL: none */
 	size_t len;
 	int spooled;
 	struct entry *next;
@@ -39,7 +40,8 @@ struct net_target {
 	struct net_auth auth;
 	uint32_t timeout_ms, queue_max;
 	uint64_t queue_bytes, spool_max;
-	uint32_t backoff_min, backoff_max;
+	uint32_t backoff_min, backoff_max, max_attempts;
+	char *prefix;
 	struct spool *spool;
 
 	struct entry *head, *tail;
@@ -91,7 +93,7 @@ int net_should_retry(const struct net_response *r)
 {
 	if (r->error)
 		return r->error != -ECANCELED;
-	return r->status == 429 || r->status >= 500 || r->status == 0;
+	return r->status == 408 || r->status == 429 || r->status >= 500 || r->status == 0;
 }
 
 static uint32_t next_rnd(struct net_target *t)
@@ -111,6 +113,7 @@ static void entry_free(struct entry *e)
 		return;
 	free(e->suffix);
 	free(e->body);
+	free(e->key);
 	free(e);
 }
 
@@ -177,6 +180,7 @@ int net_target_new(struct net *n, const struct net_target_opts *o, struct net_ta
 	t->name = strdup(o->name);
 	t->url = strdup(o->url);
 	t->method = strdup(o->method ? o->method : "POST");
+	t->prefix = strdup(o->log_prefix ? o->log_prefix : "push");
 	t->headers = calloc(o->nheaders + 1, sizeof(*t->headers));
 	t->tls.ca_file = dup_or_null(o->tls.ca_file);
 	t->tls.client_cert = dup_or_null(o->tls.client_cert);
@@ -185,7 +189,7 @@ int net_target_new(struct net *n, const struct net_target_opts *o, struct net_ta
 	t->auth.bearer = dup_or_null(o->auth.bearer);
 	t->auth.user = dup_or_null(o->auth.user);
 	t->auth.password = dup_or_null(o->auth.password);
-	if (!t->name || !t->url || !t->method || !t->headers || (o->tls.ca_file && !t->tls.ca_file) ||
+	if (!t->name || !t->url || !t->method || !t->prefix || !t->headers || (o->tls.ca_file && !t->tls.ca_file) ||
 	    (o->tls.client_cert && !t->tls.client_cert) || (o->tls.client_key && !t->tls.client_key) ||
 	    (o->auth.bearer && !t->auth.bearer) || (o->auth.user && !t->auth.user) ||
 	    (o->auth.password && !t->auth.password)) {
@@ -206,6 +210,7 @@ int net_target_new(struct net *n, const struct net_target_opts *o, struct net_ta
 	t->spool_max = o->spool_bytes ? o->spool_bytes : UINT64_MAX;
 	t->backoff_min = o->backoff_min_ms ? o->backoff_min_ms : 1000;
 	t->backoff_max = o->backoff_max_ms >= t->backoff_min ? o->backoff_max_ms : t->backoff_min;
+	t->max_attempts = o->max_attempts;
 	t->rnd = (uint32_t)(clock_mono_ns() ^ (uintptr_t)t) | 1;
 	t->next_seq = 1;
 	if (o->state_dir) {
@@ -252,6 +257,7 @@ struct net_target *net_target_free(struct net_target *t)
 	free(t->name);
 	free(t->url);
 	free(t->method);
+	free(t->prefix);
 	free(t);
 	return NULL;
 }
@@ -291,7 +297,7 @@ static void on_done(const struct net_response *r, void *data)
 		t->st.sent++;
 		t->st.last_success_ms = unix_ms();
 		if (t->failing)
-			log_info("push %s: delivering again (%" PRIu64 " queued)", t->name, t->count - 1);
+			log_info("%s %s: delivering again (%" PRIu64 " queued)", t->prefix, t->name, t->count - 1);
 		t->failing = 0;
 		t->attempts = 0;
 		t->next_attempt_ms = 0;
@@ -305,23 +311,31 @@ static void on_done(const struct net_response *r, void *data)
 		set_error(t, "%s", r->message[0] ? r->message : strerror(-r->error));
 	else
 		set_error(t, "HTTP %ld%s%s", r->status, r->message[0] ? ": " : "", r->message);
-	if (net_should_retry(r)) {
+	t->st.attempt_failures++;
+	if (net_should_retry(r) && (!t->max_attempts || t->attempts + 1 < t->max_attempts)) {
 		t->st.retried++;
 		t->attempts++;
 		t->next_attempt_ms = now + net_backoff_ms(t->attempts, t->backoff_min, t->backoff_max, next_rnd(t),
 							  r->retry_after_s);
 		if (!t->failing)
-			log_warn("push %s: %s; retrying with back-off, %" PRIu64 " queued", t->name, t->st.last_error,
-				 t->count);
+			log_warn("%s %s: %s; retrying with back-off, %" PRIu64 " queued", t->prefix, t->name,
+				 t->st.last_error, t->count);
 		else
-			log_debug("push %s: retry %u failed: %s", t->name, t->attempts, t->st.last_error);
+			log_debug("%s %s: retry %u failed: %s", t->prefix, t->name, t->attempts, t->st.last_error);
 		t->failing = 1;
 		finish_current(t);
 		return;
 	}
-	/* refused: retrying the same payload would be refused again */
-	t->st.failed++;
-	log_warn("push %s: payload refused, not retried: %s", t->name, t->st.last_error);
+	if (net_should_retry(r)) {
+		/* max_attempts: given up */
+		t->st.dropped++;
+		log_warn("%s %s: payload dropped after %u attempts: %s", t->prefix, t->name, t->attempts + 1,
+			 t->st.last_error);
+	} else {
+		/* refused: retrying the same payload would be refused again */
+		t->st.failed++;
+		log_warn("%s %s: payload refused, not retried: %s", t->prefix, t->name, t->st.last_error);
+	}
 	t->attempts = 0;
 	t->next_attempt_ms = 0;
 	finish_current(t);
@@ -352,7 +366,7 @@ static void start(struct net_target *t, uint64_t now)
 				if (r != -EBADMSG)
 					t->st.dropped++;
 				set_error(t, "spool payload %" PRIu64 " unreadable: %s", e->seq, strerror(-r));
-				log_warn("push %s: %s; dropped", t->name, t->st.last_error);
+				log_warn("%s %s: %s; dropped", t->prefix, t->name, t->st.last_error);
 				unlink_entry(t, NULL, e);
 				continue;
 			}
@@ -417,6 +431,66 @@ static int drop_oldest(struct net_target *t)
 	return 0;
 }
 
+/* A waiting payload of key taken over by a newer one: same place in the
+ * queue. 1 when replaced, 0 when none waits, -ENOMEM. */
+static int supersede(struct net_target *t, const char *key, const char *suffix, const void *body, size_t len)
+{
+	for (struct entry *e = t->head; e; e = e->next) {
+		char *s, *b;
+		size_t slen = suffix ? strlen(suffix) : 0;
+
+		if (e == t->cur || e->spooled || !e->key || strcmp(e->key, key))
+			continue;
+		if (t->mem_bytes - e->bytes + slen + len > t->queue_bytes)
+			return 0; /* does not fit in its place: queued anew */
+		s = strdup(suffix ? suffix : "");
+		b = malloc(len + 1);
+		if (!s || !b) {
+			free(s);
+			free(b);
+			return -ENOMEM;
+		}
+		memcpy(b, body, len);
+		b[len] = '\0';
+		free(e->suffix);
+		free(e->body);
+		e->suffix = s;
+		e->body = b;
+		e->len = len;
+		t->mem_bytes = t->mem_bytes - e->bytes + slen + len;
+		e->bytes = slen + len;
+		t->st.superseded++;
+		return 1;
+	}
+	return 0;
+}
+
+int net_target_enqueue_keyed(struct net_target *t, const char *key, const char *suffix, const void *body,
+			     size_t len, uint64_t now)
+{
+	int r;
+
+	if (key) {
+		r = supersede(t, key, suffix, body, len);
+		if (r < 0) {
+			t->st.dropped++;
+			return r;
+		}
+		if (r) {
+			start(t, now);
+			return 0;
+		}
+	}
+	r = net_target_enqueue(t, suffix, body, len, now);
+	/* the new payload is the tail unless it was refused */
+	if (!r && key && t->tail && !t->tail->spooled && !t->tail->key && t->tail->seq == t->next_seq - 1) {
+		t->tail->key = strdup(key);
+		if (!t->tail->key)
+			return -ENOMEM; /* sent, just not replaceable */
+	}
+	return r;
+}
+
 int net_target_enqueue(struct net_target *t, const char *suffix, const void *body, size_t len, uint64_t now)
 {
 	size_t slen = suffix ? strlen(suffix) : 0;
@@ -454,7 +528,7 @@ int net_target_enqueue(struct net_target *t, const char *suffix, const void *bod
 		}
 		t->st.spool_errors++;
 		set_error(t, "spool write: %s", strerror(-r));
-		log_warn("push %s: %s; keeping the payload in memory", t->name, t->st.last_error);
+		log_warn("%s %s: %s; keeping the payload in memory", t->prefix, t->name, t->st.last_error);
 	}
 	e->suffix = strdup(suffix ? suffix : "");
 	e->body = malloc(len + 1);

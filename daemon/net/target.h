@@ -41,6 +41,11 @@ struct net_target_opts {
 	uint64_t spool_bytes;       /* bound of the spool on disk */
 	uint32_t backoff_min_ms;    /* first retry delay (before jitter) */
 	uint32_t backoff_max_ms;    /* cap of the doubling */
+	uint32_t max_attempts;      /* a payload is dropped after this many failed
+				     * attempts (counted); 0: retried until the
+				     * queue bound drops it */
+	const char *log_prefix;     /* "push" (default), "alerts": log lines
+				     * read "<prefix> <name>: ..." */
 };
 
 struct net_target_stats {
@@ -48,7 +53,10 @@ struct net_target_stats {
 	uint64_t retried;           /* attempts that failed and will be retried */
 	uint64_t failed;            /* payloads refused (4xx but 429): not retried */
 	uint64_t dropped;           /* payloads dropped: queue or spool bound,
-				     * unreadable spool files */
+				     * unreadable spool files, max_attempts */
+	uint64_t superseded;        /* waiting payloads replaced by a newer one of
+				     * the same key (net_target_enqueue_keyed) */
+	uint64_t attempt_failures;  /* attempts that failed, retried or not */
 	uint64_t queued;            /* payloads waiting now (in flight included) */
 	uint64_t queued_bytes;
 	uint64_t spool_bytes;       /* on disk now (0: no spool) */
@@ -73,6 +81,13 @@ struct net_target *net_target_free(struct net_target *t);
  * at once when nothing is in flight or backing off. 0, or -errno
  * (-ENOMEM, -E2BIG: larger than the bounds; counted as dropped). */
 int net_target_enqueue(struct net_target *t, const char *suffix, const void *body, size_t len, uint64_t now_mono_ms);
+/* The same with a key (NULL: none): a payload of the same key still
+ * waiting (not in flight) is replaced in place, keeping its turn, and
+ * counted as superseded — a receiver that wants only the latest state of
+ * a thing (an alert) gets that. Keys are held in memory only: payloads
+ * read back from a spool have none. */
+int net_target_enqueue_keyed(struct net_target *t, const char *key, const char *suffix, const void *body,
+			     size_t len, uint64_t now_mono_ms);
 /* Start the head payload if its back-off is over. Call every tick. */
 void net_target_poll(struct net_target *t, uint64_t now_mono_ms);
 
@@ -84,7 +99,7 @@ const char *net_target_name(const struct net_target *t);
  * never less than retry_after_s. Pure. */
 uint64_t net_backoff_ms(uint32_t attempt, uint32_t min_ms, uint32_t max_ms, uint32_t rnd, uint64_t retry_after_s);
 
-/* Whether a response is retried: network errors, 429 and 5xx. Pure. */
+/* Whether a response is retried: network errors, 408, 429 and 5xx. Pure. */
 int net_should_retry(const struct net_response *r);
 
 #endif

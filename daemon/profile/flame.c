@@ -170,6 +170,16 @@ const char *flame_name(const struct flame *f, uint32_t node, uint8_t *ret_cls)
 	return s + 1;
 }
 
+size_t flame_name_count(const struct flame *f)
+{
+	return strtab_count(f->names);
+}
+
+const char *flame_name_by_id(const struct flame *f, uint32_t id)
+{
+	return strtab_get(f->names, id, NULL) + 1;
+}
+
 uint32_t flame_depth(const struct flame *f)
 {
 	return f->depth;

@@ -41,6 +41,10 @@ int flame_add(struct flame *f, int which, const struct flame_frame *path, size_t
 const struct flame_node *flame_nodes(const struct flame *f, size_t *ret_n);
 /* Name and class of a node. */
 const char *flame_name(const struct flame *f, uint32_t node, uint8_t *ret_cls);
+/* Distinct (name, class) pairs, ids 0..count-1 (flame_node.name), and the
+ * name of one of them. */
+size_t flame_name_count(const struct flame *f);
+const char *flame_name_by_id(const struct flame *f, uint32_t id);
 /* Depth of the deepest node (root = 0). */
 uint32_t flame_depth(const struct flame *f);
 

@@ -22,7 +22,7 @@
 #define TOP 66            /* title, subtitle, controls, legend */
 #define BOTTOM_SPACE 36   /* details line */
 #define MERGE_PX 1.0      /* narrower frames are merged per parent */
-#define MIN_PX 0.1        /* narrower boxes are not drawn */
+#define MIN_PX 0.1        /* a lone narrow frame narrower than this is merged too */
 #define FONT_W 6.6        /* px per character of the 11 px monospace font */
 
 struct draw {
@@ -37,6 +37,7 @@ struct draw {
 	uint32_t depth;
 	double height;
 	uint64_t frames;
+	int merged_any;       /* a merged box carries its subtrees (data-t) */
 };
 
 /* ---- text ---- */
@@ -181,11 +182,49 @@ static double y_of(const struct draw *d, uint32_t depth)
 	return d->o->icicle ? TOP + (double)depth * FH : d->height - BOTTOM_SPACE - (double)(depth + 1) * FH;
 }
 
+/* n in base 36 (the page's parseInt(s, 36)). */
+static char *b36(char *buf, uint64_t n)
+{
+	char tmp[16];
+	size_t k = 0, o = 0;
+
+	do {
+		uint64_t q = n % 36;
+
+		tmp[k++] = (char)(q < 10 ? '0' + q : 'a' + q - 10);
+		n /= 36;
+	} while (n);
+	while (k)
+		buf[o++] = tmp[--k];
+	buf[o] = '\0';
+	return buf;
+}
+
+/* A merged box's subtrees in preorder, one token per frame: "depth,name"
+ * with ",value" unless it is 1 (base 36; depth 1 = a merged child; name:
+ * an index into the page's MN table), so that a search counts the
+ * samples under matching frames whether they were drawn or merged. */
+static int put_subtree(struct draw *d, uint32_t node, uint32_t depth, int *first)
+{
+	const struct flame_node *nd = &d->n[node];
+	char a[16], b[16], c[16];
+	int r;
+
+	if (!nd->v[d->w])
+		return 0;
+	r = sink_printf(d->out, "%s%s,%s%s%s", *first ? "" : " ", b36(a, depth), b36(b, nd->name),
+			nd->v[d->w] != 1 ? "," : "", nd->v[d->w] != 1 ? b36(c, nd->v[d->w]) : "");
+	*first = 0;
+	for (uint32_t k = nd->child; !r && k != FLAME_NONE; k = d->n[k].next)
+		r = put_subtree(d, k, depth + 1, first);
+	return r;
+}
+
 static int box(struct draw *d, const char *name, uint8_t cls, uint64_t v, uint64_t vb, uint32_t depth, double x,
-	       double w, int merged)
+	       double w, const uint32_t *merged, uint32_t nmerged)
 {
 	char fill[64];
-	int r;
+	int r, first = 1;
 
 	if (d->o->diff)
 		diff_colour(share(d, v, 1) - share(d, vb, 0), d->maxd, fill, sizeof(fill));
@@ -193,11 +232,20 @@ static int box(struct draw *d, const char *name, uint8_t cls, uint64_t v, uint64
 		colour(name, cls, fill, sizeof(fill));
 	d->frames++;
 	if (d->o->diff)
-		r = sink_printf(d->out, "<g data-v=\"%llu\" data-b=\"%llu\"%s><title>", (unsigned long long)v,
-				(unsigned long long)vb, merged ? " data-m=\"1\"" : "");
+		r = sink_printf(d->out, "<g data-v=\"%llu\" data-b=\"%llu\"", (unsigned long long)v,
+				(unsigned long long)vb);
 	else
-		r = sink_printf(d->out, "<g data-v=\"%llu\"%s><title>", (unsigned long long)v,
-				merged ? " data-m=\"1\"" : "");
+		r = sink_printf(d->out, "<g data-v=\"%llu\"", (unsigned long long)v);
+	if (!r && merged) {
+		d->merged_any = 1;
+		r = sink_puts(d->out, " data-m=\"1\" data-t=\"");
+		for (uint32_t i = 0; !r && i < nmerged; i++)
+			r = put_subtree(d, merged[i], 1, &first);
+		if (!r)
+			r = sink_puts(d->out, "\"");
+	}
+	if (!r)
+		r = sink_puts(d->out, "><title>");
 	if (!r)
 		r = put_text(d->out, name, 0);
 	if (!r)
@@ -213,14 +261,14 @@ static int box(struct draw *d, const char *name, uint8_t cls, uint64_t v, uint64
 static int draw_node(struct draw *d, uint32_t node, uint32_t depth, double x)
 {
 	const struct flame_node *nd = &d->n[node];
-	uint32_t *kids, nk = 0, nnarrow = 0, one = FLAME_NONE;
+	uint32_t *kids, nk = 0, nnarrow = 0;
 	uint64_t narrow[2] = { 0, 0 };
 	uint8_t cls;
 	const char *name = flame_name(d->f, node, &cls);
 	double w = (double)nd->v[d->w] * d->scale;
 	int r;
 
-	r = box(d, name, cls, nd->v[d->w], nd->v[0], depth, x, w, 0);
+	r = box(d, name, cls, nd->v[d->w], nd->v[0], depth, x, w, NULL, 0);
 	if (r || nd->child == FLAME_NONE)
 		return r;
 	for (uint32_t c = nd->child; c != FLAME_NONE; c = d->n[c].next)
@@ -241,25 +289,78 @@ static int draw_node(struct draw *d, uint32_t node, uint32_t depth, double x)
 		if (cw < MERGE_PX) {
 			narrow[0] += c->v[0];
 			narrow[1] += c->v[1];
-			nnarrow++;
-			one = kids[i];
+			/* the narrow ones to the front, drawn ones are done */
+			kids[nnarrow++] = kids[i];
 			continue;
 		}
 		r = draw_node(d, kids[i], depth + 1, x);
 		x += cw;
 	}
-	free(kids);
-	if (r || !nnarrow || (double)narrow[d->w] * d->scale < MIN_PX)
-		return r;
-	if (nnarrow == 1)
-		return draw_node(d, one, depth + 1, x);
-	{
+	if (!r && nnarrow == 1 && (double)narrow[d->w] * d->scale >= MIN_PX) {
+		r = draw_node(d, kids[0], depth + 1, x);
+	} else if (!r && nnarrow) {
+		/* one box for them all, however narrow: it carries their
+		 * subtrees, so a search still counts what is under it */
 		char label[48];
 
-		snprintf(label, sizeof(label), "[%u frames < 1px]", nnarrow);
-		return box(d, label, FC_UNKNOWN, narrow[d->w], narrow[0], depth + 1, x, (double)narrow[d->w] * d->scale,
-			   1);
+		if (nnarrow == 1)
+			snprintf(label, sizeof(label), "[1 frame < 0.1px]");
+		else
+			snprintf(label, sizeof(label), "[%u frames < 1px]", nnarrow);
+		r = box(d, label, FC_UNKNOWN, narrow[d->w], narrow[0], depth + 1, x, (double)narrow[d->w] * d->scale,
+			kids, nnarrow);
 	}
+	free(kids);
+	return r;
+}
+
+/* The names merged boxes refer to, as a JavaScript array (MN): strings
+ * with '<', '>', '&' and non-ASCII as \u escapes (nothing can end the
+ * CDATA section), invalid UTF-8 as '?'. */
+static int put_names(struct draw *d)
+{
+	size_t n = d->merged_any ? flame_name_count(d->f) : 0;
+	int r = sink_puts(d->out, "<script type=\"text/ecmascript\"><![CDATA[\nvar MN = [");
+
+	for (size_t i = 0; !r && i < n; i++) {
+		const unsigned char *p = (const unsigned char *)flame_name_by_id(d->f, (uint32_t)i);
+		char buf[512];
+		size_t len = 0;
+
+		buf[len++] = i ? ',' : ' ';
+		buf[len++] = '"';
+		while (*p && !r) {
+			size_t k = utf8_len(p);
+			uint32_t cp;
+
+			if (len + 16 > sizeof(buf)) {
+				r = sink_write(d->out, buf, len);
+				len = 0;
+			}
+			if (!k) {
+				buf[len++] = '?';
+				p++;
+				continue;
+			}
+			cp = k == 1 ? p[0] : k == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)
+				: k == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu)
+				: (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
+			p += k;
+			if (cp >= 0x20 && cp < 0x7f && cp != '"' && cp != '\\' && cp != '<' && cp != '>' && cp != '&') {
+				buf[len++] = (char)cp;
+			} else if (cp >= 0x10000) {
+				cp -= 0x10000;
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\\u%04x\\u%04x", 0xd800 + (cp >> 10),
+							0xdc00 + (cp & 0x3ff));
+			} else {
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\\u%04x", cp);
+			}
+		}
+		buf[len++] = '"';
+		if (!r)
+			r = sink_write(d->out, buf, len);
+	}
+	return r ? r : sink_puts(d->out, "];\n]]></script>\n");
 }
 
 /* Largest share change among frames that will be drawn (diff colours). */
@@ -339,19 +440,34 @@ static const char script[] =
 	"  }\n"
 	"  zoomed = null; unzoombtn.classList.add('hide'); search(term);\n"
 	"}\n"
+	"function merged_hits(c, test) {\n"
+	"  var t = c.getAttribute('data-t'), sum = 0, skip = 0;\n"
+	"  if (!t) return 0;\n"
+	"  t = t.split(' ');\n"
+	"  for (var i = 0; i < t.length; i++) {\n"
+	"    var f = t[i].split(','), dep = parseInt(f[0], 36);\n"
+	"    if (skip && dep > skip) continue;\n"
+	"    skip = 0;\n"
+	"    if (test(parseInt(f[1], 36))) { sum += f.length > 2 ? parseInt(f[2], 36) : 1; skip = dep; }\n"
+	"  }\n"
+	"  return sum;\n"
+	"}\n"
 	"function search(t) {\n"
-	"  var re = null, hits = [], all = frames.children, sum = 0, end = -1;\n"
+	"  var re = null, all = frames.children, sum = 0, under = -1, memo = [];\n"
 	"  term = t || '';\n"
 	"  if (term) { try { re = new RegExp(term); } catch (e) { re = null; } }\n"
+	"  function matches(n) { return re ? re.test(n) : n.indexOf(term) >= 0; }\n"
+	"  function test(k) { if (memo[k] === undefined) memo[k] = matches(MN[k]); return memo[k]; }\n"
+	"  // frames come parent first (depth first): those deeper than a match\n"
+	"  // that follow it are inside it, and their samples are counted already\n"
 	"  for (var i = 0; i < all.length; i++) {\n"
-	"    var c = all[i], r = c.childNodes[1], n = name_of(c);\n"
+	"    var c = all[i], r = c.childNodes[1], n = name_of(c), v = 0, lv = geom(c).d;\n"
 	"    if (!r.hasAttribute('data-fill')) r.setAttribute('data-fill', r.getAttribute('fill'));\n"
-	"    var hit = term !== '' && !c.hasAttribute('data-m') && (re ? re.test(n) : n.indexOf(term) >= 0);\n"
-	"    r.setAttribute('fill', hit ? 'rgb(230,0,230)' : r.getAttribute('data-fill'));\n"
-	"    if (hit) { var o = geom(c); hits.push([o.x, o.w, +c.getAttribute('data-v')]); }\n"
+	"    if (under >= 0 && lv <= under) under = -1;\n"
+	"    if (term !== '') v = c.hasAttribute('data-m') ? merged_hits(c, test) : matches(n) ? +c.getAttribute('data-v') : 0;\n"
+	"    r.setAttribute('fill', v > 0 ? 'rgb(230,0,230)' : r.getAttribute('data-fill'));\n"
+	"    if (v > 0 && under < 0) { sum += v; under = lv; }\n"
 	"  }\n"
-	"  hits.sort(function (a, b) { return a[0] - b[0] || b[1] - a[1]; });\n"
-	"  for (var k = 0; k < hits.length; k++) if (hits[k][0] >= end - 0.0001) { sum += hits[k][2]; end = hits[k][0] + hits[k][1]; }\n"
 	"  matched.textContent = term ? 'Matched: ' + pct(sum, TOTAL) + ' (' + num(sum) + ' samples)' : ' ';\n"
 	"  return sum;\n"
 	"}\n"
@@ -463,7 +579,11 @@ int svg_render(const struct flame *f, const struct svg_opts *o, struct sink *out
 	if (!r && d.tot[d.w] > 0)
 		r = draw_node(&d, FLAME_ROOT, 0, PAD);
 	if (!r)
-		r = sink_puts(out, "</g>\n</svg>\n");
+		r = sink_puts(out, "</g>\n");
+	if (!r)
+		r = put_names(&d);
+	if (!r)
+		r = sink_puts(out, "</svg>\n");
 	if (!r && ret_frames)
 		*ret_frames = d.frames;
 	return r;

@@ -29,9 +29,18 @@
 #include "store/proctable.h"
 #include "store/window.h"
 
-/* The profile format Pyroscope gets: folded until the pprof encoder is in
- * the format table; switching is this line (and format=pprof below). */
-#define PYROSCOPE_FORMAT "folded"
+/* The profile format Pyroscope gets: pprof (stacks as locations with
+ * their mappings and build-ids, a sample type of its own), in a
+ * multipart/form-data body as Pyroscope's /ingest takes it: the profile
+ * in a part named "profile", how to read its sample types in
+ * "sample_type_config". The boundary is fixed (spooled payloads outlive
+ * the process); a body that contains it is not sent (counted). */
+#define PYROSCOPE_FORMAT "pprof"
+#define PYROSCOPE_BOUNDARY "profd-pprof-8f3a1c6e0b9d4e27a5c1f0d3b6e9a248"
+/* Our sample types: [samples/count, cpu/nanoseconds]; the samples become
+ * the application APP.cpu{...}, as the folded format made them. */
+#define PYROSCOPE_SAMPLE_TYPES \
+	"{\"samples\": {\"units\": \"samples\", \"aggregation\": \"sum\", \"display-name\": \"cpu\", \"sampled\": true}}"
 
 /* Largest payload a pusher builds (before compression): past it the
  * interval is skipped and counted, never half-sent. */
@@ -55,6 +64,7 @@ struct ptarget {
 
 struct push {
 	struct net *net;
+	int own_net;              /* made here (no shared one given): freed here */
 	struct ptarget *t;
 	size_t nt;
 	char host[256];
@@ -132,7 +142,10 @@ int push_pyroscope_query(char *buf, size_t n, const char *app, const char *host,
 
 	label_value(h, sizeof(h), host);
 	label_value(v, sizeof(v), value);
-	w = snprintf(name, sizeof(name), "%s.cpu{host=%s,%s=%s}", app, h, label, v);
+	/* with pprof the name is a prefix: Pyroscope appends the sample
+	 * type's display name (.cpu) */
+	w = snprintf(name, sizeof(name), "%s%s{host=%s,%s=%s}", app, strcmp(format, "pprof") ? ".cpu" : "", h, label,
+		     v);
 	if (w < 0 || (size_t)w >= sizeof(name) || urlenc(enc, sizeof(enc), name) < 0)
 		return -ENOSPC;
 	w = snprintf(buf, n,
@@ -192,7 +205,7 @@ static int target_build(struct push *p, struct ptarget *t, const char *state_dir
 	static const char *const text_headers[] = { "Content-Type: text/plain; version=0.0.4" };
 	static const char *const otlp_pb[] = { "Content-Type: application/x-protobuf" };
 	static const char *const otlp_json[] = { "Content-Type: application/json" };
-	static const char *const pyro_headers[] = { "Content-Type: text/plain" };
+	static const char *const pyro_headers[] = { "Content-Type: multipart/form-data; boundary=" PYROSCOPE_BOUNDARY };
 	const struct push_conf *c = &t->c;
 	char *bearer = NULL, *password = NULL, url[PUSH_URL_MAX + 1100];
 	struct net_target_opts o = { 0 };
@@ -306,10 +319,15 @@ int push_new(const struct push_opts *o, struct push **ret)
 	else if (gethostname(p->host, sizeof(p->host) - 1) < 0)
 		snprintf(p->host, sizeof(p->host), "unknown");
 	p->fine_slot_ns = o->fine_slot_ns ? o->fine_slot_ns : 1000000000ull;
-	r = net_new(o->loop, &p->net);
-	if (r < 0) {
-		free(p);
-		return r;
+	if (o->net) {
+		p->net = o->net;
+	} else {
+		r = net_new(o->loop, &p->net);
+		if (r < 0) {
+			free(p);
+			return r;
+		}
+		p->own_net = 1;
 	}
 	p->t = calloc(o->ntargets + 1, sizeof(*p->t));
 	if (!p->t) {
@@ -363,7 +381,8 @@ struct push *push_free(struct push *p)
 	free(p->t);
 	p->scrape = scrape_free(p->scrape);
 	p->scrape_acc = push_accum_free(p->scrape_acc);
-	p->net = net_free(p->net);
+	if (p->own_net)
+		net_free(p->net);
 	free(p);
 	return NULL;
 }
@@ -381,6 +400,8 @@ struct gather {
 	struct gproc *v;
 	size_t n, cap;
 	int oom;
+	int have_sys;
+	struct wcounters sys;   /* the system pseudo-process over the interval */
 };
 
 static struct gproc *gadd(struct gather *g, uint32_t proc)
@@ -406,6 +427,11 @@ static void on_counters(uint32_t proc, const struct wcounters *c, void *ctx)
 	struct gather *g = ctx;
 	struct gproc *x;
 
+	if (proc == PROC_ID_SYSTEM) {
+		g->have_sys = 1;
+		g->sys = *c;
+		return;
+	}
 	if (proctable_id_index(proc) < PROC_ID_FIRST)
 		return;
 	x = gadd(g, proc);
@@ -440,8 +466,11 @@ static int cmp_entry_proc(const void *a, const void *b)
 }
 
 /* Per-process figures over (until - span, until]: counters and samples of
- * the interval, gauges now. 0 and *ret (free), or -errno. */
-static int gather(const struct push_input *in, uint64_t span, struct push_proc **ret, size_t *ret_n)
+ * the interval, gauges now; and the host's (CPU and steal over the
+ * interval, the rest as of the last tick) into *host unless in->host
+ * gives them. 0 and *ret (free), or -errno. */
+static int gather(const struct push_input *in, uint64_t span, struct push_proc **ret, size_t *ret_n,
+		  struct metrics_host *host)
 {
 	const struct profile_src *src = in->src;
 	struct gather g = { 0 };
@@ -455,6 +484,14 @@ static int gather(const struct push_input *in, uint64_t span, struct push_proc *
 	if (r < 0)
 		goto done;
 	proctable_foreach(src->procs, on_live, &g);
+	if (in->host) {
+		*host = *in->host;
+	} else if (in->res) {
+		size_t ndev;
+		const struct gpu_device_info *dev = resources_gpu_devices(in->res, &ndev);
+
+		metrics_host_compute(resources_system(in->res), g.have_sys ? &g.sys : NULL, dev, ndev, host);
+	}
 	r = profile_query(src, span, &(struct pq_filter){ 0 }, &q);
 	if (r < 0 || g.oom) {
 		r = r < 0 ? r : -ENOMEM;
@@ -564,17 +601,18 @@ static void push_metrics(struct push *p, struct ptarget *t, const struct push_in
 	size_t n = 0, len = 0;
 	char *body = NULL;
 	uint64_t until = in->src->data_until_ns;
+	struct metrics_host host;
 	int r;
 
-	r = gather(in, span, &procs, &n);
+	r = gather(in, span, &procs, &n, &host);
 	if (r < 0) {
 		t->encode_errors++;
 		log_warn_errno(r, "push %s: reading the interval: %m", t->c.name);
 		return;
 	}
 	policy_of(&t->c, &pol);
-	r = push_accum_build(t->acc, &pol, procs, n, in->host, boot_to_unix_ms(until - span), boot_to_unix_ms(until),
-			     &b);
+	r = push_accum_build(t->acc, &pol, procs, n, in->host || in->res ? &host : NULL, boot_to_unix_ms(until - span),
+			     boot_to_unix_ms(until), &b);
 	free(procs);
 	if (r == 0)
 		r = metrics_payload(p, t, &b, &body, &len);
@@ -635,6 +673,34 @@ static int pq_push(struct pq_result *q, const struct pq_entry *e)
 		q->cap = cap;
 	}
 	q->v[q->n++] = *e;
+	return 0;
+}
+
+int push_pyroscope_body(const void *profile, size_t len, char **ret, size_t *ret_len)
+{
+	static const char head[] = "--" PYROSCOPE_BOUNDARY "\r\n"
+				   "Content-Disposition: form-data; name=\"profile\"; filename=\"profile.pb.gz\"\r\n"
+				   "Content-Type: application/octet-stream\r\n\r\n";
+	static const char mid[] = "\r\n--" PYROSCOPE_BOUNDARY "\r\n"
+				  "Content-Disposition: form-data; name=\"sample_type_config\"; "
+				  "filename=\"sample_type_config.json\"\r\n"
+				  "Content-Type: application/json\r\n\r\n" PYROSCOPE_SAMPLE_TYPES;
+	static const char tail[] = "\r\n--" PYROSCOPE_BOUNDARY "--\r\n";
+	size_t n = sizeof(head) - 1 + len + sizeof(mid) - 1 + sizeof(tail) - 1;
+	char *b;
+
+	if (len && memmem(profile, len, PYROSCOPE_BOUNDARY, sizeof(PYROSCOPE_BOUNDARY) - 1))
+		return -EILSEQ;
+	b = malloc(n);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b, head, sizeof(head) - 1);
+	if (len)
+		memcpy(b + sizeof(head) - 1, profile, len);
+	memcpy(b + sizeof(head) - 1 + len, mid, sizeof(mid) - 1);
+	memcpy(b + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+	*ret = b;
+	*ret_len = n;
 	return 0;
 }
 
@@ -725,8 +791,17 @@ static void push_profiles(struct push *p, struct ptarget *t, const struct push_i
 			r = -ENOSPC;
 			goto fail;
 		}
-		net_target_enqueue(t->nt, suffix, body ? body : "", body ? len : 0, clock_mono_ms());
-		free(body);
+		{
+			char *form = NULL;
+			size_t flen = 0;
+
+			r = body ? push_pyroscope_body(body, len, &form, &flen) : -ENOMEM;
+			free(body);
+			if (r < 0)
+				goto fail;
+			net_target_enqueue(t->nt, suffix, form, flen, clock_mono_ms());
+			free(form);
+		}
 	}
 	t->last_series = keep;
 	goto out;
@@ -772,11 +847,12 @@ static void scrape_build(struct push *p, const struct push_input *in, uint64_t s
 	size_t n = 0, len;
 	char *body;
 	uint64_t until = in->src->data_until_ns;
+	struct metrics_host host;
 
-	if (gather(in, span, &procs, &n) < 0)
+	if (gather(in, span, &procs, &n, &host) < 0)
 		return;
-	if (push_accum_build(p->scrape_acc, &pol, procs, n, in->host, boot_to_unix_ms(until - span),
-			     boot_to_unix_ms(until), &b) < 0) {
+	if (push_accum_build(p->scrape_acc, &pol, procs, n, in->host || in->res ? &host : NULL,
+			     boot_to_unix_ms(until - span), boot_to_unix_ms(until), &b) < 0) {
 		free(procs);
 		return;
 	}
@@ -860,6 +936,10 @@ int push_status_json(const struct push *p, struct json_object *obj)
 				       st.last_success_ms ? json_object_new_uint64(st.last_success_ms) : NULL);
 		json_object_object_add(o, "last_status", st.last_status ? json_object_new_int64(st.last_status) : NULL);
 		add_u64(o, "intervals", t->intervals);
+		/* the sample time of the last interval encoded (Unix ms): what
+		 * a receiver's query at that time returns */
+		json_object_object_add(o, "last_interval_end_unix_ms",
+				       t->last.t_ms ? json_object_new_uint64(t->last.t_ms) : NULL);
 		add_u64(o, "encode_errors", t->encode_errors);
 		add_u64(o, "gaps_capped", t->capped_gaps);
 		add_u64(o, "series", t->last_series);

@@ -25,8 +25,12 @@ struct loop;
 struct resources;
 struct json_object;
 
+struct net;
+
 struct push_opts {
 	struct loop *loop;
+	struct net *net;                /* the daemon's HTTP engine, shared with the
+					 * alert receivers; NULL: one of its own on loop */
 	const struct push_conf *targets;
 	size_t ntargets;
 	const struct push_scrape_conf *scrape; /* NULL: none */
@@ -41,6 +45,8 @@ struct push_opts {
 struct push_input {
 	const struct profile_src *src;
 	struct resources *res;
+	/* the host's figures; NULL: computed from res and the store for each
+	 * interval (CPU and steal over it, the rest as of the last tick) */
 	const struct metrics_host *host;
 	int exact_cpu;                  /* resources_exact_cpu() */
 	uint64_t mem_total;             /* MemTotal, 0: unknown */
@@ -63,10 +69,17 @@ void push_tick(struct push *p, const struct push_input *in);
 int push_status_json(const struct push *p, struct json_object *ret_obj);
 
 /* Pyroscope's /ingest query string for one application: name is
- * "<app>.cpu{host=...,<label>=...}", URL-encoded. Returns the length
+ * "<app>.cpu{host=...,<label>=...}" ("<app>{...}" with format pprof, whose
+ * sample type names the profile), URL-encoded. Returns the length
  * written (snprintf-like), or -ENOSPC. Pure. */
 int push_pyroscope_query(char *buf, size_t n, const char *app, const char *host, const char *label,
 			 const char *value, uint64_t from_s, uint64_t until_s, uint32_t rate, const char *format);
+
+/* Pyroscope's /ingest body for a pprof profile (profile[0..len)): the
+ * multipart/form-data parts "profile" and "sample_type_config", with the
+ * boundary of the target's Content-Type. 0 and *ret (free it), -EILSEQ
+ * when the profile contains the boundary, -ENOMEM. Pure. */
+int push_pyroscope_body(const void *profile, size_t len, char **ret, size_t *ret_len);
 
 /* The URL without its query and credentials, for status and logs. */
 void push_url_redacted(const char *url, char *buf, size_t n);

@@ -19,6 +19,11 @@
 #define PROC_ID_OVERFLOW 1u /* rendered as comm "[table full]" (fits comm[16]) */
 #define PROC_ID_IDLE 2u     /* the idle task, if ever accounted */
 #define PROC_ID_SYSTEM 3u   /* window counters of the whole system */
+/* Window counters of a systemd unit's cgroups (block I/O charged to them,
+ * collect/resources.h): this index, the unit's number in the bits above
+ * it. Never in the process table; readers skip indexes below
+ * PROC_ID_FIRST as for every pseudo-process. */
+#define PROC_ID_UNIT 4u
 /* Ids below this are reserved for the pseudo-processes above; real
  * processes get indexes PROC_ID_FIRST .. max_procs + PROC_ID_FIRST - 1. */
 #define PROC_ID_FIRST 16u

@@ -3,8 +3,9 @@
 """Remote write and the scrape endpoint against a real Prometheus: a
 process with known CPU and memory runs and stops; the values Prometheus
 holds, pushed and scraped, match profctl top --json over the same data
-(CPU seconds within 2 %, RSS exact), and every target reports what it
-sent and nothing failed or dropped."""
+(CPU seconds within 2 %, RSS exact), the host series are there (MemTotal
+exact), and every target reports what it sent and nothing failed or
+dropped."""
 import shutil
 import time
 
@@ -66,6 +67,17 @@ interval = 2s
         rss_s = prom_query(prom.port, 'profd_process_resident_memory_bytes{pid="%d",job="profd-scrape"}' % w.pid)
         check(rss_p and int(rss_p[0][1]) == rss_top, "remote write RSS %s == top's %d" % (rss_p, rss_top))
         check(rss_s and int(rss_s[0][1]) == rss_top, "scraped RSS %s == top's %d" % (rss_s, rss_top))
+
+        # host series, pushed and scraped: memory exactly /proc/meminfo's
+        # MemTotal, busy share of all CPUs within [0, 1]
+        with open("/proc/meminfo") as f:
+            memtotal = [int(l.split()[1]) * 1024 for l in f if l.startswith("MemTotal:")][0]
+        for job in ('job!="profd-scrape"', 'job="profd-scrape"'):
+            mt = prom_query(prom.port, "profd_host_memory_total_bytes{%s}" % job)
+            busy = prom_query(prom.port, "profd_host_cpu_busy_ratio{%s}" % job)
+            check(mt and int(mt[0][1]) == memtotal and mt[0][0].get("host"),
+                  "%s: host MemTotal %s == /proc/meminfo's %d" % (job, mt and int(mt[0][1]), memtotal))
+            check(busy and 0.0 <= busy[0][1] <= 1.0, "%s: host CPU busy ratio %s" % (job, busy and busy[0][1]))
 
         st = push_status(d)
         t = st["targets"][0]

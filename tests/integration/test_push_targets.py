@@ -4,8 +4,13 @@
 receiver refused under a wrong CA (never delivered, counted), Pushgateway
 (real, read back through its API), and Pyroscope ingest; payloads checked
 with independent tools: OTLP protobuf with protoc --decode against the
-schema in the tree, Pyroscope's query and folded body by their rules."""
+schema in the tree, Pyroscope's query by its rules and its multipart body
+with Python's email parser and go tool pprof."""
+import email.parser
+import email.policy
+import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -102,24 +107,49 @@ group_by = comm
         # the HTTPS receiver saw only the good target's requests: same count as sent
         check(len(https.got) <= st["otlp"]["sent"] + 1, "nothing arrived through the wrong CA")
 
-        # Pyroscope: query string and folded body
+        # Pyroscope: query string, and a multipart body whose "profile"
+        # part go tool pprof reads
         method, path, headers, body = plain.got[-1]
         q = urllib.parse.parse_qs(urllib.parse.urlparse(path).query)
         log("pyroscope: %s" % path)
         check(method == "POST" and path.startswith("/ingest?"), "Pyroscope: POST /ingest")
-        check(q["format"] == ["folded"] and q["sampleRate"] == ["99"] and q["units"] == ["samples"],
-              "Pyroscope: format, sampleRate, units")
+        check(q["format"] == ["pprof"] and q["sampleRate"] == ["99"], "Pyroscope: format pprof, sampleRate")
         check(int(q["from"][0]) < int(q["until"][0]) and abs(int(q["until"][0]) - time.time()) < 60,
               "Pyroscope: from < until, unix seconds")
         names = [urllib.parse.parse_qs(urllib.parse.urlparse(g[1]).query)["name"][0] for g in plain.got]
-        check(any(n.startswith("profd.cpu{host=") and ",comm=python3}" in n for n in names),
-              "Pyroscope: an application per comm, e.g. profd.cpu{host=...,comm=python3}")
+        check(any(n.startswith("profd{host=") and ",comm=python3}" in n for n in names),
+              "Pyroscope: an application per comm, e.g. profd{host=...,comm=python3} (.cpu from the sample type)")
+        check(headers.get("Content-Type", "").startswith("multipart/form-data; boundary="),
+              "Pyroscope: multipart/form-data (%s)" % headers.get("Content-Type"))
         for n, g in zip(names, plain.got):
-            if ",comm=python3}" in n and g[3]:
-                lines = g[3].decode().splitlines()
-                check(all(l.rsplit(" ", 1)[1].isdigit() and l.startswith("python3;") for l in lines),
-                      "Pyroscope: folded lines 'python3;...;leaf N'")
+            if ",comm=python3}" not in n or not g[3]:
+                continue
+            msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + g[2]["Content-Type"].encode() + b"\r\n\r\n" + g[3])
+            parts = {pt.get_param("name", header="content-disposition"): pt.get_payload(decode=True)
+                     for pt in msg.iter_parts()}
+            check(sorted(parts) == ["profile", "sample_type_config"], "Pyroscope: parts %s" % sorted(parts))
+            conf = json.loads(parts["sample_type_config"])
+            check(conf["samples"]["display-name"] == "cpu" and conf["samples"]["sampled"] is True,
+                  "Pyroscope: the sample type configuration names the profile cpu")
+            go = shutil.which("go") or ("/usr/lib/go/bin/go" if os.path.exists("/usr/lib/go/bin/go") else None)
+            if not go:
+                log("go is not installed: the pprof part is not decoded")
                 break
+            pf = os.path.join(tmp, "pyro.pb.gz")
+            with open(pf, "wb") as f:
+                f.write(parts["profile"])
+            raw = subprocess.run([go, "tool", "pprof", "-raw", pf], capture_output=True, text=True, timeout=120)
+            check(raw.returncode == 0 and "samples/count cpu/nanoseconds" in raw.stdout,
+                  "Pyroscope: go tool pprof reads the profile part (samples/count, cpu/nanoseconds)")
+            top = subprocess.run([go, "tool", "pprof", "-top", "-symbolize=none", "-sample_index=samples", pf],
+                                 capture_output=True, text=True, timeout=120)
+            m = re.search(r"of (\d+) total", top.stdout)
+            check(top.returncode == 0 and m and int(m.group(1)) > 0,
+                  "Pyroscope: the profile holds %s samples" % (m.group(1) if m else "no"))
+            break
+        else:
+            raise Failed("no Pyroscope payload for comm=python3 with a body")
 
         # Pushgateway: read back through its API
         def pg_value():

@@ -66,9 +66,21 @@ def main():
         check(s2["symbols"]["kernel_symbols"] > 1000, "kallsyms loaded (%d symbols)" % s2["symbols"]["kernel_symbols"])
         for key in ("table_full",):
             check(key in s2["processes"] and key in s2["stacks"], "bound counters present")
+        # which kernel counters are exact, and CPU % from the one that says
+        ctr = s2["resources"]["counters"]
+        check(sorted(ctr) == ["blkio", "exit", "oncpu", "runq", "switches"], "counter families %s" % sorted(ctr))
+        for name, c in ctr.items():
+            check(c["state"] in ("exact", "estimated", "absent") and (c["state"] == "exact") == ("reason" not in c),
+                  "%s: %s%s" % (name, c["state"], " (%s)" % c["reason"] if "reason" in c else ""))
+        src = "samples" if ctr["oncpu"]["state"] == "absent" else "sched"
+        top = d.ctl_json("top", "--once")
+        check(s2["resources"]["cpu_source"] == src and top["cpu_source"] == src,
+              "CPU source %s in status and top, as the oncpu family says" % src)
         plain = d.ctl("status").stdout
         log(plain)
         check("cpu-clock" in plain or "cycles" in plain, "plain status names the event source")
+        check(all(("  %s: %s" % (n, c["state"])) in plain for n, c in ctr.items()),
+              "plain status says which kernel counters are exact")
     finally:
         d.stop()
         d.cleanup()

@@ -25,6 +25,8 @@
 #include <json-c/json.h>
 
 #include "alerts/alerts.h"
+#include "base/loop.h"
+#include "net/http.h"
 #include "alerts/rules.h"
 #include "collect/resources.h"
 #include "store/proctable.h"
@@ -118,6 +120,8 @@ struct world {
 	struct alerts *a;
 	struct alerts_src src;
 	struct alerts_opts opts;
+	struct loop *lp;             /* the HTTP receivers' engine (never run here) */
+	struct net *net;
 	uint32_t hot, warm;          /* stack ids */
 	unsigned k;                  /* ticks so far */
 };
@@ -154,6 +158,9 @@ static void world_new(struct world *wd)
 					 .stacks_refresh_ns = 10 * S, .max_procs = 64, .log = 1,
 					 .http = { .timeout_ms = 1000, .max_attempts = 1, .backoff_min_ms = 10,
 						   .backoff_max_ms = 10, .max_queue = 4 } };
+	assert_int_equal(loop_new(&wd->lp), 0);
+	assert_int_equal(net_new(wd->lp, &wd->net), 0);
+	wd->opts.net = wd->net;
 	assert_int_equal(alerts_new(&wd->opts, &wd->a), 0);
 	wd->src = (struct alerts_src){
 		.prof = { .win = wd->w, .stacks = wd->st, .procs = wd->pt, .sym = wd->sym, .start_ns = T0,
@@ -166,6 +173,8 @@ static void world_new(struct world *wd)
 static void world_free(struct world *wd)
 {
 	alerts_free(wd->a);
+	net_free(wd->net);
+	loop_free(wd->lp);
 	resources_free(wd->res);
 	symbolizer_free(wd->sym);
 	stacks_free(wd->st);

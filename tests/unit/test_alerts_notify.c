@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Unit tests for notifications: summary templates, the log line, the
  * Alertmanager v2 and webhook bodies (their exact fields), and the HTTP
- * queue against a small HTTP server on loopback run by the test: retries
- * with back-off until the server answers 200, final 4xx, a full queue,
- * replacement of waiting messages, and a server that is not there. */
+ * receivers (on daemon/net, in this test's epoll loop) against a small
+ * HTTP server on loopback run by the test: retries with back-off until the
+ * server answers 200, final 4xx, a full queue, replacement of waiting
+ * messages, and a server that is not there. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -16,16 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "alerts/http.h"
 #include "alerts/notify.h"
+#include "base/loop.h"
+#include "common/clock.h"
 #include "metrics/registry.h"
+#include "net/http.h"
 
 #define SEC 1000000000ull
 
@@ -333,125 +338,242 @@ static void server_stop(struct server *s)
 	close(s->fd);
 }
 
-/* Wait (bounded) until the queue holds nothing; returns its stats. */
-static struct alert_sink_stats drain(struct http_queue *q, int secs)
-{
-	struct alert_sink_stats st;
+/* ---- the receivers in an epoll loop ---- */
 
-	for (int i = 0; i < secs * 20; i++) {
-		http_queue_get_stats(q, &st);
-		if (!st.queued)
-			return st;
-		usleep(50000);
-	}
-	fail_msg("queue not drained in %d s", secs);
+static struct loop *lp;
+static struct net *nt;
+
+/* loop_quit ends a loop for good: each run gets a new loop and net (the
+ * sinks of the previous run freed before). */
+static void fresh_loop(void)
+{
+	nt = net_free(nt);
+	lp = loop_free(lp);
+	assert_int_equal(loop_new(&lp), 0);
+	assert_int_equal(net_new(lp, &nt), 0);
+}
+
+struct run {
+	struct alert_sink *s;
+	int (*done)(const struct alert_sink_stats *st);
+	/* called each tick before done (NULL: none): a test's next move */
+	void (*step)(struct alert_sink *s, const struct alert_sink_stats *st, void *ctx);
+	void *ctx;
+	uint64_t deadline;
+};
+
+static void on_tick(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct run *r = data;
+	struct alert_sink_stats st;
+	uint64_t exp;
+
+	(void)events;
+	if (read(fd, &exp, sizeof(exp)) < 0)
+		return;
+	r->s->poll(r->s, clock_mono_ms());
+	r->s->get_stats(r->s, &st);
+	if (r->step)
+		r->step(r->s, &st, r->ctx);
+	r->s->get_stats(r->s, &st);
+	if (r->done(&st) || clock_mono_ms() > r->deadline)
+		loop_quit(l);
+}
+
+static int drained(const struct alert_sink_stats *st)
+{
+	return !st->queued;
+}
+
+/* Run the loop (20 ms ticks polling the sink, as alerts_tick does) until
+ * done(stats) or secs; returns the stats. Once per loop: loop_quit ends
+ * it for good. */
+static struct alert_sink_stats run_steps(struct alert_sink *s, int (*done)(const struct alert_sink_stats *),
+					 void (*step)(struct alert_sink *, const struct alert_sink_stats *, void *),
+					 void *ctx, int secs)
+{
+	struct itimerspec its = { .it_interval.tv_nsec = 20000000, .it_value.tv_nsec = 20000000 };
+	struct run r = { .s = s, .done = done ? done : drained, .step = step, .ctx = ctx,
+			 .deadline = clock_mono_ms() + (uint64_t)secs * 1000 };
+	struct alert_sink_stats st;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	assert_true(fd >= 0);
+	timerfd_settime(fd, 0, &its, NULL);
+	assert_int_equal(loop_add(lp, fd, EPOLLIN, on_tick, &r), 0);
+	loop_run(lp);
+	loop_del(lp, fd);
+	close(fd);
+	s->get_stats(s, &st);
+	if (!r.done(&st))
+		fail_msg("the receiver did not get there in %d s (queued %llu)", secs, (unsigned long long)st.queued);
 	return st;
 }
 
-static const struct http_queue_opts fast = {
+static struct alert_sink_stats run_sink(struct alert_sink *s, int (*done)(const struct alert_sink_stats *), int secs)
+{
+	return run_steps(s, done, NULL, NULL, secs);
+}
+
+static const struct alert_http_opts fast = {
 	.timeout_ms = 2000, .max_attempts = 5, .backoff_min_ms = 20, .backoff_max_ms = 100, .max_queue = 4,
 };
+
+/* A firing alert through a webhook receiver on url. */
+static struct alert_sink *webhook(const char *url, const struct alert_http_opts *o)
+{
+	struct alert_sink *sink;
+
+	assert_int_equal(alert_sink_http_new(nt, "webhook", url, o, 0, &sink), 0);
+	return sink;
+}
 
 static void test_http_retry(void **state)
 {
 	struct server s;
-	struct http_queue *q;
+	struct alert_sink *sink;
+	struct alert *a = make_alert();
+	struct alert_notification n = { .alert = a, .now_ns = 230 * SEC, .host = "h" };
 	struct alert_sink_stats st;
-	char url[64];
+	char url[64], *want;
+	size_t len;
 
 	(void)state;
+	fresh_loop();
 	/* two 503s, then 200: delivered on the third attempt */
 	server_start(&s, 2, 503);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", s.port);
-	assert_int_equal(http_queue_new(url, &fast, &q), 0);
-	assert_int_equal(http_queue_post(q, NULL, strdup("{\"a\":1}"), 7), 0);
-	st = drain(q, 20);
+	sink = webhook(url, &fast);
+	assert_int_equal(sink->send(sink, &n), 0);
+	st = run_sink(sink, NULL, 20);
 	assert_int_equal(st.sent, 1);
 	assert_int_equal(st.failed, 2);
 	assert_int_equal(st.retried, 2);
 	assert_int_equal(st.dropped, 0);
 	assert_string_equal(st.last_error, "HTTP 503");
 	assert_true(st.last_sent_unix > 0);
-	assert_string_equal(s.last_body, "{\"a\":1}");
+	want = alert_payload_webhook(&n, &len);
+	assert_string_equal(s.last_body, want);
+	free(want);
 	assert_string_equal(s.last_path, "/hook");
-	http_queue_free(q);
+	alert_sink_free(sink);
 	server_stop(&s);
 
 	/* 400 is final: dropped after one attempt */
+	fresh_loop();
 	server_start(&s, 100, 400);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
-	assert_int_equal(http_queue_new(url, &fast, &q), 0);
-	assert_int_equal(http_queue_post(q, NULL, strdup("{}"), 2), 0);
-	st = drain(q, 20);
+	sink = webhook(url, &fast);
+	assert_int_equal(sink->send(sink, &n), 0);
+	st = run_sink(sink, NULL, 20);
 	assert_int_equal(st.sent, 0);
 	assert_int_equal(st.failed, 1);
 	assert_int_equal(st.retried, 0);
 	assert_int_equal(st.dropped, 1);
-	http_queue_free(q);
+	alert_sink_free(sink);
 	server_stop(&s);
+	drop_alert(a);
 }
 
 static void test_http_down(void **state)
 {
 	struct server s;
-	struct http_queue *q;
+	struct alert_sink *sink;
+	struct alert *a = make_alert();
+	struct alert_notification n = { .alert = a, .now_ns = 230 * SEC, .host = "h" };
 	struct alert_sink_stats st;
 	char url[64];
-	int port;
+	int port, dropped = 0;
 
 	(void)state;
+	fresh_loop();
 	/* a port nobody listens on: connection refused, retried, given up */
 	server_start(&s, 0, 200);
 	port = s.port;
 	server_stop(&s);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
-	assert_int_equal(http_queue_new(url, &fast, &q), 0);
-	assert_int_equal(http_queue_post(q, NULL, strdup("{}"), 2), 0);
-	st = drain(q, 20);
+	sink = webhook(url, &fast);
+	assert_int_equal(sink->send(sink, &n), 0);
+	st = run_sink(sink, NULL, 20);
 	assert_int_equal(st.failed, 5);
 	assert_int_equal(st.retried, 4);
 	assert_int_equal(st.dropped, 1);
 	assert_non_null(strstr(st.last_error, "onnect"));
 	/* a full queue drops its oldest waiting message (bound 4) */
 	for (int i = 0; i < 6; i++)
-		http_queue_post(q, NULL, strdup("{}"), 2);
-	http_queue_get_stats(q, &st);
+		dropped += sink->send(sink, &n) == -ENOBUFS;
+	sink->get_stats(sink, &st);
 	assert_true(st.queued <= 4);
 	assert_true(st.dropped >= 3);
-	http_queue_free(q);
+	assert_true(dropped >= 2);
+	alert_sink_free(sink);
+	drop_alert(a);
+}
+
+struct supersede {
+	struct alert *a;
+	struct alert_notification *n;
+	int sent;
+};
+
+/* Once the first attempt failed (its retry waits 2 s): two newer
+ * messages about the same alert, firing again, then resolved. */
+static void send_newer(struct alert_sink *s, const struct alert_sink_stats *st, void *ctx)
+{
+	struct supersede *sp = ctx;
+
+	if (sp->sent || !st->failed)
+		return;
+	sp->sent = 1;
+	sp->n->now_ns = 240 * SEC;
+	assert_int_equal(s->send(s, sp->n), 0);
+	sp->a->state = ALERT_RESOLVED;
+	sp->a->resolved_at_ns = 250 * SEC;
+	sp->n->now_ns = 250 * SEC;
+	sp->n->from = ALERT_FIRING;
+	assert_int_equal(s->send(s, sp->n), 0);
+}
+
+static int sent_after_newer(const struct alert_sink_stats *st)
+{
+	return st->sent > 0 && !st->queued;
 }
 
 static void test_http_supersede(void **state)
 {
 	struct server s;
-	struct http_queue *q;
+	struct alert_sink *sink;
+	struct alert *a = make_alert();
+	struct alert_notification n = { .alert = a, .now_ns = 230 * SEC, .host = "h" };
 	struct alert_sink_stats st;
-	struct http_queue_opts slow = fast;
-	char url[64];
+	struct alert_http_opts slow = fast;
+	char url[64], *want;
+	size_t len;
 
 	(void)state;
-	/* the first attempt fails and waits 2 s: newer messages of the same
-	 * key replace the waiting one; the server sees only the last */
+	fresh_loop();
+	/* the first attempt fails and waits 2 s: newer messages about the
+	 * same alert replace the waiting one; the server sees only the last */
 	slow.backoff_min_ms = 2000;
 	slow.backoff_max_ms = 2000;
 	server_start(&s, 1, 503);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
-	assert_int_equal(http_queue_new(url, &slow, &q), 0);
-	assert_int_equal(http_queue_post(q, "k", strdup("{\"v\":1}"), 7), 0);
-	for (int i = 0; i < 40; i++) {
-		http_queue_get_stats(q, &st);
-		if (st.failed)
-			break;
-		usleep(50000);
-	}
-	assert_int_equal(http_queue_post(q, "k", strdup("{\"v\":2}"), 7), 0);
-	assert_int_equal(http_queue_post(q, "k", strdup("{\"v\":3}"), 7), 0);
-	st = drain(q, 20);
+	assert_int_equal(alert_sink_http_new(nt, "alertmanager", url, &slow, 0, &sink), 0);
+	assert_int_equal(sink->send(sink, &n), 0);
+	st = run_steps(sink, sent_after_newer, send_newer, &(struct supersede){ .a = a, .n = &n }, 20);
 	assert_int_equal(st.superseded, 2);
 	assert_int_equal(st.sent, 1);
-	assert_string_equal(s.last_body, "{\"v\":3}");
-	http_queue_free(q);
+	want = alert_payload_alertmanager(&n, &len);
+	assert_string_equal(s.last_body, want);
+	free(want);
+	alert_sink_free(sink);
 	server_stop(&s);
+	drop_alert(a);
+}
+
+static int sent_once(const struct alert_sink_stats *st)
+{
+	return st->sent > 0;
 }
 
 /* The Alertmanager receiver posts to /api/v2/alerts; pending is not sent. */
@@ -465,27 +587,34 @@ static void test_sink(void **state)
 	char url[64];
 
 	(void)state;
+	fresh_loop();
 	server_start(&s, 0, 200);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
-	assert_int_equal(alert_sink_http_new("alertmanager", url, &fast, 60 * SEC, &sink), 0);
+	assert_int_equal(alert_sink_http_new(nt, "alertmanager", url, &fast, 60 * SEC, &sink), 0);
 	assert_string_equal(sink->url + strlen(sink->url) - 14, "/api/v2/alerts");
 	a->state = ALERT_PENDING;
 	assert_int_equal(sink->send(sink, &n), 0);
+	sink->get_stats(sink, &st);
+	assert_int_equal(st.queued, 0);
 	a->state = ALERT_FIRING;
 	assert_int_equal(sink->send(sink, &n), 0);
-	for (int i = 0; i < 100; i++) {
-		sink->get_stats(sink, &st);
-		if (st.sent)
-			break;
-		usleep(50000);
-	}
+	st = run_sink(sink, sent_once, 10);
 	assert_int_equal(st.sent, 1);
 	assert_string_equal(s.last_path, "/api/v2/alerts");
 	assert_non_null(strstr(s.last_body, "\"alertname\":\"hot\""));
 	alert_sink_free(sink);
-	assert_int_equal(alert_sink_http_new("pager", url, &fast, 0, &sink), -EINVAL);
+	assert_int_equal(alert_sink_http_new(nt, "pager", url, &fast, 0, &sink), -EINVAL);
+	assert_int_equal(alert_sink_http_new(NULL, "webhook", url, &fast, 0, &sink), -EINVAL);
 	server_stop(&s);
 	drop_alert(a);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	nt = net_free(nt);
+	lp = loop_free(lp);
+	return 0;
 }
 
 int main(void)
@@ -497,5 +626,5 @@ int main(void)
 		cmocka_unit_test(test_http_supersede), cmocka_unit_test(test_sink),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -245,6 +245,95 @@ static void test_partial_file(void **state)
 	assert_memory_equal(&c, &d, sizeof(c));
 }
 
+struct diffs {
+	char names[32][96];
+	int restart[32];
+	int n;
+};
+
+static void on_diff(void *ctx, const char *name, int restart)
+{
+	struct diffs *d = ctx;
+
+	assert_true(d->n < 32);
+	snprintf(d->names[d->n], sizeof(d->names[0]), "%s", name);
+	d->restart[d->n++] = restart;
+}
+
+/* restart flag of name in d, -1 when name is not listed */
+static int diff_of(const struct diffs *d, const char *name)
+{
+	for (int i = 0; i < d->n; i++)
+		if (!strcmp(d->names[i], name))
+			return d->restart[i];
+	return -1;
+}
+
+/* Reload: every changed key is listed, live ones apart from those a
+ * restart needs; keeping the running values of the latter leaves only
+ * the live changes, so the result is what is in force. */
+static void test_reload_diff(void **state)
+{
+	struct config run, c;
+	struct diffs d = { .n = 0 };
+	char err[512];
+	int n;
+
+	(void)state;
+	config_defaults(&run);
+	assert_int_equal(load_text(&run, "[push a]\ntype = pushgateway\nurl = http://127.0.0.1:1/\n"
+					  "[push b]\nurl = http://127.0.0.1:2/\n", err, sizeof(err)), 0);
+	config_defaults(&c);
+	assert_int_equal(load_text(&c, "[daemon]\nlog_level = debug\nsocket = /run/x.sock\n"
+					"[sampling]\nfrequency = 49\ntick = 2s\nthread_stacks = 1\n"
+					"[windows]\nmemory_limit = 64M\nfine_slots = 300\n"
+					"[limits]\nmax_processes = 1000\nquery_timeout = 5s\n"
+					"[symbols]\ncache_size = 32M\n"
+					"[alerts]\nhistory = 50\nstacks_refresh = 10s\n"
+					"[push a]\ntype = pushgateway\nurl = http://127.0.0.1:9/\n"
+					"[push c]\nurl = http://127.0.0.1:3/\n", err, sizeof(err)), 0);
+	n = config_diff(&run, &c, on_diff, &d);
+	assert_int_equal(n, d.n);
+	for (int i = 0; i < d.n; i++)
+		print_message("%s %s\n", d.names[i], d.restart[i] ? "restart" : "live");
+	assert_int_equal(d.n, 15);
+	assert_int_equal(diff_of(&d, "daemon.log_level"), 0);
+	assert_int_equal(diff_of(&d, "sampling.frequency"), 0);
+	assert_int_equal(diff_of(&d, "sampling.thread_stacks"), 0);
+	assert_int_equal(diff_of(&d, "limits.query_timeout"), 0);
+	assert_int_equal(diff_of(&d, "alerts.stacks_refresh"), 0);
+	assert_int_equal(diff_of(&d, "daemon.socket"), 1);
+	assert_int_equal(diff_of(&d, "sampling.tick"), 1);
+	assert_int_equal(diff_of(&d, "windows.memory_limit"), 1);
+	assert_int_equal(diff_of(&d, "windows.fine_slots"), 1);
+	assert_int_equal(diff_of(&d, "limits.max_processes"), 1);
+	assert_int_equal(diff_of(&d, "symbols.cache_size"), 1);
+	assert_int_equal(diff_of(&d, "alerts.history"), 1);
+	assert_int_equal(diff_of(&d, "push a.url"), 1);
+	assert_int_equal(diff_of(&d, "push b"), 1);
+	assert_int_equal(diff_of(&d, "push c"), 1);
+	assert_int_equal(diff_of(&d, "push a.type"), -1);
+	assert_int_equal(diff_of(&d, "limits.query_memory"), -1);
+
+	/* what is in force after the reload: the live keys changed, none else */
+	config_keep_restart(&c, &run);
+	assert_int_equal(c.frequency, 49);
+	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_int_equal(c.query_timeout_ms, 5000);
+	assert_int_equal(c.store_max_bytes, run.store_max_bytes);
+	assert_int_equal(c.tick_ns, run.tick_ns);
+	assert_int_equal(c.max_procs, run.max_procs);
+	assert_string_equal(c.socket, run.socket);
+	assert_int_equal(c.npush, 2);
+	assert_string_equal(c.push[0].url, "http://127.0.0.1:1/");
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(config_diff(&run, &c, on_diff, &d), 5);
+	for (int i = 0; i < d.n; i++)
+		assert_int_equal(d.restart[i], 0);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(config_diff(&run, &run, on_diff, &d), 0);
+}
+
 static void test_bad_values(void **state)
 {
 	(void)state;
@@ -730,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_shipped_config),
 		cmocka_unit_test(test_rule_sections),
+		cmocka_unit_test(test_reload_diff),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -137,6 +137,9 @@ static struct net_target *target(const char *path, int port, struct net_target_o
 		o.auth = extra->auth;
 		o.timeout_ms = extra->timeout_ms ? extra->timeout_ms : o.timeout_ms;
 		o.name = extra->name ? extra->name : o.name;
+		o.max_attempts = extra->max_attempts;
+		o.backoff_min_ms = extra->backoff_min_ms ? extra->backoff_min_ms : o.backoff_min_ms;
+		o.backoff_max_ms = extra->backoff_max_ms ? extra->backoff_max_ms : o.backoff_max_ms;
 	}
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
 	o.url = url;
@@ -276,6 +279,74 @@ static void test_network_errors(void **state)
 	assert_int_equal(st.sent, 0);
 	assert_int_equal(st.queued, 1);
 	assert_non_null(strstr(st.last_error, "timed out"));
+	net_target_free(t);
+}
+
+static int settled(struct run *r)
+{
+	struct net_target_stats st;
+
+	net_target_get_stats(r->t, &st);
+	return !st.queued;
+}
+
+/* max_attempts: a payload that fails that often is dropped (counted), and
+ * every failed attempt is counted. */
+static void test_max_attempts(void **state)
+{
+	struct net_target *t = target("/w", httpd_dead_port(), &(struct net_target_opts){ .max_attempts = 3 });
+	struct run r = { .t = t, .done = settled };
+	struct net_target_stats st;
+
+	(void)state;
+	net_target_enqueue(t, NULL, "x", 1, clock_mono_ms());
+	run_until(&r);
+	net_target_get_stats(t, &st);
+	assert_int_equal(st.attempt_failures, 3);
+	assert_int_equal(st.retried, 2);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(st.queued, 0);
+	net_target_free(t);
+}
+
+/* A newer payload of the same key replaces one waiting for its retry, in
+ * its place; the one in flight is never replaced; other keys queue. */
+static void test_keyed(void **state)
+{
+	static const struct httpd_reply script[] = { { .status = 503 }, { .status = 408 } };
+	struct net_target *t = target("/w", srv.port,
+				      &(struct net_target_opts){ .backoff_min_ms = 300, .backoff_max_ms = 300 });
+	struct run r = { .t = t, .want = 4 };
+	struct net_target_stats st;
+
+	(void)state;
+	httpd_script(&srv, script, 2);
+	/* in flight at once: not replaceable */
+	assert_int_equal(net_target_enqueue_keyed(t, "a", NULL, "a1", 2, clock_mono_ms()), 0);
+	assert_int_equal(net_target_enqueue_keyed(t, "a", NULL, "a2", 2, clock_mono_ms()), 0);
+	assert_int_equal(net_target_enqueue_keyed(t, "b", "?b", "b1", 2, clock_mono_ms()), 0);
+	assert_int_equal(net_target_enqueue_keyed(t, "a", NULL, "a3", 2, clock_mono_ms()), 0);
+	assert_int_equal(net_target_enqueue_keyed(t, NULL, NULL, "n", 1, clock_mono_ms()), 0);
+	net_target_get_stats(t, &st);
+	assert_int_equal(st.superseded, 1);
+	assert_int_equal(st.queued, 4);
+	run_until(&r);
+	/* a1 503, a1 408 (retried: 408 is), a1, then a3 in a2's place, b1, n */
+	assert_int_equal(httpd_count(&srv), 6);
+	assert_string_equal(srv.req[0].body, "a1");
+	assert_string_equal(srv.req[1].body, "a1");
+	assert_string_equal(srv.req[2].body, "a1");
+	assert_string_equal(srv.req[3].body, "a3");
+	assert_string_equal(srv.req[4].body, "b1");
+	assert_string_equal(srv.req[4].path, "/w?b");
+	assert_string_equal(srv.req[5].body, "n");
+	net_target_get_stats(t, &st);
+	assert_int_equal(st.sent, 4);
+	assert_int_equal(st.retried, 2);
+	assert_int_equal(st.attempt_failures, 2);
+	assert_int_equal(st.superseded, 1);
 	net_target_free(t);
 }
 
@@ -463,6 +534,7 @@ static void test_backoff(void **state)
 	assert_true(net_should_retry(&(struct net_response){ .status = 500 }));
 	assert_true(net_should_retry(&(struct net_response){ .status = 503 }));
 	assert_true(net_should_retry(&(struct net_response){ .status = 429 }));
+	assert_true(net_should_retry(&(struct net_response){ .status = 408 }));
 	assert_true(net_should_retry(&(struct net_response){ .error = -ECONNREFUSED }));
 	assert_true(net_should_retry(&(struct net_response){ .error = -ETIMEDOUT }));
 	assert_false(net_should_retry(&(struct net_response){ .status = 400 }));
@@ -490,6 +562,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_retry_on_4xx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_attempts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keyed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_bound, setup, teardown),

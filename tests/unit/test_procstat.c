@@ -346,6 +346,19 @@ static void test_cgroup_files(void **state)
 			assert_false(ps.valid & PROCSTAT_CONTAINER);
 		}
 	}
+	/* where block I/O is charged: the v1 blkio line (a controller of a
+	 * joined list), else the v2 path */
+	parse_file("cgroup_v1_blkio", procstat_parse_cgroup, &ps);
+	assert_true(ps.valid & PROCSTAT_IO_CGROUP);
+	assert_string_equal(ps.io_cgroup, "/system.slice/db.service");
+	assert_string_equal(ps.unit, "db.service");
+	parse_file("cgroup_v2_deleted", procstat_parse_cgroup, &ps);
+	assert_true(ps.valid & PROCSTAT_IO_CGROUP);
+	assert_string_equal(ps.io_cgroup, "/system.slice/old.service");
+	parse_file("cgroup_hybrid", procstat_parse_cgroup, &ps);
+	assert_string_equal(ps.io_cgroup, "/");
+	parse_file("cgroup_v1_k8s", procstat_parse_cgroup, &ps);
+	assert_false(ps.valid & PROCSTAT_IO_CGROUP);
 	parse_file("cgroup_truncated", procstat_parse_cgroup, &ps);
 	assert_int_equal(ps.errors, 1);
 	parse_file("cgroup_garbage", procstat_parse_cgroup, &ps);

@@ -223,6 +223,119 @@ static void test_svg_50k_stacks(void **state)
 	profile_free(p);
 }
 
+/* The page's search, in C: samples under the topmost frames whose name
+ * contains term, drawn ones by their box, merged ones from the subtrees
+ * their box carries (data-t, names in MN); boxes come parent first, so
+ * those deeper than a match that follow it are inside it. */
+static uint64_t svg_search(const char *svg, const struct box *b, size_t n, const char *term)
+{
+	const char *mn = strstr(svg, "var MN = [");
+	const char *p = strstr(svg, "<g id=\"frames\">");
+	char **names = NULL;
+	size_t nn = 0;
+	uint64_t sum = 0;
+	long under = -1;
+
+	assert_non_null(mn);
+	for (const char *q = mn + 10; *q != ']';) {
+		const char *e;
+
+		q = strchr(q, '"') + 1;
+		e = strchr(q, '"');
+		names = realloc(names, (nn + 1) * sizeof(*names));
+		names[nn++] = strndup(q, (size_t)(e - q));
+		q = e + 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		long lv = lround((b[0].y - b[i].y) / 16);
+		uint64_t v = 0;
+
+		p = strstr(p, "<g data-v=\"");
+		if (under >= 0 && lv <= under)
+			under = -1;
+		if (b[i].merged) {
+			const char *t = strstr(p, "data-t=\"") + 8, *te = strchr(t, '"');
+			unsigned long skip = 0;
+
+			while (t < te) {
+				unsigned long dep, id, val = 1;
+				char *x;
+
+				dep = strtoul(t, &x, 36);
+				id = strtoul(x + 1, &x, 36);
+				if (*x == ',')
+					val = strtoul(x + 1, &x, 36);
+				t = x + (*x == ' ');
+				if (skip && dep > skip)
+					continue;
+				skip = 0;
+				assert_true(id < nn);
+				if (strstr(names[id], term)) {
+					v += val;
+					skip = dep;
+				}
+			}
+		} else if (strstr(b[i].title, term)) {
+			v = b[i].v;
+		}
+		p++;
+		if (v && under < 0) {
+			sum += v;
+			under = lv;
+		}
+	}
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	return sum;
+}
+
+/* What folded would say: samples of the stacks with a frame containing term. */
+static uint64_t profile_matching(const struct profile *p, const char *term)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct profile_stack *s = &p->stacks[i];
+		int hit = strstr(p->procs[s->proc].comm, term) != NULL;
+
+		for (uint32_t k = 0; !hit && k < s->nframes; k++)
+			hit = strstr(p->frames[p->refs[s->first + k]].name, term) != NULL;
+		if (hit)
+			sum += s->count;
+	}
+	return sum;
+}
+
+/* A search counts the same samples whether their frames were drawn or
+ * merged into "[N frames < 1px]" boxes (the Matched figure used to miss
+ * everything merged). */
+static void test_svg_search_counts_merged(void **state)
+{
+	struct profile *p = big_profile();
+	static const char *const terms[] = { "fn_01", "fn_3", "fn_000", "fn_", "fn_39", "big" };
+	struct format_opts o = { 0 };
+	struct format_result res;
+	struct box *b;
+	size_t len, n;
+	int err;
+	char *out = encode_with(p, "svg", &o, 0, &err, &res, &len);
+
+	(void)state;
+	assert_int_equal(err, 0);
+	n = parse_boxes(out, &b);
+	for (size_t i = 0; i < sizeof(terms) / sizeof(terms[0]); i++) {
+		uint64_t want = profile_matching(p, terms[i]), got = svg_search(out, b, n, terms[i]);
+
+		print_message("search %s: %llu samples (profile %llu)\n", terms[i], (unsigned long long)got,
+			      (unsigned long long)want);
+		assert_int_equal(got, want);
+	}
+	free(b);
+	free(out);
+	profile_free(p);
+}
+
 static void test_svg_empty(void **state)
 {
 	struct profile *p = NULL;
@@ -248,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_svg_fixture),
 		cmocka_unit_test(test_svg_bad_names),
 		cmocka_unit_test(test_svg_50k_stacks),
+		cmocka_unit_test(test_svg_search_counts_merged),
 		cmocka_unit_test(test_svg_empty),
 	};
 

@@ -412,10 +412,46 @@ static void test_pyroscope_and_url(void **state)
 	assert_string_equal(buf, "?name=profd.cpu%7Bhost%3Dh_1%2Cunit%3Da_b.service%7D&from=100&until=115"
 				 "&sampleRate=99&spyName=profd&units=samples&aggregationType=sum&format=folded");
 	assert_int_equal(push_pyroscope_query(buf, 40, "profd", "h", "comm", "x", 1, 2, 99, "folded"), -ENOSPC);
+	/* pprof: the name is a prefix, the sample type names the profile */
+	assert_true(push_pyroscope_query(buf, sizeof(buf), "profd", "h", "comm", "x", 100, 115, 99, "pprof") > 0);
+	assert_string_equal(buf, "?name=profd%7Bhost%3Dh%2Ccomm%3Dx%7D&from=100&until=115"
+				 "&sampleRate=99&spyName=profd&units=samples&aggregationType=sum&format=pprof");
 	push_url_redacted("https://u:pw@example.test:9090/api/v1/write?token=abc", buf, sizeof(buf));
 	assert_string_equal(buf, "https://example.test:9090/api/v1/write?...");
 	push_url_redacted("http://127.0.0.1:9/x", buf, sizeof(buf));
 	assert_string_equal(buf, "http://127.0.0.1:9/x");
+}
+
+/* The multipart body: the profile's bytes exactly, in the part named
+ * "profile", then the sample type configuration, then the closing
+ * boundary; a profile that contains the boundary is refused. */
+static void test_pyroscope_body(void **state)
+{
+	static const unsigned char prof[] = { 0x1f, 0x8b, 0x08, 0x00, '\r', '\n', '-', '-', 0x00, 0xff };
+	const char *bnd = "profd-pprof-8f3a1c6e0b9d4e27a5c1f0d3b6e9a248";
+	char *b = NULL, bad[128];
+	const char *p;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(push_pyroscope_body(prof, sizeof(prof), &b, &n), 0);
+	assert_true(n > sizeof(prof));
+	assert_int_equal(memcmp(b, "--", 2), 0);
+	assert_int_equal(memcmp(b + 2, bnd, strlen(bnd)), 0);
+	p = memmem(b, n, "name=\"profile\"", 14);
+	assert_non_null(p);
+	p = memmem(p, n - (size_t)(p - b), "\r\n\r\n", 4);
+	assert_non_null(p);
+	assert_int_equal(memcmp(p + 4, prof, sizeof(prof)), 0);
+	p += 4 + sizeof(prof);
+	assert_int_equal(memcmp(p, "\r\n--", 4), 0);
+	assert_non_null(memmem(b, n, "name=\"sample_type_config\"", strlen("name=\"sample_type_config\"")));
+	assert_non_null(memmem(b, n, "\"display-name\": \"cpu\"", strlen("\"display-name\": \"cpu\"")));
+	assert_int_equal(memcmp(b + n - strlen(bnd) - 4, bnd, strlen(bnd)), 0);
+	assert_int_equal(memcmp(b + n - 4, "--\r\n", 4), 0);
+	free(b);
+	snprintf(bad, sizeof(bad), "xx%syy", bnd);
+	assert_int_equal(push_pyroscope_body(bad, strlen(bad), &b, &n), -EILSEQ);
 }
 
 /* ---- scrape endpoint ---- */
@@ -542,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_remote_write),
 		cmocka_unit_test(test_otlp),
 		cmocka_unit_test(test_pyroscope_and_url),
+		cmocka_unit_test(test_pyroscope_body),
 		cmocka_unit_test(test_scrape),
 	};
 
