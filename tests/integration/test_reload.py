@@ -24,8 +24,10 @@ MiB = 1 << 20
 
 
 def write_conf(d, text):
+    # the harness's own state directory stays: a changed state_dir would
+    # (rightly) be listed as waiting for a restart
     with open(d.conf, "w") as f:
-        f.write(text)
+        f.write("%s\n[daemon]\nstate_dir = %s\n" % (text, os.path.join(d.dir, "state")))
 
 
 def reload(d):
