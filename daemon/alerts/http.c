@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "base/threads.h"
 #include "common/clock.h"
 
 /* Attempts in flight at once per receiver. */
@@ -186,6 +187,7 @@ static void *worker(void *arg)
 {
 	struct http_queue *q = arg;
 
+	thread_set_name(THREAD_NAME_NOTIFY);
 	pthread_mutex_lock(&q->lock);
 	while (!q->stop) {
 		uint64_t now = clock_mono_ms(), wait = HTTP_POLL_MS;

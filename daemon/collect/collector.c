@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/threads.h"
 #include "collect/kdelta.h"
 #include "collect/kstats.h"
 #include "collect/procset.h"
@@ -411,6 +412,7 @@ static void *thread_main(void *arg)
 	bool slow_done = false;   /* this round's slow phase ran: fast one due at fast_at */
 	uint64_t fast_at = 0;
 
+	thread_set_name(THREAD_NAME_COLLECTOR);
 	/* nvmlInit can take a second or more: here, not on the loop */
 	c->gpu = gpu_new(&go);
 	pthread_mutex_lock(&c->lock);
