@@ -47,6 +47,7 @@ struct collector {
 	int threaded;
 	int drm;
 	uint32_t kstats_parts;
+	uint32_t kstats_flags;
 
 	/* the reading side: the thread, or the caller of an inline round */
 	struct procset *ps;
@@ -661,6 +662,12 @@ void collector_release(struct collector *c, struct res_snapshot *s)
 	snapshot_free(s);
 }
 
+void collector_for_each_prog(struct collector *c, void (*fn)(void *ctx, const char *name, int fd), void *ctx)
+{
+	/* c->ks is set in collector_new and freed only by collector_free */
+	kstats_for_each_prog(c->ks, fn, ctx);
+}
+
 uint32_t collector_kstats_parts(const struct collector *c)
 {
 	return c ? c->kstats_parts : 0;
@@ -683,7 +690,7 @@ static int has_render_nodes(const char *dev_dri)
 
 static void load_kstats(struct collector *c)
 {
-	struct kstats_opts ko = { .max_procs = c->max_procs };
+	struct kstats_opts ko = { .max_procs = c->max_procs, .flags = c->kstats_flags };
 	struct kstats_callbacks kc = { .exit = on_kstats_exit, .ctx = c };
 	int err = kstats_new(&ko, &kc, &c->ks);
 
@@ -713,6 +720,7 @@ int collector_new(const struct collector_opts *o, struct collector **ret)
 	c->tick_ns = o->tick_ns;
 	c->max_procs = o->max_procs;
 	c->threaded = o->threaded;
+	c->kstats_flags = o->kstats_flags;
 	c->cpu_prev = sysstat_cpu_new(0);
 	c->cpu_cur = sysstat_cpu_new(0);
 	c->per_index = calloc(SYSSTAT_MAX_CPUS, sizeof(*c->per_index));

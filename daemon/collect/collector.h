@@ -53,6 +53,7 @@ struct collector_opts {
 	int kstats;            /* 1: load the BPF scheduler/block-I/O counters
 				* (here, on the caller: loading needs the
 				* privileges the thread will not have) */
+	uint32_t kstats_flags; /* KSTATS_OPT_* (NO_SCHED: block I/O only) */
 };
 
 /* 0 and *ret, -EINVAL (an input missing) or -ENOMEM. Loads the kstats
@@ -62,6 +63,8 @@ struct collector_opts {
 int collector_new(const struct collector_opts *o, struct collector **ret);
 /* KSTATS_PART_* loaded (0: none); fixed after collector_new. */
 uint32_t collector_kstats_parts(const struct collector *c);
+/* kstats_for_each_prog of the counters it loaded (nothing without). */
+void collector_for_each_prog(struct collector *c, void (*fn)(void *ctx, const char *name, int fd), void *ctx);
 /* Stops and joins the thread; frees queued snapshots. NULL-safe. */
 struct collector *collector_free(struct collector *c);
 
