@@ -77,6 +77,8 @@ static const struct key keys[] = {
 	  "info", "error, warning, info or debug", NULL },
 	{ "daemon", "state_dir", KEY_STRING, FIELD(state_dir), 1, 1, 180, KEY_ABSPATH,
 	  "/var/lib/profd", "directory for state that survives restarts (push spools under spool/NAME)", NULL },
+	{ "daemon", "bpf_stats", KEY_BOOL, FIELD(bpf_stats), 1, 0, 1, 0,
+	  "no", "keep the kernel's BPF run-time statistics on while profd runs, so status shows its BPF programs' cost (about 20-40 ns more per program run; applies at restart)", NULL },
 
 	{ "sampling", "frequency", KEY_UINT, FIELD(frequency), 1, 1, 10000, 0,
 	  "99", "CPU samples per second per CPU, Hz (1..10000)", NULL },
@@ -93,6 +95,8 @@ static const struct key keys[] = {
 	  "128", "user frames kept per sample; deeper stacks are cut and flagged (16..512)", NULL },
 	{ "sampling", "unwind_memory", KEY_SIZE, FIELD(unwind_memory), 1, MIB, 4 * GIB, 0,
 	  "32M", "kernel memory for unwind tables, allocated at start; past it objects go without (1M..4G)", NULL },
+	{ "sampling", "sched_counters", KEY_BOOL, FIELD(sched_counters), 1, 0, 1, 0,
+	  "yes", "exact per-process CPU, switches and run-queue latency from scheduler programs run at every context switch; no: CPU % from samples (applies at restart)", NULL },
 
 	{ "windows", "fine_slot", KEY_DURATION, FIELD(fine_slot_ns), 1, 100 * MS, 3600 * SEC, 0,
 	  "1s", "length of one fine slot; a multiple of tick (100ms..1h)", NULL },
