@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "api/server.h"
+#include "collect/selfcost.h"
 #include "push/push.h"
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
@@ -278,6 +279,8 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 	/* Copied whole: the record is valid only during this call. */
 	if (staging_push(d->staging, STAGING_SAMPLE, d->drain_until_ns, 0, r, len, clock_mono_ns()) < 0)
 		d->staging_dropped_samples++;
+	/* without scheduler counters, the samples say which processes ran */
+	resources_note_sampled(d->res, r->tgid, r->start_time);
 }
 
 static void on_proc_event(void *ctx, const struct profd_proc_event *e)
@@ -520,6 +523,36 @@ int daemon_init_symbolizer(struct daemon *d)
 	return 0;
 }
 
+static void cost_add_prog(void *ctx, const char *name, int fd)
+{
+	selfcost_add_prog(ctx, name, fd);
+}
+
+/* profd's own cost: every BPF program it loaded, its threads, and (if
+ * asked, while CAP_SYS_ADMIN is still held) BPF statistics kept on. */
+static int selfcost_init(struct daemon *d)
+{
+	int err = selfcost_new(&(struct selfcost_opts){
+		.task_dir = "/proc/self/task",
+		.stats_sysctl = "/proc/sys/kernel/bpf_stats_enabled",
+		.self_tid = (uint32_t)getpid(),
+	}, &d->cost);
+
+	if (err)
+		return log_err_errno(err, "cost accounting: %m");
+	if (d->cfg.bpf_stats) {
+		err = selfcost_hold_stats(d->cost);
+		if (err)
+			log_warn_errno(err, "bpf_stats: cannot turn BPF statistics on (%m; needs CAP_SYS_ADMIN): "
+				       "the BPF programs' cost is not measured");
+		else
+			log_info("bpf_stats: BPF run-time statistics on while profd runs");
+	}
+	sampler_for_each_prog(d->sampler, cost_add_prog, d->cost);
+	resources_for_each_prog(d->res, cost_add_prog, d->cost);
+	return 0;
+}
+
 int daemon_init(struct daemon *d)
 {
 	struct sampler_opts sopts = {
@@ -573,9 +606,13 @@ int daemon_init(struct daemon *d)
 		.dev_dri = "/dev/dri",
 		.tick_ns = d->cfg.tick_ns,
 		.max_procs = d->cfg.max_procs,
+		.no_sched = !d->cfg.sched_counters,
 	}, &d->res);
 	if (err)
 		return log_err_errno(err, "resources: %m");
+	err = selfcost_init(d);
+	if (err)
+		return err;
 	if (d->cfg.npush || d->cfg.scrape.enabled) {
 		err = push_new(&(struct push_opts){
 			.loop = d->loop,
@@ -593,6 +630,8 @@ int daemon_init(struct daemon *d)
 
 void daemon_fini(struct daemon *d)
 {
+	/* it reads the programs' descriptors: before their objects go */
+	d->cost = selfcost_free(d->cost);
 	daemon_alerts_fini(d);
 	d->push = push_free(d->push);
 	d->res = resources_free(d->res);
@@ -635,6 +674,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	staging_push(d->staging, STAGING_TICK, now, boundary, NULL, 0, clock_mono_ns());
 	daemon_store_turn(d);
 	server_tick(d->server, clock_mono_ms());
+	selfcost_tick(d->cost, clock_mono_ns());
 }
 
 void daemon_reload(struct daemon *d)
@@ -689,6 +729,12 @@ static void do_reload(struct daemon *d)
 	if (c.dwarf_unwind != d->cfg.dwarf_unwind || c.max_user_frames != d->cfg.max_user_frames ||
 	    c.unwind_memory != d->cfg.unwind_memory)
 		log_warn("config: dwarf_unwind, max_user_frames and unwind_memory changes apply at restart");
+	/* Which programs are loaded, and the statistics descriptor (taken
+	 * with CAP_SYS_ADMIN, dropped since), are fixed at start too. */
+	if (c.sched_counters != d->cfg.sched_counters || c.bpf_stats != d->cfg.bpf_stats)
+		log_warn("config: sched_counters and bpf_stats changes apply at restart");
+	c.sched_counters = d->cfg.sched_counters;
+	c.bpf_stats = d->cfg.bpf_stats;
 	c.dwarf_unwind = d->cfg.dwarf_unwind;
 	c.max_user_frames = d->cfg.max_user_frames;
 	c.unwind_memory = d->cfg.unwind_memory;
