@@ -296,10 +296,13 @@ static double median(double *v, int n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_sched_cost [--duration SECONDS] [--rounds N] [--cpu CPU]\n"
+	fprintf(f, "usage: bench_sched_cost [--duration SECONDS] [--rounds N] [--cpu CPU] [--pingpong]\n"
 		   "  --duration S  seconds per measurement (default 5)\n"
 		   "  --rounds N    ping-pong rounds without and with the programs (default 5)\n"
-		   "  --cpu C       CPU the ping-pong threads are pinned to (default 0)\n");
+		   "  --cpu C       CPU the ping-pong threads are pinned to (default 0)\n"
+		   "  --pingpong    one ping-pong run, no programs loaded by this program:\n"
+		   "                prints \"ns_per_switch N switches N\" (bench/run times\n"
+		   "                switches with and without a running profd)\n");
 }
 
 static struct kstats *load(void)
@@ -324,11 +327,12 @@ int main(int argc, char **argv)
 		{"duration", required_argument, NULL, 'd'},
 		{"rounds", required_argument, NULL, 'r'},
 		{"cpu", required_argument, NULL, 'c'},
+		{"pingpong", no_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	double duration = 5, without[MAX_ROUNDS], with[MAX_ROUNDS], tw0 = 0, tw1 = 0;
-	int rounds = 5, cpu = 0, c, nprog, stats_fd, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	int rounds = 5, cpu = 0, c, nprog, stats_fd, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), only_pp = 0;
 	uint32_t before[4096];
 	int nb;
 	struct prog p0[MAX_PROGS], p1[MAX_PROGS];
@@ -336,8 +340,11 @@ int main(int argc, char **argv)
 	struct utsname u;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "d:r:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:r:c:ph", opts, NULL)) != -1) {
 		switch (c) {
+		case 'p':
+			only_pp = 1;
+			break;
 		case 'd':
 			duration = strtod(optarg, &end);
 			if (*end || !(duration >= 0.5 && duration <= 3600)) {
@@ -370,6 +377,12 @@ int main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (only_pp) {
+		uint64_t trips, sw, ns = pingpong(cpu, duration, &trips, &sw);
+
+		printf("ns_per_switch %.1f switches %llu\n", (double)ns / (double)(sw ? sw : 1), (unsigned long long)sw);
+		return 0;
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "bench_sched_cost: must run as root (loads BPF programs)\n");

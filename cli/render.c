@@ -191,6 +191,75 @@ static void render_resources(FILE *f, struct json_object *d)
 			B(d, "resources.cgroup_io.unknown_bytes"));
 }
 
+/* A share of one CPU: "0.12 %", "?" when absent (null). */
+static const char *P(struct json_object *o, const char *path)
+{
+	char *b = scratch();
+
+	if (!rj_has_num(o, path))
+		return "?";
+	snprintf(b, 64, "%.2f %%", rj_double(o, path));
+	return b;
+}
+
+/* What profd costs: the same figures bench/run measures (threads' CPU
+ * time + BPF run time, % of one CPU), over the last minute and since start;
+ * threads and programs that cost nothing are left out. */
+static void render_cost(FILE *f, struct json_object *d)
+{
+	static const char *const threads[] = { "loop", "collector", "symbols", "debuginfod", "unwind", "query",
+					      "notify", "other" };
+	static const char *const progs[] = { "sample", "sched_switch", "sched_wakeup", "sched_runtime", "sched_fork",
+					    "proc", "blkio", "other" };
+	const char *stats = rj_str(d, "cost.bpf_stats");
+	bool measured = stats && strcmp(stats, "off");
+	char path[96];
+	const char *sep = "";
+
+	if (!rj_get(d, "cost"))
+		return;
+	fprintf(f, "cost (%% of one CPU, last %s; since start)\n", D(d, "cost.window_s"));
+	if (measured)
+		fprintf(f, "  total: %s = daemon %s + BPF %s; since start %s\n", P(d, "cost.last_minute.total_pct"),
+			P(d, "cost.last_minute.cpu_pct"), P(d, "cost.last_minute.bpf_pct"),
+			P(d, "cost.since_start.total_pct"));
+	else
+		fprintf(f, "  total: not known: daemon %s (since start %s) + BPF not measured\n",
+			P(d, "cost.last_minute.cpu_pct"), P(d, "cost.since_start.cpu_pct"));
+	fprintf(f, "  threads:");
+	for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++) {
+		snprintf(path, sizeof(path), "cost.threads.%s.cpu_pct", threads[i]);
+		if (rj_double(d, path) < 0.005 && strcmp(threads[i], "loop"))
+			continue;
+		fprintf(f, "%s %s %s", sep, threads[i], P(d, path));
+		sep = ",";
+	}
+	fprintf(f, "\n");
+	if (!measured) {
+		fprintf(f, "  bpf: not measured: kernel BPF statistics are off "
+			   "(set [daemon] bpf_stats = yes, or sysctl kernel.bpf_stats_enabled=1)\n");
+	} else {
+		fprintf(f, "  bpf (statistics on: %s; %s of the window):\n", !strcmp(stats, "profd") ? "held by profd"
+			: !strcmp(stats, "sysctl") ? "kernel.bpf_stats_enabled" : "by another process",
+			D(d, "cost.last_minute.bpf_covered_s"));
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+			char a[96], b[96];
+
+			snprintf(path, sizeof(path), "cost.bpf.%s.runs_per_s", progs[i]);
+			if (rj_double(d, path) <= 0)
+				continue;
+			snprintf(a, sizeof(a), "cost.bpf.%s.cpu_pct", progs[i]);
+			snprintf(b, sizeof(b), "cost.bpf.%s.ns_per_run", progs[i]);
+			fprintf(f, "    %-14s %s: %.0f runs/s x %.0f ns\n", progs[i], P(d, a), rj_double(d, path),
+				rj_double(d, b));
+		}
+	}
+	if (rj_get(d, "cost.sched_counters") && !json_object_get_boolean(rj_get(d, "cost.sched_counters")))
+		fprintf(f, "  scheduler counters: off (CPU %% from samples)\n");
+	fprintf(f, "  memory: rss %s of budget %s (%s), peak %s\n", B(d, "memory.rss_bytes"), B(d, "memory.budget_bytes"),
+		P(d, "cost.rss_budget_pct"), B(d, "memory.rss_peak_bytes"));
+}
+
 void render_status(FILE *f, struct json_object *d)
 {
 	fprintf(f, "profd %s (pid %s), up %s\n", S(d, "version"), N(d, "pid"), D(d, "uptime_s"));
@@ -248,6 +317,7 @@ void render_status(FILE *f, struct json_object *d)
 			fputc('\n', f);
 		}
 	}
+	render_cost(f, d);
 	render_push(f, d);
 	render_status_alerts(f, d);
 }

@@ -81,6 +81,8 @@ static const struct key keys[] = {
 	  "yes", "save the windows to state_dir/profd.state at stop (and periodically) and load them at start", NULL },
 	{ "daemon", "save_interval", KEY_DURATION, FIELD(save_interval_ns), 1, 10 * SEC, 86400 * SEC, KEY_ZERO_AUTO,
 	  "5m", "how often the coarse tier is saved while running (10s..1d; 0: only at stop)", NULL },
+	{ "daemon", "bpf_stats", KEY_BOOL, FIELD(bpf_stats), 1, 0, 1, 0,
+	  "no", "keep the kernel's BPF run-time statistics on while profd runs, so status shows its BPF programs' cost (about 20-40 ns more per program run; applies at restart)", NULL },
 
 	{ "sampling", "frequency", KEY_UINT, FIELD(frequency), 1, 1, 10000, 0,
 	  "99", "CPU samples per second per CPU, Hz (1..10000)", NULL },
@@ -97,6 +99,8 @@ static const struct key keys[] = {
 	  "128", "user frames kept per sample; deeper stacks are cut and flagged (16..512)", NULL },
 	{ "sampling", "unwind_memory", KEY_SIZE, FIELD(unwind_memory), 1, MIB, 4 * GIB, 0,
 	  "32M", "kernel memory for unwind tables, allocated at start; past it objects go without (1M..4G)", NULL },
+	{ "sampling", "sched_counters", KEY_BOOL, FIELD(sched_counters), 1, 0, 1, 0,
+	  "yes", "exact per-process CPU, switches and run-queue latency from scheduler programs run at every context switch; no: CPU % from samples (applies at restart)", NULL },
 
 	{ "windows", "fine_slot", KEY_DURATION, FIELD(fine_slot_ns), 1, 100 * MS, 3600 * SEC, 0,
 	  "1s", "length of one fine slot; a multiple of tick (100ms..1h)", NULL },

@@ -20,6 +20,7 @@ struct config {
 	char state_dir[256];       /* state_dir = /var/lib/profd (push spools, saved windows) */
 	uint32_t save_windows;     /* save_windows = yes: windows survive restarts */
 	uint64_t save_interval_ns; /* save_interval = 5m (0: at stop only) */
+	uint32_t bpf_stats;        /* bpf_stats = no (yes: keep the kernel's BPF run-time statistics on while profd runs) */
 	/* [sampling] */
 	uint32_t frequency;        /* frequency = 99 (Hz, 1..10000) */
 	uint64_t tick_ns;          /* tick = 1s (100ms..10s) */
@@ -28,6 +29,7 @@ struct config {
 	uint32_t dwarf_unwind;     /* dwarf_unwind = yes: user stacks from CFI tables (no: frame pointers) */
 	uint32_t max_user_frames;  /* max_user_frames = 128 (16..512) */
 	uint64_t unwind_memory;    /* unwind_memory = 32M (1M..4G): the unwind-table pool */
+	uint32_t sched_counters;   /* sched_counters = yes (no: no scheduler programs; CPU % from samples) */
 	/* [windows] */
 	uint64_t fine_slot_ns;     /* fine_slot = 1s   */
 	uint32_t fine_slots;       /* fine_slots = 600 */

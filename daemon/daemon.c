@@ -32,6 +32,7 @@
 
 #include "api/server.h"
 #include "net/http.h"
+#include "collect/selfcost.h"
 #include "push/push.h"
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
@@ -287,6 +288,8 @@ static void on_sample(void *ctx, const struct profd_sample *r, size_t len)
 	/* Copied whole: the record is valid only during this call. */
 	if (staging_push(d->staging, STAGING_SAMPLE, d->drain_until_ns, 0, r, len, clock_mono_ns()) < 0)
 		d->staging_dropped_samples++;
+	/* without scheduler counters, the samples say which processes ran */
+	resources_note_sampled(d->res, r->tgid, r->start_time);
 }
 
 static void on_proc_event(void *ctx, const struct profd_proc_event *e)
@@ -512,6 +515,36 @@ int daemon_init_symbolizer(struct daemon *d)
 	return 0;
 }
 
+static void cost_add_prog(void *ctx, const char *name, int fd)
+{
+	selfcost_add_prog(ctx, name, fd);
+}
+
+/* profd's own cost: every BPF program it loaded, its threads, and (if
+ * asked, while CAP_SYS_ADMIN is still held) BPF statistics kept on. */
+static int selfcost_init(struct daemon *d)
+{
+	int err = selfcost_new(&(struct selfcost_opts){
+		.task_dir = "/proc/self/task",
+		.stats_sysctl = "/proc/sys/kernel/bpf_stats_enabled",
+		.self_tid = (uint32_t)getpid(),
+	}, &d->cost);
+
+	if (err)
+		return log_err_errno(err, "cost accounting: %m");
+	if (d->cfg.bpf_stats) {
+		err = selfcost_hold_stats(d->cost);
+		if (err)
+			log_warn_errno(err, "bpf_stats: cannot turn BPF statistics on (%m; needs CAP_SYS_ADMIN): "
+				       "the BPF programs' cost is not measured");
+		else
+			log_info("bpf_stats: BPF run-time statistics on while profd runs");
+	}
+	sampler_for_each_prog(d->sampler, cost_add_prog, d->cost);
+	resources_for_each_prog(d->res, cost_add_prog, d->cost);
+	return 0;
+}
+
 int daemon_init(struct daemon *d)
 {
 	struct sampler_opts sopts = {
@@ -567,6 +600,7 @@ int daemon_init(struct daemon *d)
 		.dev_dri = "/dev/dri",
 		.tick_ns = d->cfg.tick_ns,
 		.max_procs = d->cfg.max_procs,
+		.no_sched = !d->cfg.sched_counters,
 	}, &d->res);
 	if (err)
 		return log_err_errno(err, "resources: %m");
@@ -574,6 +608,9 @@ int daemon_init(struct daemon *d)
 	err = net_new(d->loop, &d->net);
 	if (err)
 		return log_err_errno(err, "net: %m");
+	err = selfcost_init(d);
+	if (err)
+		return err;
 	if (d->cfg.npush || d->cfg.scrape.enabled) {
 		err = push_new(&(struct push_opts){
 			.loop = d->loop,
@@ -592,6 +629,8 @@ int daemon_init(struct daemon *d)
 
 void daemon_fini(struct daemon *d)
 {
+	/* it reads the programs' descriptors: before their objects go */
+	d->cost = selfcost_free(d->cost);
 	daemon_alerts_fini(d);
 	d->state_writer = persist_writer_free(d->state_writer);
 	d->push = push_free(d->push);
@@ -677,6 +716,7 @@ void daemon_tick(struct daemon *d, uint64_t now)
 	server_tick(d->server, clock_mono_ms());
 	/* the loop is alive: feed the watchdog (the store need not be) */
 	daemon_notify_tick(d, now);
+	selfcost_tick(d->cost, clock_mono_ns());
 }
 
 void daemon_reload(struct daemon *d)

@@ -38,6 +38,7 @@ struct ruleset;
 struct unwinder;
 struct staging;
 struct worker;
+struct selfcost;
 
 /* The store's figures as of the loop's last turn with it: status answers
  * from these while the worker reads the store (it never waits for it). */
@@ -88,6 +89,7 @@ struct daemon {
 	struct unwinder *unw;       /* NULL when user stacks are walked by frame pointers */
 	struct worker *worker;      /* NULL: the loop reads and writes alone */
 	struct staging *staging;
+	struct selfcost *cost;      /* profd's own CPU and BPF time */
 	int tfd, sfd;
 	int replay_fd;              /* readable while a staged backlog remains */
 	struct notify *notify;      /* service manager (sd_notify); a no-op outside systemd */

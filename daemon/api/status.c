@@ -4,6 +4,7 @@
  * never waiting for the query worker: the store's figures come from the
  * loop's last turn with the store (daemon_store_turn), the rest is read
  * live. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "api/handlers.h"
 #include "api/server.h"
 #include "api/worker.h"
+#include "collect/selfcost.h"
 #include "base/loop.h"
 #include "common/clock.h"
 #include "daemon.h"
@@ -93,6 +95,8 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	m->tick_overruns = d->tick_overruns;
 	m->reloads = d->reloads;
 	m->reload_failures = d->reload_failures;
+	selfcost_get(d->cost, &m->cost);
+	m->rss_budget_pct = d->cfg.memory_budget ? 100.0 * (double)m->rss_bytes / (double)d->cfg.memory_budget : NAN;
 
 	m->mem_budget = d->cfg.memory_budget;
 	m->replies_limit = d->cfg.reply_memory;
@@ -191,6 +195,10 @@ void api_status(struct daemon *d, struct server_request *rq)
 	json_object_object_add(x, "gpu", json_object_new_string(d->snap.gpu_state));
 	/* changed in the file, in force at the next start only */
 	json_object_object_add(o, "pending_restart", daemon_list_json(d->pending_restart));
+	/* who keeps BPF statistics on: "profd", "sysctl", "other" or "off" */
+	x = json_object_object_get(o, "cost");
+	json_object_object_add(x, "bpf_stats", json_object_new_string(selfcost_stats_name(m.cost.bpf_stats)));
+	json_object_object_add(x, "sched_counters", json_object_new_boolean(d->snap.exact_cpu));
 	/* per-target delivery counters: sent, retried, failed, dropped, queue */
 	y = json_object_new_object();
 	push_status_json(d->push, y);

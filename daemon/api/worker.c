@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/threads.h"
 #include "common/clock.h"
 
 struct worker {
@@ -44,6 +45,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	thread_set_name(THREAD_NAME_QUERY);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct worker_job *j;

@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "collect/cgio.h"
+#include "base/threads.h"
 #include "collect/kdelta.h"
 #include "collect/kstats.h"
 #include "collect/procset.h"
@@ -47,6 +48,7 @@ struct collector {
 	int threaded;
 	int drm;
 	uint32_t kstats_parts;
+	uint32_t kstats_flags;
 
 	/* the reading side: the thread, or the caller of an inline round */
 	struct procset *ps;
@@ -451,6 +453,7 @@ static void *thread_main(void *arg)
 	bool slow_done = false;   /* this round's slow phase ran: fast one due at fast_at */
 	uint64_t fast_at = 0;
 
+	thread_set_name(THREAD_NAME_COLLECTOR);
 	/* nvmlInit can take a second or more: here, not on the loop */
 	c->gpu = gpu_new(&go);
 	pthread_mutex_lock(&c->lock);
@@ -699,6 +702,12 @@ void collector_release(struct collector *c, struct res_snapshot *s)
 	snapshot_free(s);
 }
 
+void collector_for_each_prog(struct collector *c, void (*fn)(void *ctx, const char *name, int fd), void *ctx)
+{
+	/* c->ks is set in collector_new and freed only by collector_free */
+	kstats_for_each_prog(c->ks, fn, ctx);
+}
+
 uint32_t collector_kstats_parts(const struct collector *c)
 {
 	return c ? c->kstats_parts : 0;
@@ -721,7 +730,7 @@ static int has_render_nodes(const char *dev_dri)
 
 static void load_kstats(struct collector *c)
 {
-	struct kstats_opts ko = { .max_procs = c->max_procs };
+	struct kstats_opts ko = { .max_procs = c->max_procs, .flags = c->kstats_flags };
 	struct kstats_callbacks kc = { .exit = on_kstats_exit, .ctx = c };
 	int err = kstats_new(&ko, &kc, &c->ks);
 
@@ -783,6 +792,7 @@ int collector_new(const struct collector_opts *o, struct collector **ret)
 	c->tick_ns = o->tick_ns;
 	c->max_procs = o->max_procs;
 	c->threaded = o->threaded;
+	c->kstats_flags = o->kstats_flags;
 	c->cpu_prev = sysstat_cpu_new(0);
 	c->cpu_cur = sysstat_cpu_new(0);
 	c->per_index = calloc(SYSSTAT_MAX_CPUS, sizeof(*c->per_index));

@@ -53,6 +53,7 @@ struct collector_opts {
 	int kstats;            /* 1: load the BPF scheduler/block-I/O counters
 				* (here, on the caller: loading needs the
 				* privileges the thread will not have) */
+	uint32_t kstats_flags; /* KSTATS_OPT_* (NO_SCHED: block I/O only) */
 };
 
 /* 0 and *ret, -EINVAL (an input missing) or -ENOMEM. Loads the kstats
@@ -70,6 +71,8 @@ void collector_describe(const struct collector *c, struct kstats_exactness *ret)
 /* 1 when block I/O is counted per unit (the block I/O part is loaded and a
  * cgroup hierarchy carries the io controller); fixed after collector_new. */
 int collector_unit_io(const struct collector *c);
+/* kstats_for_each_prog of the counters it loaded (nothing without). */
+void collector_for_each_prog(struct collector *c, void (*fn)(void *ctx, const char *name, int fd), void *ctx);
 /* Stops and joins the thread; frees queued snapshots. NULL-safe. */
 struct collector *collector_free(struct collector *c);
 

@@ -343,7 +343,13 @@ int kstats_new(const struct kstats_opts *opts, const struct kstats_callbacks *cb
 	if (!vmbtf)
 		vmbtf = NULL;
 	err_b = load_blkio(k, o, vmbtf);
-	err_s = load_sched(k, o, vmbtf, rbsz);
+	if (o->flags & KSTATS_OPT_NO_SCHED) {
+		/* a choice, not a failure: said so in status, not logged as one */
+		snprintf(k->why_sched, sizeof(k->why_sched), "turned off ([sampling] sched_counters = no)");
+		err_s = -ENODEV;
+	} else {
+		err_s = load_sched(k, o, vmbtf, rbsz);
+	}
 	btf__free(vmbtf);
 	if (!k->blkio && !k->sched) {
 		err = err_s ? err_s : err_b;
@@ -779,6 +785,28 @@ int kstats_read_cgroups(struct kstats *k, kstats_cgroup_fn fn, void *ctx)
 		err = bpf_map_get_next_key(fd, &key, &next);
 	}
 	return r;
+}
+
+static void for_each_prog(struct bpf_object *obj, void (*fn)(void *ctx, const char *name, int fd), void *ctx)
+{
+	struct bpf_program *p;
+
+	if (!obj)
+		return;
+	bpf_object__for_each_program(p, obj) {
+		int fd = bpf_program__fd(p);
+
+		if (fd >= 0)
+			fn(ctx, bpf_program__name(p), fd);
+	}
+}
+
+void kstats_for_each_prog(struct kstats *k, void (*fn)(void *ctx, const char *name, int fd), void *ctx)
+{
+	if (!k)
+		return;
+	for_each_prog(k->sched ? k->sched->obj : NULL, fn, ctx);
+	for_each_prog(k->blkio ? k->blkio->obj : NULL, fn, ctx);
 }
 
 void kstats_get_stats(struct kstats *k, struct kstats_stats *ret)

@@ -20,6 +20,9 @@ struct kstats;
 					    * (prev's state read from the task)
 					    * even where the kernel passes
 					    * prev_state: for tests */
+#define KSTATS_OPT_NO_SCHED (1u << 1)      /* leave the scheduler programs out
+					    * ([sampling] sched_counters = no):
+					    * block I/O only */
 
 struct kstats_opts {
 	uint32_t max_procs;    /* entries per per-process map; 0: 16384 */
@@ -126,6 +129,9 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx);
 int kstats_read_cgroups(struct kstats *k, kstats_cgroup_fn fn, void *ctx);
 
 void kstats_get_stats(struct kstats *k, struct kstats_stats *ret);
+/* Every BPF program loaded: fn(ctx, program name, its fd), fds valid until
+ * kstats_free. Any thread: reads nothing kstats changes after load. */
+void kstats_for_each_prog(struct kstats *k, void (*fn)(void *ctx, const char *name, int fd), void *ctx);
 
 /* Counter families, for kstats_describe(). */
 enum kstats_family_id {

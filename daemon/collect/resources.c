@@ -47,6 +47,8 @@ struct resources {
 	uint64_t idle_last, idle_pending;
 	uint64_t tick_slot_ns;    /* slot_ns of the last resources_tick */
 	uint64_t tick_loop_ns;    /* resources_tick's time, this tick */
+	struct collect_key *sampled; /* without scheduler counters: ran this tick */
+	uint32_t nsampled;
 
 	/* apply side (loop, what top reads) */
 	struct pstate **st;       /* by proc id index */
@@ -90,6 +92,18 @@ void resources_note_idle(struct resources *r, uint64_t idle_total)
 	r->idle_last = idle_total;
 }
 
+void resources_note_sampled(struct resources *r, uint32_t pid, uint64_t start_ns)
+{
+	struct collect_key *last;
+
+	if (!r || !r->sampled || r->nsampled >= RES_SAMPLED_MAX)
+		return;
+	last = r->nsampled ? &r->sampled[r->nsampled - 1] : NULL;
+	if (last && last->pid == pid && last->start_ns == start_ns)
+		return;
+	r->sampled[r->nsampled++] = (struct collect_key){ .pid = pid, .start_ns = start_ns };
+}
+
 void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns)
 {
 	uint64_t t0 = clock_mono_ns();
@@ -97,7 +111,8 @@ void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns)
 	/* idle samples drained at this tick belong to the slot that ended, and
 	 * so do the data of a round meant for it that ran late */
 	r->tick_slot_ns = slot_ns;
-	collector_request(r->col, now_ns, slot_ns, NULL, 0);
+	collector_request(r->col, now_ns, slot_ns, r->sampled, r->nsampled);
+	r->nsampled = 0;
 	r->tick_loop_ns = clock_mono_ns() - t0;
 }
 
@@ -547,6 +562,7 @@ int resources_new(const struct resources_opts *o, struct resources **ret)
 	struct collector_opts co = {
 		.procfs = o->procfs, .dev_dri = o->dev_dri, .nvml_path = o->nvml_path, .tick_ns = o->tick_ns,
 		.max_procs = o->max_procs, .threaded = !o->inline_collect, .kstats = !o->no_kstats,
+		.kstats_flags = o->no_sched ? KSTATS_OPT_NO_SCHED : 0,
 	};
 	int err;
 
@@ -571,6 +587,14 @@ int resources_new(const struct resources_opts *o, struct resources **ret)
 	r->sys.per_cpu = r->per_cpu;
 	r->stats.kstats_parts = collector_kstats_parts(r->col);
 	collector_describe(r->col, &r->exact);
+	/* no scheduler counters to say which processes ran: the samples say */
+	if (!(r->stats.kstats_parts & KSTATS_PART_ONCPU)) {
+		r->sampled = calloc(RES_SAMPLED_MAX, sizeof(*r->sampled));
+		if (!r->sampled) {
+			resources_free(r);
+			return -ENOMEM;
+		}
+	}
 	r->apply_budget = o->apply_budget ? o->apply_budget : RES_APPLY_BUDGET;
 	proctable_set_want_fn(r->procs, on_want, r);
 	*ret = r;
@@ -593,6 +617,7 @@ struct resources *resources_free(struct resources *r)
 	free(r->per_cpu);
 	free(r->units);
 	free(r->gpu_ids);
+	free(r->sampled);
 	free(r);
 	return NULL;
 }
@@ -650,6 +675,12 @@ int resources_exact_cpu(const struct resources *r)
 void resources_describe(const struct resources *r, struct kstats_exactness *ret)
 {
 	*ret = r->exact;
+}
+
+void resources_for_each_prog(struct resources *r, void (*fn)(void *ctx, const char *name, int fd), void *ctx)
+{
+	if (r->col)
+		collector_for_each_prog(r->col, fn, ctx);
 }
 
 void resources_get_stats(const struct resources *r, struct res_stats *ret)

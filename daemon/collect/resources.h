@@ -100,6 +100,11 @@ struct resources_opts {
 	uint64_t tick_ns;        /* tick length (GPU busy time per tick) */
 	uint32_t max_procs;      /* the process table's bound */
 	int no_kstats;           /* 1: do not load the BPF counters */
+	int no_sched;            /* 1: block I/O counters only, no scheduler
+				  * programs ([sampling] sched_counters = no):
+				  * CPU % from samples, and the processes
+				  * sampled are the ones whose /proc is read
+				  * each round (resources_note_sampled) */
 	int inline_collect;      /* 1: /proc reads run inside resources_tick,
 				  * no thread (tests: deterministic rounds) */
 	uint32_t apply_budget;   /* records applied per resources_apply at most;
@@ -131,6 +136,12 @@ void resources_tick(struct resources *r, uint64_t now_ns, uint64_t slot_ns);
  * increase since the previous call is staged as the system's idle samples
  * of this tick. Call before resources_tick. */
 void resources_note_idle(struct resources *r, uint64_t idle_total);
+/* Without the scheduler counters: process (pid, start_ns) was sampled,
+ * so it ran; its /proc is read at the next round, as the scheduler
+ * counters would have said. Cheap (an append, consecutive repeats
+ * skipped); at most RES_SAMPLED_MAX a tick. No-op with the counters. */
+#define RES_SAMPLED_MAX 4096
+void resources_note_sampled(struct resources *r, uint32_t pid, uint64_t start_ns);
 /* Apply: every staged batch and finished snapshot, oldest first, to the
  * process table, the windows and the state below. Returns how many were
  * applied. Call on the loop, once the store may be written. */
@@ -171,5 +182,7 @@ int resources_unit_io(const struct resources *r);
  * not while the store holds its records). */
 const char *resources_unit_name(const struct resources *r, uint32_t id);
 void resources_get_stats(const struct resources *r, struct res_stats *ret);
+/* The BPF programs of the counters (collector_for_each_prog). */
+void resources_for_each_prog(struct resources *r, void (*fn)(void *ctx, const char *name, int fd), void *ctx);
 
 #endif

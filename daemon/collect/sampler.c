@@ -614,6 +614,26 @@ const char *sampler_event_name(const struct sampler *s)
 	return s->use_cycles ? "cycles" : "cpu-clock";
 }
 
+static void for_each_prog(struct bpf_object *obj, void (*fn)(void *ctx, const char *name, int fd), void *ctx)
+{
+	struct bpf_program *p;
+
+	if (!obj)
+		return;
+	bpf_object__for_each_program(p, obj) {
+		int fd = bpf_program__fd(p);
+
+		if (fd >= 0)
+			fn(ctx, bpf_program__name(p), fd);
+	}
+}
+
+void sampler_for_each_prog(struct sampler *s, void (*fn)(void *ctx, const char *name, int fd), void *ctx)
+{
+	for_each_prog(s->cpu ? s->cpu->obj : NULL, fn, ctx);
+	for_each_prog(s->proc ? s->proc->obj : NULL, fn, ctx);
+}
+
 uint32_t sampler_ncpus(const struct sampler *s)
 {
 	return s->ncpus_online;

@@ -89,6 +89,11 @@ int sampler_unwind_maps(struct sampler *s, struct sampler_unwind_maps *ret);
 int sampler_unwind_proc_set(struct sampler *s, uint32_t tgid, const struct profd_unw_proc *v);
 int sampler_unwind_proc_del(struct sampler *s, uint32_t tgid);
 
+/* Every BPF program the sampler loaded: fn(ctx, program name, its fd),
+ * fds valid until sampler_free (profd's cost accounting reads their run
+ * time). */
+void sampler_for_each_prog(struct sampler *s, void (*fn)(void *ctx, const char *name, int fd), void *ctx);
+
 /* "cycles" or "cpu-clock". */
 const char *sampler_event_name(const struct sampler *s);
 uint32_t sampler_ncpus(const struct sampler *s);

@@ -18,6 +18,7 @@
 
 #include "api/server.h"
 #include "collect/resources.h"
+#include "collect/selfcost.h"
 #include "collect/sampler.h"
 #include "store/proctable.h"
 #include "store/stacks.h"
@@ -104,6 +105,9 @@ struct metrics_daemon {
 	uint64_t rss_bytes;
 	double cpu_s;
 	uint64_t ticks, tick_overruns, reloads, reload_failures;
+	/* what profd costs: CPU by thread, BPF by program (collect/selfcost.h) */
+	struct selfcost_stats cost;
+	double rss_budget_pct;            /* RSS, % of memory_budget */
 };
 
 /* Scope METRIC_HOST: the host over a window (CPU) or now (the rest). */

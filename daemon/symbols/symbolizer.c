@@ -413,6 +413,12 @@ int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct 
 	int r;
 
 	if (obj == SYM_OBJ_KERNEL) {
+		/* Read when first needed, not at start: parsing kallsyms
+		 * (the kernel formats ~200,000 lines) cost 50-100 ms of CPU
+		 * in profd's first second, for names that only a query, an
+		 * alert's evidence or a profile push ever renders. */
+		if (!s->ksyms_tried)
+			(void)symbolizer_reload_kernel(s);
 		if (!ksyms_count(s->ksyms))
 			return -ENOENT;
 		if (ksyms_lookup(s->ksyms, addr, &name, &module, &off) < 0)
@@ -464,8 +470,10 @@ const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj)
 int symbolizer_reload_kernel(struct symbolizer *s)
 {
 	struct ksyms *k;
-	int r = ksyms_load(s->kallsyms, &k);
+	int r;
 
+	s->ksyms_tried = 1;
+	r = ksyms_load(s->kallsyms, &k);
 	if (r < 0)
 		return r;
 	ksyms_free(s->ksyms);
@@ -568,8 +576,6 @@ int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 		if (r < 0)
 			goto fail;
 	}
-	/* Not fatal: kernel frames stay unnamed. */
-	(void)symbolizer_reload_kernel(s);
 	lo = (struct symloader_opts){
 		.procfs = s->procfs, .debug_dirs = s->debug_dirs, .threads = !s->no_worker,
 		.load_flags = opts && opts->no_demangle ? 0 : ELFSYM_LOAD_DEMANGLE,

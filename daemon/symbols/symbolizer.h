@@ -10,7 +10,8 @@
  * JIT code is a JIT object per process life with raw IPs.
  *
  * No function here opens or reads a file on the caller's thread (other
- * than kallsyms in symbolizer_new/reload_kernel): /proc/PID/maps reads,
+ * than kallsyms, at the first lookup of a kernel frame and in
+ * symbolizer_reload_kernel): /proc/PID/maps reads,
  * file identification and ELF parsing all run on the worker threads of
  * symloader.c, and symbolizer_poll() installs their results. A raw-IP
  * frame drained before its process's maps have been read gets a
@@ -97,8 +98,9 @@ struct sym_result {
 };
 
 /* New symbolizer: 0 and *ret, or -errno (-ENOMEM, the worker thread could
- * not start); *ret untouched on failure. Loads kallsyms at once (failure
- * to read it is not fatal: kernel frames stay unnamed). */
+ * not start); *ret untouched on failure. kallsyms is read at the first
+ * lookup of a kernel frame (failure to read it is not fatal: kernel frames
+ * stay unnamed). */
 int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret);
 struct symbolizer *symbolizer_free(struct symbolizer *s);
 

@@ -75,6 +75,7 @@ struct symbolizer {
 	int no_worker;
 
 	struct ksyms *ksyms;
+	int ksyms_tried;        /* kallsyms read (or tried): at the first kernel lookup */
 
 	struct objtab *objtab;
 

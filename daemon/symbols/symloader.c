@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/threads.h"
+
 static struct symloader *leaked[LEAKED_MAX];
 
 struct symloader_job *symloader_job_new(enum symloader_kind kind)
@@ -104,9 +106,17 @@ struct worker_arg {
 static void *worker_main(void *arg)
 {
 	struct symloader *l = ((struct worker_arg *)arg)->l;
-	struct worker *w = &l->w[((struct worker_arg *)arg)->which];
+	int which = ((struct worker_arg *)arg)->which;
+	struct worker *w = &l->w[which];
+	static const char *const names[W_COUNT] = {
+		[W_EXEC] = THREAD_NAME_SYM_EXEC,
+		[W_IDENTIFY] = THREAD_NAME_SYM_IDENT,
+		[W_LOAD] = THREAD_NAME_SYM_LOAD,
+		[W_FETCH] = THREAD_NAME_DEBUGINFOD,
+	};
 
 	free(arg);
+	thread_set_name(names[which]);
 	for (;;) {
 		struct symloader_job *j;
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/threads.h"
+
 struct builder {
 	int sync;
 	pthread_t th;
@@ -50,6 +52,7 @@ static void *worker_main(void *arg)
 {
 	struct builder *b = arg;
 
+	thread_set_name(THREAD_NAME_UNWIND);
 	for (;;) {
 		struct builder_job *j;
 

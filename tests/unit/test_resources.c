@@ -728,6 +728,45 @@ static void test_apply_budget(void **state)
 	proctable_free(pt);
 }
 
+/* Without scheduler counters the samples say which processes ran: one
+ * noted as sampled is read at the next round, as one the counters saw
+ * run; one not sampled only in its slow slice. */
+static void test_sampled(void **state)
+{
+	struct fproc hot = { .pid = 403, .comm = "hot", .start_ticks = 4300, .minflt = 5, .rss_kb = 100,
+			     .threads = 1, .fds = 1, .cgroup = "/" };
+	struct proctable *pt = NULL;
+	struct window *w = mkwin();
+	struct resources *r;
+	struct res_stats st;
+	uint64_t before;
+
+	(void)state;
+	mkproc(&hot);
+	assert_int_equal(proctable_new(root, 64, &pt), 0);
+	r = mkres(pt, w, root);
+	assert_int_equal(resources_exact_cpu(r), 0);
+	tick(r, w, 1); /* found by the scan */
+	resources_get_stats(r, &st);
+	before = st.proc_reads;
+	for (unsigned k = 2; k <= 11; k++)
+		tick(r, w, k);
+	resources_get_stats(r, &st);
+	assert_int_equal(st.proc_reads - before, 1); /* its slow slice only */
+	for (unsigned k = 12; k <= 16; k++) {
+		before = st.proc_reads;
+		/* twice in a row, as consecutive samples of one process come */
+		resources_note_sampled(r, 403, 4300 * USER_HZ_NS);
+		resources_note_sampled(r, 403, 4300 * USER_HZ_NS);
+		tick(r, w, k);
+		resources_get_stats(r, &st);
+		assert_int_equal(st.proc_reads - before, 1);
+	}
+	resources_free(r);
+	window_free(w);
+	proctable_free(pt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -737,6 +776,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_active_and_slow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_system, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sampled, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
