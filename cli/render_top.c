@@ -11,6 +11,7 @@
 
 #include "common/fmt.h"
 #include "render_internal.h"
+#include "common/sort.h"
 
 /* Columns between table cells. */
 #define GAP 2
@@ -292,7 +293,7 @@ static void info_percpu(char *b, size_t n, struct json_object *arr, size_t budge
 	} else {
 		size_t used = 2;
 
-		qsort(v, cnt, sizeof(*v), percpu_cmp);
+		qsort_safe(v, cnt, sizeof(*v), percpu_cmp);
 		for (; shown < cnt && (budget > 0 || shown < PERCPU_NATURAL_MAX); shown++) {
 			percpu_entry(e, sizeof(e), &v[shown]);
 			if (cnt - shown - 1)

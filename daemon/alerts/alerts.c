@@ -20,6 +20,7 @@
 #include "common/fmt.h"
 #include "profile/profile.h"
 #include "store/proctable.h"
+#include "common/sort.h"
 
 /* Evidence taken in transition callbacks per tick, at most: a burst of
  * alerts firing together must not stall the loop; the rest get theirs
@@ -467,7 +468,7 @@ struct json_object *alerts_list_json(struct alerts *a, int with_history, const c
 	end = v;
 	alert_engine_foreach(a->eng, collect_alert, &end);
 	if (end > v)
-		qsort(v, (size_t)(end - v), sizeof(*v), cmp_alerts);
+		qsort_safe(v, (size_t)(end - v), sizeof(*v), cmp_alerts);
 	for (struct alert **p = v; p < end; p++)
 		if (!rule || !strcmp((*p)->rule_name, rule))
 			json_object_array_add(arr, alert_to_json(*p, off));

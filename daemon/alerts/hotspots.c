@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "profile/profile.h"
+#include "common/sort.h"
 
 const char *hotspot_severity(double pct)
 {
@@ -244,7 +245,7 @@ int hotspots_compute(const struct profile *p, const uint8_t *keep, struct hotspo
 		order[i] = (uint32_t)i;
 	sort_funcs = m.funcs;
 	if (m.n)
-		qsort(order, m.n, sizeof(*order), cmp_func_idx);
+		qsort_safe(order, m.n, sizeof(*order), cmp_func_idx);
 	sort_funcs = NULL;
 	for (size_t i = 0; i < m.n; i++) {
 		rank[order[i]] = (uint32_t)i;
@@ -254,7 +255,7 @@ int hotspots_compute(const struct profile *p, const uint8_t *keep, struct hotspo
 	for (size_t i = 0; i < pm.n; i++)
 		pm.v[i].func = rank[pm.v[i].func];
 	if (pm.n) /* pm.v is NULL when no stack had a frame */
-		qsort(pm.v, pm.n, sizeof(*pm.v), cmp_pair_proc);
+		qsort_safe(pm.v, pm.n, sizeof(*pm.v), cmp_pair_proc);
 	h->pairs = pm.v;
 	h->npairs = pm.n;
 	pm.v = NULL;
@@ -328,7 +329,7 @@ struct json_object *hotspots_to_json(const struct hotspots *h, size_t limit, siz
 	}
 	if (h->npairs) {
 		memcpy(byf, h->pairs, h->npairs * sizeof(*byf));
-		qsort(byf, h->npairs, sizeof(*byf), cmp_pair_func);
+		qsort_safe(byf, h->npairs, sizeof(*byf), cmp_pair_func);
 	}
 	json_object_object_add(o, "samples", json_object_new_uint64(h->samples));
 	for (size_t i = 0; i < h->nfuncs && i < limit; i++) {
@@ -510,7 +511,7 @@ int alert_stacks_from_profile(const struct profile *p, const uint8_t *keep, cons
 		g[tab[j] - 1].count += s->count;
 	}
 	if (ng)
-		qsort(g, ng, sizeof(*g), cmp_group);
+		qsort_safe(g, ng, sizeof(*g), cmp_group);
 	as->n = ng < ALERT_MAX_STACKS ? ng : ALERT_MAX_STACKS;
 	/* one arena for the names, one array for the frame pointers */
 	for (size_t i = 0; i < as->n; i++) {

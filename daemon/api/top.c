@@ -28,6 +28,7 @@
 #include "store/stacks.h"
 #include "symbols/symbolizer.h"
 #include "store/window.h"
+#include "common/sort.h"
 
 struct row {
 	uint32_t proc;
@@ -315,7 +316,7 @@ static struct json_object *units_json(struct top *t, const char *only_unit, int6
 	struct json_object *arr = json_object_new_array();
 	int64_t shown = 0;
 
-	qsort(t->units, t->nunits, sizeof(*t->units), cmp_units);
+	qsort_safe(t->units, t->nunits, sizeof(*t->units), cmp_units);
 	for (size_t i = 0; i < t->nunits && shown < limit; i++) {
 		const struct tunit *u = &t->units[i];
 		struct json_object *x;
@@ -386,7 +387,7 @@ static struct json_object *top_compute(struct top_job *tj, const char **code, ch
 		goto out;
 	}
 	secs = (double)e.covered_ns / 1e9;
-	qsort(e.v, e.n, sizeof(*e.v), cmp_entry_proc);
+	qsort_safe(e.v, e.n, sizeof(*e.v), cmp_entry_proc);
 	for (size_t i = 0; i < e.n;) {
 		size_t j = i;
 		struct row *r = row_for(&t, e.v[i].proc);

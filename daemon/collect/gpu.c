@@ -4,6 +4,7 @@
 #include "collect/gpu.h"
 #include "collect/gpu_drm.h"
 #include "common/clock.h"
+#include "common/sort.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -563,7 +564,7 @@ static void recs_merge_dev(struct gpu *g, size_t from)
 
 	if (g->nrecs - from < 2)
 		return; /* also keeps a NULL recs away from qsort */
-	qsort(g->recs + from, g->nrecs - from, sizeof(*g->recs), prec_cmp);
+	qsort_safe(g->recs + from, g->nrecs - from, sizeof(*g->recs), prec_cmp);
 	for (size_t i = from; i < g->nrecs; i++) {
 		if (w > from && g->recs[w - 1].pid == g->recs[i].pid) {
 			if (g->recs[i].mem > g->recs[w - 1].mem)
@@ -686,7 +687,7 @@ static void build_nprocs(struct gpu *g, uint64_t now_ns)
 	size_t n = 0;
 
 	if (g->nrecs > 1)
-		qsort(g->recs, g->nrecs, sizeof(*g->recs), prec_cmp);
+		qsort_safe(g->recs, g->nrecs, sizeof(*g->recs), prec_cmp);
 	for (size_t i = 0; i < g->nrecs; i++) {
 		const struct prec *r = &g->recs[i];
 		struct gpu_proc_info *p;

@@ -3,6 +3,7 @@
  * between fds and processes, and turn busy counters into rates. */
 #include "collect/gpu_drm.h"
 #include "common/clock.h"
+#include "common/sort.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -570,7 +571,7 @@ static void drm_finish(struct gpu_drm *g, uint64_t now_ns)
 		w++;
 	}
 	g->nclients = w;
-	qsort(g->clients, g->nclients, sizeof(*g->clients), client_owner_cmp);
+	qsort_safe(g->clients, g->nclients, sizeof(*g->clients), client_owner_cmp);
 	memset(g->index, 0, g->index_size * sizeof(*g->index));
 	for (size_t i = 0; i < g->nclients; i++)
 		index_insert(g, i);

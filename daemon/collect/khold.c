@@ -2,6 +2,7 @@
 /* khold: see khold.h. Two sorted arrays: the last pass's (searched) and the
  * one being built (swapped in at khold_end). */
 #include "collect/khold.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ void khold_end(struct khold *h)
 	struct entry *t = h->cur;
 
 	if (!h->sorted)
-		qsort(h->next, h->nnext, sizeof(*h->next), cmp_entry);
+		qsort_safe(h->next, h->nnext, sizeof(*h->next), cmp_entry);
 	h->cur = h->next;
 	h->ncur = h->nnext;
 	h->next = t;

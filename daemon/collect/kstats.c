@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "sched.skel.h"
 #include "common/clock.h"
+#include "common/sort.h"
 
 /* The ABI with the BPF programs: a field moved in counters.h breaks here. */
 _Static_assert(sizeof(struct profd_hist) == 256, "hist size");
@@ -658,8 +659,8 @@ int kstats_read(struct kstats *k, kstats_visit_fn fn, void *ctx)
 		for (i = 0; i < ni; i++)
 			k->iv[i].tgid = k->keys[i];
 	}
-	qsort(k->sv, ns, sizeof(*k->sv), cmp_sched);
-	qsort(k->iv, ni, sizeof(*k->iv), cmp_io);
+	qsort_safe(k->sv, ns, sizeof(*k->sv), cmp_sched);
+	qsort_safe(k->iv, ni, sizeof(*k->iv), cmp_io);
 	/* Drop duplicates of the key-by-key fallback (keep the later read). */
 	for (i = j = 0; i < ns; i++) {
 		if (j && k->sv[j - 1].tgid == k->sv[i].tgid)

@@ -6,6 +6,7 @@
  *   16 created, unix ms (u64) 36 reserved (u32)
  * then the suffix and the body. */
 #include "net/spool.h"
+#include "common/sort.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -266,7 +267,7 @@ int spool_open(const char *state_dir, const char *name, spool_found_fn fn, void 
 	}
 	closedir(d);
 	if (n)
-		qsort(v, n, sizeof(*v), cmp_found);
+		qsort_safe(v, n, sizeof(*v), cmp_found);
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		uint64_t created;

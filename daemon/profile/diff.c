@@ -16,6 +16,7 @@
 #include "profile/stackview.h"
 #include "profile/strtab.h"
 #include "profile/svg.h"
+#include "common/sort.h"
 
 struct diff_priv {
 	struct strtab *names;     /* class byte + name, one per function */
@@ -186,7 +187,7 @@ int diff_compute(const struct profile *base, const struct profile *now, const st
 		f->significant = f->p * (double)d->ntests < d->alpha;
 	}
 	/* names point into the table: sorting moves only the records */
-	qsort(d->fns, d->nfns, sizeof(*d->fns), cmp_fn);
+	qsort_safe(d->fns, d->nfns, sizeof(*d->fns), cmp_fn);
 	*ret = d;
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "profile/profile.h"
 #include "profile/stackview.h"
 #include "profile/strtab.h"
+#include "common/sort.h"
 
 #define TOP 10
 #define MAX_COLS 8
@@ -334,7 +335,7 @@ static int put_hotspots(const struct profile *p, struct sink *out)
 		h[id].self += s->count;
 	}
 	if (!r && keys && strtab_count(keys)) {
-		qsort(h, strtab_count(keys), sizeof(*h), cmp_hot);
+		qsort_safe(h, strtab_count(keys), sizeof(*h), cmp_hot);
 		m->ncols = 6;
 		m->right[2] = m->right[4] = m->right[5] = 1;
 		snprintf(m->cell[0][0], CELL, "severity");

@@ -28,6 +28,7 @@
 #include "push/series.h"
 #include "store/proctable.h"
 #include "store/window.h"
+#include "common/sort.h"
 
 /* The profile format Pyroscope gets: pprof (stacks as locations with
  * their mappings and build-ids, a sample type of its own), in a
@@ -498,7 +499,7 @@ static int gather(const struct push_input *in, uint64_t span, struct push_proc *
 		goto done;
 	}
 	/* merge counters and liveness per process */
-	qsort(g.v, g.n, sizeof(*g.v), cmp_gproc);
+	qsort_safe(g.v, g.n, sizeof(*g.v), cmp_gproc);
 	for (size_t i = 0; i < g.n; i++) {
 		if (w && g.v[w - 1].proc == g.v[i].proc) {
 			if (g.v[i].have_wc) {
@@ -511,7 +512,7 @@ static int gather(const struct push_input *in, uint64_t span, struct push_proc *
 		}
 	}
 	g.n = w;
-	qsort(q.v, q.n, sizeof(*q.v), cmp_entry_proc);
+	qsort_safe(q.v, q.n, sizeof(*q.v), cmp_entry_proc);
 	for (size_t i = 0, j = 0; i < q.n; i++) {
 		while (j < g.n && g.v[j].proc < q.v[i].proc)
 			j++;
@@ -747,7 +748,7 @@ static void push_profiles(struct push *p, struct ptarget *t, const struct push_i
 			goto fail;
 		}
 	}
-	qsort(gv, ng, sizeof(*gv), cmp_pgroup);
+	qsort_safe(gv, ng, sizeof(*gv), cmp_pgroup);
 	/* bounded applications: the rest go into one "other" */
 	keep = ng;
 	if (ng > t->c.max_apps) {

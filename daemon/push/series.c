@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Cardinality policy and counter accumulation, see series.h. */
 #include "push/series.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <math.h>
@@ -194,7 +195,7 @@ static size_t select_procs(const struct push_policy *pol, const struct push_proc
 
 	for (size_t i = 0; i < n; i++)
 		r[i] = (struct rank){ .i = (uint32_t)i, .key = v[i].m.oncpu_ns, .key2 = v[i].m.samples };
-	qsort(r, n, sizeof(*r), cmp_rank);
+	qsort_safe(r, n, sizeof(*r), cmp_rank);
 	for (size_t i = 0, taken = 0; i < n && taken < pol->top_cpu; i++) {
 		if (!r[i].key && !r[i].key2)
 			break; /* idle processes are not "top" */
@@ -209,7 +210,7 @@ static size_t select_procs(const struct push_policy *pol, const struct push_proc
 
 		r[i] = (struct rank){ .i = (uint32_t)i, .key = rss == METRIC_ABSENT_U64 ? 0 : rss };
 	}
-	qsort(r, n, sizeof(*r), cmp_rank);
+	qsort_safe(r, n, sizeof(*r), cmp_rank);
 	for (size_t i = 0, taken = 0; i < n && taken < pol->top_mem; i++) {
 		if (!r[i].key)
 			break;
@@ -315,7 +316,7 @@ int push_accum_build(struct push_accum *a, const struct push_policy *pol, const 
 		}
 		ret->procs_other++;
 	}
-	qsort(nv, nn, sizeof(*nv), cmp_acc);
+	qsort_safe(nv, nn, sizeof(*nv), cmp_acc);
 	/* one series per label set: a pid reused within an interval by a
 	 * process of the same name and unit is one series */
 	if (nn > 1) {

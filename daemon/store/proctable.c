@@ -3,6 +3,7 @@
  * as events and the collector's /proc reads tell it, kept after the process
  * exits. */
 #include "store/proctable.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -261,7 +262,7 @@ static void evict_dead(struct proctable *t)
 			when[n++] = e->info.last_used_ns;
 	}
 	if (n) {
-		qsort(when, n, sizeof(*when), cmp_u64);
+		qsort_safe(when, n, sizeof(*when), cmp_u64);
 		cut = when[(want < n ? want : n) - 1];
 		for (uint32_t id = PROC_ID_FIRST; id - PROC_ID_FIRST < t->nents; id++) {
 			struct pent *e = ent_of(t, id);

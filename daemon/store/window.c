@@ -5,6 +5,7 @@
  * then drops, the oldest detail. */
 #include "store/window.h"
 #include "store/wmap.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -431,7 +432,7 @@ static void slot_coarsen_step(struct window *w, struct slot *s)
 			detail[nd++] = *e;
 	}
 	if (detail) {
-		qsort(detail, nd, sizeof(*detail), cmp_count);
+		qsort_safe(detail, nd, sizeof(*detail), cmp_count);
 		for (uint32_t i = 0; i < nd; i++) {
 			uint32_t stack = i < fold ? STACK_ID_COARSENED : detail[i].stack;
 

@@ -3,6 +3,7 @@
 #include "symbols/dbginfod.h"
 
 #include "common/clock.h"
+#include "common/sort.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -380,7 +381,7 @@ int dbginfod_cache_trim(const char *dir, uint64_t max_bytes, uint64_t *ret_bytes
 	}
 	if (r == 0 && total > max_bytes) {
 		if (n)
-			qsort(files, n, sizeof(*files), cmp_age);
+			qsort_safe(files, n, sizeof(*files), cmp_age);
 		for (size_t i = 0; i < n && total > max_bytes; i++) {
 			char *slash;
 

@@ -6,6 +6,7 @@
 #include "symbols/demangle.h"
 #include "symbols/elfnote.h"
 #include "base/util.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -502,7 +503,7 @@ static int finish(struct elfsym *e)
 	int r;
 
 	if (e->count)
-		qsort(e->syms, e->count, sizeof(*e->syms), cmp_sym);
+		qsort_safe(e->syms, e->count, sizeof(*e->syms), cmp_sym);
 	for (size_t i = 0; i < e->count; i++) {
 		if (out && e->syms[out - 1].addr == e->syms[i].addr)
 			continue;

@@ -2,6 +2,7 @@
 /* kallsyms parser: sorted text symbols, names in one arena. */
 #include "symbols/ksyms.h"
 #include "base/util.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -174,7 +175,7 @@ static void finish(struct ksyms *k)
 	if (k->lines > 0 && k->zero_addrs == k->lines)
 		k->restricted = 1;
 	if (k->count)
-		qsort(k->syms, k->count, sizeof(*k->syms), cmp_sym);
+		qsort_safe(k->syms, k->count, sizeof(*k->syms), cmp_sym);
 	for (size_t i = 0; i < k->count; i++) {
 		if (out && k->syms[out - 1].addr == k->syms[i].addr)
 			continue;

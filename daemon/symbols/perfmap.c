@@ -2,6 +2,7 @@
 /* JIT perf maps: "START SIZE NAME" lines into a table sorted by start. */
 #include "symbols/perfmap.h"
 #include "base/util.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ int perfmap_parse(const char *buf, size_t len, struct perfmap **ret)
 		p = nl ? nl + 1 : end;
 	}
 	if (m->count)
-		qsort(m->e, m->count, sizeof(*m->e), cmp_entry);
+		qsort_safe(m->e, m->count, sizeof(*m->e), cmp_entry);
 	/* The same start twice: the later line replaces the earlier. */
 	for (size_t i = 0; i < m->count; i++) {
 		if (out && m->e[out - 1].start == m->e[i].start)

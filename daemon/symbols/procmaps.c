@@ -2,6 +2,7 @@
 /* /proc/PID/maps parser: bounded, tolerant of malformed lines. */
 #include "symbols/procmaps.h"
 #include "base/util.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -198,7 +199,7 @@ int procmaps_parse(const char *buf, size_t len, struct procmaps **ret)
 	}
 	/* The kernel emits maps sorted; fixtures might not be. */
 	if (!sorted)
-		qsort(m->entries, m->count, sizeof(*m->entries), cmp_start);
+		qsort_safe(m->entries, m->count, sizeof(*m->entries), cmp_start);
 	*ret = m;
 	return 0;
 }

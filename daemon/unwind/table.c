@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "unwind/cfi.h"
+#include "common/sort.h"
 
 #define MAX_SEGMENTS 64   /* PT_LOAD kept; real files have 2-5 */
 #define MAX_SECTIONS 65536
@@ -383,7 +384,7 @@ fallback:
 	free(tmp);
 	free(cnt);
 	free(out);
-	qsort(b->iv, n, sizeof(*b->iv), iv_cmp);
+	qsort_safe(b->iv, n, sizeof(*b->iv), iv_cmp);
 }
 
 static int make_rows(struct build *b)

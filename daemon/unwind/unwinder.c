@@ -20,6 +20,7 @@
 #include "unwind/imap.h"
 #include "unwind/pool.h"
 #include "unwind/table.h"
+#include "common/sort.h"
 
 #define DEFAULT_LINGER_NS (60ull * 1000000000ull)
 #define DEFAULT_REFRESH_NS (2ull * 1000000000ull)
@@ -724,7 +725,7 @@ static void proc_read(struct unwinder *u, struct proc *p)
 		v[nv++] = me;
 	}
 	/* one reference per object, however many mappings it has */
-	qsort(objs, no, sizeof(*objs), cmp_u32);
+	qsort_safe(objs, no, sizeof(*objs), cmp_u32);
 	{
 		uint32_t w = 0;
 
