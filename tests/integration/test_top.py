@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""profctl top: a process busy on one full CPU shows ~100 % (±5 points,
-cross-checked against its /proc utime+stime over the same window) and its
-hottest function work_alpha (50 % of its time); the plain table shows it."""
+"""profctl top: a process busy on one full CPU shows its CPU share (±5
+points, cross-checked against the kernel's own accounting of its threads,
+sum_exec_runtime from /proc/PID/task/*/schedstat, over the same window) and
+its hottest function work_alpha (50 % of its time); the plain table shows
+it. utime+stime is not the reference: it is sampled at the scheduler tick,
+and with a CPU hog beside it on a VM it was 5.5 points below the
+scheduler's figure over 10 s."""
 import json
 import os
 import subprocess
@@ -14,9 +18,15 @@ FREQ = 99
 
 
 def proc_cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of all of pid's threads, as the scheduler accounts them."""
+    ns = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                ns += int(f.read().split()[0])
+        except OSError:
+            pass
+    return ns / 1e9
 
 
 def main():
@@ -37,7 +47,7 @@ def main():
         check(len(rows) == 1, "top lists the workload pid %d" % pid)
         r = rows[0]
         log("top row: %s" % r)
-        check(abs(r["cpu_pct"] - truth) <= 5.0, "CPU %.1f %% vs %.1f %% from /proc utime+stime (±5 pp)" % (r["cpu_pct"], truth))
+        check(abs(r["cpu_pct"] - truth) <= 5.0, "CPU %.1f %% vs %.1f %% from schedstat (±5 pp)" % (r["cpu_pct"], truth))
         check(r["hottest"] == "work_alpha", "hottest function is work_alpha (got %s)" % r["hottest"])
         check(r["comm"] == "cpu_shares" and r["alive"], "comm cpu_shares, alive")
         check(abs(top["window_s"] - 10.0) < 0.01, "window is 10 s (got %s)" % top["window_s"])
