@@ -427,6 +427,13 @@ int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct 
 			*ret = (struct sym_result){ .name = name, .raw_name = name, .module = module, .offset = off };
 		return 0;
 	}
+	if (obj == SYM_OBJ_PYTHON) {
+		name = pycode_lookup(s->py, addr);
+		if (!name)
+			return -ENOENT;
+		*ret = (struct sym_result){ .name = name, .raw_name = name, .module = "[python]" };
+		return 0;
+	}
 	if (jittab_is_id(obj))
 		return symcache_lookup_jit(s, obj, addr, ret);
 	if (!procobj_is_id(obj))
@@ -463,6 +470,8 @@ const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj)
 		return "vmlinux";
 	if (jittab_is_id(obj))
 		return "[jit]";
+	if (obj == SYM_OBJ_PYTHON)
+		return "[python]";
 	o = obj_get(s, obj);
 	return o && o->name ? o->name : "[unknown]";
 }
@@ -559,6 +568,9 @@ int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 	r = procobj_new(PROC_OBJECTS_MAX, PROC_FRAMES_MAX, &s->procobj);
 	if (r < 0)
 		goto fail;
+	r = pycode_new(NULL, NULL, 0, &s->py);
+	if (r < 0)
+		goto fail;
 	r = jittab_new(JIT_OBJECTS_MAX, &s->jit);
 	if (r < 0)
 		goto fail;
@@ -602,6 +614,7 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 	s->objtab = objtab_free(s->objtab);
 	procobj_free(s->procobj);
 	jittab_free(s->jit);
+	pycode_free(s->py);
 	ksyms_free(s->ksyms);
 	free(s->procfs);
 	free(s->kallsyms);
@@ -657,4 +670,14 @@ uint32_t symbolizer_object_restore(struct symbolizer *s, const struct sym_object
 	if (oid != SYM_OBJ_UNKNOWN && d->path && d->path[0] == '/')
 		objtab_add_path(s->objtab, oid, &(struct symloader_cand){ .path = (char *)d->path }, d->path);
 	return oid;
+}
+
+uint64_t symbolizer_python_frame(struct symbolizer *s, uint32_t tgid, uint64_t start_time, uint64_t code, uint32_t sig)
+{
+	return pycode_name(s->py, tgid, start_time, code, sig);
+}
+
+void symbolizer_python_stats(struct symbolizer *s, struct pycode_stats *ret)
+{
+	pycode_get_stats(s->py, ret);
 }

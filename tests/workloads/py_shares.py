@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""A Python workload with known shares for the Python frames test: pure
+Python loops in two named functions, alternated so that work_a gets about
+60 % and work_b about 40 % of the thread's CPU time, for argv[1] seconds
+(default 10). Each function's CPU time is measured by the script itself
+(time.thread_time around every call), so the ground truth is what ran, not
+what was asked. Prints {"pid": N, "ready": true} first and
+{"a_s": ..., "b_s": ...} (seconds of thread CPU time in each) last. Both
+functions call a helper (inner), so the test sees nested Python frames."""
+import json
+import os
+import sys
+import time
+
+
+def inner(x):
+    return (x * 7 + 3) % 1000003
+
+
+def work_a(budget):
+    t0 = time.thread_time()
+    acc = 0
+    while time.thread_time() - t0 < budget:
+        for i in range(2000):
+            acc = inner(acc + i)
+    return acc
+
+
+def work_b(budget):
+    t0 = time.thread_time()
+    acc = 0
+    while time.thread_time() - t0 < budget:
+        for i in range(2000):
+            acc = inner(acc ^ i)
+    return acc
+
+
+def main():
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+    print(json.dumps({"pid": os.getpid(), "ready": True}), flush=True)
+    end = time.monotonic() + seconds
+    a = b = 0.0
+    while time.monotonic() < end:
+        t = time.thread_time()
+        work_a(0.006)
+        a += time.thread_time() - t
+        t = time.thread_time()
+        work_b(0.004)
+        b += time.thread_time() - t
+    print(json.dumps({"a_s": a, "b_s": b}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
