@@ -6,8 +6,10 @@ Python loops in two named functions, alternated so that work_a gets about
 (default 10). Each function's CPU time is measured by the script itself
 (time.thread_time around every call), so the ground truth is what ran, not
 what was asked. Prints {"pid": N, "ready": true} first and
-{"a_s": ..., "b_s": ...} (seconds of thread CPU time in each) last. Both
-functions call a helper (inner), so the test sees nested Python frames."""
+{"a_s": ..., "b_s": ..., "c_s": ...} (seconds of thread CPU time in each)
+last. Both functions call a helper (inner), so the test sees nested Python
+frames; a third, small phase (work_c) runs leaf_c through map(), so that a
+native frame lies between two runs of Python frames."""
 import json
 import os
 import sys
@@ -36,11 +38,26 @@ def work_b(budget):
     return acc
 
 
+def leaf_c(x):
+    acc = 0
+    for i in range(300):
+        acc = inner(acc + x + i)
+    return acc
+
+
+def work_c(budget):
+    """Python called back from C (map's iterator): a native frame between
+    the caller's Python frames and leaf_c's, in a second eval loop."""
+    t0 = time.thread_time()
+    while time.thread_time() - t0 < budget:
+        sum(map(leaf_c, range(50)))
+
+
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
     print(json.dumps({"pid": os.getpid(), "ready": True}), flush=True)
     end = time.monotonic() + seconds
-    a = b = 0.0
+    a = b = c = 0.0
     while time.monotonic() < end:
         t = time.thread_time()
         work_a(0.006)
@@ -48,7 +65,10 @@ def main():
         t = time.thread_time()
         work_b(0.004)
         b += time.thread_time() - t
-    print(json.dumps({"a_s": a, "b_s": b}), flush=True)
+        t = time.thread_time()
+        work_c(0.001)
+        c += time.thread_time() - t
+    print(json.dumps({"a_s": a, "b_s": b, "c_s": c}), flush=True)
 
 
 if __name__ == "__main__":
