@@ -116,7 +116,8 @@ static uint32_t unwound_object(struct daemon *d, uint32_t uid, uint32_t tgid)
 	return obj;
 }
 
-/* A native frame of the unwound stack, by unwinder uid or raw IP. */
+/* A native frame of the unwound stack: its object by unwinder uid, or a
+ * raw IP through the process's maps. */
 static uint32_t unwound_frame(struct daemon *d, const struct profd_sample *r, const struct profd_uframe *f,
 			      struct frame *out)
 {
@@ -183,42 +184,28 @@ static uint32_t unwound_frames(struct daemon *d, const struct profd_sample *r, c
 	return n;
 }
 
-/* User frames, leaf first, into frames[n..MAX_FRAMES); returns the new n.
- * Unwound frames name their object by unwinder uid; build-id frames (the
- * fallback) by build-id; raw IPs go through the process's maps. */
+/* Build-id user frames (the kernel's walk: frame pointers, or the fallback
+ * before a process has a mapping table), leaf first, into
+ * frames[n..MAX_FRAMES); returns the new n. Build-id frames name their
+ * object by build-id; raw IPs go through the process's maps. */
 static uint32_t user_frames(struct daemon *d, const struct profd_sample *r, const void *data, struct frame *frames,
 			    uint32_t n)
 {
 	for (uint32_t i = 0; i < r->udepth && n < MAX_FRAMES; i++) {
+		struct profd_ustack_frame f;
 		uint64_t ip, off = 0;
 
 		frames[n].flags = 0;
-		if (r->flags & PROFD_SF_UNWOUND) {
-			struct profd_uframe f;
-
-			memcpy(&f, (const struct profd_uframe *)data + i, sizeof(f));
-			ip = f.addr;
-			if (!(f.flags & PROFD_UF_RAW) && d->unw) {
-				frames[n].obj = unwound_object(d, f.uid, r->tgid);
-				frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.addr;
-				n++;
-				continue;
-			}
-		} else {
-			struct profd_ustack_frame f;
-
-			memcpy(&f, (const struct profd_ustack_frame *)data + i, sizeof(f));
-			if (f.status == PROFD_BUILD_ID_VALID) {
-				frames[n].obj = symbolizer_build_id_frame(d->sym, f.build_id, PROFD_BUILD_ID_SIZE,
-									 f.offset_or_ip);
-				frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.offset_or_ip;
-				n++;
-				continue;
-			}
-			if (f.status != PROFD_BUILD_ID_IP)
-				continue;
-			ip = f.offset_or_ip;
+		memcpy(&f, (const struct profd_ustack_frame *)data + i, sizeof(f));
+		if (f.status == PROFD_BUILD_ID_VALID) {
+			frames[n].obj = symbolizer_build_id_frame(d->sym, f.build_id, PROFD_BUILD_ID_SIZE, f.offset_or_ip);
+			frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.offset_or_ip;
+			n++;
+			continue;
 		}
+		if (f.status != PROFD_BUILD_ID_IP)
+			continue;
+		ip = f.offset_or_ip;
 		frames[n].obj = symbolizer_object_for_ip(d->sym, r->tgid, ip, &off);
 		frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? ip : off;
 		n++;

@@ -536,6 +536,7 @@ void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
 		.dbginfod_evicted = s->fetched.evicted,
 		.dbginfod_pending = s->fetch_pending,
 	};
+	pycode_get_stats(s->py, &ret->python);
 }
 
 const char *symbolizer_debuginfod_urls(struct symbolizer *s)

@@ -85,6 +85,7 @@ struct symbolizer_stats {
 	uint64_t dbginfod_cache_hits;/* debug files found in its cache */
 	uint64_t dbginfod_failures;  /* queries failed (miss, server down, timeout) */
 	uint64_t dbginfod_held_off;  /* remote loads held off after transport errors */
+	struct pycode_stats python;  /* Python frame names (pycode.h) */
 	uint64_t dbginfod_bytes;     /* bytes downloaded */
 	uint64_t dbginfod_cache_bytes; /* cache size after the last trim */
 	uint64_t dbginfod_evicted;   /* cache files removed to respect its bound */
