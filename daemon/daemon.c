@@ -460,6 +460,8 @@ static bool apply_pending(struct daemon *d)
 	if (d->sym_poll_pending) {
 		d->sym_poll_pending = false;
 		symbolizer_poll(d->sym);
+	} else {
+		symbolizer_python_poll(d->sym);
 	}
 	if (d->reload_pending) {
 		d->reload_pending = false;

@@ -402,6 +402,7 @@ int symbolizer_frame_resolve(struct symbolizer *s, uint32_t obj, uint64_t addr, 
 void symbolizer_poll(struct symbolizer *s)
 {
 	s->poll_gen++;
+	pycode_poll(s->py);
 	symbolizer_install_done(s);
 	symcache_evict(s);
 }
@@ -569,7 +570,7 @@ int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 	r = procobj_new(PROC_OBJECTS_MAX, PROC_FRAMES_MAX, &s->procobj);
 	if (r < 0)
 		goto fail;
-	r = pycode_new(NULL, NULL, 0, &s->py);
+	r = pycode_new(&(struct pycode_opts){ .no_worker = opts && opts->no_worker }, &s->py);
 	if (r < 0)
 		goto fail;
 	r = jittab_new(JIT_OBJECTS_MAX, &s->jit);
@@ -675,7 +676,12 @@ uint32_t symbolizer_object_restore(struct symbolizer *s, const struct sym_object
 
 uint64_t symbolizer_python_frame(struct symbolizer *s, uint32_t tgid, uint64_t start_time, uint64_t code, uint32_t sig)
 {
-	return pycode_name(s->py, tgid, start_time, code, sig);
+	return pycode_frame(s->py, tgid, start_time, code, sig);
+}
+
+void symbolizer_python_poll(struct symbolizer *s)
+{
+	pycode_poll(s->py);
 }
 
 void symbolizer_python_stats(struct symbolizer *s, struct pycode_stats *ret)

@@ -158,12 +158,16 @@ int symbolizer_object_is_process(uint32_t obj);
 int symbolizer_object_is_jit(uint32_t obj);
 
 /* A Python frame of process (tgid, start_time): the code object at code
- * with the BPF walk's signature sig (include/profd/python.h) becomes
- * (SYM_OBJ_PYTHON, name id), named "file.py:qualname" by
- * symbolizer_lookup (daemon/symbols/pycode.h). Reads the process's memory
- * on a cache miss (a few hundred bytes, bounded). Returns the name id
- * (0: "[python]", unreadable or stale). */
+ * with the BPF walk's signature sig (include/profd/python.h) becomes the
+ * frame (SYM_OBJ_PYTHON, returned id), named "file.py:qualname" by
+ * symbolizer_lookup once a worker thread has read it from the process
+ * (daemon/symbols/pycode.h), "[python]" until then or when it cannot be
+ * read. No I/O on the caller's thread. */
 uint64_t symbolizer_python_frame(struct symbolizer *s, uint32_t tgid, uint64_t start_time, uint64_t code, uint32_t sig);
+/* Install the Python names read since the last call; with the store held
+ * (lookups on the query worker read the same tables). symbolizer_poll()
+ * does it too. */
+void symbolizer_python_poll(struct symbolizer *s);
 void symbolizer_python_stats(struct symbolizer *s, struct pycode_stats *ret);
 /* The file object and file offset behind frame (obj, addr): for a process
  * object, its binding; any other frame is returned as it is. 0, -EAGAIN

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "profd/python.h"
 #include "symbols/pycode.h"
@@ -74,12 +75,36 @@ static uint32_t code(struct mem *m, uint64_t at, uint32_t line, uint64_t file, u
 	return profd_py_code_sig(line, file, qual);
 }
 
+static struct pycode *make(struct mem *m, uint32_t max_names, int worker)
+{
+	struct pycode *p = NULL;
+
+	assert_int_equal(pycode_new(&(struct pycode_opts){ .read = fake_read, .ctx = m, .max_names = max_names,
+							   .no_worker = !worker },
+				    &p),
+			 0);
+	return p;
+}
+
+/* The frame's entry, then its name once read. */
+static const char *name_of(struct pycode *p, uint32_t tgid, uint64_t start, uint64_t code, uint32_t sig,
+			   uint64_t *ret_id)
+{
+	uint64_t id = pycode_frame(p, tgid, start, code, sig);
+
+	pycode_poll(p);
+	if (ret_id)
+		*ret_id = id;
+	return pycode_lookup(p, id);
+}
+
 static void test_names(void **state)
 {
 	struct mem *m = calloc(1, sizeof(*m));
-	struct pycode *p = NULL;
+	struct pycode *p;
 	struct pycode_stats st;
-	uint32_t sig, sig2, id, id2;
+	uint32_t sig, sig2;
+	uint64_t id, id2;
 
 	(void)state;
 	m->pid = 42;
@@ -88,39 +113,74 @@ static void test_names(void **state)
 	sig = code(m, BASE + 0x100, 12, BASE + 0x400, BASE + 0x500);
 	utf8(m, BASE + 0x600, BASE + 0x700, "gr\xc3\xbc\xc3\x9f");
 	sig2 = code(m, BASE + 0x200, 30, BASE + 0x400, BASE + 0x600);
-	assert_int_equal(pycode_new(fake_read, m, 4, &p), 0);
+	p = make(m, 4, 0);
 
-	id = pycode_name(p, 42, 1000, BASE + 0x100, sig);
+	/* before the read: an entry, named "[python]" */
+	id = pycode_frame(p, 42, 1000, BASE + 0x100, sig);
 	assert_true(id > 0);
+	assert_string_equal(pycode_lookup(p, id), "[python]");
+	pycode_poll(p);
 	assert_string_equal(pycode_lookup(p, id), "py_json_hash.py:Worker.work_json");
-	/* the second time from the cache: no read */
+	/* the same frame again: the same entry, no read */
 	m->reads = 0;
-	assert_int_equal(pycode_name(p, 42, 1000, BASE + 0x100, sig), id);
+	assert_string_equal(name_of(p, 42, 1000, BASE + 0x100, sig, &id2), "py_json_hash.py:Worker.work_json");
+	assert_int_equal(id2, id);
 	assert_int_equal(m->reads, 0);
 	/* a non-ASCII name by its cached UTF-8 */
-	id2 = pycode_name(p, 42, 1000, BASE + 0x200, sig2);
-	assert_string_equal(pycode_lookup(p, id2), "py_json_hash.py:gr\xc3\xbc\xc3\x9f");
-	/* another process life with the same name: the same id */
-	assert_int_equal(pycode_name(p, 42, 2000, BASE + 0x100, sig), id);
+	assert_string_equal(name_of(p, 42, 1000, BASE + 0x200, sig2, NULL), "py_json_hash.py:gr\xc3\xbc\xc3\x9f");
+	/* another process life: another entry, the same name */
+	assert_string_equal(name_of(p, 42, 2000, BASE + 0x100, sig, &id2), "py_json_hash.py:Worker.work_json");
+	assert_true(id2 != id);
 
 	/* the code object was freed and its address reused by another
-	 * function: the sample's signature no longer matches: "[python]" */
+	 * function: the sample's signature no longer matches: "[python]",
+	 * and the entry already named keeps its name */
 	code(m, BASE + 0x100, 99, BASE + 0x400, BASE + 0x600);
-	assert_int_equal(pycode_name(p, 42, 3000, BASE + 0x100, sig), 0);
-	assert_string_equal(pycode_lookup(p, 0), "[python]");
-	/* an unreadable process */
-	assert_int_equal(pycode_name(p, 43, 1000, BASE + 0x100, sig), 0);
-	/* a wild pointer */
-	assert_int_equal(pycode_name(p, 42, 1000, 0x10, 5), 0);
+	assert_string_equal(name_of(p, 42, 3000, BASE + 0x100, sig, NULL), "[python]");
+	assert_string_equal(pycode_lookup(p, id), "py_json_hash.py:Worker.work_json");
+	/* an unreadable process, a wild pointer */
+	assert_string_equal(name_of(p, 43, 1000, BASE + 0x100, sig, NULL), "[python]");
+	assert_string_equal(name_of(p, 42, 1000, 0x10, 5, NULL), "[python]");
 	assert_null(pycode_lookup(p, 1000));
 
 	pycode_get_stats(p, &st);
 	assert_int_equal(st.stale, 1);
 	assert_int_equal(st.read_failures, 2);
 	assert_int_equal(st.names, 2);
+	assert_int_equal(st.entries, 6);
+	assert_int_equal(st.pending, 0);
 	assert_true(st.hits >= 1);
 	p = pycode_free(p);
 	assert_null(p);
+	free(m);
+}
+
+/* The reader thread: names arrive at a later poll. */
+static void test_worker(void **state)
+{
+	struct mem *m = calloc(1, sizeof(*m));
+	struct pycode *p;
+	struct pycode_stats st;
+	uint64_t id;
+	uint32_t sig;
+
+	(void)state;
+	m->pid = 9;
+	ascii(m, BASE + 0x400, "w.py");
+	ascii(m, BASE + 0x500, "f");
+	sig = code(m, BASE + 0x100, 1, BASE + 0x400, BASE + 0x500);
+	p = make(m, 0, 1);
+	id = pycode_frame(p, 9, 1, BASE + 0x100, sig);
+	for (int i = 0; i < 2000; i++) {
+		pycode_poll(p);
+		pycode_get_stats(p, &st);
+		if (!st.pending)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(st.pending, 0);
+	assert_string_equal(pycode_lookup(p, id), "w.py:f");
+	pycode_free(p);
 	free(m);
 }
 
@@ -128,25 +188,26 @@ static void test_names(void **state)
 static void test_name_bound(void **state)
 {
 	struct mem *m = calloc(1, sizeof(*m));
-	struct pycode *p = NULL;
+	struct pycode *p;
 	struct pycode_stats st;
+	const char *names[4];
 	char q[16];
-	uint32_t ids[4];
 
 	(void)state;
 	m->pid = 7;
 	ascii(m, BASE + 0x800, "a.py");
-	assert_int_equal(pycode_new(fake_read, m, 3, &p), 0); /* "[python]" + 2 */
+	p = make(m, 3, 0); /* "[python]" + 2 */
 	for (int i = 0; i < 4; i++) {
 		uint64_t s = BASE + 0x100 * (uint64_t)(i + 1), c = BASE + 0xa00 + 0x100 * (uint64_t)i;
 
 		snprintf(q, sizeof(q), "f%d", i);
 		ascii(m, s, q);
-		ids[i] = pycode_name(p, 7, 1, c, code(m, c, 1, BASE + 0x800, s));
+		names[i] = name_of(p, 7, 1, c, code(m, c, 1, BASE + 0x800, s), NULL);
 	}
-	assert_true(ids[0] > 0 && ids[1] > 0 && ids[0] != ids[1]);
-	assert_int_equal(ids[2], 0);
-	assert_int_equal(ids[3], 0);
+	assert_string_equal(names[0], "a.py:f0");
+	assert_string_equal(names[1], "a.py:f1");
+	assert_string_equal(names[2], "[python]");
+	assert_string_equal(names[3], "[python]");
 	pycode_get_stats(p, &st);
 	assert_int_equal(st.names_full, 2);
 	pycode_free(p);
@@ -168,6 +229,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_worker),
 		cmocka_unit_test(test_name_bound),
 		cmocka_unit_test(test_format),
 	};
