@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "base/threads.h"
 #include "profd/python.h"
 
 #define NAME_MAX_BYTES 255      /* longest file or function name kept */
@@ -189,6 +190,7 @@ static void *worker(void *arg)
 {
 	struct pycode *p = arg;
 
+	thread_set_name(THREAD_NAME_SYM_PYTHON);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		if (!p->nreq || p->nres >= QUEUE_MAX) {
