@@ -14,7 +14,10 @@ back into Python through map(). Checks, on the last 10 s of a 14 s run:
 - frames interleave: py_shares.py:<module> sits right above PyEval_EvalCode
   (the native frame that called it), main above work_a, inner above work_a;
   leaf_c (run by map from work_c) has a native frame between it and work_c;
-- no Python frame is "[python]" in more than 5 % of the samples."""
+- no Python frame is "[python]" in more than 5 % of the samples;
+- a second thread hashing in OpenSSL with the GIL released (so not the
+  GIL holder the walk looks at first) still shows its Python caller,
+  hash_loop, in >= 90 % of its SHA-256 samples."""
 import json
 import os
 import subprocess
@@ -46,7 +49,7 @@ def main():
 
 def case(d):
     if True:
-        p = subprocess.Popen([PYTHON, SCRIPT, str(RUN_S)], stdout=subprocess.PIPE, text=True)
+        p = subprocess.Popen([PYTHON, SCRIPT, str(RUN_S), "hash"], stdout=subprocess.PIPE, text=True)
         pid = json.loads(p.stdout.readline())["pid"]
         out, _ = p.communicate(timeout=RUN_S + 60)
         check(p.returncode == 0, "python3 (pid %d) ran" % pid)
@@ -108,6 +111,20 @@ def case(d):
         check(c_all > 0, "leaf_c (called from C by map) was sampled: %d samples" % c_all)
         check(c_good >= 0.9 * c_all, "leaf_c: %d of %d samples have native frames between work_c and leaf_c"
               % (c_good, c_all))
+
+        # the hashing thread runs OpenSSL without the GIL: its thread state
+        # is found in the interpreter's thread list, not as the GIL holder
+        def hashing(s):
+            return any("sha256" in x.lower() for x in names(s))
+        h_all = count(lambda s: not s["truncated"] and hashing(s))
+        h_named = count(lambda s: not s["truncated"] and hashing(s) and "py_shares.py:hash_loop" in names(s))
+        for s in sorted(stacks, key=lambda x: -x["count"]):
+            if hashing(s):
+                log("  hash: %d %s" % (s["count"], ";".join(names(s))[-220:]))
+                break
+        check(h_all >= 20, "the hashing thread was sampled in SHA-256: %d samples" % h_all)
+        check(h_named >= 0.9 * h_all, "%d of %d SHA-256 samples (GIL released) show py_shares.py:hash_loop (>= 90 %%)"
+              % (h_named, h_all))
         st = d.ctl_json("status")
         log("status python: %s" % json.dumps(st.get("python", st.get("unwind", {}).get("python"))))
 

@@ -9,10 +9,13 @@ what was asked. Prints {"pid": N, "ready": true} first and
 {"a_s": ..., "b_s": ..., "c_s": ...} (seconds of thread CPU time in each)
 last. Both functions call a helper (inner), so the test sees nested Python
 frames; a third, small phase (work_c) runs leaf_c through map(), so that a
-native frame lies between two runs of Python frames."""
+native frame lies between two runs of Python frames. With argv[2] = "hash",
+a second thread hashes in native code without the GIL (hash_loop)."""
+import hashlib
 import json
 import os
 import sys
+import threading
 import time
 
 
@@ -53,7 +56,17 @@ def work_c(budget):
         sum(map(leaf_c, range(50)))
 
 
+def hash_loop(buf):
+    """A second thread that spends its time in OpenSSL's SHA-256 with the
+    GIL released (hashlib drops it for large buffers): its Python frames
+    must be found without it holding the GIL."""
+    while True:
+        hashlib.sha256(buf).digest()
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[2] == "hash":
+        threading.Thread(target=hash_loop, args=(os.urandom(1 << 22),), daemon=True).start()
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
     print(json.dumps({"pid": os.getpid(), "ready": True}), flush=True)
     end = time.monotonic() + seconds
