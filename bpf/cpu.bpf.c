@@ -220,6 +220,10 @@ static long unwind_frame(__u32 i, void *ctx)
 		f->addr = foff;
 		f->uid = st->m_uid;
 		f->flags = st->how;
+		if (st->py_uid && st->m_uid == st->py_uid && foff >= st->py_lo && foff < st->py_hi) {
+			f->flags |= PROFD_UF_PYEVAL;
+			st->py_evals++;
+		}
 	}
 	st->n++;
 	if (!st->have_map) {
@@ -241,6 +245,118 @@ static long unwind_frame(__u32 i, void *ctx)
 		return 1;
 	}
 	return 0;
+}
+
+/* One Python frame: record the code object of st->py_frame, step to the
+ * previous frame. Returns 1 to end the loop (st->py_stop says why). */
+static long python_frame(__u32 i, void *ctx)
+{
+	__u32 zero = 0, off;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct profd_uframe *f;
+	struct unw_state *st;
+	__u64 code, prev, names[3];
+	__u32 line;
+	__u8 entry;
+
+	(void)i;
+	(void)ctx;
+	if (!s)
+		return 1;
+	st = &s->st;
+	if (!st->py_frame) {
+		st->py_stop = 1;
+		return 1;
+	}
+	if (bpf_probe_read_user(st->py_buf, sizeof(st->py_buf), (void *)st->py_frame)) {
+		st->py_stop = 3;
+		return 1;
+	}
+	code = *(__u64 *)(st->py_buf + PROFD_PY311_IF_CODE);
+	prev = *(__u64 *)(st->py_buf + PROFD_PY311_IF_PREVIOUS);
+	entry = st->py_buf[PROFD_PY311_IF_IS_ENTRY];
+	if (!code) {
+		st->py_stop = 3;
+		return 1;
+	}
+	/* co_firstlineno and the name pointers: the code object's signature */
+	if (bpf_probe_read_user(&line, sizeof(line), (void *)(code + PROFD_PY311_CO_FIRSTLINENO)) ||
+	    bpf_probe_read_user(names, sizeof(names), (void *)(code + PROFD_PY311_CO_FILENAME))) {
+		st->py_stop = 3;
+		return 1;
+	}
+	off = st->koff + (st->n + st->py_n) * UFRAME_SIZE;
+	if (off > DATA_BYTES - UFRAME_SIZE || st->n + st->py_n >= PROFD_UNW_MAX_FRAMES) {
+		st->py_stop = 2;
+		return 1;
+	}
+	f = (struct profd_uframe *)(s->data + off);
+	f->addr = code;
+	f->uid = profd_py_code_sig(line, names[0], names[2]);
+	f->flags = PROFD_UF_PY | (entry ? PROFD_UF_PY_ENTRY : 0);
+	st->py_n++;
+	st->py_frame = prev;
+	return 0;
+}
+
+/* The sampled thread's PyThreadState: the GIL holder when it is this
+ * thread, else the thread of the main interpreter whose thread_id
+ * (pthread_self(), the thread's fs base) is this thread's. 0: none. */
+static __always_inline __u64 python_tstate(struct task_struct *task, __u64 runtime)
+{
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase), ts = 0, tid = 0, interp = 0;
+
+	if (!fsbase)
+		return 0;
+	if (bpf_probe_read_user(&ts, sizeof(ts), (void *)(runtime + PROFD_PY311_RT_TSTATE_CURRENT)) == 0 && ts &&
+	    bpf_probe_read_user(&tid, sizeof(tid), (void *)(ts + PROFD_PY311_TS_THREAD_ID)) == 0 && tid == fsbase)
+		return ts;
+	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)(runtime + PROFD_PY311_RT_INTERP_MAIN)) || !interp ||
+	    bpf_probe_read_user(&ts, sizeof(ts), (void *)(interp + PROFD_PY311_IS_THREADS_HEAD)))
+		return 0;
+	for (int k = 0; k < PROFD_PY_MAX_THREADS && ts; k++) {
+		if (bpf_probe_read_user(&tid, sizeof(tid), (void *)(ts + PROFD_PY311_TS_THREAD_ID)))
+			return 0;
+		if (tid == fsbase)
+			return ts;
+		if (bpf_probe_read_user(&ts, sizeof(ts), (void *)(ts + PROFD_PY311_TS_NEXT)))
+			return 0;
+	}
+	return 0;
+}
+
+/* Python frames after the native ones, when the native walk went through
+ * the interpreter's eval loop. */
+static __always_inline void python_walk(struct scratch *s, struct task_struct *task, __u64 runtime)
+{
+	__u32 zero = 0;
+	struct profd_unw_stats *us = bpf_map_lookup_elem(&unw_stats, &zero);
+	__u64 t0 = bpf_ktime_get_ns(), ts, cf = 0;
+
+	if (!us)
+		return;
+	us->py_walks++;
+	ts = python_tstate(task, runtime);
+	if (!ts) {
+		us->py_no_thread++;
+		return;
+	}
+	if (bpf_probe_read_user(&cf, sizeof(cf), (void *)(ts + PROFD_PY311_TS_CFRAME)) || !cf ||
+	    bpf_probe_read_user(&s->st.py_frame, sizeof(s->st.py_frame), (void *)(cf + PROFD_PY311_CF_CURRENT_FRAME))) {
+		us->py_read_err++;
+		return;
+	}
+	s->st.py_n = 0;
+	s->st.py_stop = 0;
+	bpf_loop(PROFD_PY_MAX_FRAMES, python_frame, NULL, 0);
+	if (s->st.py_stop == 0 && s->st.py_frame)
+		s->st.py_stop = 2;
+	if (s->st.py_stop == 2)
+		us->py_cut++;
+	else if (s->st.py_stop == 3)
+		us->py_read_err++;
+	us->py_frames += s->st.py_n;
+	us->py_ns += bpf_ktime_get_ns() - t0;
 }
 
 /* User registers at the sample: the interrupted ones when the sample hit
@@ -295,7 +411,7 @@ int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 	struct task_struct *task;
 	long kbytes, ubytes = 0;
 	__u32 max = max_user_frames;
-	__u64 t0;
+	__u64 t0, py_runtime;
 
 	if (!st || !s)
 		return 0;
@@ -328,6 +444,12 @@ int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 	if (max == 0 || max > PROFD_UNW_MAX_FRAMES)
 		max = PROFD_UNW_MAX_FRAMES;
 	s->st.max = max;
+	if (p->py_version == PROFD_PY_311 && p->py_runtime) {
+		s->st.py_uid = p->py_uid;
+		s->st.py_lo = p->py_eval_lo;
+		s->st.py_hi = p->py_eval_hi;
+	}
+	py_runtime = s->st.py_uid ? p->py_runtime : 0;
 	user_regs(ctx, task, &s->st);
 	bpf_loop(max, unwind_frame, NULL, 0);
 	if (s->st.n >= max && s->st.stop == PROFD_USTOP_NONE)
@@ -341,7 +463,9 @@ int profd_sample_unwind(struct bpf_perf_event_data *ctx)
 		s->hdr.flags |= PROFD_SF_UNW_BUILDING;
 	s->hdr.ustop = (__u8)s->st.stop;
 	us = count_unwind(s, bpf_ktime_get_ns() - t0);
-	ubytes = (long)s->st.n * UFRAME_SIZE;
+	if (py_runtime && s->st.py_evals)
+		python_walk(s, task, py_runtime);
+	ubytes = (long)(s->st.n + s->st.py_n) * UFRAME_SIZE;
 	if (ubytes > UFRAMES_BYTES)
 		ubytes = UFRAMES_BYTES;
 	sample_end(st, s, kbytes, ubytes, sizeof(struct profd_uframe));

@@ -9,6 +9,7 @@
 #ifndef PROFD_UNWIND_BPF_H
 #define PROFD_UNWIND_BPF_H
 
+#include "profd/python.h"
 #include "profd/unwind.h"
 
 #define UFRAME_SIZE sizeof(struct profd_uframe)
@@ -95,6 +96,13 @@ struct unw_state {
 	__u32 d_uid;                   /* the descriptor below is this object's (0: none) */
 	__u32 d_nrows, d_rows, d_pages, d_npages, d_first_page;
 	__u64 win[16];                 /* saved-rbp slot .. return address, one read */
+	/* Python (profd/python.h): the eval loop's range, and the walk */
+	__u32 py_uid, py_lo, py_hi;    /* _PyEval_EvalFrameDefault's object and offsets */
+	__u32 py_evals;                /* native frames in it */
+	__u64 py_frame;                /* next _PyInterpreterFrame to read */
+	__u32 py_n;                    /* Python frames written */
+	__u32 py_stop;                 /* 0: going on, 1: done, 2: cut, 3: read error */
+	__u8 py_buf[PROFD_PY311_IF_READ]; /* one frame, then one code object's names */
 };
 
 /* Find pc's mapping in the process's range: the last entry starting at or

@@ -95,6 +95,8 @@ static const struct key keys[] = {
 	  "0", "1: keep each sample's thread id with its stack (export --by-thread); stacks become per thread", NULL },
 	{ "sampling", "dwarf_unwind", KEY_BOOL, FIELD(dwarf_unwind), 1, 0, 1, 0,
 	  "yes", "unwind user stacks in the kernel with the objects' CFI (.eh_frame); no: frame pointers only", NULL },
+	{ "sampling", "python_frames", KEY_BOOL, FIELD(python_frames), 1, 0, 1, 0,
+	  "yes", "name CPython 3.11 frames (file.py:function) in place of the interpreter's _PyEval_EvalFrameDefault frames (needs dwarf_unwind; applies at restart)", NULL },
 	{ "sampling", "max_user_frames", KEY_UINT, FIELD(max_user_frames), 1, 16, 512, 0,
 	  "128", "user frames kept per sample; deeper stacks are cut and flagged (16..512)", NULL },
 	{ "sampling", "unwind_memory", KEY_SIZE, FIELD(unwind_memory), 1, MIB, 4 * GIB, 0,

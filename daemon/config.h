@@ -26,6 +26,7 @@ struct config {
 	uint64_t tick_ns;          /* tick = 1s (100ms..10s) */
 	uint32_t ringbuf_kib;      /* ringbuf_size = 0 (auto), else KiB, power of two, 64..1048576 */
 	uint32_t thread_stacks;    /* thread_stacks = 0 (1: stacks keep the thread id, for --by-thread) */
+	uint32_t python_frames;    /* python_frames = yes: Python frames in place of the eval loop's */
 	uint32_t dwarf_unwind;     /* dwarf_unwind = yes: user stacks from CFI tables (no: frame pointers) */
 	uint32_t max_user_frames;  /* max_user_frames = 128 (16..512) */
 	uint64_t unwind_memory;    /* unwind_memory = 32M (1M..4G): the unwind-table pool */

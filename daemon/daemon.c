@@ -116,42 +116,96 @@ static uint32_t unwound_object(struct daemon *d, uint32_t uid, uint32_t tgid)
 	return obj;
 }
 
-/* User frames, leaf first, into frames[n..MAX_FRAMES); returns the new n.
- * Unwound frames name their object by unwinder uid; build-id frames (the
- * fallback) by build-id; raw IPs go through the process's maps. */
+/* A native frame of the unwound stack: its object by unwinder uid, or a
+ * raw IP through the process's maps. */
+static uint32_t unwound_frame(struct daemon *d, const struct profd_sample *r, const struct profd_uframe *f,
+			      struct frame *out)
+{
+	uint64_t off = 0;
+
+	out->flags = 0;
+	if (!(f->flags & PROFD_UF_RAW) && d->unw) {
+		out->obj = unwound_object(d, f->uid, r->tgid);
+		out->addr = out->obj == SYM_OBJ_UNKNOWN ? 0 : f->addr;
+		return 1;
+	}
+	out->obj = symbolizer_object_for_ip(d->sym, r->tgid, f->addr, &off);
+	out->addr = out->obj == SYM_OBJ_UNKNOWN ? f->addr : off;
+	return 1;
+}
+
+/* Unwound user frames, with the Python frames the BPF walk appended
+ * (PROFD_UF_PY, leaf first, after every native frame) put in place of the
+ * _PyEval_EvalFrameDefault frames that ran them: each such native frame,
+ * leaf first, runs the Python frames up to and including the next one
+ * marked entry. An eval frame with no Python frames left keeps its native
+ * name; Python frames left over (the native walk was cut before their eval
+ * frame) are dropped and counted. */
+static uint32_t unwound_frames(struct daemon *d, const struct profd_sample *r, const void *data, struct frame *frames,
+			       uint32_t n)
+{
+	uint32_t nat = 0, py;
+
+	for (nat = 0; nat < r->udepth; nat++) {
+		struct profd_uframe f;
+
+		memcpy(&f, (const struct profd_uframe *)data + nat, sizeof(f));
+		if (f.flags & PROFD_UF_PY)
+			break;
+	}
+	py = nat;
+	for (uint32_t i = 0; i < nat && n < MAX_FRAMES; i++) {
+		struct profd_uframe f;
+
+		memcpy(&f, (const struct profd_uframe *)data + i, sizeof(f));
+		if ((f.flags & PROFD_UF_PYEVAL) && py < r->udepth && d->cfg.python_frames) {
+			d->py_evals_named++;
+			while (py < r->udepth && n < MAX_FRAMES) {
+				struct profd_uframe pf;
+
+				memcpy(&pf, (const struct profd_uframe *)data + py, sizeof(pf));
+				py++;
+				frames[n].flags = 0;
+				frames[n].obj = SYM_OBJ_PYTHON;
+				frames[n].addr = symbolizer_python_frame(d->sym, r->tgid, r->start_time, pf.addr, pf.uid);
+				n++;
+				d->py_frames++;
+				if (pf.flags & PROFD_UF_PY_ENTRY)
+					break;
+			}
+			continue;
+		}
+		if (f.flags & PROFD_UF_PYEVAL)
+			d->py_evals_unnamed++;
+		n += unwound_frame(d, r, &f, &frames[n]);
+	}
+	if (py < r->udepth)
+		d->py_frames_unmatched += r->udepth - py;
+	return n;
+}
+
+/* Build-id user frames (the kernel's walk: frame pointers, or the fallback
+ * before a process has a mapping table), leaf first, into
+ * frames[n..MAX_FRAMES); returns the new n. Build-id frames name their
+ * object by build-id; raw IPs go through the process's maps. */
 static uint32_t user_frames(struct daemon *d, const struct profd_sample *r, const void *data, struct frame *frames,
 			    uint32_t n)
 {
 	for (uint32_t i = 0; i < r->udepth && n < MAX_FRAMES; i++) {
+		struct profd_ustack_frame f;
 		uint64_t ip, off = 0;
 
 		frames[n].flags = 0;
-		if (r->flags & PROFD_SF_UNWOUND) {
-			struct profd_uframe f;
-
-			memcpy(&f, (const struct profd_uframe *)data + i, sizeof(f));
-			ip = f.addr;
-			if (!(f.flags & PROFD_UF_RAW) && d->unw) {
-				frames[n].obj = unwound_object(d, f.uid, r->tgid);
-				frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.addr;
-				n++;
-				continue;
-			}
-		} else {
-			struct profd_ustack_frame f;
-
-			memcpy(&f, (const struct profd_ustack_frame *)data + i, sizeof(f));
-			if (f.status == PROFD_BUILD_ID_VALID) {
-				frames[n].obj = symbolizer_build_id_frame(d->sym, f.build_id, PROFD_BUILD_ID_SIZE,
-									 f.offset_or_ip);
-				frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.offset_or_ip;
-				n++;
-				continue;
-			}
-			if (f.status != PROFD_BUILD_ID_IP)
-				continue;
-			ip = f.offset_or_ip;
+		memcpy(&f, (const struct profd_ustack_frame *)data + i, sizeof(f));
+		if (f.status == PROFD_BUILD_ID_VALID) {
+			frames[n].obj = symbolizer_build_id_frame(d->sym, f.build_id, PROFD_BUILD_ID_SIZE, f.offset_or_ip);
+			frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? 0 : f.offset_or_ip;
+			n++;
+			continue;
 		}
+		if (f.status != PROFD_BUILD_ID_IP)
+			continue;
+		ip = f.offset_or_ip;
 		frames[n].obj = symbolizer_object_for_ip(d->sym, r->tgid, ip, &off);
 		frames[n].addr = frames[n].obj == SYM_OBJ_UNKNOWN ? ip : off;
 		n++;
@@ -185,7 +239,10 @@ static void ingest_sample(struct daemon *d, const struct profd_sample *r, uint64
 		frames[n].addr = kips[i];
 		n++;
 	}
-	n = user_frames(d, r, kips + r->kdepth, frames, n);
+	if (r->flags & PROFD_SF_UNWOUND)
+		n = unwound_frames(d, r, kips + r->kdepth, frames, n);
+	else
+		n = user_frames(d, r, kips + r->kdepth, frames, n);
 	/* the thread as the outermost pseudo frame (export --by-thread); a
 	 * stack that fills every frame keeps its code instead */
 	if (d->cfg.thread_stacks && n < MAX_FRAMES) {
@@ -268,6 +325,7 @@ static int unwinder_init(struct daemon *d)
 		return 0;
 	err = unwinder_new(&(struct unwinder_opts){
 		.procfs = "/proc",
+		.python = (int)d->cfg.python_frames,
 		.be = {
 			.cells = m.cells, .ncells = m.ncells,
 			.maps = m.maps, .nmaps = m.nmaps,
@@ -402,6 +460,8 @@ static bool apply_pending(struct daemon *d)
 	if (d->sym_poll_pending) {
 		d->sym_poll_pending = false;
 		symbolizer_poll(d->sym);
+	} else {
+		symbolizer_python_poll(d->sym);
 	}
 	if (d->reload_pending) {
 		d->reload_pending = false;

@@ -126,6 +126,11 @@ struct daemon {
 	bool reload_pending;        /* SIGHUP came while the store was read */
 	uint64_t samples_applied;   /* samples added to the windows */
 	uint64_t samples_store_failed; /* samples the windows could not take */
+	/* Python frames (daemon.c unwound_frames) */
+	uint64_t py_frames;          /* Python frames put into stacks */
+	uint64_t py_evals_named;     /* eval-loop frames replaced by Python frames */
+	uint64_t py_evals_unnamed;   /* eval-loop frames left native: no Python frames left */
+	uint64_t py_frames_unmatched;/* Python frames dropped: no eval frame for them */
 	uint64_t staging_dropped_samples, staging_dropped_events;
 	uint64_t deferred_ticks;    /* ticks applied over 50 ms late */
 	uint64_t staging_delay_ns_max; /* longest a record waited in staging */

@@ -16,6 +16,9 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   # tests
   libcmocka-dev python3 binutils xz-utils systemd tmux procps
+  # the CPython 3.11 offset table checked against the interpreter's own
+  # internal headers (tests/unit/test_python_offsets.c)
+  python3.11-dev
   # symbolization tests: C++ workloads (demangling), a real distribution
   # debug file by build-id (libc6-dbg), a real debuginfod server on
   # loopback (tests/integration/test_debuginfod.py)

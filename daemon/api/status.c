@@ -71,6 +71,10 @@ static void snapshot(struct daemon *d, struct metrics_daemon *m)
 	m->samples_staged = ss.samples;
 	m->samples_staging_dropped = d->staging_dropped_samples;
 	m->samples_store_failed = d->samples_store_failed;
+	m->py_frames = d->py_frames;
+	m->py_evals_named = d->py_evals_named;
+	m->py_evals_unnamed = d->py_evals_unnamed;
+	m->py_frames_unmatched = d->py_frames_unmatched;
 	m->procs = sn->procs;
 	m->procs_limit = d->cfg.max_procs;
 	m->stacks = sn->stacks;

@@ -17,6 +17,7 @@
 #define THREAD_NAME_SYM_IDENT "profd-sym-ident"
 #define THREAD_NAME_SYM_LOAD "profd-sym-load"
 #define THREAD_NAME_DEBUGINFOD "profd-dbginfod"
+#define THREAD_NAME_SYM_PYTHON "profd-sym-py"   /* symbols/pycode.c */
 
 /* Name the calling thread (best effort: a name is only a label). */
 static inline void thread_set_name(const char *name)

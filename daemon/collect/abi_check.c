@@ -19,9 +19,9 @@ _Static_assert(sizeof(struct profd_unw_row) == 8 && sizeof(union profd_unw_cell)
 _Static_assert(sizeof(struct profd_unw_page) == 8, "page entry = one cell");
 _Static_assert(sizeof(struct profd_unw_obj) == 32, "object descriptor size");
 _Static_assert(sizeof(struct profd_unw_mapping) == 32, "mapping entry size");
-_Static_assert(sizeof(struct profd_unw_proc) == 16, "process entry size");
+_Static_assert(sizeof(struct profd_unw_proc) == 40, "process entry size");
 _Static_assert(sizeof(struct profd_uframe) == 16, "unwound frame size");
-_Static_assert(sizeof(struct profd_unw_stats) == 20 * 8, "unwinder stats size");
+_Static_assert(sizeof(struct profd_unw_stats) == 26 * 8, "unwinder stats size");
 _Static_assert(PROFD_MAX_USTACK == PROFD_UNW_MAX_FRAMES, "one bound on user frames in a record");
 _Static_assert(PROFD_UNW_MAX_PROC_MAPPINGS <= (1u << PROFD_UNW_MAP_STEPS), "mapping search steps cover the bound");
 _Static_assert(PROFD_BUILD_ID_VALID == BPF_STACK_BUILD_ID_VALID && PROFD_BUILD_ID_IP == BPF_STACK_BUILD_ID_IP, "status values");

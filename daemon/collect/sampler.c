@@ -602,6 +602,12 @@ void sampler_get_stats(struct sampler *s, struct sampler_stats *ret)
 			ret->bid_walks += u[i].bid_walks;
 			ret->row_cache_hits += u[i].row_hits;
 			ret->unwound_ns += u[i].unwound_ns;
+			ret->py_walks += u[i].py_walks;
+			ret->py_frames += u[i].py_frames;
+			ret->py_cut += u[i].py_cut;
+			ret->py_no_thread += u[i].py_no_thread;
+			ret->py_read_err += u[i].py_read_err;
+			ret->py_walk_ns += u[i].py_ns;
 		}
 	}
 	free(u);

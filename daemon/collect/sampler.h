@@ -65,6 +65,8 @@ struct sampler_stats {
 	uint64_t cfi_walk_ns, bid_walk_ns, bid_walks; /* user-stack walks' own time */
 	uint64_t row_cache_hits;
 	uint64_t unwound_ns;    /* whole-program time of the unwound samples */
+	/* Python frame walks (profd_unw_stats.py_*) */
+	uint64_t py_walks, py_frames, py_cut, py_no_thread, py_read_err, py_walk_ns;
 };
 
 /* Loads, attaches. Returns 0 and *ret or -errno; messages (which CPU,

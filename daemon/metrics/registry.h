@@ -73,6 +73,7 @@ struct metrics_daemon {
 	uint64_t samples_staged;          /* drained, waiting in staging */
 	uint64_t samples_staging_dropped; /* drained, refused by staging (full) */
 	uint64_t samples_store_failed;    /* drained, the windows had no memory */
+	uint64_t py_frames, py_evals_named, py_evals_unnamed, py_frames_unmatched; /* daemon.c unwound_frames */
 	struct proctable_stats procs;
 	uint64_t procs_limit;
 	struct stacks_stats stacks;

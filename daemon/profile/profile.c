@@ -492,7 +492,8 @@ void profile_frame_name_flags(struct symbolizer *sym, const struct frame *frame,
 	profile_frame_resolve(sym, frame, &rf);
 	addr = f->addr;
 
-	if (!is_leaf && addr)
+	/* a Python frame's addr is a name id, not a return address */
+	if (!is_leaf && addr && f->obj != SYM_OBJ_PYTHON)
 		addr--;
 	err = symbolizer_lookup(sym, f->obj, addr, &r);
 	if (!err && r.name) {

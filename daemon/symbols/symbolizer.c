@@ -402,6 +402,7 @@ int symbolizer_frame_resolve(struct symbolizer *s, uint32_t obj, uint64_t addr, 
 void symbolizer_poll(struct symbolizer *s)
 {
 	s->poll_gen++;
+	pycode_poll(s->py);
 	symbolizer_install_done(s);
 	symcache_evict(s);
 }
@@ -425,6 +426,13 @@ int symbolizer_lookup(struct symbolizer *s, uint32_t obj, uint64_t addr, struct 
 			*ret = (struct sym_result){ .module = "vmlinux" };
 		else
 			*ret = (struct sym_result){ .name = name, .raw_name = name, .module = module, .offset = off };
+		return 0;
+	}
+	if (obj == SYM_OBJ_PYTHON) {
+		name = pycode_lookup(s->py, addr);
+		if (!name)
+			return -ENOENT;
+		*ret = (struct sym_result){ .name = name, .raw_name = name, .module = "[python]" };
 		return 0;
 	}
 	if (jittab_is_id(obj))
@@ -463,6 +471,8 @@ const char *symbolizer_object_name(struct symbolizer *s, uint32_t obj)
 		return "vmlinux";
 	if (jittab_is_id(obj))
 		return "[jit]";
+	if (obj == SYM_OBJ_PYTHON)
+		return "[python]";
 	o = obj_get(s, obj);
 	return o && o->name ? o->name : "[unknown]";
 }
@@ -527,6 +537,7 @@ void symbolizer_get_stats(struct symbolizer *s, struct symbolizer_stats *ret)
 		.dbginfod_evicted = s->fetched.evicted,
 		.dbginfod_pending = s->fetch_pending,
 	};
+	pycode_get_stats(s->py, &ret->python);
 }
 
 const char *symbolizer_debuginfod_urls(struct symbolizer *s)
@@ -557,6 +568,9 @@ int symbolizer_new(const struct symbolizer_opts *opts, struct symbolizer **ret)
 	if (r < 0)
 		goto fail;
 	r = procobj_new(PROC_OBJECTS_MAX, PROC_FRAMES_MAX, &s->procobj);
+	if (r < 0)
+		goto fail;
+	r = pycode_new(&(struct pycode_opts){ .no_worker = opts && opts->no_worker }, &s->py);
 	if (r < 0)
 		goto fail;
 	r = jittab_new(JIT_OBJECTS_MAX, &s->jit);
@@ -602,6 +616,7 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 	s->objtab = objtab_free(s->objtab);
 	procobj_free(s->procobj);
 	jittab_free(s->jit);
+	pycode_free(s->py);
 	ksyms_free(s->ksyms);
 	free(s->procfs);
 	free(s->kallsyms);
@@ -657,4 +672,19 @@ uint32_t symbolizer_object_restore(struct symbolizer *s, const struct sym_object
 	if (oid != SYM_OBJ_UNKNOWN && d->path && d->path[0] == '/')
 		objtab_add_path(s->objtab, oid, &(struct symloader_cand){ .path = (char *)d->path }, d->path);
 	return oid;
+}
+
+uint64_t symbolizer_python_frame(struct symbolizer *s, uint32_t tgid, uint64_t start_time, uint64_t code, uint32_t sig)
+{
+	return pycode_frame(s->py, tgid, start_time, code, sig);
+}
+
+void symbolizer_python_poll(struct symbolizer *s)
+{
+	pycode_poll(s->py);
+}
+
+void symbolizer_python_stats(struct symbolizer *s, struct pycode_stats *ret)
+{
+	pycode_get_stats(s->py, ret);
 }

@@ -24,8 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "symbols/pycode.h"
+
 #define SYM_OBJ_KERNEL 0u         /* kernel (and modules): addr is a kernel IP */
 #define SYM_OBJ_UNKNOWN 0xffffffffu /* unresolvable user IP: addr is the raw IP */
+#define SYM_OBJ_PYTHON 0xfffffffeu /* a Python frame: addr is a name id (symbolizer_python_frame) */
 /* No file is larger than this: a build-id frame's offset at or past it
  * (or past its file's size, once known) cannot be real. The kernel
  * computes offsets for IPs below their VMA as huge wrapped values. */
@@ -82,6 +85,7 @@ struct symbolizer_stats {
 	uint64_t dbginfod_cache_hits;/* debug files found in its cache */
 	uint64_t dbginfod_failures;  /* queries failed (miss, server down, timeout) */
 	uint64_t dbginfod_held_off;  /* remote loads held off after transport errors */
+	struct pycode_stats python;  /* Python frame names (pycode.h) */
 	uint64_t dbginfod_bytes;     /* bytes downloaded */
 	uint64_t dbginfod_cache_bytes; /* cache size after the last trim */
 	uint64_t dbginfod_evicted;   /* cache files removed to respect its bound */
@@ -152,6 +156,19 @@ int symbolizer_object_is_process(uint32_t obj);
  * frames (obj, raw IP) named from the process's /tmp/perf-PID.map. Its
  * addresses are IPs, not offsets: render it "[jit]" when unnamed. */
 int symbolizer_object_is_jit(uint32_t obj);
+
+/* A Python frame of process (tgid, start_time): the code object at code
+ * with the BPF walk's signature sig (include/profd/python.h) becomes the
+ * frame (SYM_OBJ_PYTHON, returned id), named "file.py:qualname" by
+ * symbolizer_lookup once a worker thread has read it from the process
+ * (daemon/symbols/pycode.h), "[python]" until then or when it cannot be
+ * read. No I/O on the caller's thread. */
+uint64_t symbolizer_python_frame(struct symbolizer *s, uint32_t tgid, uint64_t start_time, uint64_t code, uint32_t sig);
+/* Install the Python names read since the last call; with the store held
+ * (lookups on the query worker read the same tables). symbolizer_poll()
+ * does it too. */
+void symbolizer_python_poll(struct symbolizer *s);
+void symbolizer_python_stats(struct symbolizer *s, struct pycode_stats *ret);
 /* The file object and file offset behind frame (obj, addr): for a process
  * object, its binding; any other frame is returned as it is. 0, -EAGAIN
  * (not bound yet), -ENOENT (never will be: the IP lay in no code mapping,

@@ -10,6 +10,7 @@
 #include "symbols/ksyms.h"
 #include "symbols/objtab.h"
 #include "symbols/procobj.h"
+#include "symbols/pycode.h"
 #include "symbols/symbolizer.h"
 #include "symbols/symloader.h"
 
@@ -68,6 +69,7 @@ struct request {
 };
 
 struct symbolizer {
+	struct pycode *py;          /* Python frame names */
 	char *procfs;
 	char *kallsyms;
 	char *debug_dirs;

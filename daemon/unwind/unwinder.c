@@ -19,6 +19,7 @@
 #include "unwind/builder.h"
 #include "unwind/imap.h"
 #include "unwind/pool.h"
+#include "unwind/pyelf.h"
 #include "unwind/table.h"
 #include "common/sort.h"
 
@@ -76,6 +77,7 @@ struct object {
 	uint64_t failed_ns;
 	struct unwind_table *pending;
 	uint32_t next_free;
+	struct pyelf_info py; /* a CPython interpreter (py.version != 0) */
 };
 
 
@@ -627,6 +629,9 @@ static uint32_t obj_for_file(struct unwinder *u, uint32_t tgid, const struct pro
 		return NIL;
 	}
 	u->objs[i].mapped = strdup(e->path);
+	memset(&u->objs[i].py, 0, sizeof(u->objs[i].py));
+	if (pyelf_name_matches(e->path) && pyelf_read_fd(fd, &u->objs[i].py) == 0)
+		u->st.python_objects++;
 	u->objs[i].ino = (uint64_t)st.st_ino;
 	u->objs[i].size = (uint64_t)st.st_size;
 	u->objs[i].mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
@@ -673,6 +678,7 @@ static void proc_read(struct unwinder *u, struct proc *p)
 	struct profd_unw_mapping *v = NULL;
 	uint32_t *objs = NULL, nv = 0, no = 0, at = 0;
 	struct procmaps *m = NULL;
+	struct profd_unw_proc pv = { 0 };
 	char path[288];
 	size_t n;
 	int r;
@@ -716,8 +722,19 @@ static void proc_read(struct unwinder *u, struct proc *p)
 		if (i == NIL) {
 			me.flags |= PROFD_UNW_MAP_RAW;
 		} else {
+			const struct pyelf_info *py = &u->objs[i].py;
+
 			me.uid = u->objs[i].uid;
 			me.slot = u->objs[i].slot;
+			if (u->o.python && py->version && !pv.py_version && py->eval_hi <= UINT32_MAX && e->pgoff <= py->eval_lo &&
+			    py->eval_hi <= e->pgoff + (e->end - e->start)) {
+				/* the mapping of the eval loop gives the load bias */
+				pv.py_version = py->version;
+				pv.py_runtime = py->dyn ? e->start - e->pgoff - py->exec_delta + py->runtime : py->runtime;
+				pv.py_uid = me.uid;
+				pv.py_eval_lo = (uint32_t)py->eval_lo;
+				pv.py_eval_hi = (uint32_t)py->eval_hi;
+			}
 			if (!u->objs[i].build_id_len)
 				me.flags |= PROFD_UNW_MAP_RAW;
 			objs[no++] = i;
@@ -750,8 +767,12 @@ static void proc_read(struct unwinder *u, struct proc *p)
 	u->st.mappings += nv;
 	p->read_ns = u->now;
 	p->reads++;
-	r = u->o.be.proc_set(u->o.be.ctx, p->tgid,
-			      &(struct profd_unw_proc){ .start_time = p->start_time, .first = at, .count = nv });
+	pv.start_time = p->start_time;
+	pv.first = at;
+	pv.count = nv;
+	r = u->o.be.proc_set(u->o.be.ctx, p->tgid, &pv);
+	if (r >= 0 && pv.py_version)
+		u->st.python_processes++;
 	if (r < 0) {
 		u->st.process_full++;
 		proc_clear(u, p);

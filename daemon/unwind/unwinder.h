@@ -44,6 +44,8 @@ struct unwind_backend {
 
 struct unwinder_opts {
 	const char *procfs;          /* "/proc" unless a test injects a fixture */
+	int python;                  /* 1: publish CPython 3.11 interpreters (pyelf.h) to the
+				      * BPF walk, which then appends Python frames */
 	struct unwind_backend be;
 	int no_worker;               /* 1: build tables synchronously (tests) */
 	uint64_t linger_ns;          /* unmapped tables kept this long; 0: default 60 s */
@@ -81,6 +83,8 @@ struct unwinder_stats {
 	uint64_t requests_deferred;/* reads left for the next tick (per-tick bound) */
 	uint64_t mappings_cut;     /* processes with more than PROFD_UNW_MAX_PROC_MAPPINGS */
 	uint64_t open_failures;    /* mapped files that could not be opened */
+	uint64_t python_objects;   /* objects recognized as a CPython profd knows */
+	uint64_t python_processes; /* mapping tables published with Python frames on */
 };
 
 struct unwinder;

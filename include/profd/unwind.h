@@ -114,6 +114,12 @@ struct profd_unw_proc {
 	__u64 start_time; /* group leader's start_boottime: a reused pid misses */
 	__u32 first;      /* first mapping in the pool */
 	__u32 count;      /* mappings (<= PROFD_UNW_MAX_PROC_MAPPINGS) */
+	/* A CPython interpreter profd knows (profd/python.h), else all 0 */
+	__u64 py_runtime; /* address of _PyRuntime in the process */
+	__u32 py_version; /* PROFD_PY_* */
+	__u32 py_uid;     /* object holding _PyEval_EvalFrameDefault */
+	__u32 py_eval_lo; /* its file offsets [lo, hi) in that object */
+	__u32 py_eval_hi;
 };
 
 /* ---- frames in a sample --------------------------------------------------
@@ -125,6 +131,11 @@ struct profd_unw_proc {
 #define PROFD_UF_FP (1u << 2)     /* found by a frame-pointer step (no table) */
 #define PROFD_UF_SIGNAL (1u << 3) /* interrupted pc restored from a signal frame */
 #define PROFD_UF_RAW (1u << 4)    /* addr is the raw IP: no object to name it by */
+#define PROFD_UF_PYEVAL (1u << 5) /* a native frame in _PyEval_EvalFrameDefault */
+#define PROFD_UF_PY (1u << 6)     /* a Python frame: addr is the code object,
+				   * uid its signature (profd/python.h) */
+#define PROFD_UF_PY_ENTRY (1u << 7) /* with PROFD_UF_PY: the first Python frame
+				   * of its _PyEval_EvalFrameDefault call */
 
 struct profd_uframe {
 	__u64 addr;   /* file offset in object uid, or the raw IP (PROFD_UF_RAW) */
@@ -163,6 +174,13 @@ struct profd_unw_stats {
 	__u64 row_hits;       /* rows found in the per-CPU row cache */
 	__u64 unwound_ns;     /* whole-program time of the unwound samples, ns */
 	__u64 reserved;
+	/* Python frames (profd/python.h) */
+	__u64 py_walks;       /* samples whose native stack ran Python code */
+	__u64 py_frames;      /* Python frames emitted */
+	__u64 py_cut;         /* walks cut at PROFD_PY_MAX_FRAMES or the record's room */
+	__u64 py_no_thread;   /* the sampled thread's PyThreadState not found */
+	__u64 py_read_err;    /* interpreter memory unreadable mid-walk */
+	__u64 py_ns;          /* time in Python walks, ns */
 };
 
 #endif /* PROFD_UNWIND_H */
