@@ -662,21 +662,13 @@ static void query_ret(const struct window *w, struct window_range *ret, uint32_t
 	ret->span_from_ns = span_from;
 }
 
-int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_visit_fn fn, void *ctx, struct window_range *ret)
+/* Hand the folded scratch map's entries to fn (unless the walk failed:
+ * err), then empty it for the next query, keeping a small table. Returns
+ * the entries visited, or err. */
+static int query_emit(struct window *w, int err, window_visit_fn fn, void *ctx)
 {
-	uint64_t lo = now_ns >= span_ns ? now_ns - span_ns : 0, from = UINT64_MAX, big;
-	uint32_t k;
-	int err, visited = 0;
+	int visited = 0;
 
-	if (!w)
-		return -EINVAL;
-	k = query_tier(w, span_ns);
-	/* Start the scratch map at the largest slot's size: it saves the
-	 * early doublings (a failure is not fatal: the map grows as it goes) */
-	big = query_biggest(w, k, lo, false);
-	if (wmap_cap_for(big) > w->q.cap)
-		(void)wmap_resize(&w->q, wmap_cap_for(big), NULL);
-	err = query_walk(w, k, lo, query_fold, &from);
 	for (uint32_t i = 0; i < w->q.cap && !err; i++) {
 		const struct wentry *e = &w->q.tab[i];
 
@@ -693,8 +685,27 @@ int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_vis
 		memset(w->q.tab, 0, (size_t)w->q.cap * sizeof(*w->q.tab));
 		w->q.n = 0;
 	}
-	if (err)
-		return err;
+	return err ? err : visited;
+}
+
+int window_query(struct window *w, uint64_t now_ns, uint64_t span_ns, window_visit_fn fn, void *ctx, struct window_range *ret)
+{
+	uint64_t lo = now_ns >= span_ns ? now_ns - span_ns : 0, from = UINT64_MAX, big;
+	uint32_t k;
+	int err, visited = 0;
+
+	if (!w)
+		return -EINVAL;
+	k = query_tier(w, span_ns);
+	/* Start the scratch map at the largest slot's size: it saves the
+	 * early doublings (a failure is not fatal: the map grows as it goes) */
+	big = query_biggest(w, k, lo, false);
+	if (wmap_cap_for(big) > w->q.cap)
+		(void)wmap_resize(&w->q, wmap_cap_for(big), NULL);
+	err = query_walk(w, k, lo, query_fold, &from);
+	visited = query_emit(w, err, fn, ctx);
+	if (visited < 0)
+		return visited;
 	query_ret(w, ret, k, lo, from, now_ns);
 	return visited;
 }
@@ -797,24 +808,9 @@ int window_query_range(struct window *w, uint64_t from_ns, uint64_t to_ns, windo
 		return -EINVAL;
 	k = range_tier(w, from_ns);
 	err = range_walk(w, k, from_ns, to_ns, query_fold, &first);
-	for (uint32_t i = 0; i < w->q.cap && !err; i++) {
-		const struct wentry *e = &w->q.tab[i];
-
-		if (!e->count)
-			continue;
-		if (fn)
-			fn(e->proc, e->stack, e->count, ctx);
-		if (visited < INT32_MAX)
-			visited++;
-	}
-	if (w->q.cap > QUERY_KEEP_CAP) {
-		wmap_release(&w->q, NULL);
-	} else if (w->q.tab) {
-		memset(w->q.tab, 0, (size_t)w->q.cap * sizeof(*w->q.tab));
-		w->q.n = 0;
-	}
-	if (err)
-		return err;
+	visited = query_emit(w, err, fn, ctx);
+	if (visited < 0)
+		return visited;
 	query_ret(w, ret, k, from_ns, first, to_ns < w->now ? to_ns : w->now);
 	return visited;
 }
